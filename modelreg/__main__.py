@@ -1,0 +1,3 @@
+from modelreg.cli import run
+
+run()

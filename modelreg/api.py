@@ -1,0 +1,634 @@
+"""The Registry: every operation the CLI offers, typed, never printing."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from modelreg import config as configmod
+from modelreg import manifest as manifestmod
+from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.events import (
+    MalformedEvent,
+    current_holder,
+    event_from_tag,
+    event_message,
+    history_order,
+    replay,
+    rollback_version,
+    to_archive,
+)
+from modelreg.gitrepo import GitRepo, RefUpdate
+from modelreg.hashing import Progress, hash_files, scan, tree_digest
+from modelreg.models import (
+    Action,
+    Artifact,
+    Event,
+    Lineage,
+    Manifest,
+    ModelState,
+    ModelSummary,
+    ModelVersion,
+    Scalar,
+    TargetKind,
+    Training,
+)
+from modelreg.refs import (
+    CLAIMS_PREFIX,
+    ModelRef,
+    check_alias,
+    check_name,
+    claim_ref,
+    event_tag,
+    parse_ref,
+    parse_tag_name,
+    tag_patterns,
+    version_tag,
+)
+
+MODELS_DIR = ".modelreg/models"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    config_path: Path
+    store: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one `for-each-ref` call told us about one model (or all)."""
+
+    events: dict[str, list[Event]]
+    claims: dict[str, set[int]]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    key: str
+    a: Any
+    b: Any
+
+    @property
+    def delta(self) -> float | None:
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.a, self.b))
+        return self.b - self.a if numeric else None
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    name: str
+    a: int
+    b: int
+    params: tuple[ValueChange, ...]
+    metrics: tuple[ValueChange, ...]
+    digest_a: str
+    digest_b: str
+
+
+@dataclass(frozen=True)
+class RefCheck:
+    """What a CI job needs to know about one tag."""
+
+    tag: str
+    model: str
+    version: int
+    action: str
+    kind: str | None
+    target: str | None
+    seq: int | None
+    digest: str
+    store: str
+    actor: str
+    date: str
+    current: bool  # still in effect: the version still holds the target (or, for a version tag, exists)
+
+    @property
+    def stage(self) -> str | None:
+        return self.target if self.kind == "stage" else None
+
+    @property
+    def alias(self) -> str | None:
+        return self.target if self.kind == "alias" else None
+
+
+def _now(epoch: int | None = None) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Registry:
+    """A model registry in a git repository's `.modelreg/` directory."""
+
+    def __init__(self, git: GitRepo, config: Config) -> None:
+        self.git = git
+        self.config = config
+
+    @property
+    def root(self) -> Path:
+        return self.git.root
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
+        git = GitRepo.discover(path)
+        config_file = git.root / CONFIG_PATH
+        if not config_file.is_file():
+            raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
+        return cls(git, configmod.from_yaml(config_file.read_text(encoding="utf-8"), CONFIG_PATH))
+
+    @staticmethod
+    def init(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:
+        """Write and commit `.modelreg/config.yaml` (and ignore the default local store)."""
+        git = GitRepo.discover(path)
+        config_file = git.root / CONFIG_PATH
+        if config_file.exists():
+            raise InvalidInputError(f"{CONFIG_PATH} already exists in {git.root}")
+        config = Config(store=check_store_url(store) if store else DEFAULT_STORE)
+        git.identity()
+        branch = git.branch()
+        if branch is None:
+            raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
+        files = {CONFIG_PATH: configmod.to_yaml(config)}
+        if config.store == DEFAULT_STORE:
+            files[".modelreg/.gitignore"] = "# the default local artifact store\n/store/\n"
+        parent = git.resolve_commit("HEAD")
+        commit, blobs = git.commit_files(parent, files, "modelreg: init registry")
+        git.update_refs([RefUpdate(branch, commit, parent)], "modelreg: init")
+        for rel, text in files.items():
+            _write_worktree(git, rel, text, blobs[rel])
+        return InitResult(git.root, config_file, config.store, commit)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _snapshot(self, name: str | None) -> Snapshot:
+        claims_pattern = f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX
+        tags, others = self.git.read_refs([*tag_patterns(name), claims_pattern])
+        events: dict[str, list[Event]] = defaultdict(list)
+        problems: list[str] = []
+        for record in tags:
+            try:
+                event = event_from_tag(record)
+            except MalformedEvent as exc:
+                problems.append(str(exc))
+                continue
+            if event is not None:
+                events[event.name].append(event)
+        claims: dict[str, set[int]] = defaultdict(set)
+        for ref in others:
+            model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
+            if seq.isdigit():
+                claims[model].add(int(seq))
+        return Snapshot(dict(events), dict(claims), tuple(problems))
+
+    def _model(self, name: str) -> tuple[ModelState, list[Event], Snapshot]:
+        check_name(name)
+        snap = self._snapshot(name)
+        events = snap.events.get(name, [])
+        state = replay(name, events)
+        if not state.versions:
+            raise NotFoundError(f"no model named {name!r} is registered")
+        return state, events, snap
+
+    def state(self, name: str) -> ModelState:
+        return self._model(name)[0]
+
+    def models(self) -> list[ModelSummary]:
+        """Every registered model with its latest version, stage holders and aliases."""
+        summaries = []
+        for name, events in sorted(self._snapshot(None).events.items()):
+            state = replay(name, events)
+            if not state.versions:
+                continue
+            holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
+            summaries.append(ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases)))
+        return summaries
+
+    def history(self, name: str) -> list[Event]:
+        """Registrations and stage/alias events in causal order (seq), oldest first."""
+        return history_order(self._model(name)[1])
+
+    def problems(self, name: str | None = None) -> tuple[str, ...]:
+        """Tags with a modelreg name that are not well-formed modelreg events."""
+        return self._snapshot(name).problems
+
+    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+        """The version a reference points at, with its manifest, stage and aliases."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        state, events, _ = self._model(parsed.name)
+        version = self._select(state, parsed)
+        return self._version(state, events, version)
+
+    show = resolve
+
+    def _select(self, state: ModelState, ref: ModelRef) -> int:
+        if ref.version is not None:
+            if ref.version not in state.versions:
+                raise NotFoundError(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
+            return ref.version
+        if ref.alias is not None:
+            if ref.alias in self.config.stages:
+                raise InvalidInputError(f"{ref.alias!r} is a stage, not an alias: write {ref.name}/{ref.alias}")
+            if ref.alias not in state.aliases:
+                known = ", ".join(sorted(state.aliases)) or "none"
+                raise NotFoundError(f"{ref.name} has no alias {ref.alias!r} (aliases: {known})")
+            return state.aliases[ref.alias]
+        if ref.stage is not None:
+            self.config.check_stage(ref.stage)
+            holder = state.stage_holder(ref.stage)
+            if holder is None:
+                raise NotFoundError(f"no version of {ref.name} is in stage {ref.stage!r}")
+            return holder
+        assert state.latest is not None
+        return state.latest
+
+    def _version(self, state: ModelState, events: list[Event], version: int) -> ModelVersion:
+        commit = self._version_commit(events, version)
+        manifest = self._read_manifest(state.name, version, commit)
+        return ModelVersion(manifest, state.stages.get(version), state.aliases_of(version), commit)
+
+    @staticmethod
+    def _version_commit(events: list[Event], version: int) -> str:
+        for event in events:
+            if event.action == "register" and event.version == version:
+                return event.commit
+        raise NotFoundError(f"version {version} has no version tag")
+
+    def _read_manifest(self, name: str, version: int, commit: str) -> Manifest:
+        """The manifest as tagged, with `description` and `tags` from the work tree's copy.
+
+        Only those two keys may change after registration (DESIGN §2); everything else is
+        taken from the commit the version tag points at.
+        """
+        path = manifestmod.manifest_path(name, version)
+        (tagged_text,) = self.git.read_blobs([f"{commit}:{path}"])
+        if tagged_text is None:
+            raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
+        tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
+        local = self.root / path
+        if not local.is_file():
+            return tagged
+        current = manifestmod.from_yaml(local.read_text(encoding="utf-8"), path)
+        manifestmod.check_manifest_matches(current, name, version, path)
+        return replace(tagged, description=current.description, tags=current.tags)
+
+    def manifest(self, name: str, version: int) -> Manifest:
+        return self.resolve(ModelRef(name, version=version)).manifest
+
+    def diff(self, name: str, a: int, b: int) -> VersionDiff:
+        state, events, _ = self._model(name)
+        ma, mb = (self._version(state, events, self._select(state, ModelRef(name, version=v))).manifest for v in (a, b))
+        return VersionDiff(
+            name,
+            a,
+            b,
+            _changes(ma.params, mb.params),
+            _changes(ma.metrics, mb.metrics),
+            ma.artifact.digest,
+            mb.artifact.digest,
+        )
+
+    def check_ref(self, ref: str) -> RefCheck:
+        """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI."""
+        parsed = parse_tag_name(ref.strip())
+        if parsed is None:
+            raise InvalidInputError(f"{ref!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
+        tag = ref.strip().removeprefix("refs/tags/")
+        state, events, _ = self._model(parsed.name)
+        event = next((e for e in events if e.tag == tag), None)
+        if event is None:
+            raise NotFoundError(f"tag {tag} does not exist here (fetch tags first?)")
+        manifest = self._version(state, events, event.version).manifest
+        if event.action == "register":
+            current = True
+        elif event.action == "unassign":
+            current = event.target is not None and current_holder(state, event.kind or "", event.target) is None
+        else:
+            current = (
+                event.kind is not None
+                and event.target is not None
+                and (
+                    state.aliases.get(event.target) == event.version
+                    if event.kind == "alias"
+                    else state.stages.get(event.version) == event.target
+                )
+            )
+        return RefCheck(
+            tag=tag,
+            model=event.name,
+            version=event.version,
+            action=event.action,
+            kind=event.kind,
+            target=event.target,
+            seq=event.seq,
+            digest=manifest.artifact.digest,
+            store=manifest.artifact.store,
+            actor=event.actor,
+            date=event.date,
+            current=current,
+        )
+
+    def pull(
+        self, ref: str | ModelRef, dest: str | os.PathLike[str] | None = None, progress: Progress | None = None
+    ) -> Path:
+        """Download (verified, via the cache) and place the artifact; returns the local path."""
+        from modelreg.storage import materialise
+
+        resolved = self.resolve(ref)
+        target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
+        store = self._store(resolved.manifest.artifact.store)
+        if progress is not None:
+            progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
+        return materialise(store, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
+
+    def _store(self, url: str) -> Any:
+        from modelreg.storage import BlobStore
+
+        options = self.config.store_options if url == self.config.store else {}
+        return BlobStore(url, self.root, options)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        params: dict[str, Scalar] | None = None,
+        metrics: dict[str, Scalar] | None = None,
+        tags: dict[str, Scalar] | None = None,
+        description: str = "",
+        dataset: str | None = None,
+        run_id: str | None = None,
+        parent: str | None = None,
+        hardware: str | None = None,
+        duration_s: float | None = None,
+        store: str | None = None,
+        progress: Progress | None = None,
+    ) -> ModelVersion:
+        """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`."""
+        from modelreg.storage import upload
+
+        check_name(name)
+        store_url = check_store_url(store) if store else self.config.store
+        files = scan(Path(path))
+        branch = self._branch()
+        who, epoch = self.git.identity()
+        if duration_s is not None and duration_s < 0:
+            raise InvalidInputError("--duration-s must not be negative")
+        parent_ref = self._parent_ref(parent) if parent else None
+        blob_store = self._store(store_url)
+
+        if progress is not None:
+            progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
+        hashed = hash_files(files, progress.advance if progress else None)
+        digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
+        upload(blob_store, [(src, blob) for (src, _), blob in zip(files, hashed, strict=True)])
+
+        snap = self._snapshot(name)
+        events = snap.events.get(name, [])
+        version = self._next_version(name, replay(name, events))
+        head = self.git.resolve_commit("HEAD")
+        manifest = Manifest(
+            name=name,
+            version=version,
+            created_at=_now(epoch),
+            created_by=who,
+            description=description,
+            artifact=Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed)),
+            params=dict(params or {}),
+            metrics=dict(metrics or {}),
+            lineage=Lineage(
+                code_commit=head,
+                code_dirty=self.git.is_dirty(".modelreg/") if head else False,
+                dataset=dataset,
+                run_id=run_id,
+                parent=parent_ref,
+            ),
+            training=Training(duration_s=duration_s, hardware=hardware),
+            tags=dict(tags or {}),
+        )
+        rel = manifestmod.manifest_path(name, version)
+        text = manifestmod.to_yaml(manifest)
+        commit, blobs = self.git.commit_files(head, {rel: text}, f"modelreg: register {name} v{version}")
+        tag = version_tag(name, version)
+        message = event_message(
+            f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
+        )
+        tag_object = self.git.make_tag(tag, commit, message)
+        self.git.update_refs(
+            [RefUpdate(branch, commit, head), RefUpdate(f"refs/tags/{tag}", tag_object)],
+            f"modelreg: register {name} v{version}",
+        )
+        _write_worktree(self.git, rel, text, blobs[rel])
+        return ModelVersion(manifest, None, (), commit)
+
+    def _parent_ref(self, parent: str) -> str:
+        resolved = self.resolve(parent)
+        return version_tag(resolved.name, resolved.version)
+
+    def _next_version(self, name: str, state: ModelState) -> int:
+        """One past every version seen: tags, manifests committed at HEAD, and files in the work tree."""
+        seen = set(state.versions)
+        directory = f"{MODELS_DIR}/{name}"
+        names = set(self.git.list_dir("HEAD", directory))
+        local = self.root / directory
+        if local.is_dir():
+            names.update(os.listdir(local))
+        for filename in names:
+            stem = filename.removesuffix(".yaml")
+            if filename.endswith(".yaml") and stem[:1] == "v" and stem[1:].isdigit():
+                seen.add(int(stem[1:]))
+        return max(seen, default=0) + 1
+
+    def _branch(self) -> str:
+        branch = self.git.branch()
+        if branch is None:
+            raise InvalidInputError("HEAD is detached: check out the branch to record the manifest on")
+        return branch
+
+    def promote(
+        self, name: str, version: int, stage: str, *, keep_existing: bool = False, reason: str | None = None
+    ) -> Event:
+        """Assign `stage` to a version; a single-holder stage archives its previous holder."""
+        self.config.check_stage(stage)
+        state, events, snap = self._model(name)
+        self._select(state, ModelRef(name, version=version))
+        if state.stages.get(version) == stage:
+            raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
+        archived = () if keep_existing else to_archive(state, version, stage, stage in self.config.single_holder)
+        subject = f"{name} v{version} → {stage}" + (
+            f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
+        )
+        return self._write_event(state, events, snap, "assign", "stage", stage, version, subject, reason, archived)
+
+    def set_alias(self, name: str, alias: str, version: int, *, reason: str | None = None) -> Event:
+        check_alias(alias, self.config.stages)
+        state, events, snap = self._model(name)
+        self._select(state, ModelRef(name, version=version))
+        if state.aliases.get(alias) == version:
+            raise InvalidInputError(f"alias {alias!r} already points at {name} v{version}")
+        return self._write_event(
+            state, events, snap, "assign", "alias", alias, version, f"{name}@{alias} → v{version}", reason
+        )
+
+    def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> Event:
+        check_name(alias, "alias")
+        state, events, snap = self._model(name)
+        if alias not in state.aliases:
+            raise NotFoundError(f"{name} has no alias {alias!r}")
+        version = state.aliases[alias]
+        return self._write_event(
+            state, events, snap, "unassign", "alias", alias, version, f"{name}@{alias} removed (was v{version})", reason
+        )
+
+    def rollback(
+        self,
+        name: str,
+        *,
+        stage: str | None = None,
+        alias: str | None = None,
+        to: int | None = None,
+        reason: str | None = None,
+    ) -> Event:
+        """Re-assign the version that held a stage (default `production`) or alias before the current one."""
+        if stage is not None and alias is not None:
+            raise InvalidInputError("give either a stage or an alias to roll back, not both")
+        kind: TargetKind = "alias" if alias is not None else "stage"
+        target = alias if alias is not None else (stage or "production")
+        if kind == "stage":
+            self.config.check_stage(target)
+        else:
+            check_name(target, "alias")
+        state, events, snap = self._model(name)
+        if to is not None:
+            self._select(state, ModelRef(name, version=to))
+        version = rollback_version(state, kind, target, to)
+        previous = current_holder(state, kind, target)
+        archived = to_archive(state, version, target, target in self.config.single_holder) if kind == "stage" else ()
+        label = f"{name}/{target}" if kind == "stage" else f"{name}@{target}"
+        return self._write_event(
+            state,
+            events,
+            snap,
+            "rollback",
+            kind,
+            target,
+            version,
+            f"{label} rolled back to v{version} (from v{previous})",
+            reason,
+            archived,
+            extra={"from": previous},
+        )
+
+    def _write_event(
+        self,
+        state: ModelState,
+        events: list[Event],
+        snap: Snapshot,
+        action: Action,
+        kind: TargetKind,
+        target: str,
+        version: int,
+        subject: str,
+        reason: str | None,
+        archived: tuple[int, ...] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> Event:
+        """Tag the version's commit with the event and claim its seq, in one ref transaction."""
+        who, epoch = self.git.identity()
+        seq = max(state.last_seq, *snap.claims.get(state.name, {0})) + 1
+        commit = self._version_commit(events, version)
+        tag = event_tag(state.name, target, seq)
+        payload = {
+            "action": action,
+            "kind": kind,
+            "target": target,
+            "version": version,
+            "archived": list(archived),
+            "reason": reason,
+            "request": None,
+            **(extra or {}),
+        }
+        tag_object = self.git.make_tag(tag, commit, event_message(subject, payload))
+        self.git.update_refs(
+            [RefUpdate(f"refs/tags/{tag}", tag_object), RefUpdate(claim_ref(state.name, seq), tag_object)],
+            f"modelreg: {tag}",
+        )
+        return Event(
+            name=state.name,
+            action=action,
+            version=version,
+            tag=tag,
+            seq=seq,
+            kind=kind,
+            target=target,
+            archived=archived,
+            reason=reason,
+            actor=who,
+            date=_now(epoch),
+            commit=commit,
+            subject=subject,
+        )
+
+    def update(
+        self,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: dict[str, Scalar] | None = None,
+        remove_tags: tuple[str, ...] = (),
+    ) -> Manifest:
+        """Edit a version's description and tags (the only mutable keys) in a new commit."""
+        if description is None and not tags and not remove_tags:
+            raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
+        current = self.manifest(name, version)
+        unknown = [key for key in remove_tags if key not in current.tags]
+        if unknown:
+            raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
+        new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | dict(tags or {})
+        updated = replace(
+            current, description=current.description if description is None else description, tags=new_tags
+        )
+        if updated == current:
+            return current
+        branch = self._branch()
+        self.git.identity()
+        head = self.git.resolve_commit("HEAD")
+        rel = manifestmod.manifest_path(name, version)
+        text = manifestmod.to_yaml(updated)
+        commit, blobs = self.git.commit_files(head, {rel: text}, f"modelreg: update {name} v{version}")
+        self.git.update_refs([RefUpdate(branch, commit, head)], f"modelreg: update {name} v{version}")
+        _write_worktree(self.git, rel, text, blobs[rel])
+        return updated
+
+
+def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:
+    """Put the committed file in the work tree and the user's index, touching no other entry."""
+    target = git.root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    git.add_to_index(rel, blob)
+
+
+def _changes(a: dict[str, Any], b: dict[str, Any]) -> tuple[ValueChange, ...]:
+    return tuple(ValueChange(key, a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys()))
+
+
+def open_registry(path: str | os.PathLike[str] = ".") -> Registry:
+    return Registry.open(path)
+
+
+def pull(ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".") -> Path:
+    """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`."""
+    return Registry.open(repo).pull(ref, dest)

@@ -1,0 +1,335 @@
+"""The `modelreg` command line: parse, call the API, render. One error path to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from modelreg import render
+from modelreg.api import Registry
+from modelreg.errors import ExitCode, ModelregError
+from modelreg.refs import parse_version
+from modelreg.values import parse_pairs
+
+app = typer.Typer(
+    name="modelreg",
+    help="A git-native model registry: versions, stages and aliases as git tags, artifacts by content hash.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+alias_app = typer.Typer(help="Point an alias (e.g. champion) at a version, or remove it.", no_args_is_help=True)
+app.add_typer(alias_app, name="alias")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why: recorded in the event tag.")]
+NameArg = Annotated[str, typer.Argument(help="Model name, e.g. fraud-detector.", show_default=False)]
+RefArg = Annotated[
+    str,
+    typer.Argument(
+        help="Reference: NAME, NAME@7, NAME@champion, NAME/production, models:/NAME/Production.", show_default=False
+    ),
+]
+VersionArg = Annotated[str, typer.Argument(help="Version number, e.g. 7 or v7.", show_default=False)]
+PairsOpt = list[str] | None
+
+
+def _registry() -> Registry:
+    return Registry.open(Path.cwd())
+
+
+def _say(message: str) -> None:
+    err.print(message, highlight=False)
+
+
+@contextmanager
+def _progress() -> Iterator[render.BarProgress]:
+    bar = render.BarProgress(err)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+@app.command()
+def init(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Artifact store URL (s3://…, gs://…, az://…, a path). Default: .modelreg/store, ignored by git."
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create .modelreg/config.yaml in this git repository and commit it."""
+    result = Registry.init(Path.cwd(), store)
+    if json_:
+        render.print_json(out, render.init_json(result))
+        return
+    out.print(f"Initialised a registry in {result.root} (store: {result.store})", highlight=False)
+    if store is None:
+        _say(
+            "hint: the default store is local to this clone; point a team at shared storage with "
+            "`store:` in .modelreg/config.yaml (e.g. s3://bucket/registry)"
+        )
+
+
+@app.command()
+def register(
+    name: NameArg,
+    path: Annotated[Path, typer.Argument(help="The artifact: a file or a directory.", show_default=False)],
+    param: Annotated[PairsOpt, typer.Option("--param", "-p", help="KEY=VALUE training parameter (repeatable).")] = None,
+    metric: Annotated[PairsOpt, typer.Option("--metric", "-m", help="KEY=VALUE metric (repeatable).")] = None,
+    tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label (repeatable).")] = None,
+    description: Annotated[str, typer.Option("--description", "-d", help="What this version is.")] = "",
+    dataset: Annotated[str | None, typer.Option(help="Dataset version or URI it was trained on.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Training run id (e.g. an experiment tracker's).")
+    ] = None,
+    parent: Annotated[str | None, typer.Option(help="Reference of the version it was fine-tuned from.")] = None,
+    hardware: Annotated[str | None, typer.Option(help="Training hardware, e.g. '1x A100'.")] = None,
+    duration_s: Annotated[float | None, typer.Option("--duration-s", help="Training time in seconds.")] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL for this version (default: the config's).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Register a new version: hash and store the artifact, commit its manifest, tag NAME@vN.
+
+    Values given as KEY=VALUE become numbers or booleans when they read as one.
+    Only the new manifest is committed; your other changes stay as they are.
+    """
+    reg = _registry()
+    params, metrics, tags = (
+        parse_pairs(param or [], "--param"),
+        parse_pairs(metric or [], "--metric"),
+        parse_pairs(tag or [], "--tag"),
+    )
+    with _progress() as bar:
+        mv = reg.register(
+            name,
+            path,
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            description=description,
+            dataset=dataset,
+            run_id=run_id,
+            parent=parent,
+            hardware=hardware,
+            duration_s=duration_s,
+            store=store,
+            progress=bar,
+        )
+    if json_:
+        render.print_json(out, render.version_json(mv))
+        return
+    out.print(f"Registered {mv.name} v{mv.version} ({mv.digest})", highlight=False)
+
+
+@app.command()
+def promote(
+    name: NameArg,
+    version: VersionArg,
+    stage: Annotated[str, typer.Argument(help="Stage to assign, e.g. staging or production.", show_default=False)],
+    keep_existing: Annotated[
+        bool, typer.Option("--keep-existing", help="Leave the stage's current holder in place instead of archiving it.")
+    ] = False,
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a stage to a version (one event tag NAME#STAGE#SEQ).
+
+    For single-holder stages (production by default) the previous holder is archived.
+    """
+    event = _registry().promote(name, parse_version(version), stage, keep_existing=keep_existing, reason=reason)
+    _report_event(event, json_)
+
+
+@alias_app.command("set")
+def alias_set(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.", show_default=False)],
+    version: VersionArg,
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Point ALIAS at VERSION (moving it if it points elsewhere)."""
+    _report_event(_registry().set_alias(name, alias, parse_version(version), reason=reason), json_)
+
+
+@alias_app.command("rm")
+def alias_rm(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(help="Alias to remove.", show_default=False)],
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Remove an alias."""
+    _report_event(_registry().remove_alias(name, alias, reason=reason), json_)
+
+
+@app.command()
+def rollback(
+    name: NameArg,
+    stage: Annotated[str | None, typer.Option(help="Stage to roll back (default: production).")] = None,
+    alias: Annotated[str | None, typer.Option(help="Alias to roll back instead of a stage.")] = None,
+    to: Annotated[str | None, typer.Option(help="Version to return to (default: the previous holder).")] = None,
+    reason: ReasonOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Give a stage (or alias) back to the version that held it before the current one.
+
+    Rolling back twice walks further back; the rollback is itself an event in the history.
+    """
+    event = _registry().rollback(name, stage=stage, alias=alias, to=parse_version(to) if to else None, reason=reason)
+    _report_event(event, json_)
+
+
+def _report_event(event: Any, json_: bool) -> None:
+    if json_:
+        render.print_json(out, render.event_json(event))
+        return
+    out.print(f"{event.subject}  [tag {event.tag}]", highlight=False)
+
+
+@app.command("list")
+def list_(json_: JsonOpt = False) -> None:
+    """List models with their latest version, stage holders and aliases."""
+    reg = _registry()
+    models = reg.models()
+    if json_:
+        render.print_json(out, [render.summary_json(m) for m in models])
+        return
+    render.models_table(out, models, reg.config.stages)
+
+
+@app.command()
+def show(ref: RefArg, json_: JsonOpt = False) -> None:
+    """Show a version's manifest, stage and aliases."""
+    mv = _registry().show(ref)
+    if json_:
+        render.print_json(out, render.version_json(mv))
+        return
+    render.version_view(out, mv)
+
+
+@app.command()
+def history(name: NameArg, json_: JsonOpt = False) -> None:
+    """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock)."""
+    events = _registry().history(name)
+    if json_:
+        render.print_json(out, [render.event_json(e) for e in events])
+        return
+    render.history_table(out, name, events)
+
+
+@app.command()
+def resolve(ref: RefArg, json_: JsonOpt = False) -> None:
+    """Print the version a reference points at, e.g. `modelreg resolve fraud-detector@champion`."""
+    mv = _registry().resolve(ref)
+    if json_:
+        render.print_json(out, render.resolve_json(mv))
+        return
+    out.print(f"{mv.name}@v{mv.version} {mv.digest}", highlight=False)
+
+
+@app.command()
+def pull(
+    ref: RefArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Directory to place the artifact in (default: ./NAME-vN).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Download a version's artifact, verify every byte, and place it (atomically) in a directory."""
+    reg = _registry()
+    with _progress() as bar:
+        mv = reg.resolve(ref)
+        path = reg.pull(f"{mv.name}@v{mv.version}", output, progress=bar)
+    if json_:
+        render.print_json(out, {**render.resolve_json(mv), "path": str(path)})
+        return
+    out.print(str(path), highlight=False)
+
+
+@app.command()
+def diff(name: NameArg, a: VersionArg, b: VersionArg, json_: JsonOpt = False) -> None:
+    """Compare two versions' params, metrics and artifact digest side by side."""
+    result = _registry().diff(name, parse_version(a), parse_version(b))
+    if json_:
+        render.print_json(out, render.diff_json(result))
+        return
+    render.diff_table(out, result)
+
+
+@app.command()
+def update(
+    name: NameArg,
+    version: VersionArg,
+    description: Annotated[str | None, typer.Option("--description", "-d", help="New description.")] = None,
+    tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label to set (repeatable).")] = None,
+    remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a version's description or tags, the only fields that may change after registration."""
+    manifest = _registry().update(
+        name,
+        parse_version(version),
+        description=description,
+        tags=parse_pairs(tag or [], "--tag"),
+        remove_tags=tuple(remove_tag or ()),
+    )
+    if json_:
+        from modelreg.manifest import to_dict
+
+        render.print_json(out, to_dict(manifest))
+        return
+    out.print(f"Updated {manifest.name} v{manifest.version}", highlight=False)
+
+
+@app.command("check-ref")
+def check_ref(
+    ref: Annotated[
+        str, typer.Argument(help="A tag name (NAME@vN, NAME#TARGET#SEQ) or refs/tags/….", show_default=False)
+    ],
+    json_: JsonOpt = True,
+) -> None:
+    """Describe a modelreg tag for CI as JSON: model, version, action, stage/alias, artifact digest."""
+    render.print_json(out, render.check_json(_registry().check_ref(ref)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (DESIGN §8)."""
+    try:
+        app(args=argv, prog_name="modelreg")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.ERROR)
+    except ModelregError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: one line, and the traceback on request
+        if os.environ.get("MODELREG_DEBUG"):
+            raise
+        err.print(
+            f"error: internal error: {type(exc).__name__}: {exc} (set MODELREG_DEBUG=1 for the traceback)",
+            highlight=False,
+            markup=False,
+        )
+        return ExitCode.ERROR
+    return ExitCode.OK
+
+
+def run() -> None:
+    sys.exit(main())

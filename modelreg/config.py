@@ -1,0 +1,109 @@
+"""`.modelreg/config.yaml` → a frozen Config (DESIGN §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from modelreg import yamlio
+from modelreg.errors import ConfigError, InvalidInputError
+from modelreg.events import ARCHIVED
+from modelreg.refs import LATEST, check_name, looks_like_version
+from modelreg.schema import Fields
+
+CONFIG_PATH = ".modelreg/config.yaml"
+DEFAULT_STORE = ".modelreg/store"
+DEFAULT_STAGES = ("staging", "production", ARCHIVED)
+_SECRET_QUERY_KEYS = {
+    "sig",
+    "signature",
+    "token",
+    "password",
+    "secret",
+    "key",
+    "account_key",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "access_token",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    store: str = DEFAULT_STORE
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    single_holder: tuple[str, ...] = ("production",)
+    review_required: tuple[str, ...] = ()
+    store_options: dict[str, Any] = field(default_factory=dict)
+
+    def check_stage(self, stage: str) -> str:
+        check_name(stage, "stage")
+        if stage not in self.stages:
+            raise InvalidInputError(f"unknown stage {stage!r}: the configured stages are {', '.join(self.stages)}")
+        return stage
+
+
+def check_store_url(url: str) -> str:
+    """Refuse a store URL that carries credentials: it would end up in manifests and git history."""
+    if not url.strip():
+        raise InvalidInputError("the store URL is empty")
+    parts = urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:
+        raise InvalidInputError(
+            "the store URL contains credentials (user:secret@); give them through the environment "
+            "or the storage library's own configuration instead"
+        )
+    if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in parse_qsl(parts.query)):
+        raise InvalidInputError("the store URL carries a secret in its query string; use the environment instead")
+    return url
+
+
+def to_yaml(config: Config) -> str:
+    data: dict[str, Any] = {
+        "modelreg": 1,
+        "store": config.store,
+        "stages": list(config.stages),
+        "single_holder": list(config.single_holder),
+        "review_required": list(config.review_required),
+    }
+    if config.store_options:
+        data["store_options"] = dict(config.store_options)
+    return yamlio.dump(data)
+
+
+def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
+    doc = Fields(yamlio.load(text, source), source)
+    if doc.required("modelreg", int) != 1:
+        raise doc.fail("modelreg", "must be 1 (this modelreg reads config format 1)")
+    store = doc.optional("store", str, DEFAULT_STORE)
+    try:
+        check_store_url(store)
+        stages = tuple(_names(doc, "stages", list(DEFAULT_STAGES)))
+        if not stages:
+            raise doc.fail("stages", "must list at least one stage")
+        for stage in stages:
+            if looks_like_version(stage) or stage == LATEST:
+                raise doc.fail("stages", f"has {stage!r}, which reads as a version")
+        single = tuple(_names(doc, "single_holder", ["production"] if "production" in stages else []))
+        review = tuple(_names(doc, "review_required", []))
+    except InvalidInputError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    for key, subset in (("single_holder", single), ("review_required", review)):
+        unknown = [s for s in subset if s not in stages]
+        if unknown:
+            raise doc.fail(key, f"names stages that are not in 'stages': {', '.join(unknown)}")
+    if single and ARCHIVED not in stages:
+        raise doc.fail("stages", f"must include {ARCHIVED!r} when 'single_holder' is set")
+    options = doc.optional("store_options", dict, {})
+    return Config(store=store, stages=stages, single_holder=single, review_required=review, store_options=options)
+
+
+def _names(doc: Fields, key: str, default: list[str]) -> list[str]:
+    names = doc.str_list(key, default)
+    for name in names:
+        check_name(name, "stage")
+    if len(set(names)) != len(names):
+        raise doc.fail(key, "lists a stage twice")
+    return names

@@ -1,0 +1,48 @@
+"""One error hierarchy; each error carries the exit code of DESIGN §8."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    CONFLICT = 3
+    INTEGRITY = 4
+    INTERRUPTED = 130
+
+
+class ModelregError(Exception):
+    """Base class: a one-line message for the user and an exit code."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class InvalidInputError(ModelregError):
+    """Bad input from the user: a name, a reference, a path, a key=value pair."""
+
+
+class NotFoundError(ModelregError):
+    """A model, version, stage holder, alias or file that does not exist."""
+
+
+class GitError(ModelregError):
+    """git refused or failed; the message carries git's own last line."""
+
+
+class ConfigError(ModelregError):
+    """`.modelreg/config.yaml` or a manifest does not parse or validate."""
+
+
+class ConflictError(ModelregError):
+    """Another writer took the version number or event seq first."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class IntegrityError(ModelregError):
+    """Bytes or history that do not match what was recorded."""
+
+    exit_code = ExitCode.INTEGRITY

@@ -1,0 +1,184 @@
+"""Event payloads and their replay into state: pure functions, no I/O.
+
+Order comes from `seq` alone, never from tag dates (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, TypeGuard
+
+from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.models import Event, ModelState, TagRecord
+from modelreg.refs import parse_tag_name
+
+FORMAT_VERSION = 1
+ARCHIVED = "archived"
+_ACTIONS = ("register", "assign", "unassign", "rollback")
+
+
+def event_message(subject: str, payload: dict[str, Any]) -> str:
+    """A tag message: a human subject line, a blank line, then the facts as one JSON object."""
+    return f"{subject}\n\n{json.dumps({'modelreg': FORMAT_VERSION, **payload})}\n"
+
+
+class MalformedEvent(ValueError):
+    """A tag with a modelreg name whose message is not a valid modelreg payload."""
+
+
+def event_from_tag(record: TagRecord) -> Event | None:
+    """Decode a tag into an Event; None if the tag's name is not a modelreg name.
+
+    Raises MalformedEvent when the name is ours but the tag is not a well-formed event.
+    """
+    parsed = parse_tag_name(record.tag)
+    if parsed is None:
+        return None
+    if not record.annotated:
+        raise MalformedEvent(f"{record.tag}: a lightweight tag (modelreg tags are annotated)")
+    try:
+        payload = json.loads(record.body.strip() or "null")
+    except json.JSONDecodeError:
+        raise MalformedEvent(f"{record.tag}: the tag message holds no JSON payload") from None
+    if not isinstance(payload, dict) or payload.get("modelreg") != FORMAT_VERSION:
+        raise MalformedEvent(f"{record.tag}: the tag message is not a modelreg {FORMAT_VERSION} payload")
+    action = payload.get("action")
+    version = payload.get("version")
+    if action not in _ACTIONS:
+        raise MalformedEvent(f"{record.tag}: unknown action {action!r} in the payload")
+    if not _is_positive_int(version):
+        raise MalformedEvent(f"{record.tag}: bad 'version' in the payload")
+    base = Event(
+        name=parsed.name,
+        action="register",
+        version=version,
+        tag=record.tag,
+        reason=_str_or_none(payload.get("reason")),
+        request=_str_or_none(payload.get("request")),
+        actor=record.tagger,
+        date=record.date,
+        commit=record.commit,
+        subject=record.subject,
+    )
+    if parsed.seq is None:
+        if action != "register" or version != parsed.version:
+            raise MalformedEvent(f"{record.tag}: a version tag must record the registration of that version")
+        return base
+    kind = payload.get("kind")
+    archived = payload.get("archived") or []
+    if action == "register" or kind not in ("stage", "alias") or payload.get("target") != parsed.target:
+        raise MalformedEvent(f"{record.tag}: 'action', 'kind' or 'target' disagree with the tag name")
+    if not isinstance(archived, list) or not all(_is_positive_int(v) for v in archived):
+        raise MalformedEvent(f"{record.tag}: 'archived' must be a list of versions")
+    return replace(base, action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
+
+
+def _is_positive_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def replay(name: str, events: Iterable[Event]) -> ModelState:
+    """Fold a model's events into its current state.
+
+    Registrations give the versions; stage and alias events apply in `seq` order (ties, which
+    only a race that `verify` reports can produce, break on the tag name so every reader agrees).
+    """
+    versions: set[int] = set()
+    changes: list[Event] = []
+    for event in events:
+        if event.action == "register":
+            versions.add(event.version)
+        else:
+            changes.append(event)
+    stages: dict[int, str] = {}
+    stage_since: dict[int, int] = {}
+    aliases: dict[str, int] = {}
+    holders: dict[str, list[int]] = {}
+    last_seq = 0
+    for event in sorted(changes, key=lambda e: (e.seq or 0, e.tag)):
+        seq = event.seq or 0
+        last_seq = max(last_seq, seq)
+        target = event.target or ""
+        history = holders.setdefault(target, [])
+        if event.action == "unassign":
+            if event.kind == "alias" and aliases.get(target) == event.version:
+                del aliases[target]
+            elif event.kind == "stage" and stages.get(event.version) == target:
+                del stages[event.version]
+            continue
+        if event.kind == "alias":
+            aliases[target] = event.version
+        else:
+            stages[event.version] = target
+            stage_since[event.version] = seq
+            for old in event.archived:
+                stages[old] = ARCHIVED
+                stage_since[old] = seq
+        if event.action == "rollback" and event.version in history:
+            # A rollback returns to an earlier holder: forget what came after it, so that a
+            # second rollback walks further back instead of flipping between two versions.
+            del history[len(history) - history[::-1].index(event.version) :]
+        else:
+            history.append(event.version)
+    return ModelState(
+        name=name,
+        versions=tuple(sorted(versions)),
+        stages=stages,
+        stage_since=stage_since,
+        aliases=aliases,
+        holders={t: tuple(h) for t, h in holders.items()},
+        last_seq=last_seq,
+    )
+
+
+def current_holder(state: ModelState, kind: str, target: str) -> int | None:
+    return state.aliases.get(target) if kind == "alias" else state.stage_holder(target)
+
+
+def rollback_version(state: ModelState, kind: str, target: str, to: int | None = None) -> int:
+    """The version a rollback of `target` re-assigns: `to`, or the holder before the current one."""
+    current = current_holder(state, kind, target)
+    if current is None:
+        raise NotFoundError(f"{state.name}: no version holds {kind} {target!r}, nothing to roll back")
+    if to is not None:
+        if to == current:
+            raise InvalidInputError(f"{state.name} v{to} already holds {kind} {target!r}")
+        return to
+    history = state.holders.get(target, ())
+    last = len(history) - 1 - history[::-1].index(current) if current in history else len(history)
+    for version in reversed(history[:last]):
+        if version != current:
+            return version
+    raise NotFoundError(f"{state.name}: no version held {kind} {target!r} before v{current}")
+
+
+def to_archive(state: ModelState, version: int, stage: str, single_holder: bool) -> tuple[int, ...]:
+    """Versions that leave `stage` when `version` takes it (previous holders of a single-holder stage)."""
+    if not single_holder:
+        return ()
+    return tuple(v for v in state.stage_holders(stage) if v != version)
+
+
+def history_order(events: Iterable[Event]) -> list[Event]:
+    """Registrations and changes in one causal order, without reading clocks.
+
+    Changes come in `seq` order; each registration is placed just before the first change
+    that concerns its version or a later one (a version exists before anything happens to it).
+    """
+    events = list(events)
+    registrations = sorted((e for e in events if e.action == "register"), key=lambda e: e.version)
+    changes = sorted((e for e in events if e.action != "register"), key=lambda e: (e.seq or 0, e.tag))
+    ordered: list[Event] = []
+    pending = list(registrations)
+    for change in changes:
+        newest = max((change.version, *change.archived))
+        while pending and pending[0].version <= newest:
+            ordered.append(pending.pop(0))
+        ordered.append(change)
+    return ordered + pending

@@ -1,0 +1,247 @@
+"""The only module that runs git.
+
+Reads go through one `git for-each-ref` call per question. Writes never touch the user's index or
+work tree beyond the one file modelreg owns: commits are built on a temporary index with
+`commit-tree`, and refs move in one `git update-ref --stdin` transaction, so a branch update and
+the tags that go with it land together or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelreg.errors import ConflictError, GitError, InvalidInputError
+from modelreg.models import TagRecord
+
+# Variables a hook or CI job may inherit that would point git at another repository.
+_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+_FIELDS = (
+    "%(refname)",
+    "%(objecttype)",
+    "%(objectname)",
+    "%(*objectname)",
+    "%(taggername) %(taggeremail)",
+    "%(taggerdate:iso-strict)",
+    "%(contents:subject)",
+    "%(contents:body)",
+)
+_FORMAT = "%00".join(_FIELDS) + "%00%1e"
+_RECORD_END = "\x00\x1e"
+_LOST_RACE = ("already exists", "cannot lock ref")
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.update(extra or {})
+    return env
+
+
+def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Run git; return stdout; raise GitError with git's own last line on failure."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin.encode() if stdin is not None else None,
+            capture_output=True,
+            env=git_env(env),
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+        detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {detail}")
+    return proc.stdout.decode(errors="surrogateescape")
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One line of an update-ref transaction; `old=None` means the ref must not exist yet."""
+
+    ref: str
+    new: str
+    old: str | None = None
+
+
+class GitRepo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
+        start = Path(path)
+        if not start.is_dir():
+            raise InvalidInputError(f"{start} is not a directory")
+        try:
+            top = run_git(["rev-parse", "--show-toplevel"], cwd=start).strip()
+        except GitError:
+            raise InvalidInputError(
+                f"{start.resolve()} is not inside a git repository (run `git init` first)"
+            ) from None
+        if not top:
+            raise InvalidInputError(f"{start.resolve()} is a bare git repository; modelreg needs a work tree")
+        return cls(Path(top))
+
+    def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def branch(self) -> str | None:
+        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached."""
+        try:
+            return self.git("symbolic-ref", "-q", "HEAD").strip() or None
+        except GitError:
+            return None
+
+    def resolve_commit(self, rev: str) -> str | None:
+        try:
+            return self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}").strip() or None
+        except GitError:
+            return None
+
+    def identity(self) -> tuple[str, int]:
+        """(`Name <email>`, unix time) of the committer git would use; an error when git has none."""
+        try:
+            ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
+        except GitError:
+            raise InvalidInputError(
+                "git has no identity to record: set it with "
+                "`git config user.name 'Your Name'` and `git config user.email you@example.com`"
+            ) from None
+        who, epoch, _tz = ident.rsplit(" ", 2)
+        return who, int(epoch)
+
+    def is_dirty(self, ignore_prefix: str) -> bool:
+        """True when a tracked file outside `ignore_prefix` differs from HEAD."""
+        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=no")
+        paths = [entry[3:] for entry in out.split("\x00") if len(entry) > 3]
+        return any(not p.startswith(ignore_prefix) for p in paths)
+
+    def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
+        """One `for-each-ref` call: the annotated tags matching `patterns`, and other refs → object id."""
+        out = self.git("for-each-ref", f"--format={_FORMAT}", *patterns)
+        tags: list[TagRecord] = []
+        others: dict[str, str] = {}
+        for record in out.split(_RECORD_END):
+            record = record.lstrip("\n")
+            if not record:
+                continue
+            ref, objtype, obj, peeled, tagger, date, subject, body = record.split("\x00", 7)
+            if ref.startswith("refs/tags/"):
+                annotated = objtype == "tag"
+                tags.append(
+                    TagRecord(
+                        tag=ref.removeprefix("refs/tags/"),
+                        object=obj,
+                        commit=peeled if annotated else obj,
+                        annotated=annotated,
+                        tagger=tagger.strip() if annotated else "",
+                        date=date,
+                        subject=subject,
+                        body=body,
+                    )
+                )
+            else:
+                others[ref] = obj
+        return tags, others
+
+    def read_blobs(self, specs: list[str]) -> list[str | None]:
+        """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""
+        if not specs:
+            return []
+        raw = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            env=git_env(),
+            check=False,
+            input="".join(f"{spec}\n" for spec in specs).encode(),
+            capture_output=True,
+        )
+        if raw.returncode != 0:
+            raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
+        data, pos = raw.stdout, 0
+        result: list[str | None] = []
+        for _ in specs:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].decode().split(" ")
+            pos = end + 1
+            if len(header) == 3 and header[1] == "blob":
+                size = int(header[2])
+                result.append(data[pos : pos + size].decode("utf-8", errors="replace"))
+                pos += size + 1
+            elif len(header) == 3:  # a tree or commit: skip its content
+                pos += int(header[2]) + 1
+                result.append(None)
+            else:
+                result.append(None)
+        return result
+
+    def list_dir(self, rev: str, directory: str) -> list[str]:
+        """File names directly inside `directory` at `rev` (empty if it does not exist)."""
+        try:
+            out = self.git("ls-tree", "-z", "--name-only", f"{rev}:{directory}")
+        except GitError:
+            return []
+        return [name for name in out.split("\x00") if name]
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def commit_files(self, parent: str | None, files: dict[str, str], message: str) -> tuple[str, dict[str, str]]:
+        """Build a commit = `parent` + `files`, without touching the user's index or work tree.
+
+        Returns (commit id, path → blob id).
+        """
+        blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
+        with tempfile.TemporaryDirectory(prefix="modelreg-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if parent:
+                self.git("read-tree", parent, env=env)
+            entries = "".join(f"100644 {blob}\t{path}\n" for path, blob in blobs.items())
+            self.git("update-index", "--add", "--index-info", stdin=entries, env=env)
+            tree = self.git("write-tree", env=env).strip()
+        args = ["commit-tree", tree, "-m", message]
+        if parent:
+            args += ["-p", parent]
+        return self.git(*args).strip(), blobs
+
+    def make_tag(self, name: str, commit: str, message: str) -> str:
+        """Create an annotated tag object (not yet a ref); the tagger is git's committer identity."""
+        ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
+        text = f"object {commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{message}"
+        return self.git("mktag", stdin=text).strip()
+
+    def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
+        """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""
+        lines = []
+        for u in updates:
+            lines.append(f"create {u.ref} {u.new}" if u.old is None else f"update {u.ref} {u.new} {u.old}")
+        try:
+            self.git("update-ref", "-m", reason, "--stdin", stdin="\n".join(lines) + "\n")
+        except GitError as exc:
+            if any(marker in str(exc) for marker in _LOST_RACE):
+                raise ConflictError(
+                    f"another writer changed the repository at the same time ({exc}); try again"
+                ) from None
+            raise
+
+    def add_to_index(self, path: str, blob: str) -> None:
+        """Record `path` as `blob` in the user's index, leaving every other entry as it was."""
+        self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")

@@ -1,0 +1,153 @@
+"""Version manifests: YAML text ↔ Manifest, schema-checked (DESIGN §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelreg import yamlio
+from modelreg.errors import ConfigError
+from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
+from modelreg.refs import NAME_RE
+from modelreg.schema import Fields
+
+SCHEMA = "modelreg/manifest/v1"
+READABLE_SCHEMAS = (SCHEMA,)
+_KNOWN_KEYS = (
+    "schema",
+    "name",
+    "version",
+    "created_at",
+    "created_by",
+    "description",
+    "artifact",
+    "params",
+    "metrics",
+    "lineage",
+    "training",
+    "tags",
+)
+
+
+def manifest_path(name: str, version: int) -> str:
+    """The manifest's path inside the repository (POSIX)."""
+    return f".modelreg/models/{name}/v{version}.yaml"
+
+
+def to_yaml(manifest: Manifest) -> str:
+    return yamlio.dump(to_dict(manifest))
+
+
+def to_dict(m: Manifest) -> dict[str, Any]:
+    lineage: dict[str, Any] = {"code_commit": m.lineage.code_commit}
+    if m.lineage.code_dirty:
+        lineage["code_dirty"] = True
+    for key in ("dataset", "run_id", "parent"):
+        if (value := getattr(m.lineage, key)) is not None:
+            lineage[key] = value
+    training = {
+        k: v for k, v in (("duration_s", m.training.duration_s), ("hardware", m.training.hardware)) if v is not None
+    }
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "name": m.name,
+        "version": m.version,
+        "created_at": m.created_at,
+        "created_by": m.created_by,
+        "description": m.description,
+        "artifact": {
+            "store": m.artifact.store,
+            "digest": m.artifact.digest,
+            "size": m.artifact.size,
+            "files": [yamlio.FlowMap(path=f.path, digest=f.digest, size=f.size) for f in m.artifact.files],
+        },
+        "params": dict(m.params),
+        "metrics": dict(m.metrics),
+        "lineage": lineage,
+        "training": training,
+        "tags": dict(m.tags),
+    }
+    data.update(m.extra)
+    return data
+
+
+def from_yaml(text: str, source: str) -> Manifest:
+    return from_dict(yamlio.load(text, source), source)
+
+
+def from_dict(data: Any, source: str) -> Manifest:
+    doc = Fields(data, source)
+    schema = doc.required("schema", str)
+    if schema not in READABLE_SCHEMAS:
+        raise doc.fail("schema", f"is {schema!r}; this modelreg reads {', '.join(READABLE_SCHEMAS)}")
+    name = doc.required("name", str)
+    if not NAME_RE.match(name):
+        raise doc.fail("name", f"is not a valid model name: {name!r}")
+    version = doc.required("version", int)
+    if version < 1:
+        raise doc.fail("version", "must be a positive integer")
+    lineage, training = doc.child("lineage"), doc.child("training")
+    return Manifest(
+        name=name,
+        version=version,
+        created_at=doc.required("created_at", str),
+        created_by=doc.required("created_by", str),
+        description=doc.optional("description", str, ""),
+        artifact=_artifact(doc.child("artifact")),
+        params=doc.scalar_map("params"),
+        metrics=doc.scalar_map("metrics"),
+        lineage=Lineage(
+            code_commit=lineage.maybe("code_commit", str),
+            code_dirty=lineage.optional("code_dirty", bool, False),
+            dataset=lineage.maybe("dataset", str),
+            run_id=lineage.maybe("run_id", str),
+            parent=lineage.maybe("parent", str),
+        ),
+        training=Training(
+            duration_s=training.maybe("duration_s", float),
+            hardware=training.maybe("hardware", str),
+        ),
+        tags=doc.scalar_map("tags"),
+        extra={k: v for k, v in doc.data.items() if k not in _KNOWN_KEYS},
+    )
+
+
+def _artifact(art: Fields) -> Artifact:
+    files: list[ArtifactFile] = []
+    raw_files = art.required("files", list)
+    for index, raw in enumerate(raw_files):
+        entry = Fields(raw, art.source, f"{art.key('files')}[{index}]")
+        path = entry.required("path", str)
+        if not is_safe_relative_path(path):
+            raise entry.fail("path", f"must be a relative path inside the artifact, not {path!r}")
+        files.append(ArtifactFile(path, _digest(entry, "digest"), entry.required("size", int)))
+    if not files:
+        raise art.fail("files", "must list at least one file")
+    return Artifact(
+        store=art.required("store", str),
+        digest=_digest(art, "digest"),
+        size=art.required("size", int),
+        files=tuple(files),
+    )
+
+
+def _digest(fields: Fields, key: str) -> str:
+    value = fields.required(key, str)
+    algo, _, hexdigest = value.partition(":")
+    if algo != "sha256" or len(hexdigest) != 64 or any(c not in "0123456789abcdef" for c in hexdigest):
+        raise fields.fail(key, f"must be 'sha256:' and 64 lowercase hex digits, not {value!r}")
+    return value
+
+
+def is_safe_relative_path(path: str) -> bool:
+    parts = path.split("/")
+    return (
+        bool(path)
+        and not path.startswith("/")
+        and "\\" not in path
+        and all(part not in ("", ".", "..") for part in parts)
+    )
+
+
+def check_manifest_matches(manifest: Manifest, name: str, version: int, source: str) -> None:
+    if manifest.name != name or manifest.version != version:
+        raise ConfigError(f"{source}: holds {manifest.name} v{manifest.version}, expected {name} v{version}")

@@ -1,0 +1,168 @@
+"""The registry's values: frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["register", "assign", "unassign", "rollback"]
+TargetKind = Literal["stage", "alias"]
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    path: str  # relative POSIX path
+    digest: str  # "sha256:<hex>"
+    size: int
+
+
+@dataclass(frozen=True)
+class Artifact:
+    store: str
+    digest: str
+    size: int
+    files: tuple[ArtifactFile, ...]
+
+    @property
+    def is_single_file(self) -> bool:
+        """A single-file artifact's digest is its file's digest; a directory's is the file list's."""
+        return len(self.files) == 1 and self.files[0].digest == self.digest
+
+
+@dataclass(frozen=True)
+class Lineage:
+    code_commit: str | None = None
+    code_dirty: bool = False
+    dataset: str | None = None
+    run_id: str | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Training:
+    duration_s: float | None = None
+    hardware: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One immutable version manifest (`.modelreg/models/<name>/v<N>.yaml`)."""
+
+    name: str
+    version: int
+    created_at: str
+    created_by: str
+    artifact: Artifact
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: Lineage = field(default_factory=Lineage)
+    training: Training = field(default_factory=Training)
+    tags: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, preserved on write
+
+
+@dataclass(frozen=True)
+class Event:
+    """One lifecycle event, read from an annotated tag. `seq` is None for registrations."""
+
+    name: str
+    action: Action
+    version: int
+    tag: str
+    seq: int | None = None
+    kind: TargetKind | None = None
+    target: str | None = None
+    archived: tuple[int, ...] = ()
+    reason: str | None = None
+    request: str | None = None
+    actor: str = ""
+    date: str = ""
+    commit: str = ""  # the commit the tag points at
+    subject: str = ""  # the tag message's first line, for people
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    stage: str | None
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The replay of one model's events: who holds which stage and alias."""
+
+    name: str
+    versions: tuple[int, ...]
+    stages: dict[int, str]  # version → its current stage
+    stage_since: dict[int, int]  # version → seq of the event that gave it its stage
+    aliases: dict[str, int]  # alias → version
+    holders: dict[str, tuple[int, ...]]  # target → versions that held it, oldest first (rollback walks this)
+    last_seq: int
+
+    @property
+    def latest(self) -> int | None:
+        return max(self.versions) if self.versions else None
+
+    def stage_holder(self, stage: str) -> int | None:
+        """The version most recently assigned to `stage` that still holds it."""
+        candidates = [v for v, s in self.stages.items() if s == stage]
+        return max(candidates, key=lambda v: self.stage_since[v]) if candidates else None
+
+    def stage_holders(self, stage: str) -> tuple[int, ...]:
+        return tuple(sorted(v for v, s in self.stages.items() if s == stage))
+
+    def aliases_of(self, version: int) -> tuple[str, ...]:
+        return tuple(sorted(a for a, v in self.aliases.items() if v == version))
+
+    def info(self, version: int) -> VersionInfo:
+        return VersionInfo(version, self.stages.get(version), self.aliases_of(version))
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A manifest with its current stage and aliases: what `show` and `resolve` return."""
+
+    manifest: Manifest
+    stage: str | None
+    aliases: tuple[str, ...]
+    commit: str  # the commit its version tag points at
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.artifact.digest
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One row of `list`."""
+
+    name: str
+    latest: int | None
+    versions: int
+    stages: dict[str, int]  # stage → its current (most recent) holder
+    aliases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One annotated tag as `git for-each-ref` reports it."""
+
+    tag: str  # short name, e.g. fraud@v7
+    object: str  # the tag object's id (or the commit's, for a lightweight tag)
+    commit: str  # what the tag points at, peeled
+    annotated: bool
+    tagger: str  # "Name <email>"
+    date: str  # ISO 8601, for display only: never used for ordering
+    subject: str
+    body: str

@@ -1,0 +1,173 @@
+"""Names, references and tag names: pure functions, no I/O.
+
+Every name that reaches a ref, a path or a CI output passes `check_name` first (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from modelreg.errors import InvalidInputError
+
+NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
+MAX_NAME_LENGTH = 100
+LATEST = "latest"
+_VERSION_RE = re.compile(r"^v?([0-9]+)$")
+
+NameKind = Literal["model", "stage", "alias"]
+
+
+def check_name(name: str, kind: NameKind = "model") -> str:
+    """Return `name` if it is a valid model/stage/alias name, else raise InvalidInputError."""
+    if not name:
+        raise InvalidInputError(f"{kind} name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"{kind} name is longer than {MAX_NAME_LENGTH} characters: {name[:20]!r}…")
+    if not NAME_RE.match(name):
+        raise InvalidInputError(
+            f"invalid {kind} name {name!r}: use lowercase letters and digits, separated by single '.', '_' or '-'"
+        )
+    return name
+
+
+def check_alias(alias: str, stages: tuple[str, ...]) -> str:
+    """An alias is a name that cannot be mistaken for a version, a stage or `latest`."""
+    check_name(alias, "alias")
+    if looks_like_version(alias):
+        raise InvalidInputError(f"invalid alias {alias!r}: it looks like a version number")
+    if alias in stages:
+        raise InvalidInputError(f"invalid alias {alias!r}: it is the name of a stage")
+    if alias == LATEST:
+        raise InvalidInputError("invalid alias 'latest': it is reserved for the newest version")
+    return alias
+
+
+def looks_like_version(text: str) -> bool:
+    return bool(_VERSION_RE.match(text))
+
+
+def parse_version(text: str) -> int:
+    """`7` or `v7` → 7."""
+    match = _VERSION_RE.match(text.strip())
+    if not match or int(match.group(1)) < 1:
+        raise InvalidInputError(f"invalid version {text!r}: expected a positive number like 7 or v7")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A parsed reference: a model name and at most one selector.
+
+    With no selector the reference means the latest version.
+    """
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+    stage: str | None = None
+
+    def __str__(self) -> str:
+        if self.version is not None:
+            return f"{self.name}@v{self.version}"
+        if self.alias is not None:
+            return f"{self.name}@{self.alias}"
+        if self.stage is not None:
+            return f"{self.name}/{self.stage}"
+        return self.name
+
+
+def parse_ref(text: str) -> ModelRef:
+    """Parse every reference form of DESIGN §4.
+
+    name · name@7 · name@v7 · name@champion · name@latest · name/production · name/7 ·
+    models:/name/7 · models:/name/Production · models:/name/latest · models:/name@champion
+    """
+    raw = text.strip()
+    if not raw:
+        raise InvalidInputError("empty model reference")
+    mlflow = raw.startswith("models:/")
+    body = raw[len("models:/") :] if mlflow else raw
+    try:
+        return _parse_body(body, mlflow)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"invalid reference {text!r}: {exc}") from None
+
+
+def _parse_body(body: str, mlflow: bool) -> ModelRef:
+    if "@" in body:
+        name, _, selector = body.partition("@")
+        check_name(name)
+        if not selector:
+            raise InvalidInputError("nothing after '@'")
+        if _VERSION_RE.match(selector):
+            return ModelRef(name, version=parse_version(selector))
+        if selector == LATEST:
+            return ModelRef(name)
+        return ModelRef(name, alias=check_name(selector, "alias"))
+    if "/" in body:
+        name, _, selector = body.partition("/")
+        check_name(name)
+        if not selector:
+            raise InvalidInputError("nothing after '/'")
+        # MLflow writes stages capitalised (`Production`); ours are lowercase.
+        selector = selector.lower() if mlflow else selector
+        if _VERSION_RE.match(selector):
+            return ModelRef(name, version=parse_version(selector))
+        if selector == LATEST:
+            return ModelRef(name)
+        return ModelRef(name, stage=check_name(selector, "stage"))
+    if mlflow:
+        raise InvalidInputError("expected models:/NAME/VERSION, models:/NAME/STAGE or models:/NAME@ALIAS")
+    return ModelRef(check_name(body))
+
+
+# --- tag names (DESIGN §3) ---------------------------------------------------------------------
+
+TAGS_PREFIX = "refs/tags/"
+CLAIMS_PREFIX = "refs/modelreg/events/"
+
+
+def version_tag(name: str, version: int) -> str:
+    return f"{name}@v{version}"
+
+
+def event_tag(name: str, target: str, seq: int) -> str:
+    return f"{name}#{target}#{seq}"
+
+
+def claim_ref(name: str, seq: int) -> str:
+    return f"{CLAIMS_PREFIX}{name}/{seq}"
+
+
+def tag_patterns(name: str | None) -> list[str]:
+    """`git for-each-ref` patterns matching the tags of one model (or of all models)."""
+    model = name if name is not None else "*"
+    return [f"{TAGS_PREFIX}{model}@v*", f"{TAGS_PREFIX}{model}#*#*"]
+
+
+@dataclass(frozen=True)
+class TagName:
+    """A parsed modelreg tag name: a version tag (`seq` is None) or an event tag."""
+
+    name: str
+    version: int | None = None
+    target: str | None = None
+    seq: int | None = None
+
+
+_VERSION_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)@v(?P<version>[1-9][0-9]*)$")
+_EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9][0-9]*)$")
+
+
+def parse_tag_name(text: str) -> TagName | None:
+    """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours."""
+    tag = text.removeprefix(TAGS_PREFIX)
+    if match := _VERSION_TAG_RE.match(tag):
+        if NAME_RE.match(match["name"]):
+            return TagName(match["name"], version=int(match["version"]))
+        return None
+    if (match := _EVENT_TAG_RE.match(tag)) and NAME_RE.match(match["name"]) and NAME_RE.match(match["target"]):
+        return TagName(match["name"], target=match["target"], seq=int(match["seq"]))
+    return None

@@ -1,0 +1,250 @@
+"""Turning API results into JSON (stable keys) and Rich tables. Never imported by the core."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from modelreg import manifest as manifestmod
+from modelreg.api import InitResult, RefCheck, VersionDiff
+from modelreg.models import Event, Manifest, ModelSummary, ModelVersion
+
+
+def print_json(console: Console, data: Any) -> None:
+    console.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- JSON shapes (keys are part of the interface) ------------------------------------------
+
+
+def version_json(mv: ModelVersion) -> dict[str, Any]:
+    return {**manifestmod.to_dict(mv.manifest), "stage": mv.stage, "aliases": list(mv.aliases), "commit": mv.commit}
+
+
+def resolve_json(mv: ModelVersion) -> dict[str, Any]:
+    return {
+        "name": mv.name,
+        "version": mv.version,
+        "ref": f"{mv.name}@v{mv.version}",
+        "digest": mv.digest,
+        "size": mv.manifest.artifact.size,
+        "store": mv.manifest.artifact.store,
+        "stage": mv.stage,
+        "aliases": list(mv.aliases),
+        "commit": mv.commit,
+    }
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "action": e.action,
+        "version": e.version,
+        "kind": e.kind,
+        "target": e.target,
+        "archived": list(e.archived),
+        "actor": e.actor,
+        "date": e.date,
+        "reason": e.reason,
+        "request": e.request,
+        "tag": e.tag,
+    }
+
+
+def summary_json(s: ModelSummary) -> dict[str, Any]:
+    return {"name": s.name, "latest": s.latest, "versions": s.versions, "stages": s.stages, "aliases": s.aliases}
+
+
+def diff_json(d: VersionDiff) -> dict[str, Any]:
+    def rows(changes: Any) -> dict[str, Any]:
+        return {c.key: {"a": c.a, "b": c.b, "delta": c.delta} for c in changes}
+
+    return {
+        "name": d.name,
+        "a": d.a,
+        "b": d.b,
+        "params": rows(d.params),
+        "metrics": rows(d.metrics),
+        "digest": {"a": d.digest_a, "b": d.digest_b},
+    }
+
+
+def check_json(c: RefCheck) -> dict[str, Any]:
+    return {
+        "tag": c.tag,
+        "model": c.model,
+        "version": c.version,
+        "action": c.action,
+        "kind": c.kind,
+        "target": c.target,
+        "stage": c.stage,
+        "alias": c.alias,
+        "seq": c.seq,
+        "digest": c.digest,
+        "store": c.store,
+        "actor": c.actor,
+        "date": c.date,
+        "current": c.current,
+    }
+
+
+def init_json(r: InitResult) -> dict[str, Any]:
+    return {"root": str(r.root), "config": str(r.config_path), "store": r.store, "commit": r.commit}
+
+
+# --- terminal views ------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def models_table(console: Console, models: list[ModelSummary], stages: tuple[str, ...]) -> None:
+    if not models:
+        console.print("No models registered yet. Register one with `modelreg register NAME PATH`.")
+        return
+    shown = [s for s in stages if any(s in m.stages for m in models)]
+    table = Table(title="models", title_justify="left")
+    table.add_column("model", style="bold")
+    table.add_column("latest", justify="right")
+    for stage in shown:
+        table.add_column(stage, justify="right")
+    table.add_column("aliases")
+    for m in models:
+        aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items()))
+        table.add_row(m.name, f"v{m.latest}", *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown), aliases)
+    console.print(table)
+
+
+def version_view(console: Console, mv: ModelVersion) -> None:
+    m: Manifest = mv.manifest
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model", f"{m.name} v{m.version}")
+    table.add_row("stage", mv.stage or "—")
+    table.add_row("aliases", ", ".join(mv.aliases) or "—")
+    table.add_row("created", f"{m.created_at} by {m.created_by}")
+    if m.description:
+        table.add_row("description", m.description)
+    table.add_row(
+        "artifact",
+        f"{m.artifact.digest}  ({_size(m.artifact.size)}, {len(m.artifact.files)} file"
+        f"{'s' if len(m.artifact.files) != 1 else ''})",
+    )
+    table.add_row("store", m.artifact.store)
+    for label, values in (("params", m.params), ("metrics", m.metrics), ("tags", m.tags)):
+        if values:
+            table.add_row(label, ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()))
+    lineage = m.lineage
+    if lineage.code_commit:
+        table.add_row("code", lineage.code_commit[:12] + (" (dirty)" if lineage.code_dirty else ""))
+    for label, value in (
+        ("dataset", lineage.dataset),
+        ("run id", lineage.run_id),
+        ("parent", lineage.parent),
+        ("hardware", m.training.hardware),
+        ("duration", m.training.duration_s),
+    ):
+        if value is not None:
+            table.add_row(label, f"{_fmt(value)} s" if label == "duration" else str(value))
+    console.print(table)
+
+
+def history_table(console: Console, name: str, events: list[Event]) -> None:
+    table = Table(title=f"history of {name}", title_justify="left")
+    for column in ("seq", "version", "event", "by", "date", "reason"):
+        table.add_column(
+            column, justify="right" if column in ("seq", "version") else "left", no_wrap=column in ("version", "date")
+        )
+    for e in events:
+        table.add_row(
+            "" if e.seq is None else str(e.seq),
+            f"v{e.version}",
+            describe_event(e),
+            e.actor.split(" <")[0],
+            e.date[:16].replace("T", " "),
+            e.reason or "",
+        )
+    console.print(table)
+
+
+def describe_event(e: Event) -> str:
+    if e.action == "register":
+        return "registered"
+    label = f"{e.kind} {e.target}"
+    if e.action == "unassign":
+        return f"{label} removed"
+    text = f"{label} rolled back" if e.action == "rollback" else f"→ {label}"
+    if e.archived:
+        text += f" (archived {', '.join(f'v{v}' for v in e.archived)})"
+    return text
+
+
+def diff_table(console: Console, d: VersionDiff) -> None:
+    table = Table(title=f"{d.name}: v{d.a} vs v{d.b}", title_justify="left")
+    for column in ("", "key", f"v{d.a}", f"v{d.b}", "Δ"):
+        table.add_column(column)
+    for section, changes in (("param", d.params), ("metric", d.metrics)):
+        for c in changes:
+            marker = "" if c.a == c.b else "[yellow]"
+            delta = "" if c.delta is None else f"{c.delta:+.6g}"
+            table.add_row(section, f"{marker}{c.key}", _fmt(c.a), _fmt(c.b), delta)
+    table.add_row(
+        "artifact",
+        "digest",
+        d.digest_a[:19] + "…",
+        d.digest_b[:19] + "…",
+        "same" if d.digest_a == d.digest_b else "changed",
+    )
+    console.print(table)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+class BarProgress:
+    """A Rich progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, label: str, total: int) -> None:
+        if not self.console.is_terminal:
+            return
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        if self._progress is None:
+            self._progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        self._task = self._progress.add_task(label, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, amount)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
