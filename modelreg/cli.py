@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-alias_app = typer.Typer(help="Point an alias (e.g. champion) at a version, or remove it.", no_args_is_help=True)
+alias_app = typer.Typer(help="Point an alias such as champion at a version, or remove it.", no_args_is_help=True)
 app.add_typer(alias_app, name="alias")
 
 out = Console(soft_wrap=True)
@@ -235,7 +235,7 @@ def history(name: NameArg, json_: JsonOpt = False) -> None:
 
 @app.command()
 def resolve(ref: RefArg, json_: JsonOpt = False) -> None:
-    """Print the version a reference points at, e.g. `modelreg resolve fraud-detector@champion`."""
+    """Print the version a reference points at: `modelreg resolve fraud-detector@champion`."""
     mv = _registry().resolve(ref)
     if json_:
         render.print_json(out, render.resolve_json(mv))
