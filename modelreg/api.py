@@ -67,7 +67,7 @@ class Snapshot:
     """Everything one `for-each-ref` call told us about one model (or all)."""
 
     events: dict[str, list[Event]]
-    claims: dict[str, set[int]]
+    taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
     problems: tuple[str, ...]
 
 
@@ -173,7 +173,11 @@ class Registry:
         tags, others = self.git.read_refs([*tag_patterns(name), claims_pattern])
         events: dict[str, list[Event]] = defaultdict(list)
         problems: list[str] = []
+        taken: dict[str, set[int]] = defaultdict(set)
         for record in tags:
+            parsed = parse_tag_name(record.tag)
+            if parsed is not None and parsed.seq is not None:
+                taken[parsed.name].add(parsed.seq)
             try:
                 event = event_from_tag(record)
             except MalformedEvent as exc:
@@ -181,12 +185,11 @@ class Registry:
                 continue
             if event is not None:
                 events[event.name].append(event)
-        claims: dict[str, set[int]] = defaultdict(set)
         for ref in others:
             model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
             if seq.isdigit():
-                claims[model].add(int(seq))
-        return Snapshot(dict(events), dict(claims), tuple(problems))
+                taken[model].add(int(seq))
+        return Snapshot(dict(events), dict(taken), tuple(problems))
 
     def _model(self, name: str) -> tuple[ModelState, list[Event], Snapshot]:
         check_name(name)
@@ -544,7 +547,7 @@ class Registry:
     ) -> Event:
         """Tag the version's commit with the event and claim its seq, in one ref transaction."""
         who, epoch = self.git.identity()
-        seq = max(state.last_seq, *snap.claims.get(state.name, {0})) + 1
+        seq = max(state.last_seq, *snap.taken_seqs.get(state.name, {0})) + 1
         commit = self._version_commit(events, version)
         tag = event_tag(state.name, target, seq)
         payload = {

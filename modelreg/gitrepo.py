@@ -238,7 +238,7 @@ class GitRepo:
         except GitError as exc:
             if any(marker in str(exc) for marker in _LOST_RACE):
                 raise ConflictError(
-                    f"another writer changed the repository at the same time ({exc}); try again"
+                    f"another writer changed the repository at the same time ({exc})"
                 ) from None
             raise
 

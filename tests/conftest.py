@@ -1,0 +1,108 @@
+"""Fixtures: an isolated HOME and git identity, real git repositories, the CLI run in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from modelreg.api import Registry
+from modelreg.cli import main
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Jane Doe",
+    "GIT_AUTHOR_EMAIL": "jane@example.com",
+    "GIT_COMMITTER_NAME": "Jane Doe",
+    "GIT_COMMITTER_EMAIL": "jane@example.com",
+    # Every commit and tag in one second: ordering must never depend on dates.
+    "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+00:00",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No inherited git variables or user config; HOME and the blob cache in a temp dir."""
+    home = tmp_path_factory.mktemp("home")
+    for var in list(os.environ):
+        if var.startswith(("GIT_", "MODELREG_")) or var in ("EMAIL", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("COLUMNS", "200")
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    return home
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    (path / "README.md").write_text("# project\n")
+    (path / "train.py").write_text("print('train')\n")
+    git(path, "add", "README.md", "train.py")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with one commit and an initialised registry; the current directory."""
+    path = make_repo(tmp_path / "repo")
+    Registry.init(path)
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture
+def artifact(tmp_path: Path) -> Callable[[str, bytes], Path]:
+    """Write a file outside the repository and return its path."""
+
+    def write(name: str = "model.pkl", content: bytes = b"weights v1") -> Path:
+        path = tmp_path / "artifacts" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    return write
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run `modelreg ARGS…` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def repo_state(repo: Path) -> tuple[str, str, str, list[str]]:
+    """Everything a failed command must leave untouched: refs, index, work tree status, store blobs."""
+    refs = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    index = git(repo, "ls-files", "--stage")
+    status = git(repo, "status", "--porcelain", "--untracked-files=all")
+    store = repo / ".modelreg" / "store"
+    blobs = sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file()) if store.exists() else []
+    return refs, index, status, blobs

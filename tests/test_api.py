@@ -1,0 +1,90 @@
+"""The Python API does what the CLI does, with typed results."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+import modelreg
+from modelreg import gitrepo
+from tests.conftest import make_repo
+
+
+def test_the_whole_lifecycle_from_python(tmp_path, artifact):
+    repo = make_repo(tmp_path / "repo")
+    modelreg.Registry.init(repo)
+    reg = modelreg.Registry.open(repo)
+    v1 = reg.register("fraud-detector", artifact(content=b"one"), metrics={"auc": 0.91})
+    v2 = reg.register("fraud-detector", artifact(content=b"two"), metrics={"auc": 0.93}, params={"depth": 6})
+    assert (v1.version, v2.version) == (1, 2)
+    assert isinstance(v2, modelreg.ModelVersion) and v2.manifest.params == {"depth": 6}
+
+    event = reg.promote("fraud-detector", 2, "production", reason="better")
+    assert isinstance(event, modelreg.Event)
+    assert (event.seq, event.tag, event.reason) == (1, "fraud-detector#production#1", "better")
+    reg.set_alias("fraud-detector", "champion", 1)
+
+    resolved = reg.resolve("models:/fraud-detector/Production")
+    assert (resolved.version, resolved.stage, resolved.digest) == (2, "production", v2.digest)
+    assert reg.resolve("fraud-detector@champion").version == 1
+    assert [m.name for m in reg.models()] == ["fraud-detector"]
+    assert [e.action for e in reg.history("fraud-detector")] == ["register", "register", "assign", "assign"]
+    assert reg.diff("fraud-detector", 1, 2).metrics[0].delta == pytest.approx(0.02)
+    assert reg.check_ref("fraud-detector#production#1").current is True
+
+    rolled = reg.rollback("fraud-detector", to=1)
+    assert rolled.action == "rollback" and reg.state("fraud-detector").stage_holder("production") == 1
+
+    path = modelreg.pull("fraud-detector/production", tmp_path / "serving", repo=repo)
+    assert path.read_bytes() == b"one"
+    assert reg.update("fraud-detector", 1, description="back in service").description == "back in service"
+
+
+def test_errors_carry_exit_codes(tmp_path):
+    with pytest.raises(modelreg.InvalidInputError) as info:
+        modelreg.Registry.open(tmp_path)
+    assert info.value.exit_code == modelreg.ExitCode.ERROR
+    assert modelreg.IntegrityError("x").exit_code == 4
+    assert modelreg.ConflictError("x").exit_code == 3
+
+
+def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch):
+    for n in range(5):
+        cli("register", "m", artifact(content=str(n).encode()))
+        cli("promote", "m", str(n + 1), "production")
+        cli("alias", "set", "m", "champion", str(n + 1))
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(args, *a, **kw):
+        calls.append(list(args))
+        return real_run(args, *a, **kw)
+
+    monkeypatch.setattr(gitrepo.subprocess, "run", counting_run)
+    reg = modelreg.Registry.open(repo)
+    calls.clear()
+    reg.state("m")
+    reg.models()
+    assert [c[1] for c in calls] == ["for-each-ref", "for-each-ref"]
+    calls.clear()
+    reg.resolve("m/production")
+    assert [c[1] for c in calls] == ["for-each-ref", "cat-file"]
+
+
+def test_a_claimed_seq_is_never_reused(repo, cli, artifact):
+    """A claim ref left by another writer (whose tag we do not have) pushes our seq past it."""
+    cli("register", "m", artifact())
+    reg = modelreg.Registry.open(repo)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "update-ref", "refs/modelreg/events/m/1", commit], cwd=repo, check=True)
+    assert reg.promote("m", 1, "staging").seq == 2
+
+
+def test_a_tag_that_is_ours_by_name_but_malformed_is_reported_not_applied(repo, cli, artifact):
+    cli("register", "m", artifact())
+    subprocess.run(["git", "tag", "m#production#1"], cwd=repo, check=True)  # lightweight: not an event
+    reg = modelreg.Registry.open(repo)
+    assert reg.state("m").stage_holder("production") is None
+    assert any("lightweight" in p for p in reg.problems("m"))
+    assert reg.promote("m", 1, "production").seq == 2  # the malformed tag's seq stays taken

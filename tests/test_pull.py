@@ -1,0 +1,100 @@
+"""`modelreg pull`: verified, cached, atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from modelreg.storage import cache_root
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    model = tmp_path / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "weights.bin").write_bytes(os.urandom(300_000))
+    (model / "sub" / "vocab.txt").write_text("a\nb\n")
+    return model
+
+
+def blob_of(repo: Path, digest: str) -> Path:
+    hexdigest = digest.removeprefix("sha256:")
+    return repo / ".modelreg/store/blobs/sha256" / hexdigest[:2] / hexdigest
+
+
+def test_pull_a_file_by_alias(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"one"))
+    cli("register", "m", artifact(content=b"two"))
+    cli("alias", "set", "m", "champion", "1")
+    result = cli("pull", "m@champion", "-o", tmp_path / "serving", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["version"] == 1
+    assert Path(data["path"]) == tmp_path / "serving" / "model.pkl"
+    assert Path(data["path"]).read_bytes() == b"one"
+    assert cli("pull", "m", "-o", tmp_path / "latest").out.strip() == str(tmp_path / "latest" / "model.pkl")
+
+
+def test_pull_a_directory_defaults_to_name_and_version(repo, cli, model_dir):
+    cli("register", "llm", model_dir)
+    result = cli("pull", "llm")
+    assert result.code == 0, result.err
+    target = repo / "llm-v1"
+    assert result.out.strip() == str(target)
+    assert (target / "weights.bin").read_bytes() == (model_dir / "weights.bin").read_bytes()
+    assert (target / "sub" / "vocab.txt").read_text() == "a\nb\n"
+    assert not [p for p in repo.iterdir() if p.name.startswith(".llm-v1")]  # no staging dir left
+
+
+def test_a_second_pull_links_from_the_cache(repo, cli, model_dir, tmp_path):
+    cli("register", "llm", model_dir)
+    cli("pull", "llm", "-o", tmp_path / "a")
+    store_blob = blob_of(repo, json.loads(cli("resolve", "llm", "--json").out)["digest"])
+    assert not store_blob.exists()  # the directory digest is not a blob
+    # Break the store: a cached pull must not need it.
+    for blob in (repo / ".modelreg/store/blobs").rglob("*"):
+        if blob.is_file():
+            os.chmod(blob, 0o644)
+            blob.write_bytes(b"corrupt")
+    result = cli("pull", "llm", "-o", tmp_path / "b")
+    assert result.code == 0, result.err
+    first, second = tmp_path / "a" / "weights.bin", tmp_path / "b" / "weights.bin"
+    assert first.read_bytes() == second.read_bytes()
+    assert os.stat(first).st_ino == os.stat(second).st_ino  # hard links to the cached blob
+
+
+def test_a_tampered_blob_is_caught_and_removed(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"the real weights"))
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    blob = blob_of(repo, digest)
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"evil weights!!!!")  # same size, other bytes
+    result = cli("pull", "m", "-o", tmp_path / "out")
+    assert result.code == 4, result.err
+    assert digest in result.err and ".modelreg/store" in result.err and "corrupt" in result.err
+    assert not (tmp_path / "out").exists()
+    assert not blob.exists()
+    assert not list(cache_root().rglob("*.tmp"))
+
+
+def test_a_missing_blob_names_the_digest_and_store(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"weights"))
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    blob_of(repo, digest).unlink()
+    result = cli("pull", "m", "-o", tmp_path / "out")
+    assert result.code == 1
+    assert digest in result.err and "missing from store .modelreg/store" in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_pull_into_an_existing_directory_keeps_other_files(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"weights"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert cli("pull", "m", "-o", out).code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "model.pkl"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

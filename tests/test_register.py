@@ -1,0 +1,181 @@
+"""`modelreg init` and `modelreg register` against real git repositories."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import git, make_repo
+
+
+def test_init_commits_config_and_ignores_the_local_store(tmp_path, cli, monkeypatch):
+    repo = make_repo(tmp_path / "r")
+    monkeypatch.chdir(repo)
+    result = cli("init", "--json")
+    assert result.code == 0, result.err
+    info = json.loads(result.out)
+    assert info["store"] == ".modelreg/store"
+    assert git(repo, "show", "--name-only", "--format=%s", "HEAD").split() == [
+        "modelreg:",
+        "init",
+        "registry",
+        ".modelreg/.gitignore",
+        ".modelreg/config.yaml",
+    ]
+    assert git(repo, "status", "--porcelain") == ""
+    assert "modelreg: 1" in (repo / ".modelreg/config.yaml").read_text()
+    assert git(repo, "check-ignore", ".modelreg/store/blobs/x").strip() == ".modelreg/store/blobs/x"
+
+
+def test_init_with_a_store_url_writes_no_ignore_rule(tmp_path, cli, monkeypatch):
+    repo = make_repo(tmp_path / "r")
+    monkeypatch.chdir(repo)
+    assert cli("init", "--store", "s3://bucket/registry").code == 0
+    config = yaml.safe_load((repo / ".modelreg/config.yaml").read_text())
+    assert config["store"] == "s3://bucket/registry"
+    assert not (repo / ".modelreg/.gitignore").exists()
+
+
+def test_register_a_file(repo, cli, artifact):
+    path = artifact("model.pkl", b"some weights")
+    result = cli(
+        "register",
+        "fraud-detector",
+        path,
+        "--param",
+        "lr=0.01",
+        "--param",
+        "depth=6",
+        "--param",
+        "early=true",
+        "--param",
+        "solver=adam",
+        "--metric",
+        "auc=0.923",
+        "--tag",
+        "team=risk",
+        "--description",
+        "Tuned",
+        "--dataset",
+        "s3://data/fraud@v3",
+        "--run-id",
+        "run-42",
+        "--hardware",
+        "1x A100",
+        "--duration-s",
+        "3600",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    digest = "sha256:" + hashlib.sha256(b"some weights").hexdigest()
+    assert shown["version"] == 1
+    assert shown["artifact"]["digest"] == digest
+    assert shown["stage"] is None and shown["aliases"] == []
+
+    text = (repo / ".modelreg/models/fraud-detector/v1.yaml").read_text()
+    manifest = yaml.safe_load(text)
+    assert list(manifest)[:6] == ["schema", "name", "version", "created_at", "created_by", "description"]
+    assert manifest["schema"] == "modelreg/manifest/v1"
+    assert manifest["created_by"] == "Jane Doe <jane@example.com>"
+    assert manifest["created_at"] == "2026-01-02T03:04:05Z"
+    assert manifest["artifact"] == {
+        "store": ".modelreg/store",
+        "digest": digest,
+        "size": 12,
+        "files": [{"path": "model.pkl", "digest": digest, "size": 12}],
+    }
+    assert manifest["params"] == {"lr": 0.01, "depth": 6, "early": True, "solver": "adam"}
+    assert manifest["metrics"] == {"auc": 0.923}
+    assert manifest["tags"] == {"team": "risk"}
+    assert manifest["lineage"]["dataset"] == "s3://data/fraud@v3"
+    assert manifest["lineage"]["run_id"] == "run-42"
+    assert manifest["training"] == {"duration_s": 3600.0, "hardware": "1x A100"}
+    initial = git(repo, "rev-parse", "HEAD~1").strip()
+    assert manifest["lineage"]["code_commit"] == initial
+    assert "code_dirty" not in manifest["lineage"]
+
+    # the blob is stored under its digest, byte for byte
+    blob = repo / ".modelreg/store/blobs/sha256" / digest[7:9] / digest[7:]
+    assert blob.read_bytes() == b"some weights"
+    # the tag is annotated, points at the commit that added the manifest, and carries the facts
+    assert git(repo, "cat-file", "-t", "fraud-detector@v1").strip() == "tag"
+    tagged = git(repo, "rev-parse", "fraud-detector@v1^{commit}").strip()
+    assert tagged == git(repo, "rev-parse", "HEAD").strip()
+    assert git(repo, "show", f"{tagged}:.modelreg/models/fraud-detector/v1.yaml") == text
+    body = git(repo, "tag", "-l", "--format=%(contents:body)", "fraud-detector@v1")
+    assert json.loads(body) == {"modelreg": 1, "action": "register", "version": 1, "digest": digest}
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_register_a_directory(repo, cli, tmp_path):
+    model = tmp_path / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "weights.bin").write_bytes(b"w" * 1000)
+    (model / "config.json").write_text("{}")
+    (model / "sub" / "vocab.txt").write_text("a\nb\n")
+    result = cli("register", "llm", model, "--json")
+    assert result.code == 0, result.err
+    files = json.loads(result.out)["artifact"]["files"]
+    assert [f["path"] for f in files] == ["config.json", "sub/vocab.txt", "weights.bin"]
+    canonical = "".join(f"{f['digest']} {f['size']} {f['path']}\n" for f in files)
+    assert json.loads(result.out)["artifact"]["digest"] == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    assert json.loads(result.out)["artifact"]["size"] == 1000 + 2 + 4
+
+
+def test_versions_count_up_and_identical_blobs_are_stored_once(repo, cli, artifact):
+    path = artifact()
+    for expected in (1, 2, 3):
+        result = cli("register", "m", path, "--json")
+        assert json.loads(result.out)["version"] == expected
+    assert git(repo, "tag", "-l").split() == ["m@v1", "m@v2", "m@v3"]
+    blobs = [p for p in (repo / ".modelreg/store/blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+
+
+def test_register_commits_only_its_manifest_and_leaves_the_users_changes_alone(repo, cli, artifact):
+    (repo / "README.md").write_text("# staged change\n")
+    git(repo, "add", "README.md")
+    (repo / "train.py").write_text("print('unstaged change')\n")
+    (repo / "notes.txt").write_text("untracked\n")
+    before = git(repo, "status", "--porcelain")
+    staged_before = git(repo, "diff", "--cached")
+
+    assert cli("register", "m", artifact()).code == 0
+
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [".modelreg/models/m/v1.yaml"]
+    assert git(repo, "status", "--porcelain") == before
+    assert git(repo, "diff", "--cached") == staged_before
+    assert (repo / "train.py").read_text() == "print('unstaged change')\n"
+    manifest = yaml.safe_load((repo / ".modelreg/models/m/v1.yaml").read_text())
+    assert manifest["lineage"]["code_dirty"] is True
+
+
+def test_register_records_the_parent_version(repo, cli, artifact):
+    cli("register", "base", artifact())
+    cli("register", "base", artifact(content=b"v2"))
+    result = cli("register", "tuned", artifact(content=b"tuned"), "--parent", "base", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["lineage"]["parent"] == "base@v2"
+
+
+def test_register_to_another_store(repo, cli, artifact, tmp_path):
+    other = tmp_path / "shared-store"
+    result = cli("register", "m", artifact(), "--store", str(other), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["artifact"]["store"] == str(other)
+    assert len([p for p in other.rglob("*") if p.is_file()]) == 1
+    pulled = cli("pull", "m", "-o", tmp_path / "out", "--json")
+    assert Path(json.loads(pulled.out)["path"]).read_bytes() == b"weights v1"
+
+
+def test_python_module_entry_point(repo):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "modelreg", "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert "register" in proc.stdout and "promote" in proc.stdout
