@@ -237,9 +237,7 @@ class GitRepo:
             self.git("update-ref", "-m", reason, "--stdin", stdin="\n".join(lines) + "\n")
         except GitError as exc:
             if any(marker in str(exc) for marker in _LOST_RACE):
-                raise ConflictError(
-                    f"another writer changed the repository at the same time ({exc})"
-                ) from None
+                raise ConflictError(f"another writer changed the repository at the same time ({exc})") from None
             raise
 
     def add_to_index(self, path: str, blob: str) -> None:
