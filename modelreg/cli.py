@@ -49,8 +49,12 @@ def _registry() -> Registry:
     return Registry.open(Path.cwd())
 
 
+def _line(text: str) -> None:
+    out.print(text, highlight=False, markup=False)
+
+
 def _say(message: str) -> None:
-    err.print(message, highlight=False)
+    err.print(message, highlight=False, markup=False)
 
 
 @contextmanager
@@ -77,7 +81,7 @@ def init(
     if json_:
         render.print_json(out, render.init_json(result))
         return
-    out.print(f"Initialised a registry in {result.root} (store: {result.store})", highlight=False)
+    _line(f"Initialised a registry in {result.root} (store: {result.store})")
     if store is None:
         _say(
             "hint: the default store is local to this clone; point a team at shared storage with "
@@ -133,7 +137,7 @@ def register(
     if json_:
         render.print_json(out, render.version_json(mv))
         return
-    out.print(f"Registered {mv.name} v{mv.version} ({mv.digest})", highlight=False)
+    _line(f"Registered {mv.name} v{mv.version} ({mv.digest})")
 
 
 @app.command()
@@ -199,7 +203,7 @@ def _report_event(event: Any, json_: bool) -> None:
     if json_:
         render.print_json(out, render.event_json(event))
         return
-    out.print(f"{event.subject}  [tag {event.tag}]", highlight=False)
+    _line(f"{event.subject}  [tag {event.tag}]")
 
 
 @app.command("list")
@@ -240,7 +244,7 @@ def resolve(ref: RefArg, json_: JsonOpt = False) -> None:
     if json_:
         render.print_json(out, render.resolve_json(mv))
         return
-    out.print(f"{mv.name}@v{mv.version} {mv.digest}", highlight=False)
+    _line(f"{mv.name}@v{mv.version} {mv.digest}")
 
 
 @app.command()
@@ -259,7 +263,7 @@ def pull(
     if json_:
         render.print_json(out, {**render.resolve_json(mv), "path": str(path)})
         return
-    out.print(str(path), highlight=False)
+    _line(str(path))
 
 
 @app.command()
@@ -294,7 +298,7 @@ def update(
 
         render.print_json(out, to_dict(manifest))
         return
-    out.print(f"Updated {manifest.name} v{manifest.version}", highlight=False)
+    _line(f"Updated {manifest.name} v{manifest.version}")
 
 
 @app.command("check-ref")

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from modelreg import manifest as manifestmod
 from modelreg.api import InitResult, RefCheck, VersionDiff
@@ -98,6 +99,11 @@ def init_json(r: InitResult) -> dict[str, Any]:
 # --- terminal views ------------------------------------------------------------------------
 
 
+def _row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose text is shown literally: user text such as `[bold]` is not Rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
@@ -119,7 +125,7 @@ def models_table(console: Console, models: list[ModelSummary], stages: tuple[str
     table.add_column("aliases")
     for m in models:
         aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items()))
-        table.add_row(m.name, f"v{m.latest}", *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown), aliases)
+        _row(table, m.name, f"v{m.latest}", *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown), aliases)
     console.print(table)
 
 
@@ -127,25 +133,23 @@ def version_view(console: Console, mv: ModelVersion) -> None:
     m: Manifest = mv.manifest
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
-    table.add_column()
-    table.add_row("model", f"{m.name} v{m.version}")
-    table.add_row("stage", mv.stage or "—")
-    table.add_row("aliases", ", ".join(mv.aliases) or "—")
-    table.add_row("created", f"{m.created_at} by {m.created_by}")
+    table.add_column(overflow="fold")
+    _row(table, "model", f"{m.name} v{m.version}")
+    _row(table, "stage", mv.stage or "—")
+    _row(table, "aliases", ", ".join(mv.aliases) or "—")
+    _row(table, "created", f"{m.created_at} by {m.created_by}")
     if m.description:
-        table.add_row("description", m.description)
-    table.add_row(
-        "artifact",
-        f"{m.artifact.digest}  ({_size(m.artifact.size)}, {len(m.artifact.files)} file"
-        f"{'s' if len(m.artifact.files) != 1 else ''})",
-    )
-    table.add_row("store", m.artifact.store)
+        _row(table, "description", m.description)
+    count = len(m.artifact.files)
+    _row(table, "artifact", m.artifact.digest)
+    _row(table, "size", f"{_size(m.artifact.size)} in {count} file{'s' if count != 1 else ''}")
+    _row(table, "store", m.artifact.store)
     for label, values in (("params", m.params), ("metrics", m.metrics), ("tags", m.tags)):
         if values:
-            table.add_row(label, ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()))
+            _row(table, label, ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()))
     lineage = m.lineage
     if lineage.code_commit:
-        table.add_row("code", lineage.code_commit[:12] + (" (dirty)" if lineage.code_dirty else ""))
+        _row(table, "code", lineage.code_commit[:12] + (" (dirty)" if lineage.code_dirty else ""))
     for label, value in (
         ("dataset", lineage.dataset),
         ("run id", lineage.run_id),
@@ -154,7 +158,7 @@ def version_view(console: Console, mv: ModelVersion) -> None:
         ("duration", m.training.duration_s),
     ):
         if value is not None:
-            table.add_row(label, f"{_fmt(value)} s" if label == "duration" else str(value))
+            _row(table, label, f"{_fmt(value)} s" if label == "duration" else str(value))
     console.print(table)
 
 
@@ -165,7 +169,8 @@ def history_table(console: Console, name: str, events: list[Event]) -> None:
             column, justify="right" if column in ("seq", "version") else "left", no_wrap=column in ("version", "date")
         )
     for e in events:
-        table.add_row(
+        _row(
+            table,
             "" if e.seq is None else str(e.seq),
             f"v{e.version}",
             describe_event(e),
@@ -177,15 +182,13 @@ def history_table(console: Console, name: str, events: list[Event]) -> None:
 
 
 def describe_event(e: Event) -> str:
+    """A short label: `registered`, `→ production`, `→ @champion`, `✕ @champion`, `↩ production`."""
     if e.action == "register":
         return "registered"
-    label = f"{e.kind} {e.target}"
-    if e.action == "unassign":
-        return f"{label} removed"
-    text = f"{label} rolled back" if e.action == "rollback" else f"→ {label}"
-    if e.archived:
-        text += f" (archived {', '.join(f'v{v}' for v in e.archived)})"
-    return text
+    target = f"@{e.target}" if e.kind == "alias" else str(e.target)
+    mark = {"assign": "→", "unassign": "✕", "rollback": "↩"}[e.action]
+    archived = f" (v{', v'.join(map(str, e.archived))} archived)" if e.archived else ""
+    return f"{mark} {target}{archived}"
 
 
 def diff_table(console: Console, d: VersionDiff) -> None:
@@ -194,10 +197,11 @@ def diff_table(console: Console, d: VersionDiff) -> None:
         table.add_column(column)
     for section, changes in (("param", d.params), ("metric", d.metrics)):
         for c in changes:
-            marker = "" if c.a == c.b else "[yellow]"
             delta = "" if c.delta is None else f"{c.delta:+.6g}"
-            table.add_row(section, f"{marker}{c.key}", _fmt(c.a), _fmt(c.b), delta)
-    table.add_row(
+            key = Text(c.key, style="" if c.a == c.b else "yellow")
+            _row(table, section, key, _fmt(c.a), _fmt(c.b), delta)
+    _row(
+        table,
         "artifact",
         "digest",
         d.digest_a[:19] + "…",
