@@ -24,7 +24,7 @@ from modelreg.events import (
     to_archive,
 )
 from modelreg.gitrepo import GitRepo, RefUpdate
-from modelreg.hashing import Progress, hash_files, scan, tree_digest
+from modelreg.hashing import Progress, scan, tree_digest
 from modelreg.models import (
     Action,
     Artifact,
@@ -377,7 +377,7 @@ class Registry:
         progress: Progress | None = None,
     ) -> ModelVersion:
         """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`."""
-        from modelreg.storage import upload
+        from modelreg.storage import ingest
 
         check_name(name)
         store_url = check_store_url(store) if store else self.config.store
@@ -391,9 +391,8 @@ class Registry:
 
         if progress is not None:
             progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
-        hashed = hash_files(files, progress.advance if progress else None)
+        hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
         digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
-        upload(blob_store, [(src, blob) for (src, _), blob in zip(files, hashed, strict=True)])
 
         snap = self._snapshot(name)
         events = snap.events.get(name, [])

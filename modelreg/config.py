@@ -29,6 +29,22 @@ _SECRET_QUERY_KEYS = {
     "access_token",
 }
 
+_SECRET_OPTION_WORDS = (
+    "secret",
+    "password",
+    "token",
+    "credential",
+    "connection_string",
+    "account_key",
+    "sas",
+    "key_id",
+    "access_key",
+    "private",
+)
+_SECRET_OPTION_NAMES = {"key", "sig"}  # s3fs's `key=`, a SAS `sig`
+# gcsfs's token="anon" (or "google_default", …) names a way to authenticate, not a secret.
+_HARMLESS_TOKENS = {"anon", "google_default", "cloud", "browser", "cache"}
+
 
 @dataclass(frozen=True)
 class Config:
@@ -50,7 +66,13 @@ def check_store_url(url: str) -> str:
     if not url.strip():
         raise InvalidInputError("the store URL is empty")
     parts = urlsplit(url)
-    if parts.scheme and "@" in parts.netloc:
+    authority = url.split("://", 1)[1].split("/", 1)[0] if "://" in url else ""
+    userinfo, at, _host = authority.rpartition("@")
+    # `user:secret@host`, `KEY@bucket`, or, when the secret holds a '/', a bare `KEY:SECRET`
+    # before the first '/'. Azure's usual `container@account` (no ':') is the one '@' allowed.
+    port = authority.rsplit(":", 1)[1] if ":" in authority else ""
+    azure = parts.scheme in ("az", "abfs", "abfss", "adl")
+    if (at and (":" in userinfo or not azure)) or (not at and port and not port.isdigit()):
         raise InvalidInputError(
             "the store URL contains credentials (user:secret@); give them through the environment "
             "or the storage library's own configuration instead"
@@ -58,6 +80,27 @@ def check_store_url(url: str) -> str:
     if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in parse_qsl(parts.query)):
         raise InvalidInputError("the store URL carries a secret in its query string; use the environment instead")
     return url
+
+
+def check_store_options(options: dict[str, Any], source: str) -> dict[str, Any]:
+    """Refuse options that look like credentials: they belong in the environment, not in git."""
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                name = str(key).lower()
+                inner_path = f"{path}.{key}" if path else str(key)
+                harmless = name == "token" and str(inner) in _HARMLESS_TOKENS
+                secret = name in _SECRET_OPTION_NAMES or any(word in name for word in _SECRET_OPTION_WORDS)
+                if secret and not harmless:
+                    raise ConfigError(
+                        f"{source}: store option '{inner_path}' looks like a credential; "
+                        "give credentials through the environment or the storage library's own configuration"
+                    )
+                walk(inner, inner_path)
+
+    walk(options, "")
+    return options
 
 
 def to_yaml(config: Config) -> str:
@@ -96,7 +139,7 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
             raise doc.fail(key, f"names stages that are not in 'stages': {', '.join(unknown)}")
     if single and ARCHIVED not in stages:
         raise doc.fail("stages", f"must include {ARCHIVED!r} when 'single_holder' is set")
-    options = doc.optional("store_options", dict, {})
+    options = check_store_options(doc.optional("store_options", dict, {}), source)
     return Config(store=store, stages=stages, single_holder=single, review_required=review, store_options=options)
 
 

@@ -42,7 +42,11 @@ def event_from_tag(record: TagRecord) -> Event | None:
         payload = json.loads(record.body.strip() or "null")
     except json.JSONDecodeError:
         raise MalformedEvent(f"{record.tag}: the tag message holds no JSON payload") from None
-    if not isinstance(payload, dict) or payload.get("modelreg") != FORMAT_VERSION:
+    if (
+        not isinstance(payload, dict)
+        or not _is_positive_int(payload.get("modelreg"))
+        or (payload["modelreg"] != FORMAT_VERSION)
+    ):
         raise MalformedEvent(f"{record.tag}: the tag message is not a modelreg {FORMAT_VERSION} payload")
     action = payload.get("action")
     version = payload.get("version")
@@ -67,9 +71,11 @@ def event_from_tag(record: TagRecord) -> Event | None:
             raise MalformedEvent(f"{record.tag}: a version tag must record the registration of that version")
         return base
     kind = payload.get("kind")
-    archived = payload.get("archived") or []
+    archived = payload.get("archived", [])
     if action == "register" or kind not in ("stage", "alias") or payload.get("target") != parsed.target:
         raise MalformedEvent(f"{record.tag}: 'action', 'kind' or 'target' disagree with the tag name")
+    if archived is None:
+        archived = []
     if not isinstance(archived, list) or not all(_is_positive_int(v) for v in archived):
         raise MalformedEvent(f"{record.tag}: 'archived' must be a list of versions")
     return replace(base, action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))

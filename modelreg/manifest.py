@@ -80,7 +80,7 @@ def from_dict(data: Any, source: str) -> Manifest:
     if schema not in READABLE_SCHEMAS:
         raise doc.fail("schema", f"is {schema!r}; this modelreg reads {', '.join(READABLE_SCHEMAS)}")
     name = doc.required("name", str)
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise doc.fail("name", f"is not a valid model name: {name!r}")
     version = doc.required("version", int)
     if version < 1:
@@ -119,15 +119,24 @@ def _artifact(art: Fields) -> Artifact:
         path = entry.required("path", str)
         if not is_safe_relative_path(path):
             raise entry.fail("path", f"must be a relative path inside the artifact, not {path!r}")
-        files.append(ArtifactFile(path, _digest(entry, "digest"), entry.required("size", int)))
+        if any(f.path == path for f in files):
+            raise entry.fail("path", f"lists {path!r} twice")
+        files.append(ArtifactFile(path, _digest(entry, "digest"), _size(entry)))
     if not files:
         raise art.fail("files", "must list at least one file")
     return Artifact(
         store=art.required("store", str),
         digest=_digest(art, "digest"),
-        size=art.required("size", int),
+        size=_size(art),
         files=tuple(files),
     )
+
+
+def _size(fields: Fields) -> int:
+    size = fields.required("size", int)
+    if size < 0:
+        raise fields.fail("size", "must not be negative")
+    return size
 
 
 def _digest(fields: Fields, key: str) -> str:

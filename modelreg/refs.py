@@ -25,7 +25,7 @@ def check_name(name: str, kind: NameKind = "model") -> str:
         raise InvalidInputError(f"{kind} name is empty")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"{kind} name is longer than {MAX_NAME_LENGTH} characters: {name[:20]!r}…")
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidInputError(
             f"invalid {kind} name {name!r}: use lowercase letters and digits, separated by single '.', '_' or '-'"
         )
@@ -45,12 +45,12 @@ def check_alias(alias: str, stages: tuple[str, ...]) -> str:
 
 
 def looks_like_version(text: str) -> bool:
-    return bool(_VERSION_RE.match(text))
+    return bool(_VERSION_RE.fullmatch(text))
 
 
 def parse_version(text: str) -> int:
     """`7` or `v7` → 7."""
-    match = _VERSION_RE.match(text.strip())
+    match = _VERSION_RE.fullmatch(text.strip())
     if not match or int(match.group(1)) < 1:
         raise InvalidInputError(f"invalid version {text!r}: expected a positive number like 7 or v7")
     return int(match.group(1))
@@ -101,7 +101,7 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
         check_name(name)
         if not selector:
             raise InvalidInputError("nothing after '@'")
-        if _VERSION_RE.match(selector):
+        if _VERSION_RE.fullmatch(selector):
             return ModelRef(name, version=parse_version(selector))
         if selector == LATEST:
             return ModelRef(name)
@@ -113,7 +113,7 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
             raise InvalidInputError("nothing after '/'")
         # MLflow writes stages capitalised (`Production`); ours are lowercase.
         selector = selector.lower() if mlflow else selector
-        if _VERSION_RE.match(selector):
+        if _VERSION_RE.fullmatch(selector):
             return ModelRef(name, version=parse_version(selector))
         if selector == LATEST:
             return ModelRef(name)
@@ -164,10 +164,14 @@ _EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9
 def parse_tag_name(text: str) -> TagName | None:
     """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours."""
     tag = text.removeprefix(TAGS_PREFIX)
-    if match := _VERSION_TAG_RE.match(tag):
-        if NAME_RE.match(match["name"]):
+    if match := _VERSION_TAG_RE.fullmatch(tag):
+        if NAME_RE.fullmatch(match["name"]):
             return TagName(match["name"], version=int(match["version"]))
         return None
-    if (match := _EVENT_TAG_RE.match(tag)) and NAME_RE.match(match["name"]) and NAME_RE.match(match["target"]):
+    if (
+        (match := _EVENT_TAG_RE.fullmatch(tag))
+        and NAME_RE.fullmatch(match["name"])
+        and NAME_RE.fullmatch(match["target"])
+    ):
         return TagName(match["name"], target=match["target"], seq=int(match["seq"]))
     return None

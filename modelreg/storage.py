@@ -1,4 +1,10 @@
-"""The only module that touches fsspec: content-addressed blobs, verified on the way out (DESIGN §5)."""
+"""The only module that touches fsspec: content-addressed blobs, verified on the way out (DESIGN §5).
+
+A blob lives at `<store>/blobs/sha256/<aa>/<hex>` and is only ever visible there whole: local
+stores write a temporary file beside it, fsync and link it into place; object stores use one
+PUT or multipart upload, which the server makes visible atomically. Nothing a store says about
+a blob's content (ETags, checksums) is trusted: bytes are hashed as they are read.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,20 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelreg.errors import IntegrityError, ModelregError, NotFoundError
-from modelreg.hashing import CHUNK, WORKERS, ProgressFn
+from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
+from modelreg.hashing import CHUNK, WORKERS, ProgressFn, hash_files, sha256_file
 from modelreg.models import Artifact, ArtifactFile
+
+TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
 
 
 class StoreError(ModelregError):
@@ -33,44 +43,114 @@ def blob_path(digest: str) -> str:
     return f"{algo}/{hexdigest[:2]}/{hexdigest}"
 
 
+@dataclass(frozen=True)
+class StoredBlob:
+    digest: str
+    size: int
+    modified: float | None  # unix time, when the store reports it
+
+
 class BlobStore:
     """A store URL (any fsspec URL, or a path relative to the repository) opened for blobs."""
 
     def __init__(self, url: str, repo_root: Path, options: dict[str, Any] | None = None) -> None:
-        import fsspec  # type: ignore[import-untyped]  # deferred: fsspec costs start-up time that read-only commands never pay
+        import fsspec  # type: ignore[import-untyped]  # deferred: read-only commands never pay for it
 
         self.url = url
         target = url if "://" in url else str((repo_root / url).resolve())
         try:
             self.fs, base = fsspec.core.url_to_fs(target, **(options or {}))
-        except (ImportError, ValueError) as exc:
-            raise StoreError(f"cannot open store {url}: {exc}") from None
+        except (ImportError, ValueError, TypeError) as exc:
+            raise StoreError(f"cannot open store {url}: {_one_line(exc)}") from None
         self.base = base.rstrip("/")
-        self.is_local = "file" in _protocols(self.fs)
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self.is_local = "file" in protocols
+        self._create_kwargs: dict[str, Any] = (
+            {"overwrite": False}
+            if {"az", "abfs", "abfss"} & set(protocols)
+            else {"mode": "create"}
+            if {"s3", "s3a", "gs", "gcs"} & set(protocols)
+            else {}
+        )
 
     def key(self, digest: str) -> str:
         return f"{self.base}/blobs/{blob_path(digest)}"
 
-    def has(self, blob: ArtifactFile) -> bool:
-        """True when a blob of the right size is at its key (a wrong size is re-uploaded)."""
+    def size_of(self, digest: str) -> int | None:
+        """The stored blob's size, or None when it is not there."""
         try:
-            return int(self.fs.size(self.key(blob.digest))) == blob.size
+            return int(self.fs.size(self.key(digest)))
         except FileNotFoundError:
-            return False
+            return None
+        except Exception as exc:
+            raise StoreError(f"cannot reach store {self.url}: {_one_line(exc)}") from None
 
-    def put(self, source: Path, blob: ArtifactFile) -> None:
-        """Store `source` under its digest; the final key only ever holds a whole blob."""
-        key = self.key(blob.digest)
+    def has(self, blob: ArtifactFile) -> bool:
+        """True when a blob of the right size is at its key; a wrong size is uploaded again."""
+        return self.size_of(blob.digest) == blob.size
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def put(self, source: Path, blob: ArtifactFile) -> bool:
+        """Store `source` under its digest unless a whole copy is there; True if it uploaded."""
+        present = self.size_of(blob.digest)
+        if present == blob.size:
+            return False
         if self.is_local:
-            _atomic_copy(source, Path(key))
-        else:
-            self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
-            self.fs.put_file(str(source), key)  # a single PUT or multipart upload: atomic on object stores
+            tmp = self.local_temp()
+            _copy_file(source, tmp)
+            return self.commit_local(tmp, blob)
+        key = self.key(blob.digest)
+        try:
+            if present is None:
+                self.fs.put_file(str(source), key, **self._create_kwargs)
+            else:  # a truncated or foreign object sits at the key: replace it
+                self.fs.put_file(str(source), key)
+        except Exception as exc:
+            # Another writer may have stored the same bytes first ("already exists" comes back as
+            # FileExistsError, a 412, or SeaweedFS's OSError(EINVAL)): fine if the blob is whole now.
+            if self.has(blob):
+                return False
+            raise StoreError(f"upload of {blob.digest} to store {self.url} failed: {_one_line(exc)}") from None
+        return True
+
+    def local_temp(self) -> Path:
+        """A new temporary path inside a local store, on the same filesystem as the blobs."""
+        directory = Path(self.base) / TMP_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f"{uuid.uuid4().hex}.part"
+
+    def commit_local(self, tmp: Path, blob: ArtifactFile) -> bool:
+        """Make a complete temporary copy durable and visible under its key; True if it was new."""
+        final = Path(self.key(blob.digest))
+        try:
+            if self.has(blob):
+                return False
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o444)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(tmp, final)  # put-if-absent: never replaces a blob another writer just stored
+            except FileExistsError:
+                if self.has(blob):
+                    return False
+                os.replace(tmp, final)  # what was there had the wrong size
+            _fsync_dir(final.parent)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def remove(self, digest: str) -> None:
+        with suppress(FileNotFoundError):
+            self.fs.rm_file(self.key(digest))
+
+    # --- reading ---------------------------------------------------------------------------
 
     def fetch_to_cache(self, blob: ArtifactFile, cache: Path, progress: ProgressFn | None = None) -> Path:
         """The blob in the local cache, downloaded and verified if it is not there yet."""
         cached = cache / blob_path(blob.digest)
-        if cached.is_file() and cached.stat().st_size == blob.size:
+        if _cache_hit(cached, blob):
             return cached
         cached.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -82,27 +162,97 @@ class BlobStore:
                     if progress:
                         progress(len(chunk))
                 out.flush()
-                got = f"sha256:{digest.hexdigest()}"
-                if got != blob.digest:
-                    self._remove_bad_blob(blob)
-                    raise IntegrityError(
-                        f"blob {blob.digest} in store {self.url} is corrupt (its bytes hash to {got}); "
-                        "it was removed from the store, register the model again to restore it"
-                    )
+                self._check(blob, f"sha256:{digest.hexdigest()}")
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, cached)
         except FileNotFoundError:
             raise NotFoundError(f"blob {blob.digest} ({blob.path}) is missing from store {self.url}") from None
+        except ModelregError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"download of {blob.digest} from store {self.url} failed: {_one_line(exc)}") from None
         return cached
 
-    def _remove_bad_blob(self, blob: ArtifactFile) -> None:
-        with suppress(OSError):
-            self.fs.rm_file(self.key(blob.digest))
+    def verify(self, blob: ArtifactFile) -> str | None:
+        """Re-hash a stored blob; None when it is whole and right, else what is wrong."""
+        size = self.size_of(blob.digest)
+        if size is None:
+            return f"blob {blob.digest} ({blob.path}) is missing from store {self.url}"
+        if size != blob.size:
+            return f"blob {blob.digest} ({blob.path}) in store {self.url} has {size} bytes, expected {blob.size}"
+        digest = hashlib.sha256()
+        with self.fs.open(self.key(blob.digest), "rb") as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+        got = f"sha256:{digest.hexdigest()}"
+        return None if got == blob.digest else f"blob {blob.digest} in store {self.url} hashes to {got}"
+
+    def _check(self, blob: ArtifactFile, got: str) -> None:
+        if got != blob.digest:
+            self.remove(blob.digest)
+            raise IntegrityError(
+                f"blob {blob.digest} in store {self.url} is corrupt (its bytes hash to {got}); "
+                "it was removed from the store: register the artifact again to restore it"
+            )
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        """Every blob under `<store>/blobs/sha256/`."""
+        root = f"{self.base}/blobs/sha256"
+        try:
+            found = self.fs.find(root, detail=True)
+        except FileNotFoundError:
+            return
+        for path, info in found.items():
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+                yield StoredBlob(f"sha256:{name}", int(info.get("size") or 0), _mtime(info))
+
+    def list_temps(self) -> Iterator[tuple[str, float | None]]:
+        """Leftovers of interrupted local uploads."""
+        root = f"{self.base}/{TMP_DIR}"
+        with suppress(FileNotFoundError):
+            for path, info in self.fs.find(root, detail=True).items():
+                yield path, _mtime(info)
+
+    def remove_path(self, path: str) -> None:
+        with suppress(FileNotFoundError):
+            self.fs.rm_file(path)
 
 
-def _protocols(fs: Any) -> tuple[str, ...]:
-    proto = fs.protocol
-    return (proto,) if isinstance(proto, str) else tuple(proto)
+def _mtime(info: dict[str, Any]) -> float | None:
+    """A listing entry's modification time, in whichever form the driver reports it."""
+    from datetime import datetime
+
+    for key in ("mtime", "LastModified", "last_modified", "updated"):
+        value = info.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, str):
+            with suppress(ValueError):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _cache_hit(cached: Path, blob: ArtifactFile) -> bool:
+    """A cached blob is trusted while it is read-only and the right size; otherwise re-verified."""
+    try:
+        info = cached.stat()
+    except FileNotFoundError:
+        return False
+    if info.st_size == blob.size and not info.st_mode & 0o222:
+        return True
+    if info.st_size == blob.size and sha256_file(cached)[0] == blob.digest:
+        os.chmod(cached, 0o444)
+        return True
+    cached.unlink(missing_ok=True)
+    return False
 
 
 @contextmanager
@@ -116,30 +266,87 @@ def _temp_beside(final: Path) -> Iterator[tuple[Path, Any]]:
         tmp.unlink(missing_ok=True)
 
 
-def _atomic_copy(source: Path, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with _temp_beside(final) as (tmp, out):
-        with open(source, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-        out.flush()
-        os.fsync(out.fileno())
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+def _copy_file(source: Path, target: Path) -> None:
+    """Copy in the kernel where the platform allows (no bytes through Python)."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        if hasattr(os, "copy_file_range"):
+            try:
+                while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
+                    pass
+                return
+            except OSError:
+                src.seek(0)
+                dst.seek(0)
+                dst.truncate()
+        shutil.copyfileobj(src, dst, CHUNK)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def ingest(
+    store: BlobStore,
+    files: list[tuple[Path, str]],
+    progress: ProgressFn | None = None,
+) -> tuple[list[ArtifactFile], int]:
+    """Hash every file and store the blobs the store lacks; returns (files, blobs uploaded).
+
+    On a local store each file is copied into the store while it is hashed (two threads, so the
+    copy costs almost no extra time); the copy is linked into place once the digest is known, or
+    dropped when that blob is already stored. Object stores get the blobs they lack after hashing.
+    A file that changes while it is being registered is refused.
+    """
+    before = {src: _fingerprint(src) for src, _ in files}
+    if store.is_local:
+        hashed, uploaded = _ingest_local(store, files, progress)
+    else:
+        hashed = hash_files(files, progress)
+        uploaded = upload(store, [(src, blob) for (src, _), blob in zip(files, hashed, strict=True)])
+    for src, _ in files:
+        if _fingerprint(src) != before[src]:
+            raise InvalidInputError(f"{src} changed while it was being registered; register it again")
+    return hashed, uploaded
+
+
+def _ingest_local(
+    store: BlobStore,
+    files: list[tuple[Path, str]],
+    progress: ProgressFn | None,
+) -> tuple[list[ArtifactFile], int]:
+    with ThreadPoolExecutor(WORKERS) as hashers, ThreadPoolExecutor(WORKERS) as copiers:
+
+        def one(item: tuple[Path, str]) -> tuple[ArtifactFile, bool]:
+            src, rel = item
+            tmp = store.local_temp()
+            try:
+                copying = copiers.submit(_copy_file, src, tmp)
+                digest, size = sha256_file(src, progress)
+                copying.result()
+                blob = ArtifactFile(rel, digest, size)
+                return blob, store.commit_local(tmp, blob)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+        results = list(hashers.map(one, files))
+    return [blob for blob, _ in results], sum(new for _, new in results)
 
 
 def upload(store: BlobStore, files: list[tuple[Path, ArtifactFile]]) -> int:
     """Put every blob the store lacks, in parallel; returns how many were uploaded."""
     unique = {blob.digest: (src, blob) for src, blob in files}
-
-    def one(item: tuple[Path, ArtifactFile]) -> int:
-        src, blob = item
-        if store.has(blob):
-            return 0
-        store.put(src, blob)
-        return 1
-
     with ThreadPoolExecutor(WORKERS) as pool:
-        return sum(pool.map(one, unique.values()))
+        return sum(pool.map(lambda item: store.put(*item), unique.values()))
 
 
 def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: ProgressFn | None = None) -> Path:
@@ -174,3 +381,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+def older_than(modified: float | None, seconds: float) -> bool:
+    """Unknown ages count as young: gc never deletes what it cannot date."""
+    return modified is not None and time.time() - modified > seconds

@@ -9,23 +9,22 @@ from collections.abc import Iterable
 from modelreg.errors import InvalidInputError
 from modelreg.models import Scalar
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def coerce(text: str) -> Scalar:
     """`7` → 7, `0.5` → 0.5, `true` → True; anything else stays a string."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return number if math.isfinite(number) else text
+    stripped = text.strip()
+    if stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true"
+    if _INT_RE.fullmatch(stripped):
+        return int(stripped)
+    if _FLOAT_RE.fullmatch(stripped):
+        number = float(stripped)
+        return number if math.isfinite(number) else text
+    return text
 
 
 def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, Scalar]:
@@ -36,7 +35,7 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, Scalar]:
         key = key.strip()
         if not sep:
             raise InvalidInputError(f"{option} {pair!r}: expected KEY=VALUE")
-        if not _KEY_RE.match(key):
+        if not _KEY_RE.fullmatch(key):
             raise InvalidInputError(f"{option} {pair!r}: the key must be letters, digits, '_', '.', '-' or '/'")
         result[key] = coerce(value)
     return result

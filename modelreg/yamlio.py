@@ -31,6 +31,8 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                raise ConstructorError(None, None, "mapping keys must be plain values", key_node.start_mark)
             if key in seen:
                 raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
@@ -68,8 +70,17 @@ def load(text: str, source: str) -> Any:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # e.g. `!!int abc`, `!!bool maybe`
+        raise ConfigError(f"{source}: invalid YAML: a value does not match its tag ({exc!r})") from None
 
 
 def dump(data: Any) -> str:
-    """YAML text with keys in insertion order; strings that could be coerced are quoted."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+    """YAML text with keys in insertion order; strings that could be coerced are quoted.
+
+    Non-ASCII text is written as is, unless that would not read back the same (PyYAML writes
+    some characters, such as U+0085, raw where a reader folds them): then it is escaped.
+    """
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+    if text.isascii() or yaml.load(text, Loader=_StrictLoader) == data:  # noqa: S506 - a SafeLoader subclass
+        return text
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=4096)
