@@ -11,6 +11,7 @@ from typing import Any
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
+from modelreg.checks import GcReport, VerifyReport
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.events import (
@@ -69,6 +70,7 @@ class Snapshot:
     events: dict[str, list[Event]]
     taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
     problems: tuple[str, ...]
+    claims: dict[str, str]  # claim ref → the tag object it points at
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class Registry:
             model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
             if seq.isdigit():
                 taken[model].add(int(seq))
-        return Snapshot(dict(events), dict(taken), tuple(problems))
+        return Snapshot(dict(events), dict(taken), tuple(problems), others)
 
     def _model(self, name: str) -> tuple[ModelState, list[Event], Snapshot]:
         check_name(name)
@@ -578,7 +580,22 @@ class Registry:
             date=_now(epoch),
             commit=commit,
             subject=subject,
+            object=tag_object,
         )
+
+    def verify(self, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None) -> VerifyReport:
+        """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
+        from modelreg.checks import verify
+
+        if name is not None:
+            self._model(name)
+        return verify(self, name, blobs=blobs, progress=progress)
+
+    def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
+        """Blobs in the configured store that no manifest references; removed only with `delete`."""
+        from modelreg.checks import collect_garbage
+
+        return collect_garbage(self, delete=delete, grace_s=grace_s)
 
     def update(
         self,

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from modelreg import render
 from modelreg.api import Registry
-from modelreg.errors import ExitCode, ModelregError
+from modelreg.errors import ExitCode, InvalidInputError, ModelregError
 from modelreg.refs import parse_version
 from modelreg.values import parse_pairs
 
@@ -310,6 +310,51 @@ def check_ref(
 ) -> None:
     """Describe a modelreg tag for CI as JSON: model, version, action, stage/alias, artifact digest."""
     render.print_json(out, render.check_json(_registry().check_ref(ref)))
+
+
+@app.command()
+def verify(
+    name: Annotated[str | None, typer.Argument(help="Only this model (default: every model).")] = None,
+    blobs: Annotated[bool, typer.Option("--blobs", help="Also re-hash every referenced blob in its store.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the registry: tags, claim refs, manifests against their tags, and (--blobs) stored bytes.
+
+    Exits 4 when anything does not match.
+    """
+    reg = _registry()
+    with _progress() as bar:
+        report = reg.verify(name, blobs=blobs, progress=bar)
+    if json_:
+        render.print_json(out, render.verify_json(report))
+    else:
+        render.verify_view(out, report)
+    if not report.ok:
+        raise SystemExit(ExitCode.INTEGRITY)
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted (the default).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete the unreferenced blobs.")] = False,
+    grace_hours: Annotated[
+        float,
+        typer.Option(
+            "--grace-hours", help="Keep unreferenced blobs younger than this: a registration may be under way."
+        ),
+    ] = 24.0,
+    json_: JsonOpt = False,
+) -> None:
+    """List (or, with --yes, delete) store blobs that no version's manifest references."""
+    if dry_run and yes:
+        raise InvalidInputError("--dry-run and --yes contradict each other")
+    if grace_hours < 0:
+        raise InvalidInputError("--grace-hours must not be negative")
+    report = _registry().gc(delete=yes, grace_s=grace_hours * 3600)
+    if json_:
+        render.print_json(out, render.gc_json(report))
+        return
+    render.gc_view(out, report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,6 +65,7 @@ def event_from_tag(record: TagRecord) -> Event | None:
         date=record.date,
         commit=record.commit,
         subject=record.subject,
+        object=record.object,
     )
     if parsed.seq is None:
         if action != "register" or version != parsed.version:

@@ -81,6 +81,7 @@ class Event:
     date: str = ""
     commit: str = ""  # the commit the tag points at
     subject: str = ""  # the tag message's first line, for people
+    object: str = ""  # the tag object's id
 
 
 @dataclass(frozen=True)

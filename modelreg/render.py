@@ -11,6 +11,7 @@ from rich.text import Text
 
 from modelreg import manifest as manifestmod
 from modelreg.api import InitResult, RefCheck, VersionDiff
+from modelreg.checks import GcReport, VerifyReport
 from modelreg.models import Event, Manifest, ModelSummary, ModelVersion
 
 
@@ -89,6 +90,29 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "actor": c.actor,
         "date": c.date,
         "current": c.current,
+    }
+
+
+def verify_json(r: VerifyReport) -> dict[str, Any]:
+    return {
+        "ok": r.ok,
+        "models": r.models,
+        "versions": r.versions,
+        "events": r.events,
+        "blobs": r.blobs,
+        "findings": [{"kind": f.kind, "subject": f.subject, "message": f.message} for f in r.findings],
+    }
+
+
+def gc_json(r: GcReport) -> dict[str, Any]:
+    return {
+        "store": r.store,
+        "referenced": r.referenced,
+        "deleted": r.deleted,
+        "unreferenced": [{"digest": b.digest, "size": b.size} for b in r.unreferenced],
+        "reclaimable_bytes": r.reclaimable_bytes,
+        "young": r.young,
+        "leftovers": list(r.leftovers),
     }
 
 
@@ -209,6 +233,34 @@ def diff_table(console: Console, d: VersionDiff) -> None:
         "same" if d.digest_a == d.digest_b else "changed",
     )
     console.print(table)
+
+
+def verify_view(console: Console, r: VerifyReport) -> None:
+    checked = f"{r.models} models, {r.versions} versions, {r.events} events"
+    if r.blobs:
+        checked += f", {r.blobs} blobs re-hashed"
+    if r.ok:
+        console.print(Text(f"OK: {checked}"))
+        return
+    table = Table(title=f"{len(r.findings)} problems in {checked}", title_justify="left")
+    for column in ("kind", "subject", "problem"):
+        table.add_column(column, overflow="fold")
+    for f in r.findings:
+        _row(table, f.kind, f.subject, f.message)
+    console.print(table)
+
+
+def gc_view(console: Console, r: GcReport) -> None:
+    verb = "Deleted" if r.deleted else "Would delete"
+    lines = [f"{verb} {len(r.unreferenced)} unreferenced blobs ({_size(r.reclaimable_bytes)}) from {r.store}"]
+    lines += [f"  {b.digest}  {_size(b.size)}" for b in r.unreferenced]
+    if r.leftovers:
+        lines.append(f"{verb} {len(r.leftovers)} leftovers of interrupted uploads")
+    if r.young:
+        lines.append(f"Kept {r.young} unreferenced blobs younger than the grace period")
+    if not r.deleted and (r.unreferenced or r.leftovers):
+        lines.append("Run again with --yes to delete them.")
+    console.print(Text("\n".join(lines)))
 
 
 def _size(n: int) -> str:

@@ -1,0 +1,208 @@
+"""`verify` and `gc`: read the whole registry once and compare it with what is stored."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from modelreg import manifest as manifestmod
+from modelreg.errors import ModelregError
+from modelreg.hashing import Progress
+from modelreg.models import ArtifactFile, Event, Manifest
+from modelreg.refs import claim_ref, version_tag
+
+if TYPE_CHECKING:
+    from modelreg.api import Registry
+    from modelreg.storage import StoredBlob
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "event", "claim", "manifest", "blob"
+    subject: str  # the tag, file or digest concerned
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    models: int
+    versions: int
+    events: int
+    blobs: int  # blobs re-hashed (0 without --blobs)
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+@dataclass(frozen=True)
+class GcReport:
+    store: str
+    referenced: int  # distinct digests that some manifest references
+    unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
+    young: int  # unreferenced, but newer than the grace period (a registration may be under way)
+    leftovers: tuple[str, ...]  # temporary files of interrupted uploads, old enough to delete
+    deleted: bool
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        return sum(b.size for b in self.unreferenced)
+
+
+def tagged_manifests(reg: Registry, events: dict[str, list[Event]]) -> tuple[dict[str, Manifest], list[Finding]]:
+    """Every version's manifest as its tag's commit holds it (one `cat-file --batch`), by tag name."""
+    registrations = [e for model in events.values() for e in model if e.action == "register"]
+    texts = reg.git.read_blobs([f"{e.commit}:{manifestmod.manifest_path(e.name, e.version)}" for e in registrations])
+    manifests: dict[str, Manifest] = {}
+    findings: list[Finding] = []
+    for event, text in zip(registrations, texts, strict=True):
+        path = manifestmod.manifest_path(event.name, event.version)
+        if text is None:
+            findings.append(Finding("manifest", event.tag, f"{event.tag} points at a commit without {path}"))
+            continue
+        try:
+            manifest = manifestmod.from_yaml(text, f"{path} at {event.tag}")
+            manifestmod.check_manifest_matches(manifest, event.name, event.version, f"{path} at {event.tag}")
+        except ModelregError as exc:
+            findings.append(Finding("manifest", event.tag, str(exc)))
+            continue
+        manifests[event.tag] = manifest
+    return manifests, findings
+
+
+def verify(
+    reg: Registry, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None
+) -> VerifyReport:
+    snap = reg._snapshot(name)
+    findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
+    for model, model_events in sorted(snap.events.items()):
+        findings += _event_findings(model, model_events, snap.claims)
+    manifests, manifest_findings = tagged_manifests(reg, snap.events)
+    findings += manifest_findings
+    for tag, manifest in sorted(manifests.items()):
+        findings += _worktree_findings(reg, tag, manifest)
+    checked = 0
+    if blobs:
+        unique: dict[tuple[str, str], ArtifactFile] = {}
+        for manifest in manifests.values():
+            for blob in manifest.artifact.files:
+                unique.setdefault((manifest.artifact.store, blob.digest), blob)
+        if progress is not None:
+            progress.start("verifying blobs", sum(b.size for b in unique.values()))
+        stores = {url: reg._store(url) for url, _ in unique}
+        for (url, _), blob in sorted(unique.items()):
+            problem = stores[url].verify(blob)
+            checked += 1
+            if progress is not None:
+                progress.advance(blob.size)
+            if problem:
+                findings.append(Finding("blob", blob.digest, problem))
+    events = sum(1 for model in snap.events.values() for e in model if e.seq is not None)
+    return VerifyReport(
+        models=sum(1 for model in snap.events.values() if any(e.action == "register" for e in model)),
+        versions=sum(1 for model in snap.events.values() for e in model if e.action == "register"),
+        events=events,
+        blobs=checked,
+        findings=tuple(findings),
+    )
+
+
+def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> list[Finding]:
+    findings: list[Finding] = []
+    commits = {e.version: e.commit for e in events if e.action == "register"}
+    by_seq: dict[int, list[Event]] = defaultdict(list)
+    for event in events:
+        if event.seq is None:
+            continue
+        by_seq[event.seq].append(event)
+        claim = claims.get(claim_ref(name, event.seq))
+        if claim is None:
+            findings.append(Finding("claim", event.tag, f"{event.tag} has no claim ref {claim_ref(name, event.seq)}"))
+        elif claim != event.object:
+            findings.append(
+                Finding(
+                    "claim",
+                    event.tag,
+                    f"{claim_ref(name, event.seq)} claims another tag object "
+                    f"than {event.tag}: two writers took seq {event.seq}",
+                )
+            )
+        for version in (event.version, *event.archived):
+            if version not in commits:
+                findings.append(
+                    Finding(
+                        "event",
+                        event.tag,
+                        f"{event.tag} concerns v{version}, which has no version tag {version_tag(name, version)}",
+                    )
+                )
+        if event.version in commits and event.commit != commits[event.version]:
+            findings.append(
+                Finding(
+                    "event", event.tag, f"{event.tag} points at another commit than {version_tag(name, event.version)}"
+                )
+            )
+    for seq, sharing in sorted(by_seq.items()):
+        if len(sharing) > 1:
+            tags = ", ".join(sorted(e.tag for e in sharing))
+            findings.append(Finding("event", tags, f"{name}: seq {seq} is taken by more than one tag: {tags}"))
+    return findings
+
+
+def _worktree_findings(reg: Registry, tag: str, tagged: Manifest) -> list[Finding]:
+    """The work tree's copy may differ from the tagged one in description and tags only."""
+    path = manifestmod.manifest_path(tagged.name, tagged.version)
+    local = reg.root / path
+    if not local.is_file():
+        return []
+    try:
+        current = manifestmod.from_yaml(local.read_text(encoding="utf-8"), path)
+    except ModelregError as exc:
+        return [Finding("manifest", path, str(exc))]
+    if replace(current, description=tagged.description, tags=tagged.tags) != tagged:
+        changed = [
+            key
+            for key, value in manifestmod.to_dict(current).items()
+            if key not in ("description", "tags") and manifestmod.to_dict(tagged).get(key) != value
+        ]
+        return [
+            Finding(
+                "manifest",
+                path,
+                f"{path} differs from {tag} in {', '.join(changed)}: only "
+                "'description' and 'tags' may change after registration",
+            )
+        ]
+    return []
+
+
+def collect_garbage(reg: Registry, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
+    """Blobs of the configured store that no manifest references; deleted only when asked."""
+    from modelreg.storage import older_than
+
+    snap = reg._snapshot(None)
+    manifests, findings = tagged_manifests(reg, snap.events)
+    if findings:
+        # A version whose manifest cannot be read might reference anything: deleting is unsafe.
+        raise ModelregError(f"cannot tell which blobs are referenced: {findings[0].message}")
+    referenced = {blob.digest for m in manifests.values() for blob in m.artifact.files}
+    store = reg._store(reg.config.store)
+    unreferenced, young = [], 0
+    for blob in store.list_blobs():
+        if blob.digest in referenced:
+            continue
+        if older_than(blob.modified, grace_s):
+            unreferenced.append(blob)
+        else:
+            young += 1
+    leftovers = tuple(path for path, modified in store.list_temps() if older_than(modified, grace_s))
+    if delete:
+        for blob in unreferenced:
+            store.remove(blob.digest)
+        for path in leftovers:
+            store.remove_path(path)
+    return GcReport(
+        reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete
+    )

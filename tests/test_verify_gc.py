@@ -1,0 +1,163 @@
+"""`modelreg verify` and `modelreg gc` on real repositories and a local store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import git
+
+
+def blob_file(repo: Path, digest: str) -> Path:
+    hexdigest = digest.removeprefix("sha256:")
+    return repo / ".modelreg/store/blobs/sha256" / hexdigest[:2] / hexdigest
+
+
+def findings(cli, *args):
+    result = cli("verify", *args, "--json")
+    return result.code, json.loads(result.out)
+
+
+def test_a_clean_registry_verifies(repo, cli, artifact):
+    cli("register", "m", artifact())
+    cli("promote", "m", "1", "production")
+    code, report = findings(cli, "--blobs")
+    assert code == 0
+    assert report == {"ok": True, "models": 1, "versions": 1, "events": 1, "blobs": 1, "findings": []}
+    assert cli("verify").out.startswith("OK: 1 models, 1 versions, 1 events")
+
+
+def test_a_tampered_blob_fails_verify_blobs(repo, cli, artifact):
+    cli("register", "m", artifact(content=b"original bytes"))
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    blob = blob_file(repo, digest)
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"tampered bytes")
+    assert findings(cli)[0] == 0  # without --blobs the bytes are not read
+    code, report = findings(cli, "--blobs")
+    assert code == 4
+    assert [f["kind"] for f in report["findings"]] == ["blob"]
+    assert digest in report["findings"][0]["message"] and "hashes to" in report["findings"][0]["message"]
+
+
+def test_a_missing_blob_fails_verify_blobs(repo, cli, artifact):
+    cli("register", "m", artifact())
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    blob_file(repo, digest).unlink()
+    code, report = findings(cli, "m", "--blobs")
+    assert code == 4
+    assert "missing from store .modelreg/store" in report["findings"][0]["message"]
+
+
+def test_register_replaces_a_truncated_blob(repo, cli, artifact):
+    path = artifact(content=b"x" * 1000)
+    cli("register", "m", path)
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    blob = blob_file(repo, digest)
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"x" * 10)
+    assert cli("register", "m", path).code == 0
+    assert blob.read_bytes() == b"x" * 1000
+    assert findings(cli, "--blobs")[0] == 0
+
+
+def test_verify_reports_broken_history(repo, cli, artifact):
+    cli("register", "m", artifact())
+    cli("promote", "m", "1", "staging")
+    # a tag without its claim ref, a second tag on seq 1, and a malformed tag with our name
+    commit = git(repo, "rev-parse", "m@v1^{commit}").strip()
+    payload = json.dumps(
+        {
+            "modelreg": 1,
+            "action": "assign",
+            "kind": "alias",
+            "target": "champion",
+            "version": 1,
+            "archived": [],
+            "reason": None,
+            "request": None,
+        }
+    )
+    git(repo, "tag", "-a", "-m", f"forged\n\n{payload}", "m#champion#1", commit)
+    git(repo, "tag", "m#production#7", commit)
+    code, report = findings(cli)
+    assert code == 4
+    messages = "\n".join(f["message"] for f in report["findings"])
+    assert "m#champion#1 has no claim ref refs/modelreg/events/m/1" not in messages  # the claim exists…
+    assert "claims another tag object than m#champion#1" in messages  # …but for the other tag
+    assert "seq 1 is taken by more than one tag: m#champion#1, m#staging#1" in messages
+    assert "m#production#7: a lightweight tag" in messages
+
+
+def test_verify_reports_a_changed_manifest(repo, cli, artifact):
+    cli("register", "m", artifact())
+    path = repo / ".modelreg/models/m/v1.yaml"
+    path.write_text(path.read_text().replace("description: ''", "description: edited"))
+    assert findings(cli)[0] == 0  # description may change
+    path.write_text(path.read_text().replace("schema:", "extra: 1\nschema:"))
+    code, report = findings(cli)
+    assert code == 4
+    assert "differs from m@v1 in extra" in report["findings"][0]["message"]
+
+
+def test_gc_lists_then_deletes_only_unreferenced_old_blobs(repo, cli, artifact):
+    cli("register", "m", artifact(content=b"kept"))
+    store = repo / ".modelreg/store/blobs/sha256"
+    orphan = store / "ab" / ("ab" + "0" * 62)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"nobody references me")
+    young = store / "cd" / ("cd" + "0" * 62)
+    young.parent.mkdir(parents=True)
+    young.write_bytes(b"just uploaded")
+    old = time.time() - 3 * 24 * 3600
+    os.utime(orphan, (old, old))
+
+    listed = json.loads(cli("gc", "--json").out)
+    assert [b["digest"] for b in listed["unreferenced"]] == ["sha256:ab" + "0" * 62]
+    assert (listed["referenced"], listed["young"], listed["deleted"]) == (1, 1, False)
+    assert orphan.exists()
+    assert "Run again with --yes" in cli("gc").out
+
+    assert cli("gc", "--yes").code == 0
+    assert not orphan.exists() and young.exists()
+    assert findings(cli, "--blobs")[0] == 0
+    assert cli("gc", "--yes", "--dry-run").code == 1
+
+
+def test_a_register_killed_mid_copy_leaves_no_blob_and_the_next_one_succeeds(repo, cli, tmp_path):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
+        for _ in range(64):
+            handle.write(os.urandom(4 << 20))  # 256 MiB: long enough to be caught mid-way
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelreg", "register", "m", str(big)],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    partial = repo / ".modelreg/store/tmp"
+    deadline = time.monotonic() + 60
+    while not (partial.is_dir() and any(partial.iterdir())) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    blobs = (
+        [p for p in (repo / ".modelreg/store/blobs").rglob("*") if p.is_file()]
+        if (repo / ".modelreg/store/blobs").exists()
+        else []
+    )
+    # Whatever the kill interrupted, no partial blob is visible under a final key.
+    for blob in blobs:
+        assert blob.stat().st_size == big.stat().st_size
+    assert git(repo, "tag", "-l") == "" or proc.returncode == 0
+    result = cli("register", "m", big, "--json")
+    assert result.code == 0, result.err
+    assert findings(cli, "--blobs")[0] == 0
