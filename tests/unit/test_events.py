@@ -119,6 +119,7 @@ def test_register_tag() -> None:
         date="2026-11-23T10:00:00+00:00",
         commit=COMMIT,
         subject="subject of fraud-detector@v7",
+        object="0" * 40,
     )
 
 
