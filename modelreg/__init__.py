@@ -1,28 +1,38 @@
 """modelreg: a git-native model registry.
 
-import modelreg
-reg = modelreg.Registry.open(".")
-reg.register("fraud-detector", "model.pkl", metrics={"auc": 0.92})
-reg.promote("fraud-detector", 1, "production")
-modelreg.pull("fraud-detector/production", "serving/")
+    import modelreg
+    reg = modelreg.Registry.open(".")
+    reg.register("fraud-detector", "model.pkl", metrics={"auc": 0.92})
+    reg.promote("fraud-detector", 1, "production")
+    modelreg.pull("fraud-detector/production", "serving/")
+
+Names are imported on first use, so `import modelreg` (and the CLI's start-up) stays cheap.
 """
 
-from modelreg.api import InitResult, RefCheck, Registry, VersionDiff, pull
-from modelreg.errors import (
-    ConfigError,
-    ConflictError,
-    ExitCode,
-    GitError,
-    IntegrityError,
-    InvalidInputError,
-    ModelregError,
-    NotFoundError,
-)
-from modelreg.models import Artifact, ArtifactFile, Event, Manifest, ModelState, ModelSummary, ModelVersion
-from modelreg.refs import ModelRef, parse_ref
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "modelreg.api": ("InitResult", "RefCheck", "Registry", "VersionDiff", "pull"),
+    "modelreg.checks": ("Finding", "GcReport", "VerifyReport"),
+    "modelreg.errors": (
+        "ConfigError",
+        "ConflictError",
+        "ExitCode",
+        "GitError",
+        "IntegrityError",
+        "InvalidInputError",
+        "ModelregError",
+        "NotFoundError",
+    ),
+    "modelreg.models": ("Artifact", "ArtifactFile", "Event", "Manifest", "ModelState", "ModelSummary", "ModelVersion"),
+    "modelreg.refs": ("ModelRef", "parse_ref"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "Artifact",
     "ArtifactFile",
@@ -30,6 +40,8 @@ __all__ = [
     "ConflictError",
     "Event",
     "ExitCode",
+    "Finding",
+    "GcReport",
     "GitError",
     "InitResult",
     "IntegrityError",
@@ -43,8 +55,38 @@ __all__ = [
     "NotFoundError",
     "RefCheck",
     "Registry",
+    "VerifyReport",
     "VersionDiff",
     "__version__",
     "parse_ref",
     "pull",
 ]
+
+if TYPE_CHECKING:
+    from modelreg.api import InitResult, RefCheck, Registry, VersionDiff, pull
+    from modelreg.checks import Finding, GcReport, VerifyReport
+    from modelreg.errors import (
+        ConfigError,
+        ConflictError,
+        ExitCode,
+        GitError,
+        IntegrityError,
+        InvalidInputError,
+        ModelregError,
+        NotFoundError,
+    )
+    from modelreg.models import Artifact, ArtifactFile, Event, Manifest, ModelState, ModelSummary, ModelVersion
+    from modelreg.refs import ModelRef, parse_ref
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
@@ -51,6 +51,9 @@ from modelreg.refs import (
     tag_patterns,
     version_tag,
 )
+
+if TYPE_CHECKING:
+    from modelreg.storage import BlobStore
 
 MODELS_DIR = ".modelreg/models"
 
@@ -353,11 +356,11 @@ class Registry:
             progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
         return materialise(store, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
 
-    def _store(self, url: str) -> Any:
-        from modelreg.storage import BlobStore
+    def _store(self, url: str) -> BlobStore:
+        from modelreg.storage import open_store
 
         options = self.config.store_options if url == self.config.store else {}
-        return BlobStore(url, self.root, options)
+        return open_store(url, self.root, options)
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from modelreg import render
-from modelreg.api import Registry
+from modelreg import jsonview
 from modelreg.errors import ExitCode, InvalidInputError, ModelregError
 from modelreg.refs import parse_version
 from modelreg.values import parse_pairs
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from modelreg.api import Registry
+    from modelreg.render import BarProgress
 
 app = typer.Typer(
     name="modelreg",
@@ -28,9 +34,6 @@ app = typer.Typer(
 )
 alias_app = typer.Typer(help="Point an alias such as champion at a version, or remove it.", no_args_is_help=True)
 app.add_typer(alias_app, name="alias")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why: recorded in the event tag.")]
@@ -46,20 +49,47 @@ PairsOpt = list[str] | None
 
 
 def _registry() -> Registry:
+    from modelreg.api import Registry
+
     return Registry.open(Path.cwd())
 
 
+# Rich is imported only by commands that draw a table or a progress bar: start-up time matters
+# in CI steps and serving start-ups, and plain lines and JSON need none of it.
+@cache
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
+
+
 def _line(text: str) -> None:
-    out.print(text, highlight=False, markup=False)
+    sys.stdout.write(text + "\n")
 
 
 def _say(message: str) -> None:
-    err.print(message, highlight=False, markup=False)
+    sys.stderr.write(message + "\n")
+
+
+def _render() -> Any:
+    from modelreg import render
+
+    return render
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextmanager
-def _progress() -> Iterator[render.BarProgress]:
-    bar = render.BarProgress(err)
+def _progress() -> Iterator[BarProgress | None]:
+    """A progress bar on stderr when it is a terminal; None (no Rich import) otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from modelreg.render import BarProgress
+
+    bar = BarProgress(_console(stderr=True))
     try:
         yield bar
     finally:
@@ -77,9 +107,11 @@ def init(
     json_: JsonOpt = False,
 ) -> None:
     """Create .modelreg/config.yaml in this git repository and commit it."""
+    from modelreg.api import Registry
+
     result = Registry.init(Path.cwd(), store)
     if json_:
-        render.print_json(out, render.init_json(result))
+        _json(jsonview.init_json(result))
         return
     _line(f"Initialised a registry in {result.root} (store: {result.store})")
     if store is None:
@@ -135,7 +167,7 @@ def register(
             progress=bar,
         )
     if json_:
-        render.print_json(out, render.version_json(mv))
+        _json(jsonview.version_json(mv))
         return
     _line(f"Registered {mv.name} v{mv.version} ({mv.digest})")
 
@@ -201,7 +233,7 @@ def rollback(
 
 def _report_event(event: Any, json_: bool) -> None:
     if json_:
-        render.print_json(out, render.event_json(event))
+        _json(jsonview.event_json(event))
         return
     _line(f"{event.subject}  [tag {event.tag}]")
 
@@ -212,9 +244,9 @@ def list_(json_: JsonOpt = False) -> None:
     reg = _registry()
     models = reg.models()
     if json_:
-        render.print_json(out, [render.summary_json(m) for m in models])
+        _json([jsonview.summary_json(m) for m in models])
         return
-    render.models_table(out, models, reg.config.stages)
+    _render().models_table(_console(), models, reg.config.stages)
 
 
 @app.command()
@@ -222,9 +254,9 @@ def show(ref: RefArg, json_: JsonOpt = False) -> None:
     """Show a version's manifest, stage and aliases."""
     mv = _registry().show(ref)
     if json_:
-        render.print_json(out, render.version_json(mv))
+        _json(jsonview.version_json(mv))
         return
-    render.version_view(out, mv)
+    _render().version_view(_console(), mv)
 
 
 @app.command()
@@ -232,9 +264,9 @@ def history(name: NameArg, json_: JsonOpt = False) -> None:
     """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock)."""
     events = _registry().history(name)
     if json_:
-        render.print_json(out, [render.event_json(e) for e in events])
+        _json([jsonview.event_json(e) for e in events])
         return
-    render.history_table(out, name, events)
+    _render().history_table(_console(), name, events)
 
 
 @app.command()
@@ -242,7 +274,7 @@ def resolve(ref: RefArg, json_: JsonOpt = False) -> None:
     """Print the version a reference points at: `modelreg resolve fraud-detector@champion`."""
     mv = _registry().resolve(ref)
     if json_:
-        render.print_json(out, render.resolve_json(mv))
+        _json(jsonview.resolve_json(mv))
         return
     _line(f"{mv.name}@v{mv.version} {mv.digest}")
 
@@ -261,7 +293,7 @@ def pull(
         mv = reg.resolve(ref)
         path = reg.pull(f"{mv.name}@v{mv.version}", output, progress=bar)
     if json_:
-        render.print_json(out, {**render.resolve_json(mv), "path": str(path)})
+        _json({**jsonview.resolve_json(mv), "path": str(path)})
         return
     _line(str(path))
 
@@ -271,9 +303,9 @@ def diff(name: NameArg, a: VersionArg, b: VersionArg, json_: JsonOpt = False) ->
     """Compare two versions' params, metrics and artifact digest side by side."""
     result = _registry().diff(name, parse_version(a), parse_version(b))
     if json_:
-        render.print_json(out, render.diff_json(result))
+        _json(jsonview.diff_json(result))
         return
-    render.diff_table(out, result)
+    _render().diff_table(_console(), result)
 
 
 @app.command()
@@ -296,7 +328,7 @@ def update(
     if json_:
         from modelreg.manifest import to_dict
 
-        render.print_json(out, to_dict(manifest))
+        _json(to_dict(manifest))
         return
     _line(f"Updated {manifest.name} v{manifest.version}")
 
@@ -309,7 +341,7 @@ def check_ref(
     json_: JsonOpt = True,
 ) -> None:
     """Describe a modelreg tag for CI as JSON: model, version, action, stage/alias, artifact digest."""
-    render.print_json(out, render.check_json(_registry().check_ref(ref)))
+    _json(jsonview.check_json(_registry().check_ref(ref)))
 
 
 @app.command()
@@ -326,9 +358,9 @@ def verify(
     with _progress() as bar:
         report = reg.verify(name, blobs=blobs, progress=bar)
     if json_:
-        render.print_json(out, render.verify_json(report))
+        _json(jsonview.verify_json(report))
     else:
-        render.verify_view(out, report)
+        _render().verify_view(_console(), report)
     if not report.ok:
         raise SystemExit(ExitCode.INTEGRITY)
 
@@ -352,9 +384,9 @@ def gc(
         raise InvalidInputError("--grace-hours must not be negative")
     report = _registry().gc(delete=yes, grace_s=grace_hours * 3600)
     if json_:
-        render.print_json(out, render.gc_json(report))
+        _json(jsonview.gc_json(report))
         return
-    render.gc_view(out, report)
+    _render().gc_view(_console(), report)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -364,18 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.ERROR)
     except ModelregError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        _say(f"error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug: one line, and the traceback on request
         if os.environ.get("MODELREG_DEBUG"):
             raise
-        err.print(
-            f"error: internal error: {type(exc).__name__}: {exc} (set MODELREG_DEBUG=1 for the traceback)",
-            highlight=False,
-            markup=False,
-        )
+        _say(f"error: internal error: {type(exc).__name__}: {exc} (set MODELREG_DEBUG=1 for the traceback)")
         return ExitCode.ERROR
     return ExitCode.OK
 

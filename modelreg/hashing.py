@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -66,19 +65,6 @@ def sha256_file(path: Path, progress: ProgressFn | None = None) -> tuple[str, in
             if progress:
                 progress(n)
     return f"sha256:{digest.hexdigest()}", size
-
-
-def hash_files(files: list[tuple[Path, str]], progress: ProgressFn | None = None) -> list[ArtifactFile]:
-    """Hash files in parallel (hashlib releases the GIL); results keep the input order."""
-
-    def one(item: tuple[Path, str]) -> ArtifactFile:
-        digest, size = sha256_file(item[0], progress)
-        return ArtifactFile(item[1], digest, size)
-
-    if len(files) == 1:
-        return [one(files[0])]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(one, files))
 
 
 def tree_digest(files: list[ArtifactFile]) -> str:

@@ -9,6 +9,7 @@ a blob's content (ETags, checksums) is trusted: bytes are hashed as they are rea
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -19,13 +20,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from modelreg.digestcache import DigestCache, stat_key
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
-from modelreg.hashing import CHUNK, WORKERS, ProgressFn, hash_files, sha256_file
+from modelreg.hashing import CHUNK, WORKERS, ProgressFn, sha256_file
 from modelreg.models import Artifact, ArtifactFile
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
+_PIPE_CHUNK = 8 << 20
+_PIPE_DEPTH = 4
 
 
 class StoreError(ModelregError):
@@ -51,37 +55,35 @@ class StoredBlob:
 
 
 class BlobStore:
-    """A store URL (any fsspec URL, or a path relative to the repository) opened for blobs."""
+    """Blobs in one store. `open_store` picks the implementation: plain files, or fsspec."""
 
-    def __init__(self, url: str, repo_root: Path, options: dict[str, Any] | None = None) -> None:
-        import fsspec  # type: ignore[import-untyped]  # deferred: read-only commands never pay for it
-
-        self.url = url
-        target = url if "://" in url else str((repo_root / url).resolve())
-        try:
-            self.fs, base = fsspec.core.url_to_fs(target, **(options or {}))
-        except (ImportError, ValueError, TypeError) as exc:
-            raise StoreError(f"cannot open store {url}: {_one_line(exc)}") from None
-        self.base = base.rstrip("/")
-        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        self.is_local = "file" in protocols
-        self._create_kwargs: dict[str, Any] = (
-            {"overwrite": False}
-            if {"az", "abfs", "abfss"} & set(protocols)
-            else {"mode": "create"}
-            if {"s3", "s3a", "gs", "gcs"} & set(protocols)
-            else {}
-        )
+    url: str
+    base: str
 
     def key(self, digest: str) -> str:
         return f"{self.base}/blobs/{blob_path(digest)}"
 
+    # primitives each kind of store provides
+    def _size(self, key: str) -> int | None:
+        raise NotImplementedError
+
+    def _open(self, key: str) -> BinaryIO:
+        raise NotImplementedError
+
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+        raise NotImplementedError
+
+    def _remove(self, key: str) -> None:
+        raise NotImplementedError
+
+    def _find(self, root: str) -> Iterator[tuple[str, int, float | None]]:
+        raise NotImplementedError
+
+    # what the registry uses
     def size_of(self, digest: str) -> int | None:
         """The stored blob's size, or None when it is not there."""
         try:
-            return int(self.fs.size(self.key(digest)))
-        except FileNotFoundError:
-            return None
+            return self._size(self.key(digest))
         except Exception as exc:
             raise StoreError(f"cannot reach store {self.url}: {_one_line(exc)}") from None
 
@@ -89,23 +91,14 @@ class BlobStore:
         """True when a blob of the right size is at its key; a wrong size is uploaded again."""
         return self.size_of(blob.digest) == blob.size
 
-    # --- writing ---------------------------------------------------------------------------
-
     def put(self, source: Path, blob: ArtifactFile) -> bool:
         """Store `source` under its digest unless a whole copy is there; True if it uploaded."""
         present = self.size_of(blob.digest)
         if present == blob.size:
             return False
-        if self.is_local:
-            tmp = self.local_temp()
-            _copy_file(source, tmp)
-            return self.commit_local(tmp, blob)
-        key = self.key(blob.digest)
         try:
-            if present is None:
-                self.fs.put_file(str(source), key, **self._create_kwargs)
-            else:  # a truncated or foreign object sits at the key: replace it
-                self.fs.put_file(str(source), key)
+            # Create-only where nothing is there; replace a truncated or foreign object.
+            self._put(source, blob, create_only=present is None)
         except Exception as exc:
             # Another writer may have stored the same bytes first ("already exists" comes back as
             # FileExistsError, a 412, or SeaweedFS's OSError(EINVAL)): fine if the blob is whole now.
@@ -114,8 +107,106 @@ class BlobStore:
             raise StoreError(f"upload of {blob.digest} to store {self.url} failed: {_one_line(exc)}") from None
         return True
 
+    def remove(self, digest: str) -> None:
+        with suppress(FileNotFoundError):
+            self._remove(self.key(digest))
+
+    def remove_path(self, path: str) -> None:
+        with suppress(FileNotFoundError):
+            self._remove(path)
+
+    def fetch_to_cache(self, blob: ArtifactFile, cache: Path, progress: ProgressFn | None = None) -> Path:
+        """The blob in the local cache, downloaded and verified if it is not there yet."""
+        cached = cache / blob_path(blob.digest)
+        if _cache_hit(cached, blob):
+            return cached
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        try:
+            with self._open(self.key(blob.digest)) as src, _temp_beside(cached) as (tmp, out):
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+                out.flush()
+                got = f"sha256:{digest.hexdigest()}"
+                if got != blob.digest:
+                    raise IntegrityError(
+                        f"blob {blob.digest} ({blob.path}) in store {self.url} is corrupt: its bytes hash to "
+                        f"{got}; nothing was placed (`modelreg verify --blobs` lists every damaged blob)"
+                    )
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, cached)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {blob.digest} ({blob.path}) is missing from store {self.url}") from None
+        except ModelregError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"download of {blob.digest} from store {self.url} failed: {_one_line(exc)}") from None
+        return cached
+
+    def verify(self, blob: ArtifactFile) -> str | None:
+        """Re-hash a stored blob; None when it is whole and right, else what is wrong."""
+        size = self.size_of(blob.digest)
+        if size is None:
+            return f"blob {blob.digest} ({blob.path}) is missing from store {self.url}"
+        if size != blob.size:
+            return f"blob {blob.digest} ({blob.path}) in store {self.url} has {size} bytes, expected {blob.size}"
+        digest = hashlib.sha256()
+        with self._open(self.key(blob.digest)) as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+        got = f"sha256:{digest.hexdigest()}"
+        return None if got == blob.digest else f"blob {blob.digest} in store {self.url} hashes to {got}"
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        """Every blob under `<store>/blobs/sha256/`."""
+        for path, size, modified in self._find(f"{self.base}/blobs/sha256"):
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+                yield StoredBlob(f"sha256:{name}", size, modified)
+
+    def list_temps(self) -> Iterator[tuple[str, float | None]]:
+        """Leftovers of interrupted local uploads."""
+        for path, _, modified in self._find(f"{self.base}/{TMP_DIR}"):
+            yield path, modified
+
+
+class LocalStore(BlobStore):
+    """A directory on this machine: plain file operations, no fsspec."""
+
+    def __init__(self, url: str, root: Path) -> None:
+        self.url = url
+        self.base = str(root)
+
+    def _size(self, key: str) -> int | None:
+        try:
+            return os.stat(key).st_size
+        except FileNotFoundError:
+            return None
+
+    def _open(self, key: str) -> BinaryIO:
+        return open(key, "rb")
+
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+        tmp = self.local_temp()
+        _copy_file(source, tmp)
+        self.commit_local(tmp, blob)
+
+    def _remove(self, key: str) -> None:
+        os.unlink(key)
+
+    def _find(self, root: str) -> Iterator[tuple[str, int, float | None]]:
+        for dirpath, _, filenames in os.walk(root):
+            for filename in filenames:
+                path = os.path.join(dirpath, filename)
+                with suppress(FileNotFoundError):
+                    info = os.stat(path)
+                    yield path, info.st_size, info.st_mtime
+
     def local_temp(self) -> Path:
-        """A new temporary path inside a local store, on the same filesystem as the blobs."""
+        """A new temporary path inside the store, on the same filesystem as the blobs."""
         directory = Path(self.base) / TMP_DIR
         directory.mkdir(parents=True, exist_ok=True)
         return directory / f"{uuid.uuid4().hex}.part"
@@ -141,82 +232,62 @@ class BlobStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def remove(self, digest: str) -> None:
-        with suppress(FileNotFoundError):
-            self.fs.rm_file(self.key(digest))
 
-    # --- reading ---------------------------------------------------------------------------
+class FsspecStore(BlobStore):
+    """Any other fsspec URL: s3://, gs://, az://, memory://, …"""
 
-    def fetch_to_cache(self, blob: ArtifactFile, cache: Path, progress: ProgressFn | None = None) -> Path:
-        """The blob in the local cache, downloaded and verified if it is not there yet."""
-        cached = cache / blob_path(blob.digest)
-        if _cache_hit(cached, blob):
-            return cached
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
+    def __init__(self, url: str, options: dict[str, Any]) -> None:
+        import fsspec  # type: ignore[import-untyped]  # deferred: local stores never pay for it
+
+        self.url = url
         try:
-            with self.fs.open(self.key(blob.digest), "rb") as src, _temp_beside(cached) as (tmp, out):
-                while chunk := src.read(CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-                out.flush()
-                self._check(blob, f"sha256:{digest.hexdigest()}")
-                os.chmod(tmp, 0o444)
-                os.replace(tmp, cached)
+            self.fs, base = fsspec.core.url_to_fs(url, **options)
+        except (ImportError, ValueError, TypeError) as exc:
+            raise StoreError(f"cannot open store {url}: {_one_line(exc)}") from None
+        self.base = base.rstrip("/")
+        protocols = set(self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        self._create_kwargs: dict[str, Any] = (
+            {"overwrite": False}
+            if {"az", "abfs", "abfss"} & protocols
+            else {"mode": "create"}
+            if {"s3", "s3a", "gs", "gcs"} & protocols
+            else {}
+        )
+
+    def _size(self, key: str) -> int | None:
+        try:
+            return int(self.fs.size(key))
         except FileNotFoundError:
-            raise NotFoundError(f"blob {blob.digest} ({blob.path}) is missing from store {self.url}") from None
-        except ModelregError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"download of {blob.digest} from store {self.url} failed: {_one_line(exc)}") from None
-        return cached
+            return None
 
-    def verify(self, blob: ArtifactFile) -> str | None:
-        """Re-hash a stored blob; None when it is whole and right, else what is wrong."""
-        size = self.size_of(blob.digest)
-        if size is None:
-            return f"blob {blob.digest} ({blob.path}) is missing from store {self.url}"
-        if size != blob.size:
-            return f"blob {blob.digest} ({blob.path}) in store {self.url} has {size} bytes, expected {blob.size}"
-        digest = hashlib.sha256()
-        with self.fs.open(self.key(blob.digest), "rb") as src:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-        got = f"sha256:{digest.hexdigest()}"
-        return None if got == blob.digest else f"blob {blob.digest} in store {self.url} hashes to {got}"
+    def _open(self, key: str) -> BinaryIO:
+        return self.fs.open(key, "rb")  # type: ignore[no-any-return]
 
-    def _check(self, blob: ArtifactFile, got: str) -> None:
-        if got != blob.digest:
-            self.remove(blob.digest)
-            raise IntegrityError(
-                f"blob {blob.digest} in store {self.url} is corrupt (its bytes hash to {got}); "
-                "it was removed from the store: register the artifact again to restore it"
-            )
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+        key = self.key(blob.digest)
+        self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
+        # One PUT or a multipart upload: the object appears whole or not at all.
+        self.fs.put_file(str(source), key, **(self._create_kwargs if create_only else {}))
 
-    def list_blobs(self) -> Iterator[StoredBlob]:
-        """Every blob under `<store>/blobs/sha256/`."""
-        root = f"{self.base}/blobs/sha256"
+    def _remove(self, key: str) -> None:
+        self.fs.rm_file(key)
+
+    def _find(self, root: str) -> Iterator[tuple[str, int, float | None]]:
         try:
             found = self.fs.find(root, detail=True)
         except FileNotFoundError:
             return
         for path, info in found.items():
-            name = path.rstrip("/").rsplit("/", 1)[-1]
-            if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
-                yield StoredBlob(f"sha256:{name}", int(info.get("size") or 0), _mtime(info))
+            yield path, int(info.get("size") or 0), _mtime(info)
 
-    def list_temps(self) -> Iterator[tuple[str, float | None]]:
-        """Leftovers of interrupted local uploads."""
-        root = f"{self.base}/{TMP_DIR}"
-        with suppress(FileNotFoundError):
-            for path, info in self.fs.find(root, detail=True).items():
-                yield path, _mtime(info)
 
-    def remove_path(self, path: str) -> None:
-        with suppress(FileNotFoundError):
-            self.fs.rm_file(path)
+def open_store(url: str, repo_root: Path, options: dict[str, Any] | None = None) -> BlobStore:
+    """A store for `url`: a path (relative to the repository) or `file://` opens as plain files."""
+    if "://" not in url:
+        return LocalStore(url, (repo_root / url).resolve())
+    if url.startswith("file://"):
+        return LocalStore(url, Path(url.removeprefix("file://")).resolve())
+    return FsspecStore(url, options or {})
 
 
 def _mtime(info: dict[str, Any]) -> float | None:
@@ -290,11 +361,6 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _fingerprint(path: Path) -> tuple[int, int, int]:
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns, info.st_ino
-
-
 def ingest(
     store: BlobStore,
     files: list[tuple[Path, str]],
@@ -302,51 +368,76 @@ def ingest(
 ) -> tuple[list[ArtifactFile], int]:
     """Hash every file and store the blobs the store lacks; returns (files, blobs uploaded).
 
-    On a local store each file is copied into the store while it is hashed (two threads, so the
-    copy costs almost no extra time); the copy is linked into place once the digest is known, or
-    dropped when that blob is already stored. Object stores get the blobs they lack after hashing.
-    A file that changes while it is being registered is refused.
+    A file unchanged since an earlier registration on this machine is not read again (its
+    digest is remembered by stat identity) when its blob is already stored. Otherwise, on a local
+    store, each file is read once: the same buffers are hashed and written to a temporary file
+    in the store, which is linked into place once the digest is known (or dropped when that blob
+    is already there). Object stores get the blobs they lack after hashing. A file that changes
+    while it is being registered is refused.
     """
-    before = {src: _fingerprint(src) for src, _ in files}
-    if store.is_local:
-        hashed, uploaded = _ingest_local(store, files, progress)
-    else:
-        hashed = hash_files(files, progress)
-        uploaded = upload(store, [(src, blob) for (src, _), blob in zip(files, hashed, strict=True)])
-    for src, _ in files:
-        if _fingerprint(src) != before[src]:
-            raise InvalidInputError(f"{src} changed while it was being registered; register it again")
-    return hashed, uploaded
-
-
-def _ingest_local(
-    store: BlobStore,
-    files: list[tuple[Path, str]],
-    progress: ProgressFn | None,
-) -> tuple[list[ArtifactFile], int]:
-    with ThreadPoolExecutor(WORKERS) as hashers, ThreadPoolExecutor(WORKERS) as copiers:
+    cache = DigestCache(cache_root().parent / "digests.sqlite")
+    try:
+        keys = {src: stat_key(src) for src, _ in files}
+        known = {src: d for src, _ in files if (d := cache.get(src, keys[src])) is not None}
 
         def one(item: tuple[Path, str]) -> tuple[ArtifactFile, bool]:
             src, rel = item
-            tmp = store.local_temp()
-            try:
-                copying = copiers.submit(_copy_file, src, tmp)
-                digest, size = sha256_file(src, progress)
-                copying.result()
-                blob = ArtifactFile(rel, digest, size)
-                return blob, store.commit_local(tmp, blob)
-            finally:
-                tmp.unlink(missing_ok=True)
+            size = keys[src][2]
+            if src in known and store.has(ArtifactFile(rel, known[src], size)):
+                if progress:
+                    progress(size)
+                return ArtifactFile(rel, known[src], size), False
+            if isinstance(store, LocalStore):
+                tmp = store.local_temp()
+                try:
+                    digest, size = _copy_and_hash(src, tmp, progress)
+                    blob = ArtifactFile(rel, digest, size)
+                    return blob, store.commit_local(tmp, blob)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            digest, size = sha256_file(src, progress)
+            blob = ArtifactFile(rel, digest, size)
+            return blob, store.put(src, blob)
 
-        results = list(hashers.map(one, files))
+        with ThreadPoolExecutor(WORKERS) as pool:
+            results = list(pool.map(one, files))
+        changed = [str(src) for src, _ in files if stat_key(src) != keys[src]]
+        if changed:
+            raise InvalidInputError(f"{changed[0]} changed while it was being registered; register it again")
+        cache.put([(src, keys[src], blob.digest) for (src, _), (blob, _) in zip(files, results, strict=True)])
+    finally:
+        cache.close()
     return [blob for blob, _ in results], sum(new for _, new in results)
 
 
-def upload(store: BlobStore, files: list[tuple[Path, ArtifactFile]]) -> int:
-    """Put every blob the store lacks, in parallel; returns how many were uploaded."""
-    unique = {blob.digest: (src, blob) for src, blob in files}
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return sum(pool.map(lambda item: store.put(*item), unique.values()))
+def _copy_and_hash(source: Path, target: Path, progress: ProgressFn | None) -> tuple[str, int]:
+    """Read `source` once: each buffer is hashed on one thread while another writes it out."""
+    digest = hashlib.sha256()
+    buffers = [bytearray(_PIPE_CHUNK) for _ in range(_PIPE_DEPTH)]
+    pending: list[list[Any]] = [[] for _ in range(_PIPE_DEPTH)]
+    size = 0
+    with (
+        open(source, "rb") as src,
+        open(target, "wb") as out,
+        ThreadPoolExecutor(1) as hasher,
+        ThreadPoolExecutor(1) as writer,
+    ):
+        for index in itertools.count():
+            slot = index % _PIPE_DEPTH
+            for future in pending[slot]:  # this buffer is free once its hash and write are done
+                future.result()
+            n = src.readinto(buffers[slot])
+            if not n:
+                break
+            view = memoryview(buffers[slot])[:n]
+            pending[slot] = [hasher.submit(digest.update, view), writer.submit(out.write, view)]
+            size += n
+            if progress:
+                progress(n)
+        for futures in pending:
+            for future in futures:
+                future.result()
+    return f"sha256:{digest.hexdigest()}", size
 
 
 def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: ProgressFn | None = None) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -179,3 +180,25 @@ def test_python_module_entry_point(repo):
     proc = subprocess.run([sys.executable, "-m", "modelreg", "--help"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert "register" in proc.stdout and "promote" in proc.stdout
+
+
+def test_an_unchanged_file_is_not_hashed_again_but_a_changed_one_is(repo, cli, artifact):
+    path = artifact(content=b"A" * 4096)
+    first = json.loads(cli("register", "m", path, "--json").out)["artifact"]["digest"]
+    assert json.loads(cli("register", "m", path, "--json").out)["artifact"]["digest"] == first
+    # Rewrite the bytes in place with the same size and modification time: only the ctime moves.
+    stat = path.stat()
+    path.write_bytes(b"B" * 4096)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    third = json.loads(cli("register", "m", path, "--json").out)["artifact"]["digest"]
+    assert third == "sha256:" + hashlib.sha256(b"B" * 4096).hexdigest()
+    assert cli("verify", "--blobs").code == 0
+
+
+def test_a_cached_digest_is_not_trusted_for_a_blob_the_store_lacks(repo, cli, artifact):
+    path = artifact(content=b"C" * 4096)
+    digest = json.loads(cli("register", "m", path, "--json").out)["artifact"]["digest"]
+    blob = repo / ".modelreg/store/blobs/sha256" / digest[7:9] / digest[7:]
+    blob.unlink()
+    assert cli("register", "m", path).code == 0
+    assert blob.read_bytes() == b"C" * 4096

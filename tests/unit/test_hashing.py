@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from modelreg.errors import InvalidInputError
-from modelreg.hashing import CHUNK, hash_files, scan, sha256_file, tree_digest
+from modelreg.hashing import CHUNK, scan, sha256_file, tree_digest
 from modelreg.models import ArtifactFile
 
 
@@ -118,16 +118,7 @@ def test_sha256_file_known_value(tmp_path: Path) -> None:
     assert sha256_file(path) == ("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3)
 
 
-# --- hash_files and tree_digest -----------------------------------------------------------------
-
-
-def test_hash_files_keeps_input_order(tmp_path: Path) -> None:
-    contents = {f"f{i:02d}": random.Random(i).randbytes(i * 37 + 1) for i in range(12)}
-    files = [(write(tmp_path / name, data), name) for name, data in reversed(contents.items())]
-    result = hash_files(files)
-    assert result == [
-        ArtifactFile(name, f"sha256:{sha256_hex(contents[name])}", len(contents[name])) for _, name in files
-    ]
+# --- tree_digest -----------------------------------------------------------------
 
 
 def test_tree_digest_is_sha256_of_the_canonical_list() -> None:
@@ -161,7 +152,7 @@ def test_directory_digest_end_to_end(tmp_path: Path) -> None:
     contents = {"config.json": b'{"a": 1}', "weights/layer1.bin": b"\x00" * 5000, "weights/layer0.bin": b"\x01\x02"}
     for rel, data in contents.items():
         write(root / rel, data)
-    files = hash_files(scan(root))
+    files = [ArtifactFile(rel, *sha256_file(path)) for path, rel in scan(root)]
     canonical = "".join(f"sha256:{sha256_hex(contents[rel])} {len(contents[rel])} {rel}\n" for rel in sorted(contents))
     assert [f.path for f in files] == sorted(contents)
     assert tree_digest(files) == f"sha256:{sha256_hex(canonical.encode())}"
