@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from modelreg.refs import (
     tag_patterns,
     version_tag,
 )
+from modelreg.values import check_scalars
 
 if TYPE_CHECKING:
     from modelreg.storage import BlobStore
@@ -72,6 +73,7 @@ class Snapshot:
 
     events: dict[str, list[Event]]
     taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
+    taken_versions: dict[str, set[int]]  # from version tag names, well-formed or not
     problems: tuple[str, ...]
     claims: dict[str, str]  # claim ref → the tag object it points at
 
@@ -125,9 +127,16 @@ class RefCheck:
         return self.target if self.kind == "alias" else None
 
 
-def _now(epoch: int | None = None) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _utc(epoch: int) -> str:
+    """A manifest's `created_at`: UTC, as in DESIGN §2."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _git_date(epoch: int, offset: str) -> str:
+    """The form `git for-each-ref --format=%(taggerdate:iso-strict)` gives, so events read back alike."""
+    sign = -1 if offset.startswith("-") else 1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return datetime.fromtimestamp(epoch, zone).isoformat()
 
 
 class Registry:
@@ -179,10 +188,13 @@ class Registry:
         events: dict[str, list[Event]] = defaultdict(list)
         problems: list[str] = []
         taken: dict[str, set[int]] = defaultdict(set)
+        versions: dict[str, set[int]] = defaultdict(set)
         for record in tags:
             parsed = parse_tag_name(record.tag)
             if parsed is not None and parsed.seq is not None:
                 taken[parsed.name].add(parsed.seq)
+            elif parsed is not None and parsed.version is not None:
+                versions[parsed.name].add(parsed.version)
             try:
                 event = event_from_tag(record)
             except MalformedEvent as exc:
@@ -194,7 +206,7 @@ class Registry:
             model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
             if seq.isdigit():
                 taken[model].add(int(seq))
-        return Snapshot(dict(events), dict(taken), tuple(problems), others)
+        return Snapshot(dict(events), dict(taken), dict(versions), tuple(problems), others)
 
     def _model(self, name: str) -> tuple[ModelState, list[Event], Snapshot]:
         check_name(name)
@@ -314,20 +326,7 @@ class Registry:
         if event is None:
             raise NotFoundError(f"tag {tag} does not exist here (fetch tags first?)")
         manifest = self._version(state, events, event.version).manifest
-        if event.action == "register":
-            current = True
-        elif event.action == "unassign":
-            current = event.target is not None and current_holder(state, event.kind or "", event.target) is None
-        else:
-            current = (
-                event.kind is not None
-                and event.target is not None
-                and (
-                    state.aliases.get(event.target) == event.version
-                    if event.kind == "alias"
-                    else state.stages.get(event.version) == event.target
-                )
-            )
+        current = _still_in_effect(event, events, state)
         return RefCheck(
             tag=tag,
             model=event.name,
@@ -385,10 +384,14 @@ class Registry:
         from modelreg.storage import ingest
 
         check_name(name)
+        checked = {
+            what: check_scalars(values or {}, what)
+            for what, values in (("params", params), ("metrics", metrics), ("tags", tags))
+        }
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
         branch = self._branch()
-        who, epoch = self.git.identity()
+        who, epoch, _ = self.git.identity()
         if duration_s is not None and duration_s < 0:
             raise InvalidInputError("--duration-s must not be negative")
         parent_ref = self._parent_ref(parent) if parent else None
@@ -400,18 +403,17 @@ class Registry:
         digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
         snap = self._snapshot(name)
-        events = snap.events.get(name, [])
-        version = self._next_version(name, replay(name, events))
+        version = self._next_version(name, snap.taken_versions.get(name, set()))
         head = self.git.resolve_commit("HEAD")
         manifest = Manifest(
             name=name,
             version=version,
-            created_at=_now(epoch),
+            created_at=_utc(epoch),
             created_by=who,
             description=description,
             artifact=Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed)),
-            params=dict(params or {}),
-            metrics=dict(metrics or {}),
+            params=checked["params"],
+            metrics=checked["metrics"],
             lineage=Lineage(
                 code_commit=head,
                 code_dirty=self.git.is_dirty(".modelreg/") if head else False,
@@ -420,7 +422,7 @@ class Registry:
                 parent=parent_ref,
             ),
             training=Training(duration_s=duration_s, hardware=hardware),
-            tags=dict(tags or {}),
+            tags=checked["tags"],
         )
         rel = manifestmod.manifest_path(name, version)
         text = manifestmod.to_yaml(manifest)
@@ -441,9 +443,9 @@ class Registry:
         resolved = self.resolve(parent)
         return version_tag(resolved.name, resolved.version)
 
-    def _next_version(self, name: str, state: ModelState) -> int:
-        """One past every version seen: tags, manifests committed at HEAD, and files in the work tree."""
-        seen = set(state.versions)
+    def _next_version(self, name: str, tagged: set[int]) -> int:
+        """One past every version seen: tag names (even malformed ones), manifests at HEAD, work-tree files."""
+        seen = set(tagged)
         directory = f"{MODELS_DIR}/{name}"
         names = set(self.git.list_dir("HEAD", directory))
         local = self.root / directory
@@ -510,6 +512,10 @@ class Registry:
             raise InvalidInputError("give either a stage or an alias to roll back, not both")
         kind: TargetKind = "alias" if alias is not None else "stage"
         target = alias if alias is not None else (stage or "production")
+        if stage is None and alias is None and "production" not in self.config.stages:
+            raise InvalidInputError(
+                "no 'production' stage is configured: say what to roll back with --stage or --alias"
+            )
         if kind == "stage":
             self.config.check_stage(target)
         else:
@@ -550,7 +556,7 @@ class Registry:
         extra: dict[str, Any] | None = None,
     ) -> Event:
         """Tag the version's commit with the event and claim its seq, in one ref transaction."""
-        who, epoch = self.git.identity()
+        who, epoch, offset = self.git.identity()
         seq = max(state.last_seq, *snap.taken_seqs.get(state.name, {0})) + 1
         commit = self._version_commit(events, version)
         tag = event_tag(state.name, target, seq)
@@ -580,7 +586,7 @@ class Registry:
             archived=archived,
             reason=reason,
             actor=who,
-            date=_now(epoch),
+            date=_git_date(epoch, offset),
             commit=commit,
             subject=subject,
             object=tag_object,
@@ -616,7 +622,7 @@ class Registry:
         unknown = [key for key in remove_tags if key not in current.tags]
         if unknown:
             raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
-        new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | dict(tags or {})
+        new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | check_scalars(tags or {}, "tags")
         updated = replace(
             current, description=current.description if description is None else description, tags=new_tags
         )
@@ -631,6 +637,18 @@ class Registry:
         self.git.update_refs([RefUpdate(branch, commit, head)], f"modelreg: update {name} v{version}")
         _write_worktree(self.git, rel, text, blobs[rel])
         return updated
+
+
+def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bool:
+    """Whether nothing after `event` undid it: what a deploy job needs before acting on a tag."""
+    if event.action == "register" or event.seq is None:
+        return event.version in state.versions
+    if event.kind == "stage":
+        return state.stages.get(event.version) == event.target and state.stage_since.get(event.version) == event.seq
+    later = any(e.seq is not None and e.seq > event.seq and e.target == event.target for e in events)
+    if event.action == "unassign":
+        return not later and event.target not in state.aliases
+    return not later and state.aliases.get(event.target or "") == event.version
 
 
 def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:

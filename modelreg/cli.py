@@ -317,20 +317,25 @@ def update(
     remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Edit a version's description or tags, the only fields that may change after registration."""
-    manifest = _registry().update(
-        name,
-        parse_version(version),
-        description=description,
-        tags=parse_pairs(tag or [], "--tag"),
-        remove_tags=tuple(remove_tag or ()),
+    """Edit a version's description or tags.
+
+    They are the only fields that may change after registration; the change is one commit.
+    """
+    reg = _registry()
+    number = parse_version(version)
+    before = reg.manifest(name, number)
+    manifest = reg.update(
+        name, number, description=description, tags=parse_pairs(tag or [], "--tag"), remove_tags=tuple(remove_tag or ())
     )
     if json_:
         from modelreg.manifest import to_dict
 
         _json(to_dict(manifest))
         return
-    _line(f"Updated {manifest.name} v{manifest.version}")
+    if manifest == before:
+        _line(f"{name} v{number} already has that description and those tags: nothing to commit")
+    else:
+        _line(f"Updated {manifest.name} v{manifest.version}")
 
 
 @app.command("check-ref")
@@ -338,9 +343,13 @@ def check_ref(
     ref: Annotated[
         str, typer.Argument(help="A tag name (NAME@vN, NAME#TARGET#SEQ) or refs/tags/….", show_default=False)
     ],
-    json_: JsonOpt = True,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON (what check-ref always prints).")] = False,
 ) -> None:
-    """Describe a modelreg tag for CI as JSON: model, version, action, stage/alias, artifact digest."""
+    """Describe a tag for CI, as JSON.
+
+    The JSON holds model, version, action, stage or alias, artifact digest and store, and
+    `current`: whether the event is still in effect.
+    """
     _json(jsonview.check_json(_registry().check_ref(ref)))
 
 

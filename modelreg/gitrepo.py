@@ -117,8 +117,8 @@ class GitRepo:
         except GitError:
             return None
 
-    def identity(self) -> tuple[str, int]:
-        """(`Name <email>`, unix time) of the committer git would use; an error when git has none."""
+    def identity(self) -> tuple[str, int, str]:
+        """(`Name <email>`, unix time, `+hhmm` offset) of the committer git would use; an error if none."""
         try:
             ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
         except GitError:
@@ -126,8 +126,8 @@ class GitRepo:
                 "git has no identity to record: set it with "
                 "`git config user.name 'Your Name'` and `git config user.email you@example.com`"
             ) from None
-        who, epoch, _tz = ident.rsplit(" ", 2)
-        return who, int(epoch)
+        who, epoch, offset = ident.rsplit(" ", 2)
+        return who, int(epoch), offset
 
     def is_dirty(self, ignore_prefix: str) -> bool:
         """True when a tracked file outside `ignore_prefix` differs from HEAD."""

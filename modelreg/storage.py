@@ -450,6 +450,9 @@ def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: Prog
         cached = list(pool.map(lambda b: store.fetch_to_cache(b, cache, progress), artifact.files))
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700; a pulled directory is an ordinary one
     try:
         for blob, source in zip(artifact.files, cached, strict=True):
             target = staging / blob.path

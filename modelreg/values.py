@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from modelreg.errors import InvalidInputError
 from modelreg.models import Scalar
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
-_INT_RE = re.compile(r"[+-]?[0-9]+")
-_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_INT_RE = re.compile(r"[+-]?(0|[1-9][0-9]*)")  # `007` is an id, not 7
+_FLOAT_RE = re.compile(r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def coerce(text: str) -> Scalar:
-    """`7` → 7, `0.5` → 0.5, `true` → True; anything else stays a string."""
+    """`7` → 7, `0.5` → 0.5, `true` → True; anything else stays a string.
+
+    Quotes keep a value a string: `ver='"1.10"'` gives "1.10", not 1.1.
+    """
     stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "\"'":
+        return stripped[1:-1]
     if stripped.lower() in ("true", "false"):
         return stripped.lower() == "true"
     if _INT_RE.fullmatch(stripped):
@@ -39,3 +44,15 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, Scalar]:
             raise InvalidInputError(f"{option} {pair!r}: the key must be letters, digits, '_', '.', '-' or '/'")
         result[key] = coerce(value)
     return result
+
+
+def check_scalars(values: Mapping[str, object], what: str) -> dict[str, Scalar]:
+    """A flat mapping of names to single values (what manifests can hold), or an error."""
+    for key, value in values.items():
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            raise InvalidInputError(f"{what}: invalid key {key!r}")
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise InvalidInputError(f"{what}: {key!r} must be a single value, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInputError(f"{what}: {key!r} must be a finite number")
+    return dict(values)  # type: ignore[arg-type]

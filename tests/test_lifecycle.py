@@ -315,3 +315,40 @@ def test_check_ref_describes_tags_for_ci(three_versions, cli):
     assert json.loads(cli("check-ref", "fraud#production#1").out)["current"] is False
     version = json.loads(cli("check-ref", "fraud@v3", "--json").out)
     assert (version["action"], version["version"], version["kind"]) == ("register", 3, None)
+
+
+def test_check_ref_current_means_not_undone_since(three_versions, cli):
+    cli("promote", "fraud", "2", "production")  # seq 1
+    cli("promote", "fraud", "3", "production")  # seq 2
+    cli("rollback", "fraud")  # seq 3: back to v2
+    cli("rollback", "fraud", "--to", "3")  # seq 4: v3 again
+    assert json.loads(cli("check-ref", "fraud#production#2").out)["current"] is False  # superseded by seq 4
+    assert json.loads(cli("check-ref", "fraud#production#4").out)["current"] is True
+    cli("alias", "set", "fraud", "champion", "1")  # seq 5
+    cli("alias", "set", "fraud", "champion", "2")  # seq 6
+    cli("alias", "set", "fraud", "champion", "1")  # seq 7
+    assert json.loads(cli("check-ref", "fraud#champion#5").out)["current"] is False
+    assert json.loads(cli("check-ref", "fraud#champion#7").out)["current"] is True
+
+
+def test_event_dates_read_the_same_as_they_were_written(three_versions, cli):
+    written = json.loads(cli("promote", "fraud", "1", "staging", "--json").out)["date"]
+    read = [e["date"] for e in json.loads(cli("history", "fraud", "--json").out) if e["seq"] == 1]
+    assert read == [written] == ["2026-01-02T03:04:05+00:00"]
+
+
+def test_update_that_changes_nothing_commits_nothing(three_versions, cli):
+    repo = three_versions
+    cli("update", "fraud", "1", "-t", "k=v")
+    head = git(repo, "rev-parse", "HEAD")
+    result = cli("update", "fraud", "1", "-t", "k=v")
+    assert result.code == 0
+    assert "nothing to commit" in result.out
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_quoted_values_stay_strings(repo, cli, artifact):
+    result = cli("register", "m", artifact(), "-t", 'ver="1.10"', "-t", "build=007", "-p", "lr=1e-3", "--json")
+    data = json.loads(result.out)
+    assert data["tags"] == {"ver": "1.10", "build": "007"}
+    assert data["params"] == {"lr": 0.001}

@@ -99,3 +99,11 @@ def test_pull_into_an_existing_directory_keeps_other_files(repo, cli, artifact, 
     assert cli("pull", "m", "-o", out).code == 0
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "model.pkl"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_pulled_directory_has_ordinary_permissions(repo, cli, model_dir, tmp_path):
+    cli("register", "llm", model_dir)
+    cli("pull", "llm", "-o", tmp_path / "out")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~umask

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import git, make_repo
@@ -202,3 +203,24 @@ def test_a_cached_digest_is_not_trusted_for_a_blob_the_store_lacks(repo, cli, ar
     blob.unlink()
     assert cli("register", "m", path).code == 0
     assert blob.read_bytes() == b"C" * 4096
+
+
+def test_a_stray_tag_with_a_version_name_does_not_block_registration(repo, cli, artifact):
+    cli("register", "m", artifact())
+    git(repo, "tag", "m@v2")  # lightweight, made by hand: not a registration, but the name is taken
+    result = cli("register", "m", artifact(content=b"next"), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["version"] == 3
+
+
+def test_the_api_refuses_values_a_manifest_cannot_hold(repo, artifact):
+    from modelreg import InvalidInputError, Registry
+    from tests.conftest import repo_state
+
+    reg = Registry.open(repo)
+    path = artifact()
+    before = repo_state(repo)
+    for bad in ({"a": [1]}, {"a": {"b": 1}}, {"a": float("nan")}, {"bad key": 1}):
+        with pytest.raises(InvalidInputError, match="^params: "):
+            reg.register("m", path, params=bad)
+    assert repo_state(repo) == before
