@@ -221,6 +221,6 @@ def test_the_api_refuses_values_a_manifest_cannot_hold(repo, artifact):
     path = artifact()
     before = repo_state(repo)
     for bad in ({"a": [1]}, {"a": {"b": 1}}, {"a": float("nan")}, {"bad key": 1}):
-        with pytest.raises(InvalidInputError, match="^params: "):
+        with pytest.raises(InvalidInputError, match=r"^params: "):
             reg.register("m", path, params=bad)
     assert repo_state(repo) == before
