@@ -70,7 +70,8 @@ class BlobStore:
     def _open(self, key: str) -> BinaryIO:
         raise NotImplementedError
 
-    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
+        """Upload; False when it turned out another writer had stored the blob already."""
         raise NotImplementedError
 
     def _remove(self, key: str) -> None:
@@ -98,14 +99,13 @@ class BlobStore:
             return False
         try:
             # Create-only where nothing is there; replace a truncated or foreign object.
-            self._put(source, blob, create_only=present is None)
+            return self._put(source, blob, create_only=present is None)
         except Exception as exc:
             # Another writer may have stored the same bytes first ("already exists" comes back as
             # FileExistsError, a 412, or SeaweedFS's OSError(EINVAL)): fine if the blob is whole now.
             if self.has(blob):
                 return False
             raise StoreError(f"upload of {blob.digest} to store {self.url} failed: {_one_line(exc)}") from None
-        return True
 
     def remove(self, digest: str) -> None:
         with suppress(FileNotFoundError):
@@ -189,10 +189,10 @@ class LocalStore(BlobStore):
     def _open(self, key: str) -> BinaryIO:
         return open(key, "rb")
 
-    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
         tmp = self.local_temp()
         _copy_file(source, tmp)
-        self.commit_local(tmp, blob)
+        return self.commit_local(tmp, blob)
 
     def _remove(self, key: str) -> None:
         os.unlink(key)
@@ -263,11 +263,12 @@ class FsspecStore(BlobStore):
     def _open(self, key: str) -> BinaryIO:
         return self.fs.open(key, "rb")  # type: ignore[no-any-return]
 
-    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> None:
+    def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
         key = self.key(blob.digest)
         self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
         # One PUT or a multipart upload: the object appears whole or not at all.
         self.fs.put_file(str(source), key, **(self._create_kwargs if create_only else {}))
+        return True
 
     def _remove(self, key: str) -> None:
         self.fs.rm_file(key)
