@@ -25,6 +25,7 @@ MODELREG = str(Path(sys.executable).with_name("modelreg"))
 
 def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one child process."""
+    os.sync()  # every measurement starts with no dirty pages left over from the one before
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -35,6 +36,7 @@ def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
 
 
 def hash_pass(paths: list[Path]) -> float:
+    os.sync()
     start = time.perf_counter()
     for path in paths:
         with open(path, "rb") as handle:
@@ -43,6 +45,7 @@ def hash_pass(paths: list[Path]) -> float:
 
 
 def cp(source: Path, target: Path) -> float:
+    os.sync()
     start = time.perf_counter()
     subprocess.run(["cp", "-r", str(source), str(target)], check=True)
     elapsed = time.perf_counter() - start

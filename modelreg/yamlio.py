@@ -54,6 +54,23 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+# Strings a YAML 1.2 reader would take for a number, boolean or null, though PyYAML (YAML 1.1)
+# would not quote them: `1e999`, `0o17`, `.5e3`, `+.inf`, `NULL`.
+_YAML12_SCALAR = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)"
+    r"|\.(nan|NaN|NAN)|~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if _YAML12_SCALAR.fullmatch(data):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _represent_flow(dumper: yaml.SafeDumper, data: FlowMap) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
 

@@ -224,3 +224,13 @@ def test_the_api_refuses_values_a_manifest_cannot_hold(repo, artifact):
         with pytest.raises(InvalidInputError, match=r"^params: "):
             reg.register("m", path, params=bad)
     assert repo_state(repo) == before
+
+
+def test_a_file_url_store_is_relative_to_the_repository(repo, cli, artifact, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    reg = __import__("modelreg").Registry.open(repo)
+    reg.register("m", artifact(), store="file://shared-store")
+    assert [p for p in (repo / "shared-store").rglob("*") if p.is_file()]
+    assert not (elsewhere / "shared-store").exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import IntegrityError, NotFoundError, Registry
+from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
 from modelreg.storage import BlobStore, cache_root, open_store
 from tests.conftest import make_repo
@@ -218,3 +218,32 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
     assert reg.register("m", big).digest == digest
     assert reg.verify(blobs=True).ok
     assert not [p for p in cache_root().rglob("*") if p.is_file()]
+
+
+def test_blobs_uploaded_from_a_file_that_changed_meanwhile_are_taken_back(store_url, tmp_path, monkeypatch):
+    """The file is rewritten (same size) between hashing and upload: no blob may keep the wrong bytes."""
+    import modelreg.storage as storage
+
+    url, options = store_url
+    store = open_store(url, tmp_path, options)
+    path, blob = blob_of(tmp_path, b"A" * 100_000)
+    real_hash = storage.sha256_file
+
+    def hash_then_rewrite(src, progress=None):
+        result = real_hash(src, progress)
+        Path(src).write_bytes(b"B" * 100_000)
+        return result
+
+    monkeypatch.setattr(storage, "sha256_file", hash_then_rewrite)
+    real_copy = storage._copy_and_hash
+
+    def copy_then_rewrite(source, target, progress):
+        result = real_copy(source, target, progress)
+        path.write_bytes(b"B" * 100_000)
+        return result
+
+    monkeypatch.setattr(storage, "_copy_and_hash", copy_then_rewrite)
+    with pytest.raises(InvalidInputError, match="changed while it was being registered"):
+        storage.ingest(store, [(path, "model.bin")])
+    assert store.size_of(blob.digest) is None
+    assert list(store.list_blobs()) == []

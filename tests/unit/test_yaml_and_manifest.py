@@ -358,3 +358,10 @@ def test_check_manifest_matches() -> None:
         manifest.check_manifest_matches(m, "fraud", 8, SOURCE)
     with pytest.raises(ConfigError, match="holds fraud v7, expected other v7"):
         manifest.check_manifest_matches(m, "other", 7, SOURCE)
+
+
+@pytest.mark.parametrize("text", ["1e999", "0o17", "0x1F", ".5e3", "+.inf", ".NaN", "NULL", "~", "1_000"])
+def test_strings_a_yaml_1_2_reader_would_coerce_are_quoted(text: str) -> None:
+    dumped = yamlio.dump({"v": text})
+    assert dumped in (f"v: '{text}'\n", f'v: "{text}"\n')
+    assert yamlio.load(dumped, "x") == {"v": text}
