@@ -479,6 +479,8 @@ def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: Prog
     cache = cache_root()
     hits = {b.digest: cache / blob_path(b.digest) for b in artifact.files if _cache_hit(cache / blob_path(b.digest), b)}
     misses = [b for b in artifact.files if b.digest not in hits]
+    if progress:
+        progress(sum(b.size for b in artifact.files if b.digest in hits))
     if misses:
         with ThreadPoolExecutor(WORKERS) as pool:
             hits.update(
