@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -39,6 +40,7 @@ from modelreg.models import (
     TargetKind,
     Training,
 )
+from modelreg.publish import BranchMove, Target, publish, with_retries
 from modelreg.refs import (
     CLAIMS_PREFIX,
     ModelRef,
@@ -102,6 +104,15 @@ class VersionDiff:
 
 
 @dataclass(frozen=True)
+class FetchReport:
+    """What `fetch` found: refs that changed on the remote are never taken silently."""
+
+    remote: str
+    fetched: bool
+    problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
+
+
+@dataclass(frozen=True)
 class RefCheck:
     """What a CI job needs to know about one tag."""
 
@@ -145,6 +156,7 @@ class Registry:
     def __init__(self, git: GitRepo, config: Config) -> None:
         self.git = git
         self.config = config
+        self.warnings: list[str] = []  # things a caller may want to tell the user; never errors
 
     @property
     def root(self) -> Path:
@@ -219,6 +231,32 @@ class Registry:
 
     def state(self, name: str) -> ModelState:
         return self._model(name)[0]
+
+    def fetch(self, remote: str | None = None) -> FetchReport:
+        """Bring the registry's tags, claim refs and branch up to date from `remote`.
+
+        A plain `git fetch` keeps a stale local tag when the remote's moved, and a stale clone can
+        resurrect a tag deleted remotely; here every local modelreg ref is first compared with
+        the remote's (`git ls-remote`), and any difference is reported instead of fetched.
+        """
+        name = remote or self.config.remote
+        self.git.check_remote(name)
+        theirs = self.git.ls_remote(name, ["refs/tags/*", f"{CLAIMS_PREFIX}*"])
+        tags, claims = self.git.read_refs(["refs/tags/", CLAIMS_PREFIX])
+        ours = {f"refs/tags/{t.tag}": t.object for t in tags if parse_tag_name(t.tag) is not None}
+        ours.update({ref: obj for ref, obj in claims.items() if ref.startswith(CLAIMS_PREFIX)})
+        problems = []
+        for ref, obj in sorted(ours.items()):
+            short = ref.removeprefix("refs/tags/")
+            if ref not in theirs:
+                problems.append(f"{short} is here but not on {name}: deleted there, or never pushed")
+            elif theirs[ref] != obj:
+                problems.append(f"{short} points at {theirs[ref][:12]} on {name} but at {obj[:12]} here: it was moved")
+        if problems:
+            return FetchReport(name, False, tuple(problems))
+        branch = self.git.branch()
+        self.git.fetch(name, Target(name, branch).fetch_refspecs(None))
+        return FetchReport(name, True, ())
 
     def models(self) -> list[ModelSummary]:
         """Every registered model with its latest version, stage holders and aliases."""
@@ -379,8 +417,16 @@ class Registry:
         duration_s: float | None = None,
         store: str | None = None,
         progress: Progress | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
     ) -> ModelVersion:
-        """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`."""
+        """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`.
+
+        With `push` the commit and tag go to the remote in one atomic push, retried on top of
+        other writers' work until the remote takes them; `branch` commits to a branch that need
+        not be checked out (CI runs on a detached HEAD).
+        """
         from modelreg.storage import ingest
 
         check_name(name)
@@ -390,7 +436,7 @@ class Registry:
         }
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
-        branch = self._branch()
+        target = self._target(push, remote, branch, commits=True)
         who, epoch, _ = self.git.identity()
         if duration_s is not None and duration_s < 0:
             raise InvalidInputError("--duration-s must not be negative")
@@ -402,52 +448,134 @@ class Registry:
         hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
         digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
-        snap = self._snapshot(name)
-        version = self._next_version(name, snap.taken_versions.get(name, set()))
         head = self.git.resolve_commit("HEAD")
-        manifest = Manifest(
-            name=name,
-            version=version,
-            created_at=_utc(epoch),
-            created_by=who,
-            description=description,
-            artifact=Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed)),
-            params=checked["params"],
-            metrics=checked["metrics"],
-            lineage=Lineage(
-                code_commit=head,
-                code_dirty=self.git.is_dirty(".modelreg/") if head else False,
-                dataset=dataset,
-                run_id=run_id,
-                parent=parent_ref,
-            ),
-            training=Training(duration_s=duration_s, hardware=hardware),
-            tags=checked["tags"],
+        lineage = Lineage(
+            code_commit=head,
+            code_dirty=self.git.is_dirty(".modelreg/") if head else False,
+            dataset=dataset,
+            run_id=run_id,
+            parent=parent_ref,
         )
-        rel = manifestmod.manifest_path(name, version)
-        text = manifestmod.to_yaml(manifest)
-        commit, blobs = self.git.commit_files(head, {rel: text}, f"modelreg: register {name} v{version}")
-        tag = version_tag(name, version)
-        message = event_message(
-            f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
+        artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
+
+        def attempt() -> ModelVersion:
+            snap = self._snapshot(name)
+            base, move_from = self._commit_base(target)
+            version = self._next_version(name, snap.taken_versions.get(name, set()), base)
+            manifest = Manifest(
+                name=name,
+                version=version,
+                created_at=_utc(epoch),
+                created_by=who,
+                description=description,
+                artifact=artifact,
+                params=checked["params"],
+                metrics=checked["metrics"],
+                lineage=lineage,
+                training=Training(duration_s=duration_s, hardware=hardware),
+                tags=checked["tags"],
+            )
+            rel = manifestmod.manifest_path(name, version)
+            text = manifestmod.to_yaml(manifest)
+            commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
+            tag = version_tag(name, version)
+            message = event_message(
+                f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
+            )
+            tag_object = self.git.make_tag(tag, commit, message)
+            self._publish_commit(
+                target,
+                move_from,
+                commit,
+                rel,
+                text,
+                blobs[rel],
+                [(f"refs/tags/{tag}", tag_object)],
+                f"modelreg: register {name} v{version}",
+            )
+            return ModelVersion(manifest, None, (), commit)
+
+        return with_retries(target, lambda: self._fetch_for(target, name), attempt)
+
+    def _target(
+        self, push: bool | None, remote: str | None, branch: str | None = None, commits: bool = False
+    ) -> Target:
+        """Where a write goes; for writes that commit, the branch (the checked-out one by default)."""
+        pushing = self.config.push if push is None else push
+        remote_name = (remote or self.config.remote) if pushing else None
+        if remote_name is not None:
+            self.git.check_remote(remote_name)
+        branch_ref = None
+        if commits:
+            if branch is not None:
+                check_branch = branch.removeprefix("refs/heads/")
+                self.git.git("check-ref-format", "--branch", check_branch)
+                branch_ref = f"refs/heads/{check_branch}"
+            else:
+                branch_ref = self.git.branch()
+                if branch_ref is None:
+                    raise InvalidInputError(
+                        "HEAD is detached: check out a branch, or name the one to commit to with --branch"
+                    )
+        return Target(remote_name, branch_ref)
+
+    def _fetch_for(self, target: Target, name: str | None) -> None:
+        assert target.remote is not None
+        self.git.fetch(target.remote, target.fetch_refspecs(name))
+
+    def _commit_base(self, target: Target) -> tuple[str | None, str | None]:
+        """(parent of the new commit, the remote branch tip it must move from when pushing)."""
+        assert target.branch is not None
+        local = self.git.resolve_commit(target.branch)
+        if target.remote is None:
+            if local is None and target.branch != self.git.branch():
+                raise NotFoundError(f"there is no branch {target.branch.removeprefix('refs/heads/')!r} here")
+            return local, local
+        remote_tip = self.git.resolve_commit(target.tracking or "")
+        if remote_tip is None:
+            return local, None
+        if local is None or self.git.is_ancestor(local, remote_tip):
+            return remote_tip, remote_tip
+        short = target.branch.removeprefix("refs/heads/")
+        raise InvalidInputError(
+            f"branch {short} has commits that {target.remote} does not: push or rebase them first "
+            f"(modelreg pushes only what it writes)"
         )
-        tag_object = self.git.make_tag(tag, commit, message)
-        self.git.update_refs(
-            [RefUpdate(branch, commit, head), RefUpdate(f"refs/tags/{tag}", tag_object)],
-            f"modelreg: register {name} v{version}",
+
+    def _publish_commit(
+        self,
+        target: Target,
+        move_from: str | None,
+        commit: str,
+        rel: str,
+        text: str,
+        blob: str,
+        refs: list[tuple[str, str]],
+        reason: str,
+    ) -> None:
+        assert target.branch is not None
+        checked_out = target.branch == self.git.branch()
+        followed = publish(
+            self.git, target, refs, reason, BranchMove(target.branch, commit, move_from), checked_out=checked_out
         )
-        _write_worktree(self.git, rel, text, blobs[rel])
-        return ModelVersion(manifest, None, (), commit)
+        if target.remote is None and checked_out:
+            _write_worktree(self.git, rel, text, blob)
+        elif not followed:
+            self.warnings.append(
+                f"pushed, but your checkout could not fast-forward to it (local changes in the way): "
+                f"run `git pull --ff-only` to bring in {rel}"
+            )
 
     def _parent_ref(self, parent: str) -> str:
         resolved = self.resolve(parent)
         return version_tag(resolved.name, resolved.version)
 
-    def _next_version(self, name: str, tagged: set[int]) -> int:
-        """One past every version seen: tag names (even malformed ones), manifests at HEAD, work-tree files."""
+    def _next_version(self, name: str, tagged: set[int], base: str | None) -> int:
+        """One past every version seen: tag names (even malformed ones), manifests at the base commit
+        and in the work tree."""
         seen = set(tagged)
         directory = f"{MODELS_DIR}/{name}"
-        names = set(self.git.list_dir("HEAD", directory))
+        names = set(self.git.list_dir(base, directory)) if base else set()
         local = self.root / directory
         if local.is_dir():
             names.update(os.listdir(local))
@@ -457,46 +585,40 @@ class Registry:
                 seen.add(int(stem[1:]))
         return max(seen, default=0) + 1
 
-    def _branch(self) -> str:
-        branch = self.git.branch()
-        if branch is None:
-            raise InvalidInputError("HEAD is detached: check out the branch to record the manifest on")
-        return branch
-
     def promote(
-        self, name: str, version: int, stage: str, *, keep_existing: bool = False, reason: str | None = None
+        self,
+        name: str,
+        version: int,
+        stage: str,
+        *,
+        keep_existing: bool = False,
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
     ) -> Event:
         """Assign `stage` to a version; a single-holder stage archives its previous holder."""
-        self.config.check_stage(stage)
-        state, events, snap = self._model(name)
-        self._select(state, ModelRef(name, version=version))
-        if state.stages.get(version) == stage:
-            raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
-        archived = () if keep_existing else to_archive(state, version, stage, stage in self.config.single_holder)
-        subject = f"{name} v{version} → {stage}" + (
-            f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
-        )
-        return self._write_event(state, events, snap, "assign", "stage", stage, version, subject, reason, archived)
+        target = self._target(push, remote)
+        return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
-    def set_alias(self, name: str, alias: str, version: int, *, reason: str | None = None) -> Event:
-        check_alias(alias, self.config.stages)
-        state, events, snap = self._model(name)
-        self._select(state, ModelRef(name, version=version))
-        if state.aliases.get(alias) == version:
-            raise InvalidInputError(f"alias {alias!r} already points at {name} v{version}")
-        return self._write_event(
-            state, events, snap, "assign", "alias", alias, version, f"{name}@{alias} → v{version}", reason
-        )
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+    ) -> Event:
+        """Point `alias` at a version (moving it if it points elsewhere)."""
+        target = self._target(push, remote)
+        return self._event(target, name, lambda: self._set_alias(target, name, alias, version, reason))
 
-    def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> Event:
-        check_name(alias, "alias")
-        state, events, snap = self._model(name)
-        if alias not in state.aliases:
-            raise NotFoundError(f"{name} has no alias {alias!r}")
-        version = state.aliases[alias]
-        return self._write_event(
-            state, events, snap, "unassign", "alias", alias, version, f"{name}@{alias} removed (was v{version})", reason
-        )
+    def remove_alias(
+        self, name: str, alias: str, *, reason: str | None = None, push: bool | None = None, remote: str | None = None
+    ) -> Event:
+        target = self._target(push, remote)
+        return self._event(target, name, lambda: self._remove_alias(target, name, alias, reason))
 
     def rollback(
         self,
@@ -506,8 +628,65 @@ class Registry:
         alias: str | None = None,
         to: int | None = None,
         reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
     ) -> Event:
         """Re-assign the version that held a stage (default `production`) or alias before the current one."""
+        target = self._target(push, remote)
+        return self._event(target, name, lambda: self._rollback(target, name, stage, alias, to, reason))
+
+    def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
+        check_name(name)
+        return with_retries(target, lambda: self._fetch_for(target, name), attempt)
+
+    def _promote(
+        self, dest: Target, name: str, version: int, stage: str, keep_existing: bool, reason: str | None
+    ) -> Event:
+        self.config.check_stage(stage)
+        state, events, snap = self._model(name)
+        self._select(state, ModelRef(name, version=version))
+        if state.stages.get(version) == stage:
+            raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
+        archived = () if keep_existing else to_archive(state, version, stage, stage in self.config.single_holder)
+        subject = f"{name} v{version} → {stage}" + (
+            f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
+        )
+        return self._write_event(
+            dest, state, events, snap, "assign", "stage", stage, version, subject, reason, archived
+        )
+
+    def _set_alias(self, dest: Target, name: str, alias: str, version: int, reason: str | None) -> Event:
+        check_alias(alias, self.config.stages)
+        state, events, snap = self._model(name)
+        self._select(state, ModelRef(name, version=version))
+        if state.aliases.get(alias) == version:
+            raise InvalidInputError(f"alias {alias!r} already points at {name} v{version}")
+        return self._write_event(
+            dest, state, events, snap, "assign", "alias", alias, version, f"{name}@{alias} → v{version}", reason
+        )
+
+    def _remove_alias(self, dest: Target, name: str, alias: str, reason: str | None) -> Event:
+        check_name(alias, "alias")
+        state, events, snap = self._model(name)
+        if alias not in state.aliases:
+            raise NotFoundError(f"{name} has no alias {alias!r}")
+        version = state.aliases[alias]
+        return self._write_event(
+            dest,
+            state,
+            events,
+            snap,
+            "unassign",
+            "alias",
+            alias,
+            version,
+            f"{name}@{alias} removed (was v{version})",
+            reason,
+        )
+
+    def _rollback(
+        self, dest: Target, name: str, stage: str | None, alias: str | None, to: int | None, reason: str | None
+    ) -> Event:
         if stage is not None and alias is not None:
             raise InvalidInputError("give either a stage or an alias to roll back, not both")
         kind: TargetKind = "alias" if alias is not None else "stage"
@@ -528,6 +707,7 @@ class Registry:
         archived = to_archive(state, version, target, target in self.config.single_holder) if kind == "stage" else ()
         label = f"{name}/{target}" if kind == "stage" else f"{name}@{target}"
         return self._write_event(
+            dest,
             state,
             events,
             snap,
@@ -543,6 +723,7 @@ class Registry:
 
     def _write_event(
         self,
+        dest: Target,
         state: ModelState,
         events: list[Event],
         snap: Snapshot,
@@ -555,7 +736,7 @@ class Registry:
         archived: tuple[int, ...] = (),
         extra: dict[str, Any] | None = None,
     ) -> Event:
-        """Tag the version's commit with the event and claim its seq, in one ref transaction."""
+        """Tag the version's commit with the event and claim its seq: both refs land together or neither."""
         who, epoch, offset = self.git.identity()
         seq = max(state.last_seq, *snap.taken_seqs.get(state.name, {0})) + 1
         commit = self._version_commit(events, version)
@@ -571,8 +752,10 @@ class Registry:
             **(extra or {}),
         }
         tag_object = self.git.make_tag(tag, commit, event_message(subject, payload))
-        self.git.update_refs(
-            [RefUpdate(f"refs/tags/{tag}", tag_object), RefUpdate(claim_ref(state.name, seq), tag_object)],
+        publish(
+            self.git,
+            dest,
+            [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)],
             f"modelreg: {tag}",
         )
         return Event(
@@ -614,29 +797,37 @@ class Registry:
         description: str | None = None,
         tags: dict[str, Scalar] | None = None,
         remove_tags: tuple[str, ...] = (),
+        push: bool | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
     ) -> Manifest:
         """Edit a version's description and tags (the only mutable keys) in a new commit."""
         if description is None and not tags and not remove_tags:
             raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
-        current = self.manifest(name, version)
-        unknown = [key for key in remove_tags if key not in current.tags]
-        if unknown:
-            raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
-        new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | check_scalars(tags or {}, "tags")
-        updated = replace(
-            current, description=current.description if description is None else description, tags=new_tags
-        )
-        if updated == current:
-            return current
-        branch = self._branch()
+        extra_tags = check_scalars(tags or {}, "tags")
+        target = self._target(push, remote, branch, commits=True)
         self.git.identity()
-        head = self.git.resolve_commit("HEAD")
-        rel = manifestmod.manifest_path(name, version)
-        text = manifestmod.to_yaml(updated)
-        commit, blobs = self.git.commit_files(head, {rel: text}, f"modelreg: update {name} v{version}")
-        self.git.update_refs([RefUpdate(branch, commit, head)], f"modelreg: update {name} v{version}")
-        _write_worktree(self.git, rel, text, blobs[rel])
-        return updated
+
+        def attempt() -> Manifest:
+            current = self.manifest(name, version)
+            unknown = [key for key in remove_tags if key not in current.tags]
+            if unknown:
+                raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
+            new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | extra_tags
+            new_description = current.description if description is None else description
+            updated = replace(current, description=new_description, tags=new_tags)
+            if updated == current:
+                return current
+            base, move_from = self._commit_base(target)
+            rel = manifestmod.manifest_path(name, version)
+            text = manifestmod.to_yaml(updated)
+            commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
+            self._publish_commit(
+                target, move_from, commit, rel, text, blobs[rel], [], f"modelreg: update {name} v{version}"
+            )
+            return updated
+
+        return with_retries(target, lambda: self._fetch_for(target, name), attempt)
 
 
 def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bool:

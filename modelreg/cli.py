@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelreg import jsonview
-from modelreg.errors import ExitCode, InvalidInputError, ModelregError
+from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError
 from modelreg.refs import parse_version
 from modelreg.values import parse_pairs
 
@@ -46,12 +46,44 @@ RefArg = Annotated[
 ]
 VersionArg = Annotated[str, typer.Argument(help="Version number, e.g. 7 or v7.", show_default=False)]
 PairsOpt = list[str] | None
+PushOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--push/--no-push",
+        help="Push the write to the remote in one atomic push, redone on top of "
+        "other writers' work if they got there first (default: the config's `push`).",
+    ),
+]
+RemoteOpt = Annotated[
+    str | None, typer.Option("--remote", help="Git remote to use (default: the config's, or origin).")
+]
+BranchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--branch",
+        help="Commit the manifest to this branch instead of the checked-out one "
+        "(for CI on a detached HEAD; with --push it need not exist locally).",
+    ),
+]
+FetchOpt = Annotated[
+    bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
+]
 
 
-def _registry() -> Registry:
+def _registry(fetch: bool = False, remote: str | None = None) -> Registry:
     from modelreg.api import Registry
 
-    return Registry.open(Path.cwd())
+    reg = Registry.open(Path.cwd())
+    if fetch:
+        report = reg.fetch(remote)
+        if report.problems:
+            raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
+    return reg
+
+
+def _warn(reg: Registry) -> None:
+    for warning in reg.warnings:
+        _say(f"warning: {warning}")
 
 
 # Rich is imported only by commands that draw a table or a progress bar: start-up time matters
@@ -137,6 +169,9 @@ def register(
     hardware: Annotated[str | None, typer.Option(help="Training hardware, e.g. '1x A100'.")] = None,
     duration_s: Annotated[float | None, typer.Option("--duration-s", help="Training time in seconds.")] = None,
     store: Annotated[str | None, typer.Option(help="Store URL for this version (default: the config's).")] = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    branch: BranchOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Register a new version: hash and store the artifact, commit its manifest, tag NAME@vN.
@@ -165,7 +200,11 @@ def register(
             duration_s=duration_s,
             store=store,
             progress=bar,
+            push=push,
+            remote=remote,
+            branch=branch,
         )
+    _warn(reg)
     if json_:
         _json(jsonview.version_json(mv))
         return
@@ -181,13 +220,17 @@ def promote(
         bool, typer.Option("--keep-existing", help="Leave the stage's current holder in place instead of archiving it.")
     ] = False,
     reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Assign a stage to a version (one event tag NAME#STAGE#SEQ).
 
     For single-holder stages (production by default) the previous holder is archived.
     """
-    event = _registry().promote(name, parse_version(version), stage, keep_existing=keep_existing, reason=reason)
+    event = _registry().promote(
+        name, parse_version(version), stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote
+    )
     _report_event(event, json_)
 
 
@@ -197,10 +240,13 @@ def alias_set(
     alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.", show_default=False)],
     version: VersionArg,
     reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Point ALIAS at VERSION (moving it if it points elsewhere)."""
-    _report_event(_registry().set_alias(name, alias, parse_version(version), reason=reason), json_)
+    event = _registry().set_alias(name, alias, parse_version(version), reason=reason, push=push, remote=remote)
+    _report_event(event, json_)
 
 
 @alias_app.command("rm")
@@ -208,10 +254,12 @@ def alias_rm(
     name: NameArg,
     alias: Annotated[str, typer.Argument(help="Alias to remove.", show_default=False)],
     reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Remove an alias."""
-    _report_event(_registry().remove_alias(name, alias, reason=reason), json_)
+    _report_event(_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote), json_)
 
 
 @app.command()
@@ -221,13 +269,17 @@ def rollback(
     alias: Annotated[str | None, typer.Option(help="Alias to roll back instead of a stage.")] = None,
     to: Annotated[str | None, typer.Option(help="Version to return to (default: the previous holder).")] = None,
     reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Give a stage (or alias) back to the version that held it before the current one.
 
     Rolling back twice walks further back; the rollback is itself an event in the history.
     """
-    event = _registry().rollback(name, stage=stage, alias=alias, to=parse_version(to) if to else None, reason=reason)
+    event = _registry().rollback(
+        name, stage=stage, alias=alias, to=parse_version(to) if to else None, reason=reason, push=push, remote=remote
+    )
     _report_event(event, json_)
 
 
@@ -239,9 +291,9 @@ def _report_event(event: Any, json_: bool) -> None:
 
 
 @app.command("list")
-def list_(json_: JsonOpt = False) -> None:
+def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
     """List models with their latest version, stage holders and aliases."""
-    reg = _registry()
+    reg = _registry(fetch, remote)
     models = reg.models()
     if json_:
         _json([jsonview.summary_json(m) for m in models])
@@ -250,9 +302,9 @@ def list_(json_: JsonOpt = False) -> None:
 
 
 @app.command()
-def show(ref: RefArg, json_: JsonOpt = False) -> None:
+def show(ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
     """Show a version's manifest, stage and aliases."""
-    mv = _registry().show(ref)
+    mv = _registry(fetch, remote).show(ref)
     if json_:
         _json(jsonview.version_json(mv))
         return
@@ -260,9 +312,9 @@ def show(ref: RefArg, json_: JsonOpt = False) -> None:
 
 
 @app.command()
-def history(name: NameArg, json_: JsonOpt = False) -> None:
+def history(name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
     """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock)."""
-    events = _registry().history(name)
+    events = _registry(fetch, remote).history(name)
     if json_:
         _json([jsonview.event_json(e) for e in events])
         return
@@ -270,9 +322,9 @@ def history(name: NameArg, json_: JsonOpt = False) -> None:
 
 
 @app.command()
-def resolve(ref: RefArg, json_: JsonOpt = False) -> None:
+def resolve(ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
     """Print the version a reference points at: `modelreg resolve fraud-detector@champion`."""
-    mv = _registry().resolve(ref)
+    mv = _registry(fetch, remote).resolve(ref)
     if json_:
         _json(jsonview.resolve_json(mv))
         return
@@ -285,10 +337,12 @@ def pull(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Directory to place the artifact in (default: ./NAME-vN).")
     ] = None,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Download a version's artifact, verify every byte, and place it (atomically) in a directory."""
-    reg = _registry()
+    reg = _registry(fetch, remote)
     with _progress() as bar:
         mv = reg.resolve(ref)
         path = reg.pull(f"{mv.name}@v{mv.version}", output, progress=bar)
@@ -315,6 +369,9 @@ def update(
     description: Annotated[str | None, typer.Option("--description", "-d", help="New description.")] = None,
     tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label to set (repeatable).")] = None,
     remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    branch: BranchOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Edit a version's description or tags.
@@ -325,8 +382,16 @@ def update(
     number = parse_version(version)
     before = reg.manifest(name, number)
     manifest = reg.update(
-        name, number, description=description, tags=parse_pairs(tag or [], "--tag"), remove_tags=tuple(remove_tag or ())
+        name,
+        number,
+        description=description,
+        tags=parse_pairs(tag or [], "--tag"),
+        remove_tags=tuple(remove_tag or ()),
+        push=push,
+        remote=remote,
+        branch=branch,
     )
+    _warn(reg)
     if json_:
         from modelreg.manifest import to_dict
 
@@ -343,6 +408,8 @@ def check_ref(
     ref: Annotated[
         str, typer.Argument(help="A tag name (NAME@vN, NAME#TARGET#SEQ) or refs/tags/….", show_default=False)
     ],
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON (what check-ref always prints).")] = False,
 ) -> None:
     """Describe a tag for CI, as JSON.
@@ -350,7 +417,27 @@ def check_ref(
     The JSON holds model, version, action, stage or alias, artifact digest and store, and
     `current`: whether the event is still in effect.
     """
-    _json(jsonview.check_json(_registry().check_ref(ref)))
+    _json(jsonview.check_json(_registry(fetch, remote).check_ref(ref)))
+
+
+@app.command("fetch")
+def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+    """Bring the registry's tags, event refs and branch up to date from the remote.
+
+    Clones do not fetch refs/modelreg/* by default, and a plain `git fetch` silently keeps a local
+    tag that was moved on the remote. Here every local modelreg tag and event ref is compared with
+    the remote's first; any that moved or vanished there is reported (exit 4) instead of fetched.
+    """
+    report = _registry().fetch(remote)
+    if json_:
+        _json({"remote": report.remote, "fetched": report.fetched, "problems": list(report.problems)})
+    elif report.problems:
+        for problem in report.problems:
+            _say(f"integrity: {problem}")
+    else:
+        _line(f"Up to date with {report.remote}")
+    if report.problems:
+        raise SystemExit(ExitCode.INTEGRITY)
 
 
 @app.command()

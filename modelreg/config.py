@@ -53,6 +53,8 @@ class Config:
     single_holder: tuple[str, ...] = ("production",)
     review_required: tuple[str, ...] = ()
     store_options: dict[str, Any] = field(default_factory=dict)
+    push: bool = False  # writing commands push to `remote` unless told --no-push
+    remote: str = "origin"
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")
@@ -113,6 +115,10 @@ def to_yaml(config: Config) -> str:
     }
     if config.store_options:
         data["store_options"] = dict(config.store_options)
+    if config.push:
+        data["push"] = True
+    if config.remote != "origin":
+        data["remote"] = config.remote
     return yamlio.dump(data)
 
 
@@ -140,7 +146,18 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
     if single and ARCHIVED not in stages:
         raise doc.fail("stages", f"must include {ARCHIVED!r} when 'single_holder' is set")
     options = check_store_options(doc.optional("store_options", dict, {}), source)
-    return Config(store=store, stages=stages, single_holder=single, review_required=review, store_options=options)
+    remote = doc.optional("remote", str, "origin")
+    if not remote or remote.startswith("-") or any(c.isspace() for c in remote):
+        raise doc.fail("remote", f"is not a git remote name: {remote!r}")
+    return Config(
+        push=doc.optional("push", bool, False),
+        remote=remote,
+        store=store,
+        stages=stages,
+        single_holder=single,
+        review_required=review,
+        store_options=options,
+    )
 
 
 def _names(doc: Fields, key: str, default: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelreg.errors import ConflictError, GitError, InvalidInputError
+from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
 from modelreg.models import TagRecord
 
 # Variables a hook or CI job may inherit that would point git at another repository.
@@ -41,6 +41,19 @@ _FIELDS = (
 _FORMAT = "%00".join(_FIELDS) + "%00%1e"
 _RECORD_END = "\x00\x1e"
 _LOST_RACE = ("already exists", "cannot lock ref")
+# How a remote says another writer got there first (all seen with truly simultaneous pushes):
+# a tag or claim ref that now exists, a branch that moved, an atomic push refused as a whole.
+_LOST_PUSH_RACE = (
+    "(already exists)",
+    "atomic push failed",
+    "[remote rejected]",
+    "failed to update ref",
+    "cannot lock ref",
+    "(fetch first)",
+    "(non-fast-forward)",
+    "stale info",
+    "[rejected]",
+)
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -239,6 +252,77 @@ class GitRepo:
             if any(marker in str(exc) for marker in _LOST_RACE):
                 raise ConflictError(f"another writer changed the repository at the same time ({exc})") from None
             raise
+
+    # --- remotes -----------------------------------------------------------------------------
+
+    def check_remote(self, remote: str) -> None:
+        try:
+            self.git("remote", "get-url", remote)
+        except GitError:
+            raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
+
+    def fetch(self, remote: str, refspecs: list[str]) -> None:
+        """Fetch without ever replacing a local tag or claim ref that differs from the remote's."""
+        try:
+            self.git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
+        except GitError as exc:
+            if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
+                raise IntegrityError(
+                    f"fetching from {remote} would replace a local tag or event ref with a different one "
+                    f"({exc}); run `modelreg fetch` to see which"
+                ) from None
+            raise
+
+    def ls_remote(self, remote: str, patterns: list[str]) -> dict[str, str]:
+        """The remote's refs matching `patterns` → object id (peeled entries left out)."""
+        out = self.git("ls-remote", "--refs", remote, *patterns)
+        refs = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            refs[ref] = sha
+        return refs
+
+    def push_atomic(self, remote: str, refspecs: list[str]) -> None:
+        """Push every `src:dst` or none; losing a race to another writer raises ConflictError."""
+        try:
+            proc = subprocess.run(
+                ["git", "push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
+                cwd=self.root,
+                env=git_env(),
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+        if proc.returncode == 0:
+            return
+        text = (proc.stdout + proc.stderr).decode(errors="replace")
+        if any(marker in text for marker in _LOST_PUSH_RACE):
+            raise ConflictError(f"another writer pushed to {remote} first")
+        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+        raise GitError(
+            f"git push to {remote} failed: {lines[-1].removeprefix('fatal: ') if lines else proc.returncode}"
+        )
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return (
+            subprocess.run(
+                ["git", "merge-base", "--is-ancestor", older, newer],
+                cwd=self.root,
+                env=git_env(),
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def fast_forward_checkout(self, commit: str) -> bool:
+        """Move the checked-out branch to `commit` like `git merge --ff-only` (keeps local changes)."""
+        try:
+            self.git("merge", "--ff-only", "--quiet", commit)
+        except GitError:
+            return False
+        return True
 
     def add_to_index(self, path: str, blob: str) -> None:
         """Record `path` as `blob` in the user's index, leaving every other entry as it was."""

@@ -1,0 +1,268 @@
+"""Writing through a shared remote: atomic pushes, lost races redone, nothing lost or duplicated."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelreg import ConflictError, Registry, publish
+from tests.conftest import git
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_modelreg(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelreg", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A bare repository holding an initialised registry on `main`, with a store all clones share."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(bare), str(seed))
+    (seed / "README.md").write_text("# models\n")
+    git(seed, "add", "README.md")
+    git(seed, "commit", "-q", "-m", "initial")
+    Registry.init(seed, store=str(tmp_path / "shared-store"))
+    git(seed, "push", "-q", "origin", "main")
+    return bare
+
+
+@pytest.fixture
+def clone(remote: Path, tmp_path: Path):
+    def make(name: str, *extra: str) -> Path:
+        path = tmp_path / name
+        git(tmp_path, "clone", "-q", *extra, str(remote), str(path))
+        return path
+
+    return make
+
+
+def remote_refs(remote: Path) -> dict[str, str]:
+    out = git(remote, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split(" ")[::-1][::-1] for line in out.splitlines()) if out else {}
+
+
+def remote_tags(remote: Path) -> list[str]:
+    return sorted(git(remote, "tag", "-l").split())
+
+
+def model_file(tmp_path: Path, content: bytes) -> Path:
+    path = tmp_path / f"model-{content.hex()[:16]}.bin"
+    path.write_bytes(content)
+    return path
+
+
+def install_hook(repo: Path, name: str, body: str) -> None:
+    hook = repo / ".git" / "hooks" / name
+    hook.write_text("#!/bin/sh\n" + body)
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+
+
+def test_register_and_promote_with_push(clone, remote, tmp_path):
+    a = clone("a")
+    Registry.open(a).register("m", model_file(tmp_path, b"one"), push=True)
+    assert remote_tags(remote) == ["m@v1"]
+    on_remote = git(remote, "show", "main:.modelreg/models/m/v1.yaml")
+    assert on_remote == (a / ".modelreg/models/m/v1.yaml").read_text()
+    assert git(a, "status", "--porcelain") == ""
+    assert git(a, "rev-parse", "main") == git(remote, "rev-parse", "main")
+    event = Registry.open(a).promote("m", 1, "production", push=True)
+    refs = remote_refs(remote)
+    assert refs["refs/tags/m#production#1"] == refs["refs/modelreg/events/m/1"] == event.object
+
+
+def test_a_lost_race_is_redone_on_top(clone, remote, tmp_path):
+    """B loses its first push to A (a pre-push hook registers from A first) and retries as v2."""
+    a, b = clone("a"), clone("b")
+    other = model_file(tmp_path, b"from a")
+    marker = tmp_path / "raced"
+    install_hook(
+        b,
+        "pre-push",
+        f"""
+if [ ! -e "{marker}" ]; then
+  touch "{marker}"
+  cd "{a}" && PYTHONPATH="{ROOT}" "{sys.executable}" -m modelreg register m "{other}" --push >/dev/null || exit 2
+fi
+exit 0
+""",
+    )
+    mv = Registry.open(b).register("m", model_file(tmp_path, b"from b"), push=True)
+    assert marker.exists()
+    assert mv.version == 2
+    assert remote_tags(remote) == ["m@v1", "m@v2"]
+    for version in (1, 2):
+        commit = git(remote, "rev-parse", f"m@v{version}^{{commit}}").strip()
+        git(remote, "cat-file", "-e", f"{commit}:.modelreg/models/m/v{version}.yaml")
+        git(remote, "merge-base", "--is-ancestor", commit, "main")
+
+
+def test_losing_every_attempt_ends_in_a_conflict(clone, tmp_path, monkeypatch):
+    a, b = clone("a"), clone("b")
+    counter = tmp_path / "n"
+    install_hook(
+        b,
+        "pre-push",
+        f"""
+n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"
+cd "{a}" && PYTHONPATH="{ROOT}" "{sys.executable}" -m modelreg register m "{tmp_path}/x$n" --push >/dev/null
+exit 0
+""",
+    )
+    for n in range(1, 4):
+        (tmp_path / f"x{n}").write_bytes(f"x{n}".encode())
+    monkeypatch.setattr(publish, "MAX_ATTEMPTS", 2)
+    with pytest.raises(ConflictError, match="gave up after 2 attempts"):
+        Registry.open(b).register("m", model_file(tmp_path, b"never"), push=True)
+
+
+def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path):
+    clones = [clone(f"w{i}") for i in range(3)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "modelreg",
+                "register",
+                "m",
+                str(model_file(tmp_path, f"writer {i}".encode())),
+                "--push",
+            ],
+            cwd=path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, path in enumerate(clones)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert remote_tags(remote) == ["m@v1", "m@v2", "m@v3"]
+    tree = git(remote, "ls-tree", "--name-only", "main", ".modelreg/models/m/").split()
+    assert tree == [f".modelreg/models/m/v{v}.yaml" for v in (1, 2, 3)]
+
+    for path in clones:
+        git(path, "pull", "-q", "--ff-only")
+    events = [
+        ("promote", "m", "1", "staging"),
+        ("alias", "set", "m", "champion", "2"),
+        ("promote", "m", "3", "production"),
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "modelreg", *args, "--push"],
+            cwd=path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path, args in zip(clones, events, strict=True)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    claims = sorted(int(ref.rsplit("/", 1)[1]) for ref in remote_refs(remote) if ref.startswith("refs/modelreg/"))
+    assert claims == [1, 2, 3]
+    seqs = sorted(int(tag.rsplit("#", 1)[1]) for tag in remote_tags(remote) if "#" in tag)
+    assert seqs == [1, 2, 3]
+    fresh = clone("fresh")
+    run_modelreg(fresh, "fetch")
+    listed = json.loads(run_modelreg(fresh, "list", "--json").stdout)
+    assert listed == [
+        {"name": "m", "latest": 3, "versions": 3, "stages": {"staging": 1, "production": 3}, "aliases": {"champion": 2}}
+    ]
+    assert json.loads(run_modelreg(fresh, "verify", "--json").stdout)["ok"] is True
+
+
+def test_a_writer_killed_before_its_push_leaves_nothing_and_a_rerun_succeeds(clone, remote, tmp_path):
+    a = clone("a")
+    before = remote_refs(remote)
+    # The hook kills modelreg (the parent of `git push`) and refuses the push: the writer dies right there.
+    install_hook(a, "pre-push", 'kill -9 "$(cut -d" " -f4 /proc/$PPID/stat)"; exit 1\n')
+    path = model_file(tmp_path, b"weights")
+    proc = run_modelreg(a, "register", "m", str(path), "--push", check=False)
+    assert proc.returncode == -9
+    assert remote_refs(remote) == before
+    assert git(a, "tag", "-l") == ""  # nothing to clean up locally either
+    (a / ".git/hooks/pre-push").unlink()
+    assert run_modelreg(a, "register", "m", str(path), "--push", "--json").returncode == 0
+    assert remote_tags(remote) == ["m@v1"]
+
+
+def test_ci_on_a_detached_head_commits_to_a_named_branch(clone, remote, tmp_path):
+    ci = clone("ci")
+    git(ci, "checkout", "-q", "--detach")
+    path = model_file(tmp_path, b"ci weights")
+    refused = run_modelreg(ci, "register", "m", str(path), "--push", check=False)
+    assert refused.returncode == 1 and "--branch" in refused.stderr
+    run_modelreg(ci, "register", "m", str(path), "--push", "--branch", "main")
+    assert remote_tags(remote) == ["m@v1"]
+    git(remote, "cat-file", "-e", "main:.modelreg/models/m/v1.yaml")
+    assert git(ci, "rev-parse", "--abbrev-ref", "HEAD").strip() == "HEAD"  # still detached, untouched
+
+
+def test_unpushed_commits_are_not_pushed_behind_the_users_back(clone, remote, tmp_path):
+    a = clone("a")
+    (a / "notes.txt").write_text("wip\n")
+    git(a, "add", "notes.txt")
+    git(a, "commit", "-q", "-m", "local work")
+    before = remote_refs(remote)
+    proc = run_modelreg(a, "register", "m", str(model_file(tmp_path, b"w")), "--push", check=False)
+    assert proc.returncode == 1
+    assert "has commits that origin does not" in proc.stderr
+    assert remote_refs(remote) == before
+
+
+def test_fetch_reports_tags_moved_or_deleted_on_the_remote(clone, remote, tmp_path):
+    a, b = clone("a"), clone("b")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
+    run_modelreg(a, "promote", "m", "1", "production", "--push")
+    assert run_modelreg(b, "fetch").stdout.startswith("Up to date with origin")
+    assert json.loads(run_modelreg(b, "resolve", "m/production", "--json").stdout)["version"] == 1
+
+    # Someone moves the production tag on the remote to v2 by hand, and deletes v2's version tag.
+    target = git(remote, "rev-parse", "m@v2^{commit}").strip()
+    body = git(remote, "tag", "-l", "--format=%(contents)", "m#production#1")
+    git(remote, "tag", "-f", "-a", "-m", body, "m#production#1", target)
+    git(remote, "tag", "-d", "m@v2")
+    proc = run_modelreg(b, "fetch", "--json", check=False)
+    assert proc.returncode == 4
+    problems = json.loads(proc.stdout)["problems"]
+    assert any(p.startswith("m#production#1 points at") and "moved" in p for p in problems)
+    assert any(p.startswith("m@v2 is here but not on origin") for p in problems)
+    stale = run_modelreg(b, "resolve", "m/production", "--fetch", check=False)
+    assert stale.returncode == 4
+
+
+def test_a_shallow_tagless_clone_catches_up_with_fetch(clone, remote, tmp_path):
+    a = clone("a")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    run_modelreg(a, "promote", "m", "1", "production", "--push")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
+    ci = clone("ci", "--depth=1", "--no-tags", "--no-local")
+    assert run_modelreg(ci, "resolve", "m/production", check=False).returncode == 1
+    proc = run_modelreg(ci, "resolve", "m/production", "--fetch", "--json")
+    assert json.loads(proc.stdout)["version"] == 1
+    pulled = Path(run_modelreg(ci, "pull", "m/production", "-o", str(tmp_path / "serve")).stdout.strip())
+    assert pulled.read_bytes() == b"one"
