@@ -153,9 +153,10 @@ def _git_date(epoch: int, offset: str) -> str:
 class Registry:
     """A model registry in a git repository's `.modelreg/` directory."""
 
-    def __init__(self, git: GitRepo, config: Config) -> None:
+    def __init__(self, git: GitRepo, config: Config, source: str | None = None) -> None:
         self.git = git
         self.config = config
+        self.source = source  # the URL of a read-only view (`open_url`); None for a work tree
         self.warnings: list[str] = []  # things a caller may want to tell the user; never errors
 
     @property
@@ -169,6 +170,34 @@ class Registry:
         if not config_file.is_file():
             raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
         return cls(git, configmod.from_yaml(config_file.read_text(encoding="utf-8"), CONFIG_PATH))
+
+    @classmethod
+    def open_url(cls, url: str, name: str | None = None) -> Registry:
+        """A read-only view of the registry at a git URL, without cloning it.
+
+        Only the tags (of model `name`, or of every model), their event refs, and the commits
+        they point at are fetched, shallow and blob-less, into a cache under
+        `$XDG_CACHE_HOME/modelreg/repos/`; the config and the manifests read are fetched on demand.
+        A serving host that needs `fraud-detector@champion` downloads a few kilobytes, not history.
+        """
+        from modelreg.storage import cache_root
+
+        if name is not None:
+            check_name(name)
+        refspecs = (
+            [
+                f"refs/tags/{name}@v*:refs/tags/{name}@v*",
+                f"refs/tags/{name}#*:refs/tags/{name}#*",
+                f"+{CLAIMS_PREFIX}{name}/*:{CLAIMS_PREFIX}{name}/*",
+            ]
+            if name is not None
+            else ["refs/tags/*:refs/tags/*", f"{CLAIMS_PREFIX}*:{CLAIMS_PREFIX}*"]
+        )
+        git = GitRepo.mirror(url, cache_root().parent / "repos", refspecs)
+        (text,) = git.read_blobs([f"refs/remotes/origin/HEAD:{CONFIG_PATH}"])
+        if text is None:
+            raise NotFoundError(f"no registry at {url}: its default branch has no {CONFIG_PATH}")
+        return cls(git, configmod.from_yaml(text, f"{CONFIG_PATH} at {url}"), source=url)
 
     @staticmethod
     def init(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:
@@ -326,14 +355,19 @@ class Registry:
         taken from the commit the version tag points at.
         """
         path = manifestmod.manifest_path(name, version)
-        (tagged_text,) = self.git.read_blobs([f"{commit}:{path}"])
+        specs = [f"{commit}:{path}"] + ([f"refs/remotes/origin/HEAD:{path}"] if self.source else [])
+        tagged_text, *branch_text = self.git.read_blobs(specs)
         if tagged_text is None:
             raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
         tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
         local = self.root / path
-        if not local.is_file():
+        if self.source:  # a remote view: the default branch's copy holds the latest description and tags
+            current_text = branch_text[0] if branch_text else None
+        else:
+            current_text = local.read_text(encoding="utf-8") if local.is_file() else None
+        if current_text is None:
             return tagged
-        current = manifestmod.from_yaml(local.read_text(encoding="utf-8"), path)
+        current = manifestmod.from_yaml(current_text, path)
         manifestmod.check_manifest_matches(current, name, version, path)
         return replace(tagged, description=current.description, tags=current.tags)
 
@@ -396,6 +430,11 @@ class Registry:
     def _store(self, url: str) -> BlobStore:
         from modelreg.storage import open_store
 
+        if self.source and "://" not in url and not os.path.isabs(url):
+            raise InvalidInputError(
+                f"the store {url!r} is a path inside the registry's repository: pull from a clone of "
+                f"{self.source}, or point the registry at shared storage"
+            )
         options = self.config.store_options if url == self.config.store else {}
         return open_store(url, self.root, options)
 
@@ -501,6 +540,8 @@ class Registry:
         self, push: bool | None, remote: str | None, branch: str | None = None, commits: bool = False
     ) -> Target:
         """Where a write goes; for writes that commit, the branch (the checked-out one by default)."""
+        if self.source:
+            raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
         pushing = self.config.push if push is None else push
         remote_name = (remote or self.config.remote) if pushing else None
         if remote_name is not None:

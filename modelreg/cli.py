@@ -15,7 +15,7 @@ import typer
 
 from modelreg import jsonview
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError
-from modelreg.refs import parse_version
+from modelreg.refs import parse_ref, parse_tag_name, parse_version
 from modelreg.values import parse_pairs
 
 if TYPE_CHECKING:
@@ -65,20 +65,36 @@ BranchOpt = Annotated[
         "(for CI on a detached HEAD; with --push it need not exist locally).",
     ),
 ]
+RepoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        help="Read the registry at this git URL without cloning it: only the model's tags "
+        "and manifests are fetched, into a cache.",
+    ),
+]
 FetchOpt = Annotated[
     bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
 ]
 
 
-def _registry(fetch: bool = False, remote: str | None = None) -> Registry:
+def _registry(
+    fetch: bool = False, remote: str | None = None, repo: str | None = None, name: str | None = None
+) -> Registry:
     from modelreg.api import Registry
 
+    if repo is not None:
+        return Registry.open_url(repo, name)
     reg = Registry.open(Path.cwd())
     if fetch:
         report = reg.fetch(remote)
         if report.problems:
             raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
     return reg
+
+
+def _model_of(ref: str) -> str:
+    return parse_ref(ref).name
 
 
 def _warn(reg: Registry) -> None:
@@ -291,9 +307,9 @@ def _report_event(event: Any, json_: bool) -> None:
 
 
 @app.command("list")
-def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False) -> None:
     """List models with their latest version, stage holders and aliases."""
-    reg = _registry(fetch, remote)
+    reg = _registry(fetch, remote, repo)
     models = reg.models()
     if json_:
         _json([jsonview.summary_json(m) for m in models])
@@ -302,9 +318,11 @@ def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = Fa
 
 
 @app.command()
-def show(ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+def show(
+    ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+) -> None:
     """Show a version's manifest, stage and aliases."""
-    mv = _registry(fetch, remote).show(ref)
+    mv = _registry(fetch, remote, repo, _model_of(ref)).show(ref)
     if json_:
         _json(jsonview.version_json(mv))
         return
@@ -312,9 +330,11 @@ def show(ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: 
 
 
 @app.command()
-def history(name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+def history(
+    name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+) -> None:
     """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock)."""
-    events = _registry(fetch, remote).history(name)
+    events = _registry(fetch, remote, repo, name).history(name)
     if json_:
         _json([jsonview.event_json(e) for e in events])
         return
@@ -322,9 +342,11 @@ def history(name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, js
 
 
 @app.command()
-def resolve(ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+def resolve(
+    ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+) -> None:
     """Print the version a reference points at: `modelreg resolve fraud-detector@champion`."""
-    mv = _registry(fetch, remote).resolve(ref)
+    mv = _registry(fetch, remote, repo, _model_of(ref)).resolve(ref)
     if json_:
         _json(jsonview.resolve_json(mv))
         return
@@ -339,10 +361,11 @@ def pull(
     ] = None,
     fetch: FetchOpt = False,
     remote: RemoteOpt = None,
+    repo: RepoOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Download a version's artifact, verify every byte, and place it (atomically) in a directory."""
-    reg = _registry(fetch, remote)
+    reg = _registry(fetch, remote, repo, _model_of(ref))
     with _progress() as bar:
         mv = reg.resolve(ref)
         path = reg.pull(f"{mv.name}@v{mv.version}", output, progress=bar)
@@ -410,6 +433,7 @@ def check_ref(
     ],
     fetch: FetchOpt = False,
     remote: RemoteOpt = None,
+    repo: RepoOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON (what check-ref always prints).")] = False,
 ) -> None:
     """Describe a tag for CI, as JSON.
@@ -417,7 +441,8 @@ def check_ref(
     The JSON holds model, version, action, stage or alias, artifact digest and store, and
     `current`: whether the event is still in effect.
     """
-    _json(jsonview.check_json(_registry(fetch, remote).check_ref(ref)))
+    tag = parse_tag_name(ref.strip())
+    _json(jsonview.check_json(_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref)))
 
 
 @app.command("fetch")

@@ -8,6 +8,7 @@ the tags that go with it land together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -111,6 +112,46 @@ class GitRepo:
         if not top:
             raise InvalidInputError(f"{start.resolve()} is a bare git repository; modelreg needs a work tree")
         return cls(Path(top))
+
+    @classmethod
+    def mirror(cls, url: str, cache: Path, refspecs: list[str]) -> GitRepo:
+        """A bare, shallow, blob-less cache of `url` holding only `refspecs` (and the remote's HEAD).
+
+        Tags and the commits they point at come without history (depth 1) and without file
+        contents; the few blobs read later (config, manifests) are fetched on demand, since the
+        cache is a partial clone whose promisor is the remote.
+        """
+        if url.startswith("-"):
+            raise InvalidInputError(f"not a repository URL: {url!r}")
+        digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+        root = cache / digest
+        repo = cls(root)
+        if not (root / "HEAD").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            repo.git("init", "--quiet", "--bare")
+            for key, value in (
+                ("remote.origin.url", url),
+                ("remote.origin.promisor", "true"),
+                ("remote.origin.partialclonefilter", "blob:none"),
+                ("core.repositoryformatversion", "1"),
+                ("extensions.partialClone", "origin"),
+            ):
+                repo.git("config", key, value)
+        try:
+            repo.git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--depth=1",
+                "--filter=blob:none",
+                "origin",
+                "+HEAD:refs/remotes/origin/HEAD",
+                *refspecs,
+            )
+        except GitError as exc:
+            raise GitError(f"cannot read the registry at {url}: {exc}") from None
+        return repo
 
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
@@ -243,6 +284,8 @@ class GitRepo:
 
     def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
         """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""
+        if not updates:
+            return
         lines = []
         for u in updates:
             lines.append(f"create {u.ref} {u.new}" if u.old is None else f"update {u.ref} {u.new} {u.old}")
@@ -261,10 +304,10 @@ class GitRepo:
         except GitError:
             raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
 
-    def fetch(self, remote: str, refspecs: list[str]) -> None:
+    def fetch(self, remote: str, refspecs: list[str], *options: str) -> None:
         """Fetch without ever replacing a local tag or claim ref that differs from the remote's."""
         try:
-            self.git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
+            self.git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options, remote, *refspecs)
         except GitError as exc:
             if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
                 raise IntegrityError(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from modelreg import ConflictError, Registry, publish
+from modelreg import ConflictError, InvalidInputError, Registry, publish
 from tests.conftest import git
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,12 +46,45 @@ def remote(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clone(remote: Path, tmp_path: Path):
-    def make(name: str, *extra: str) -> Path:
+    def make(name: str, *extra: str, url: str | None = None) -> Path:
         path = tmp_path / name
-        git(tmp_path, "clone", "-q", *extra, str(remote), str(path))
+        git(tmp_path, "clone", "-q", *extra, url or str(remote), str(path))
         return path
 
     return make
+
+
+@pytest.fixture
+def daemon_url(remote: Path):
+    """The same remote served by `git daemon` on 127.0.0.1 (pushes enabled)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            "--reuseaddr",
+            f"--base-path={remote.parent}",
+            "--export-all",
+            "--enable=receive-pack",
+            str(remote.parent),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"git://127.0.0.1:{port}/{remote.name}"
+    deadline = time.monotonic() + 10
+    while subprocess.run(["git", "ls-remote", url], capture_output=True, check=False).returncode != 0:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.skip("git daemon did not start")
+        time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def remote_refs(remote: Path) -> dict[str, str]:
@@ -131,8 +166,10 @@ exit 0
         Registry.open(b).register("m", model_file(tmp_path, b"never"), push=True)
 
 
-def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path):
-    clones = [clone(f"w{i}") for i in range(3)]
+@pytest.mark.parametrize("transport", ["file", "git-daemon"])
+def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport, request):
+    url = request.getfixturevalue("daemon_url") if transport == "git-daemon" else None
+    clones = [clone(f"w{i}", url=url) for i in range(3)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
@@ -266,3 +303,40 @@ def test_a_shallow_tagless_clone_catches_up_with_fetch(clone, remote, tmp_path):
     assert json.loads(proc.stdout)["version"] == 1
     pulled = Path(run_modelreg(ci, "pull", "m/production", "-o", str(tmp_path / "serve")).stdout.strip())
     assert pulled.read_bytes() == b"one"
+
+
+def test_reading_a_registry_by_url_without_a_clone(clone, remote, tmp_path, isolated_env):
+    a = clone("a")
+    for content in (b"one", b"two"):
+        run_modelreg(a, "register", "m", str(model_file(tmp_path, content)), "--push")
+    run_modelreg(a, "register", "other", str(model_file(tmp_path, b"other")), "--push")
+    run_modelreg(a, "promote", "m", "1", "production", "--push")
+    run_modelreg(a, "alias", "set", "m", "champion", "2", "--push")
+    run_modelreg(a, "update", "m", "2", "--description", "edited later", "--push")
+    git(remote, "config", "uploadpack.allowFilter", "true")  # as hosting services allow
+    url = f"file://{remote}"
+    server = tmp_path / "serving-host"
+    server.mkdir()  # not a git repository
+
+    resolved = json.loads(run_modelreg(server, "resolve", "m/production", "--repo", url, "--json").stdout)
+    assert (resolved["name"], resolved["version"], resolved["stage"]) == ("m", 1, "production")
+    shown = json.loads(run_modelreg(server, "show", "m@champion", "--repo", url, "--json").stdout)
+    assert (shown["version"], shown["description"]) == (2, "edited later")
+    pulled = Path(run_modelreg(server, "pull", "m@champion", "-o", str(server / "model"), "--repo", url).stdout.strip())
+    assert pulled.read_bytes() == b"two"
+    history = json.loads(run_modelreg(server, "history", "m", "--repo", url, "--json").stdout)
+    assert [e["action"] for e in history] == ["register", "assign", "register", "assign"]
+    check = json.loads(run_modelreg(server, "check-ref", "m#production#1", "--repo", url).stdout)
+    assert (check["version"], check["current"]) == (1, True)
+    listed = json.loads(run_modelreg(server, "list", "--repo", url, "--json").stdout)
+    assert [m["name"] for m in listed] == ["m", "other"]
+
+    # The cache holds no history and only the blobs that were read.
+    cache = next((isolated_env / ".cache" / "modelreg" / "repos").iterdir())
+    assert (cache / "shallow").exists()
+    objects = git(cache, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)").split()
+    assert objects.count("blob") <= 8
+    refused = run_modelreg(server, "promote", "m", "2", "production", check=False)
+    assert refused.returncode == 1 and "not inside a git repository" in refused.stderr
+    with pytest.raises(InvalidInputError, match="read-only"):
+        Registry.open_url(url, "m").promote("m", 2, "production")
