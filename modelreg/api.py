@@ -158,6 +158,7 @@ class Registry:
         self.config = config
         self.source = source  # the URL of a read-only view (`open_url`); None for a work tree
         self.warnings: list[str] = []  # things a caller may want to tell the user; never errors
+        self.stale_hint = False  # add "fetch first?" to not-found errors (the CLI sets it without --fetch)
 
     @property
     def root(self) -> Path:
@@ -255,8 +256,14 @@ class Registry:
         events = snap.events.get(name, [])
         state = replay(name, events)
         if not state.versions:
-            raise NotFoundError(f"no model named {name!r} is registered")
+            raise NotFoundError(f"no model named {name!r} is registered{self._behind()}")
         return state, events, snap
+
+    def _behind(self) -> str:
+        """A hint for not-found errors in a clone whose view of the remote may be stale."""
+        if not self.stale_hint or self.source or not self.git.git("remote").strip():
+            return ""
+        return " (this clone may be behind its remote: try again with --fetch, or run `modelreg fetch`)"
 
     def state(self, name: str) -> ModelState:
         return self._model(name)[0]
@@ -318,20 +325,22 @@ class Registry:
     def _select(self, state: ModelState, ref: ModelRef) -> int:
         if ref.version is not None:
             if ref.version not in state.versions:
-                raise NotFoundError(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
+                raise NotFoundError(
+                    f"{ref.name} has no version {ref.version} (latest is v{state.latest}){self._behind()}"
+                )
             return ref.version
         if ref.alias is not None:
             if ref.alias in self.config.stages:
                 raise InvalidInputError(f"{ref.alias!r} is a stage, not an alias: write {ref.name}/{ref.alias}")
             if ref.alias not in state.aliases:
                 known = ", ".join(sorted(state.aliases)) or "none"
-                raise NotFoundError(f"{ref.name} has no alias {ref.alias!r} (aliases: {known})")
+                raise NotFoundError(f"{ref.name} has no alias {ref.alias!r} (aliases: {known}){self._behind()}")
             return state.aliases[ref.alias]
         if ref.stage is not None:
             self.config.check_stage(ref.stage)
             holder = state.stage_holder(ref.stage)
             if holder is None:
-                raise NotFoundError(f"no version of {ref.name} is in stage {ref.stage!r}")
+                raise NotFoundError(f"no version of {ref.name} is in stage {ref.stage!r}{self._behind()}")
             return holder
         assert state.latest is not None
         return state.latest
@@ -396,7 +405,7 @@ class Registry:
         state, events, _ = self._model(parsed.name)
         event = next((e for e in events if e.tag == tag), None)
         if event is None:
-            raise NotFoundError(f"tag {tag} does not exist here (fetch tags first?)")
+            raise NotFoundError(f"tag {tag} does not exist here{self._behind()}")
         manifest = self._version(state, events, event.version).manifest
         current = _still_in_effect(event, events, state)
         return RefCheck(

@@ -90,6 +90,8 @@ def _registry(
         report = reg.fetch(remote)
         if report.problems:
             raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
+    else:
+        reg.stale_hint = True
     return reg
 
 

@@ -340,3 +340,12 @@ def test_reading_a_registry_by_url_without_a_clone(clone, remote, tmp_path, isol
     assert refused.returncode == 1 and "not inside a git repository" in refused.stderr
     with pytest.raises(InvalidInputError, match="read-only"):
         Registry.open_url(url, "m").promote("m", 2, "production")
+
+
+def test_a_clone_that_may_be_behind_says_so(clone, tmp_path):
+    a, b = clone("a"), clone("b")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    proc = run_modelreg(b, "resolve", "m", check=False)
+    assert proc.returncode == 1
+    assert "may be behind its remote: try again with --fetch" in proc.stderr
+    assert json.loads(run_modelreg(b, "resolve", "m", "--fetch", "--json").stdout)["version"] == 1
