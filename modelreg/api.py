@@ -225,8 +225,43 @@ class Registry:
     # --- reading ---------------------------------------------------------------------------
 
     def _snapshot(self, name: str | None) -> Snapshot:
+        """The model's (or every model's) parsed tags and claim refs.
+
+        Costs one `for-each-ref` of ref names and ids; the messages are read and parsed only when
+        that set changed since the last call (see statecache).
+        """
+        from modelreg import statecache
+        from modelreg.storage import cache_root
+
         claims_pattern = f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX
-        tags, others = self.git.read_refs([*tag_patterns(name), claims_pattern])
+        patterns = [*tag_patterns(name), claims_pattern]
+        key = statecache.key_of(self.git.ref_ids(patterns))
+        path = statecache.cache_file(cache_root().parent / "state", self.git.root, patterns)
+        cached = statecache.load(path, key)
+        if cached is not None:
+            return Snapshot(
+                cached["events"],
+                {k: set(v) for k, v in cached["taken_seqs"].items()},
+                {k: set(v) for k, v in cached["taken_versions"].items()},
+                tuple(cached["problems"]),
+                cached["claims"],
+            )
+        snap = self._read_snapshot(patterns)
+        statecache.save(
+            path,
+            key,
+            {
+                "events": snap.events,
+                "taken_seqs": {k: sorted(v) for k, v in snap.taken_seqs.items()},
+                "taken_versions": {k: sorted(v) for k, v in snap.taken_versions.items()},
+                "problems": list(snap.problems),
+                "claims": snap.claims,
+            },
+        )
+        return snap
+
+    def _read_snapshot(self, patterns: list[str]) -> Snapshot:
+        tags, others = self.git.read_refs(patterns)
         events: dict[str, list[Event]] = defaultdict(list)
         problems: list[str] = []
         taken: dict[str, set[int]] = defaultdict(set)

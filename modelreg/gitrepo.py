@@ -217,6 +217,10 @@ class GitRepo:
                 others[ref] = obj
         return tags, others
 
+    def ref_ids(self, patterns: list[str]) -> str:
+        """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
+        return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
+
     def read_blobs(self, specs: list[str]) -> list[str | None]:
         """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""
         if not specs:
