@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "modelreg.api": ("InitResult", "RefCheck", "Registry", "VersionDiff", "pull"),
+    "modelreg.api": ("FetchReport", "InitResult", "RefCheck", "Registry", "UpdateResult", "VersionDiff", "pull"),
     "modelreg.checks": ("Finding", "GcReport", "VerifyReport"),
     "modelreg.errors": (
         "ConfigError",
         "ConflictError",
         "ExitCode",
+        "FetchReport",
         "GitError",
         "IntegrityError",
         "InvalidInputError",
@@ -40,6 +41,7 @@ __all__ = [
     "ConflictError",
     "Event",
     "ExitCode",
+    "FetchReport",
     "Finding",
     "GcReport",
     "GitError",
@@ -55,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "RefCheck",
     "Registry",
+    "UpdateResult",
     "VerifyReport",
     "VersionDiff",
     "__version__",
@@ -63,7 +66,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from modelreg.api import InitResult, RefCheck, Registry, VersionDiff, pull
+    from modelreg.api import FetchReport, InitResult, RefCheck, Registry, UpdateResult, VersionDiff, pull
     from modelreg.checks import Finding, GcReport, VerifyReport
     from modelreg.errors import (
         ConfigError,

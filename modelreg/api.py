@@ -14,7 +14,7 @@ from modelreg import config as configmod
 from modelreg import manifest as manifestmod
 from modelreg.checks import GcReport, VerifyReport
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
-from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import (
     MalformedEvent,
     current_holder,
@@ -101,6 +101,12 @@ class VersionDiff:
     metrics: tuple[ValueChange, ...]
     digest_a: str
     digest_b: str
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    manifest: Manifest
+    commit: str | None  # the commit that recorded the change; None when nothing changed
 
 
 @dataclass(frozen=True)
@@ -312,22 +318,47 @@ class Registry:
         """
         name = remote or self.config.remote
         self.git.check_remote(name)
-        theirs = self.git.ls_remote(name, ["refs/tags/*", f"{CLAIMS_PREFIX}*"])
-        tags, claims = self.git.read_refs(["refs/tags/", CLAIMS_PREFIX])
-        ours = {f"refs/tags/{t.tag}": t.object for t in tags if parse_tag_name(t.tag) is not None}
-        ours.update({ref: obj for ref, obj in claims.items() if ref.startswith(CLAIMS_PREFIX)})
-        problems = []
-        for ref, obj in sorted(ours.items()):
+        moved, only_here = self._sync(name, None, self.git.branch())
+        problems = [*moved, *only_here]
+        return FetchReport(name, not problems, tuple(problems))
+
+    def _sync(self, remote: str, model: str | None, branch: str | None) -> tuple[list[str], list[str]]:
+        """Compare this clone's modelreg refs with the remote's, then fetch the remote's.
+
+        Returns (refs moved on the remote, refs only here); nothing is fetched unless both are
+        empty. Only modelreg's own refs are compared and fetched: a moved `nightly` tag of the
+        project is none of its business.
+        """
+        claims = f"{CLAIMS_PREFIX}{model}/" if model else CLAIMS_PREFIX
+        tag_globs = [f"refs/tags/{model}@v*", f"refs/tags/{model}#*"] if model else ["refs/tags/*"]
+        theirs_all = self.git.ls_remote(remote, [*tag_globs, f"{claims}*", *([branch] if branch else [])])
+        ours_text = self.git.ref_ids([*tag_patterns(model), claims])
+        ours = dict(line.split(" ", 1) for line in ours_text.splitlines() if line)
+
+        def ours_to_check(ref: str) -> bool:
+            if ref.startswith(CLAIMS_PREFIX):
+                return model is None or ref.startswith(claims)
+            parsed = parse_tag_name(ref)
+            return parsed is not None and (model is None or parsed.name == model)
+
+        theirs = {ref: obj for ref, obj in theirs_all.items() if ours_to_check(ref)}
+        moved, only_here = [], []
+        for ref, obj in sorted(ours.items(), key=lambda item: (item[0].startswith(CLAIMS_PREFIX), item[0])):
+            if not ours_to_check(ref):
+                continue
             short = ref.removeprefix("refs/tags/")
             if ref not in theirs:
-                problems.append(f"{short} is here but not on {name}: deleted there, or never pushed")
+                only_here.append(f"{short} is here but not on {remote}: deleted there, or never pushed")
             elif theirs[ref] != obj:
-                problems.append(f"{short} points at {theirs[ref][:12]} on {name} but at {obj[:12]} here: it was moved")
-        if problems:
-            return FetchReport(name, False, tuple(problems))
-        branch = self.git.branch()
-        self.git.fetch(name, Target(name, branch).fetch_refspecs(None))
-        return FetchReport(name, True, ())
+                moved.append(f"{short} points at {theirs[ref][:12]} on {remote} but at {obj[:12]} here: it was moved")
+        if moved or only_here:
+            return moved, only_here
+        refspecs = [f"{ref}:{ref}" for ref in sorted(theirs) if theirs[ref] != ours.get(ref)]
+        if branch and branch in theirs_all:
+            refspecs.append(f"+{branch}:refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}")
+        if refspecs:
+            self.git.fetch(remote, refspecs)
+        return [], []
 
     def models(self) -> list[ModelSummary]:
         """Every registered model with its latest version, stage holders and aliases."""
@@ -392,20 +423,22 @@ class Registry:
                 return event.commit
         raise NotFoundError(f"version {version} has no version tag")
 
-    def _read_manifest(self, name: str, version: int, commit: str) -> Manifest:
-        """The manifest as tagged, with `description` and `tags` from the work tree's copy.
+    def _read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:
+        """The manifest as tagged, with `description` and `tags` from the current copy.
 
         Only those two keys may change after registration (DESIGN §2); everything else is
-        taken from the commit the version tag points at.
+        taken from the commit the version tag points at. The current copy is the work tree's, or
+        the one at `branch_rev` (a remote view reads its default branch's).
         """
         path = manifestmod.manifest_path(name, version)
-        specs = [f"{commit}:{path}"] + ([f"refs/remotes/origin/HEAD:{path}"] if self.source else [])
+        branch_rev = branch_rev or ("refs/remotes/origin/HEAD" if self.source else None)
+        specs = [f"{commit}:{path}"] + ([f"{branch_rev}:{path}"] if branch_rev else [])
         tagged_text, *branch_text = self.git.read_blobs(specs)
         if tagged_text is None:
             raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
         tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
         local = self.root / path
-        if self.source:  # a remote view: the default branch's copy holds the latest description and tags
+        if branch_rev:
             current_text = branch_text[0] if branch_text else None
         else:
             current_text = local.read_text(encoding="utf-8") if local.is_file() else None
@@ -584,6 +617,7 @@ class Registry:
         self, push: bool | None, remote: str | None, branch: str | None = None, commits: bool = False
     ) -> Target:
         """Where a write goes; for writes that commit, the branch (the checked-out one by default)."""
+        self.warnings.clear()
         if self.source:
             raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
         pushing = self.config.push if push is None else push
@@ -605,8 +639,16 @@ class Registry:
         return Target(remote_name, branch_ref)
 
     def _fetch_for(self, target: Target, name: str | None) -> None:
+        """Before a pushed write: the remote's refs for this model, or a clear refusal."""
         assert target.remote is not None
-        self.git.fetch(target.remote, target.fetch_refspecs(name))
+        moved, only_here = self._sync(target.remote, name, target.branch)
+        if moved:
+            raise IntegrityError(f"{moved[0]} (`modelreg fetch` lists every such ref)")
+        if only_here:
+            raise InvalidInputError(
+                f"{only_here[0]}: modelreg pushes only what it writes; push that ref yourself "
+                f"(git push {target.remote} <ref>) or delete it here, then try again"
+            )
 
     def _commit_base(self, target: Target) -> tuple[str | None, str | None]:
         """(parent of the new commit, the remote branch tip it must move from when pushing)."""
@@ -885,7 +927,7 @@ class Registry:
         push: bool | None = None,
         remote: str | None = None,
         branch: str | None = None,
-    ) -> Manifest:
+    ) -> UpdateResult:
         """Edit a version's description and tags (the only mutable keys) in a new commit."""
         if description is None and not tags and not remove_tags:
             raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
@@ -893,8 +935,12 @@ class Registry:
         target = self._target(push, remote, branch, commits=True)
         self.git.identity()
 
-        def attempt() -> Manifest:
-            current = self.manifest(name, version)
+        def attempt() -> UpdateResult:
+            base, move_from = self._commit_base(target)
+            state, events, _ = self._model(name)
+            self._select(state, ModelRef(name, version=version))
+            # The branch being committed to holds the latest description and tags, not the work tree.
+            current = self._read_manifest(name, version, self._version_commit(events, version), base)
             unknown = [key for key in remove_tags if key not in current.tags]
             if unknown:
                 raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
@@ -902,15 +948,14 @@ class Registry:
             new_description = current.description if description is None else description
             updated = replace(current, description=new_description, tags=new_tags)
             if updated == current:
-                return current
-            base, move_from = self._commit_base(target)
+                return UpdateResult(current, None)
             rel = manifestmod.manifest_path(name, version)
             text = manifestmod.to_yaml(updated)
             commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
             self._publish_commit(
                 target, move_from, commit, rel, text, blobs[rel], [], f"modelreg: update {name} v{version}"
             )
-            return updated
+            return UpdateResult(updated, commit)
 
         return with_retries(target, lambda: self._fetch_for(target, name), attempt)
 

@@ -405,8 +405,7 @@ def update(
     """
     reg = _registry()
     number = parse_version(version)
-    before = reg.manifest(name, number)
-    manifest = reg.update(
+    result = reg.update(
         name,
         number,
         description=description,
@@ -417,12 +416,13 @@ def update(
         branch=branch,
     )
     _warn(reg)
+    manifest = result.manifest
     if json_:
         from modelreg.manifest import to_dict
 
         _json(to_dict(manifest))
         return
-    if manifest == before:
+    if result.commit is None:
         _line(f"{name} v{number} already has that description and those tags: nothing to commit")
     else:
         _line(f"Updated {manifest.name} v{manifest.version}")

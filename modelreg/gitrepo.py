@@ -43,17 +43,19 @@ _FORMAT = "%00".join(_FIELDS) + "%00%1e"
 _RECORD_END = "\x00\x1e"
 _LOST_RACE = ("already exists", "cannot lock ref")
 # How a remote says another writer got there first (all seen with truly simultaneous pushes):
-# a tag or claim ref that now exists, a branch that moved, an atomic push refused as a whole.
-_LOST_PUSH_RACE = (
-    "(already exists)",
-    "atomic push failed",
-    "[remote rejected]",
+# a tag or claim ref that now exists, a branch that moved, a ref locked by the other push.
+# A server whose refs moved between its advertisement and the update refuses the whole push as
+# "atomic transaction failed"; "atomic push failed" only says some other ref of it was refused.
+_RACE_REASONS = (
+    "already exists",
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
     "failed to update ref",
     "cannot lock ref",
-    "(fetch first)",
-    "(non-fast-forward)",
-    "stale info",
-    "[rejected]",
+    "failed to lock",
+    "atomic transaction failed",
+    "incorrect old value",
 )
 
 
@@ -309,9 +311,21 @@ class GitRepo:
             raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
 
     def fetch(self, remote: str, refspecs: list[str], *options: str) -> None:
-        """Fetch without ever replacing a local tag or claim ref that differs from the remote's."""
+        """Fetch without ever replacing a local tag or claim ref that differs from the remote's.
+
+        Refspecs go through stdin: a registry's thousands of tags do not fit a command line.
+        """
         try:
-            self.git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *options, remote, *refspecs)
+            self.git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--stdin",
+                *options,
+                remote,
+                stdin="".join(f"{spec}\n" for spec in refspecs),
+            )
         except GitError as exc:
             if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
                 raise IntegrityError(
@@ -343,13 +357,17 @@ class GitRepo:
             raise GitError("git is not installed or not on PATH") from None
         if proc.returncode == 0:
             return
-        text = (proc.stdout + proc.stderr).decode(errors="replace")
-        if any(marker in text for marker in _LOST_PUSH_RACE):
+        out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+        # Porcelain: "!\t<src>:<dst>\t[rejected] (reason)" or "[remote rejected] (reason)" per refused ref.
+        reasons = [line.rsplit("(", 1)[-1].rstrip(")") for line in out.splitlines() if line.startswith("!")]
+        refused = [r for r in reasons if "atomic push failed" not in r]
+        if refused and all(any(race in r for race in _RACE_REASONS) for r in refused):
             raise ConflictError(f"another writer pushed to {remote} first")
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-        raise GitError(
-            f"git push to {remote} failed: {lines[-1].removeprefix('fatal: ') if lines else proc.returncode}"
-        )
+        if not reasons and "cannot lock ref" in err:
+            raise ConflictError(f"another writer pushed to {remote} first")
+        lines = [line for line in err.splitlines() if line.strip()]
+        detail = refused[0] if refused else lines[-1].removeprefix("fatal: ") if lines else str(proc.returncode)
+        raise GitError(f"git push to {remote} was refused: {detail}")
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return (

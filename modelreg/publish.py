@@ -32,22 +32,6 @@ class Target:
     remote: str | None
     branch: str | None = None  # full ref, e.g. refs/heads/main, for writes that commit
 
-    def fetch_refspecs(self, name: str | None) -> list[str]:
-        """The registry's refs for one model (or all), plus the branch the write commits to."""
-        assert self.remote is not None
-        if name is None:
-            specs = ["refs/tags/*:refs/tags/*", "refs/modelreg/*:refs/modelreg/*"]
-        else:
-            specs = [
-                f"refs/tags/{name}@v*:refs/tags/{name}@v*",
-                f"refs/tags/{name}#*:refs/tags/{name}#*",
-                f"refs/modelreg/events/{name}/*:refs/modelreg/events/{name}/*",
-            ]
-        if self.branch is not None:
-            short = self.branch.removeprefix("refs/heads/")
-            specs.append(f"+{self.branch}:refs/remotes/{self.remote}/{short}")
-        return specs
-
     @property
     def tracking(self) -> str | None:
         """The remote-tracking ref of the branch, e.g. refs/remotes/origin/main."""

@@ -349,3 +349,48 @@ def test_a_clone_that_may_be_behind_says_so(clone, tmp_path):
     assert proc.returncode == 1
     assert "may be behind its remote: try again with --fetch" in proc.stderr
     assert json.loads(run_modelreg(b, "resolve", "m", "--fetch", "--json").stdout)["version"] == 1
+
+
+def test_local_only_events_are_never_pushed_or_skipped_over(clone, remote, tmp_path):
+    a = clone("a")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    run_modelreg(a, "promote", "m", "1", "staging")  # local only
+    before = remote_refs(remote)
+    proc = run_modelreg(a, "promote", "m", "1", "production", "--push", check=False)
+    assert proc.returncode == 1
+    assert "m#staging#1 is here but not on origin" in proc.stderr and "git push origin" in proc.stderr
+    assert remote_refs(remote) == before
+
+
+def test_a_server_refusal_is_not_mistaken_for_a_lost_race(clone, remote, tmp_path):
+    a = clone("a")
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    proc = run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push", check=False)
+    assert proc.returncode == 1
+    assert "was refused" in proc.stderr and "hook declined" in proc.stderr
+
+
+def test_a_tag_moved_on_the_remote_stops_a_write(clone, remote, tmp_path):
+    a = clone("a")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
+    run_modelreg(a, "promote", "m", "1", "staging", "--push")
+    body = git(remote, "tag", "-l", "--format=%(contents)", "m#staging#1")
+    git(remote, "tag", "-f", "-a", "-m", body, "m#staging#1", git(remote, "rev-parse", "m@v2^{commit}").strip())
+    proc = run_modelreg(a, "promote", "m", "2", "production", "--push", check=False)
+    assert proc.returncode == 4
+    assert "m#staging#1 points at" in proc.stderr and "moved" in proc.stderr
+
+
+def test_update_in_a_stale_clone_keeps_what_others_pushed(clone, remote, tmp_path):
+    a = clone("a")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    b = clone("b")
+    run_modelreg(a, "update", "m", "1", "--description", "from a", "--push")
+    run_modelreg(b, "update", "m", "1", "--tag", "owner=b", "--push")  # b has not pulled a's update
+    fresh = clone("fresh")
+    run_modelreg(fresh, "fetch")
+    shown = json.loads(run_modelreg(fresh, "show", "m@1", "--json").stdout)
+    assert (shown["description"], shown["tags"]) == ("from a", {"owner": "b"})
