@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
-from modelreg.checks import GcReport, VerifyReport
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import (
@@ -26,7 +25,6 @@ from modelreg.events import (
     to_archive,
 )
 from modelreg.gitrepo import GitRepo, RefUpdate
-from modelreg.hashing import Progress, scan, tree_digest
 from modelreg.models import (
     Action,
     Artifact,
@@ -40,6 +38,7 @@ from modelreg.models import (
     TargetKind,
     Training,
 )
+from modelreg.paths import cache_home
 from modelreg.publish import BranchMove, Target, publish, with_retries
 from modelreg.refs import (
     CLAIMS_PREFIX,
@@ -56,6 +55,8 @@ from modelreg.refs import (
 from modelreg.values import check_scalars
 
 if TYPE_CHECKING:
+    from modelreg.checks import GcReport, VerifyReport
+    from modelreg.hashing import Progress
     from modelreg.storage import BlobStore
 
 MODELS_DIR = ".modelreg/models"
@@ -187,8 +188,6 @@ class Registry:
         `$XDG_CACHE_HOME/modelreg/repos/`; the config and the manifests read are fetched on demand.
         A serving host that needs `fraud-detector@champion` downloads a few kilobytes, not history.
         """
-        from modelreg.storage import cache_root
-
         if name is not None:
             check_name(name)
         refspecs = (
@@ -200,7 +199,7 @@ class Registry:
             if name is not None
             else ["refs/tags/*:refs/tags/*", f"{CLAIMS_PREFIX}*:{CLAIMS_PREFIX}*"]
         )
-        git = GitRepo.mirror(url, cache_root().parent / "repos", refspecs)
+        git = GitRepo.mirror(url, cache_home() / "repos", refspecs)
         (text,) = git.read_blobs([f"refs/remotes/origin/HEAD:{CONFIG_PATH}"])
         if text is None:
             raise NotFoundError(f"no registry at {url}: its default branch has no {CONFIG_PATH}")
@@ -237,12 +236,11 @@ class Registry:
         that set changed since the last call (see statecache).
         """
         from modelreg import statecache
-        from modelreg.storage import cache_root
 
         claims_pattern = f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX
         patterns = [*tag_patterns(name), claims_pattern]
         key = statecache.key_of(self.git.ref_ids(patterns))
-        path = statecache.cache_file(cache_root().parent / "state", self.git.root, patterns)
+        path = statecache.cache_file(cache_home() / "state", self.git.root, patterns)
         cached = statecache.load(path, key)
         if cached is not None:
             return Snapshot(
@@ -543,6 +541,7 @@ class Registry:
         other writers' work until the remote takes them; `branch` commits to a branch that need
         not be checked out (CI runs on a detached HEAD).
         """
+        from modelreg.hashing import scan, tree_digest
         from modelreg.storage import ingest
 
         check_name(name)

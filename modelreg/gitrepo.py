@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,6 +268,8 @@ class GitRepo:
 
         Returns (commit id, path → blob id).
         """
+        import tempfile
+
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
         with tempfile.TemporaryDirectory(prefix="modelreg-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelreg import manifest as manifestmod
-from modelreg.api import InitResult, RefCheck, VersionDiff
-from modelreg.checks import GcReport, VerifyReport
-from modelreg.models import Event, ModelSummary, ModelVersion
+
+if TYPE_CHECKING:
+    from modelreg.api import InitResult, RefCheck, VersionDiff
+    from modelreg.checks import GcReport, VerifyReport
+    from modelreg.models import Event, ModelSummary, ModelVersion
 
 
 def version_json(mv: ModelVersion) -> dict[str, Any]:

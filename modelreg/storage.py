@@ -26,6 +26,7 @@ from modelreg.digestcache import DigestCache, stat_key
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.hashing import CHUNK, WORKERS, ProgressFn, sha256_file
 from modelreg.models import Artifact, ArtifactFile
+from modelreg.paths import cache_home
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
 _UPLOAD_PART = 16 << 20  # a multiple of 256 KiB (GCS) and over 5 MiB (S3's minimum part)
@@ -40,8 +41,7 @@ class StoreError(ModelregError):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "modelreg" / "blobs"
+    return cache_home() / "blobs"
 
 
 def blob_path(digest: str) -> str:
@@ -371,7 +371,7 @@ def ingest(
     is already there). Object stores get the blobs they lack after hashing. A file that changes
     while it is being registered is refused.
     """
-    cache = DigestCache(cache_root().parent / "digests.sqlite")
+    cache = DigestCache(cache_home() / "digests.sqlite")
     try:
         keys = {src: stat_key(src) for src, _ in files}
         known = {src: d for src, _ in files if (d := cache.get(src, keys[src])) is not None}

@@ -1,0 +1,154 @@
+"""Build a synthetic registry fast: one `git fast-import` stream plus one `update-ref --stdin`.
+
+    python benchmarks/make_registry.py DEST --events N [--format modelreg|gto] [--commits C]
+
+DEST becomes a new git repository holding N tags in all (version tags and stage/alias events,
+half each). The model `bench` gets a quarter of them and ends with a production holder; the rest
+spread over models of 100 tags each. `--format gto` builds the same shape with GTO's own tag
+conventions (`name@v0.0.N`, `name#prod#N`), so both tools can be timed on equal repositories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from modelreg import manifest as manifestmod
+from modelreg.models import Artifact, ArtifactFile, Manifest
+
+TAGGER = "Bench <bench@example.com> 1700000000 +0000"
+CONFIG = "modelreg: 1\nstore: .modelreg/store\nstages: [staging, production, archived]\nsingle_holder: [production]\n"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def layout(events: int) -> list[tuple[str, int]]:
+    """(model, versions): `bench` holds a quarter of the tags, the others 100 each (50 + 50)."""
+    bench = max(2, events // 8)
+    rest = max(0, events - 2 * bench)
+    models = [("bench", bench)]
+    index = 1
+    while rest >= 4:
+        versions = min(50, rest // 2)
+        models.append((f"model-{index:04d}", versions))
+        rest -= 2 * versions
+        index += 1
+    return models
+
+
+def _data(text: str) -> str:
+    return f"data {len(text.encode())}\n{text}\n"
+
+
+def _event(version: int, versions: int) -> tuple[str, str, str]:
+    """(target, kind, subject word) of the event after registering `version`."""
+    if version == versions:
+        return "production", "stage", "production"
+    if version % 2:
+        return "staging", "stage", "staging"
+    return "champion", "alias", "@champion"
+
+
+def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0) -> int:
+    """Create the repository; returns the number of tags written."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
+    out: list[str] = []
+    mark = 0
+
+    def commit(message: str, files: dict[str, str]) -> int:
+        nonlocal mark
+        mark += 1
+        out.append(f"commit refs/heads/main\nmark :{mark}\ncommitter {TAGGER}\n{_data(message)}")
+        if mark > 1:
+            out.append(f"from :{mark - 1}\n")
+        out.extend(f"M 100644 inline {path}\n{_data(text)}" for path, text in files.items())
+        out.append("\n")
+        return mark
+
+    def tag(name: str, target: int, message: str) -> None:
+        out.append(f"tag {name}\nfrom :{target}\ntagger {TAGGER}\n{_data(message)}")
+
+    for number in range(commits):
+        commit(f"work {number}", {f"src/module_{number % 50}.py": f"# revision {number}\n" + "x = 1\n" * 40})
+    commit("init", {".modelreg/config.yaml": CONFIG, ".gitignore": "/.modelreg/store/\n"})
+    count = 0
+    artifact = Artifact(".modelreg/store", DIGEST, 10, (ArtifactFile("model.bin", DIGEST, 10),))
+    for name, versions in layout(events):
+        for version in range(1, versions + 1):
+            if fmt == "modelreg":
+                manifest = Manifest(
+                    name=name,
+                    version=version,
+                    created_at="2023-11-14T22:13:20Z",
+                    created_by="Bench <bench@example.com>",
+                    artifact=artifact,
+                    metrics={"auc": 0.9},
+                )
+                at = commit(
+                    f"modelreg: register {name} v{version}",
+                    {manifestmod.manifest_path(name, version): manifestmod.to_yaml(manifest)},
+                )
+                payload = {"modelreg": 1, "action": "register", "version": version, "digest": DIGEST}
+                tag(f"{name}@v{version}", at, f"{name} v{version}: registered\n\n{json.dumps(payload)}")
+                target, kind, word = _event(version, versions)
+                payload = {
+                    "modelreg": 1,
+                    "action": "assign",
+                    "kind": kind,
+                    "target": target,
+                    "version": version,
+                    "archived": [],
+                    "reason": None,
+                    "request": None,
+                }
+                tag(f"{name}#{target}#{version}", at, f"{name} v{version} → {word}\n\n{json.dumps(payload)}")
+            else:
+                at = commit(f"train {name} {version}", {f"models/{name}.txt": f"{name} {version}\n"})
+                tag(f"{name}@v0.0.{version}", at, f"Registering artifact {name} version v0.0.{version}")
+                stage = "prod" if version == versions else "dev"
+                tag(
+                    f"{name}#{stage}#{version}",
+                    at,
+                    f"Assigning stage {stage} to artifact {name} version v0.0.{version}",
+                )
+            count += 2
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=dest, input="".join(out).encode(), check=True)
+    if fmt == "modelreg":
+        refs = subprocess.run(
+            ["git", "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/"],
+            cwd=dest,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        claims = []
+        for line in refs.splitlines():
+            name, obj = line.split(" ")
+            if name.count("#") == 2:
+                model, _, seq = name.split("#")
+                claims.append(f"create refs/modelreg/events/{model}/{seq} {obj}\n")
+        subprocess.run(["git", "update-ref", "--stdin"], cwd=dest, input="".join(claims).encode(), check=True)
+    subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)
+    subprocess.run(["git", "pack-refs", "--all"], cwd=dest, check=True)  # as a fresh clone has them
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dest", type=Path)
+    parser.add_argument("--events", type=int, required=True, help="tags in all (versions and events)")
+    parser.add_argument("--format", choices=["modelreg", "gto"], default="modelreg")
+    parser.add_argument("--commits", type=int, default=0, help="unrelated commits of history underneath")
+    args = parser.parse_args()
+    if args.dest.exists():
+        raise SystemExit(f"{args.dest} exists already")
+    count = build(args.dest, args.events, args.format, args.commits)
+    print(f"{args.dest}: {count} tags ({args.format} format)")
+
+
+if __name__ == "__main__":
+    main()
