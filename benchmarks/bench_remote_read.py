@@ -1,6 +1,6 @@
 """How long a serving host takes to resolve and read one model from a big remote registry.
 
-Builds (with one `git fast-import`) a bare repository with --tags modelreg tags (half version
+Builds (benchmarks/make_registry.py) a repository with --tags modelreg tags (half version
 tags, half stage events with their claim refs) over --commits unrelated commits of source
 history, then times, median of --runs, in this run:
   - baseline: `git clone --bare` of the whole repository (what reading used to need), and
@@ -23,90 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from modelreg import manifest as manifestmod
-from modelreg.models import Artifact, ArtifactFile, Manifest
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from make_registry import build
 
 MODELREG = str(Path(sys.executable).with_name("modelreg"))
-TAGGER = "Bench <bench@example.com> 1700000000 +0000"
-CONFIG = "modelreg: 1\nstore: /srv/models\nstages: [staging, production, archived]\nsingle_holder: [production]\n"
-
-
-def data(text: str) -> str:
-    raw = text.encode()
-    return f"data {len(raw)}\n{text}\n"
-
-
-def build(repo: Path, tags: int, commits: int) -> None:
-    """One fast-import stream: unrelated history, then one commit and tag per version, then events."""
-    models = max(1, tags // 250)
-    versions = tags // 2 // models
-    lines: list[str] = []
-    mark = 0
-    for number in range(commits):
-        mark += 1
-        lines += [f"commit refs/heads/main\nmark :{mark}\ncommitter {TAGGER}\n", data(f"work {number}")]
-        if number:
-            lines.append(f"from :{mark - 1}\n")
-        body = f"# source file {number % 50}, revision {number}\n" + "x = 1\n" * 40
-        lines.append(f"M 100644 inline src/module_{number % 50}.py\n{data(body)}\n")
-    mark += 1
-    lines += [f"commit refs/heads/main\nmark :{mark}\ncommitter {TAGGER}\n", data("modelreg: init registry")]
-    lines += [f"from :{mark - 1}\n" if commits else "", f"M 100644 inline .modelreg/config.yaml\n{data(CONFIG)}\n"]
-    version_marks: dict[tuple[str, int], int] = {}
-    digest = "sha256:" + "ab" * 32
-    artifact = Artifact("/srv/models", digest, 10, (ArtifactFile("model.bin", digest, 10),))
-    for index in range(models):
-        name = "bench" if index == 0 else f"model-{index}"
-        for version in range(1, versions + 1):
-            manifest = Manifest(
-                name=name,
-                version=version,
-                created_at="2026-01-01T00:00:00Z",
-                created_by="Bench <bench@example.com>",
-                artifact=artifact,
-                metrics={"auc": 0.9},
-            )
-            mark += 1
-            lines += [
-                f"commit refs/heads/main\nmark :{mark}\ncommitter {TAGGER}\n",
-                data(f"modelreg: register {name} v{version}"),
-                f"from :{mark - 1}\n",
-                f"M 100644 inline {manifestmod.manifest_path(name, version)}\n{data(manifestmod.to_yaml(manifest))}\n",
-            ]
-            version_marks[(name, version)] = mark
-            payload = f'{{"modelreg": 1, "action": "register", "version": {version}, "digest": "{digest}"}}'
-            lines += [
-                f"tag {name}@v{version}\nfrom :{mark}\ntagger {TAGGER}\n",
-                data(f"{name} v{version}: registered\n\n{payload}"),
-            ]
-    for (name, version), version_mark in version_marks.items():
-        stage = "production" if version == versions else "staging"
-        payload = (
-            f'{{"modelreg": 1, "action": "assign", "kind": "stage", "target": "{stage}", '
-            f'"version": {version}, "archived": [], "reason": null, "request": null}}'
-        )
-        lines += [
-            f"tag {name}#{stage}#{version}\nfrom :{version_mark}\ntagger {TAGGER}\n",
-            data(f"{name} v{version} → {stage}\n\n{payload}"),
-        ]
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input="".join(lines).encode(), check=True)
-    out = subprocess.run(
-        ["git", "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/"],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    claims = []
-    for line in out.splitlines():
-        tag, obj = line.split(" ")
-        if tag.count("#") == 2:
-            name, _, seq = tag.split("#")
-            claims.append(f"create refs/modelreg/events/{name}/{seq} {obj}\n")
-    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, input="".join(claims).encode(), check=True)
-    subprocess.run(["git", "gc", "-q"], cwd=repo, check=True)
-    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=repo, check=True)
 
 
 def timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -125,7 +46,8 @@ def main() -> None:
         work = Path(tmp)
         repo = work / "registry.git"
         start = time.perf_counter()
-        build(repo, args.tags, args.commits)
+        build(repo, args.tags, commits=args.commits)
+        subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=repo, check=True)
         built = time.perf_counter() - start
         count = len(subprocess.run(["git", "tag", "-l"], cwd=repo, capture_output=True, text=True).stdout.split())
         url = f"file://{repo}"

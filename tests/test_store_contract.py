@@ -150,14 +150,20 @@ def test_registry_round_trip(store_url, tmp_path, artifact, monkeypatch):
     assert reg.gc(grace_s=0).unreferenced == ()
 
 
-def test_credentials_never_reach_git(seaweedfs, tmp_path, artifact, monkeypatch):  # noqa: F811
-    for key, value in seaweedfs.env.items():
+def registry_on(server: StoreServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A repository whose registry stores in a fresh bucket of `server` (endpoint in store_options)."""
+    for key, value in server.env.items():
         monkeypatch.setenv(key, value)
-    url = seaweedfs.new_bucket()
+    url = server.new_bucket()
     repo = make_repo(tmp_path / "repo")
     Registry.init(repo, store=url)
     config = repo / ".modelreg/config.yaml"
-    config.write_text(config.read_text() + f"store_options: {json.dumps(seaweedfs.options)}\n")
+    config.write_text(config.read_text() + f"store_options: {json.dumps(server.options)}\n")
+    return repo, url
+
+
+def test_credentials_never_reach_git(seaweedfs, tmp_path, artifact, monkeypatch):  # noqa: F811
+    repo, _ = registry_on(seaweedfs, tmp_path, monkeypatch)
     reg = Registry.open(repo)
     reg.register("m", artifact(content=b"weights"), description="uses the team bucket")
     secret = seaweedfs.env["AWS_SECRET_ACCESS_KEY"]
@@ -188,13 +194,7 @@ def test_credentials_never_reach_git(seaweedfs, tmp_path, artifact, monkeypatch)
 
 
 def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monkeypatch):  # noqa: F811
-    for key, value in seaweedfs.env.items():
-        monkeypatch.setenv(key, value)
-    url = seaweedfs.new_bucket()
-    repo = make_repo(tmp_path / "repo")
-    Registry.init(repo, store=url)
-    config = repo / ".modelreg/config.yaml"
-    config.write_text(config.read_text() + f"store_options: {json.dumps(seaweedfs.options)}\n")
+    repo, url = registry_on(seaweedfs, tmp_path, monkeypatch)
     big = tmp_path / "big.bin"
     with open(big, "wb") as handle:
         for _ in range(48):
