@@ -79,6 +79,7 @@ class Snapshot:
     taken_versions: dict[str, set[int]]  # from version tag names, well-formed or not
     problems: tuple[str, ...]
     claims: dict[str, str]  # claim ref → the tag object it points at
+    ids: frozenset[str] = frozenset()  # the "ref object" lines it was parsed from (the cache key's input)
 
 
 @dataclass(frozen=True)
@@ -237,9 +238,10 @@ class Registry:
         """
         from modelreg import statecache
 
-        claims_pattern = f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX
-        patterns = [*tag_patterns(name), claims_pattern]
-        key = statecache.key_of(self.git.ref_ids(patterns))
+        patterns = self._patterns(name)
+        ids = self.git.ref_ids(patterns)
+        key = statecache.key_of(ids)
+        lines = frozenset(ids.splitlines())
         path = statecache.cache_file(cache_home() / "state", self.git.root, patterns)
         cached = statecache.load(path, key)
         if cached is not None:
@@ -249,10 +251,21 @@ class Registry:
                 {k: set(v) for k, v in cached["taken_versions"].items()},
                 tuple(cached["problems"]),
                 cached["claims"],
+                lines,
             )
-        snap = self._read_snapshot(patterns)
+        snap = replace(self._read_snapshot(patterns), ids=lines)
+        self._save_snapshot(patterns, key, snap)
+        return snap
+
+    @staticmethod
+    def _patterns(name: str | None) -> list[str]:
+        return [*tag_patterns(name), f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX]
+
+    def _save_snapshot(self, patterns: list[str], key: str, snap: Snapshot) -> None:
+        from modelreg import statecache
+
         statecache.save(
-            path,
+            statecache.cache_file(cache_home() / "state", self.git.root, patterns),
             key,
             {
                 "events": snap.events,
@@ -262,7 +275,31 @@ class Registry:
                 "claims": snap.claims,
             },
         )
-        return snap
+
+    def _remember(self, snap: Snapshot, event: Event) -> None:
+        """After our own write: the parse of the new tag set is the old one plus `event`.
+
+        Saving it keeps the next command's read a cache hit. Only when the refs now are exactly the
+        old ones plus ours: if another process wrote meanwhile, the next read parses afresh.
+        """
+        from modelreg import statecache
+
+        name = event.name
+        patterns = self._patterns(name)
+        ids = self.git.ref_ids(patterns)
+        ours = {f"refs/tags/{event.tag} {event.object}"}
+        if event.seq is not None:
+            ours.add(f"{claim_ref(name, event.seq)} {event.object}")
+        if not snap.ids or set(ids.splitlines()) != snap.ids | ours:
+            return
+        events = {**snap.events, name: [*snap.events.get(name, []), event]}
+        seqs, versions, claims = dict(snap.taken_seqs), dict(snap.taken_versions), dict(snap.claims)
+        if event.seq is None:
+            versions[name] = {*versions.get(name, set()), event.version}
+        else:
+            seqs[name] = {*seqs.get(name, set()), event.seq}
+            claims[claim_ref(name, event.seq)] = event.object
+        self._save_snapshot(patterns, statecache.key_of(ids), Snapshot(events, seqs, versions, snap.problems, claims))
 
     def _read_snapshot(self, patterns: list[str]) -> Snapshot:
         tags, others = self.git.read_refs(patterns)
@@ -552,7 +589,7 @@ class Registry:
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
         target = self._target(push, remote, branch, commits=True)
-        who, epoch, _ = self.git.identity()
+        who, epoch, offset = self.git.identity()
         if duration_s is not None and duration_s < 0:
             raise InvalidInputError("--duration-s must not be negative")
         parent_ref = self._parent_ref(parent) if parent else None
@@ -607,6 +644,21 @@ class Registry:
                 blobs[rel],
                 [(f"refs/tags/{tag}", tag_object)],
                 f"modelreg: register {name} v{version}",
+            )
+            subject = f"{name} v{version}: registered"
+            self._remember(
+                snap,
+                Event(
+                    name=name,
+                    action="register",
+                    version=version,
+                    tag=tag,
+                    actor=who,
+                    date=_git_date(epoch, offset),
+                    commit=commit,
+                    subject=subject,
+                    object=tag_object,
+                ),
             )
             return ModelVersion(manifest, None, (), commit)
 
@@ -884,7 +936,7 @@ class Registry:
             [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)],
             f"modelreg: {tag}",
         )
-        return Event(
+        event = Event(
             name=state.name,
             action=action,
             version=version,
@@ -900,6 +952,8 @@ class Registry:
             subject=subject,
             object=tag_object,
         )
+        self._remember(snap, event)
+        return event
 
     def verify(self, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None) -> VerifyReport:
         """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
