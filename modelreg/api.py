@@ -527,12 +527,18 @@ class Registry:
         )
 
     def pull(
-        self, ref: str | ModelRef, dest: str | os.PathLike[str] | None = None, progress: Progress | None = None
+        self,
+        ref: str | ModelRef | ModelVersion,
+        dest: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
     ) -> Path:
-        """Download (verified, via the cache) and place the artifact; returns the local path."""
+        """Download (verified, via the cache) and place the artifact; returns the local path.
+
+        `ref` may be a reference or a version already resolved.
+        """
         from modelreg.storage import materialise
 
-        resolved = self.resolve(ref)
+        resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
         store = self._store(resolved.manifest.artifact.store)
         if progress is not None:

@@ -370,7 +370,7 @@ def pull(
     reg = _registry(fetch, remote, repo, _model_of(ref))
     with _progress() as bar:
         mv = reg.resolve(ref)
-        path = reg.pull(f"{mv.name}@v{mv.version}", output, progress=bar)
+        path = reg.pull(mv, output, progress=bar)
     if json_:
         _json({**jsonview.resolve_json(mv), "path": str(path)})
         return
