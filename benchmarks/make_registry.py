@@ -26,8 +26,13 @@ CONFIG = "modelreg: 1\nstore: .modelreg/store\nstages: [staging, production, arc
 DIGEST = "sha256:" + "ab" * 32
 
 
-def layout(events: int) -> list[tuple[str, int]]:
-    """(model, versions): `bench` holds a quarter of the tags, the others 100 each (50 + 50)."""
+def layout(events: int, single: bool = False) -> list[tuple[str, int]]:
+    """(model, versions): `bench` holds a quarter of the tags, the others 100 each (50 + 50).
+
+    `single`: one model holds them all (GTO's worst case: one model with many versions).
+    """
+    if single:
+        return [("bench", max(2, events // 2))]
     bench = max(2, events // 8)
     rest = max(0, events - 2 * bench)
     models = [("bench", bench)]
@@ -53,7 +58,7 @@ def _event(version: int, versions: int) -> tuple[str, str, str]:
     return "champion", "alias", "@champion"
 
 
-def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0) -> int:
+def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0, single: bool = False) -> int:
     """Create the repository; returns the number of tags written."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
     out: list[str] = []
@@ -77,7 +82,7 @@ def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0) -> i
     commit("init", {".modelreg/config.yaml": CONFIG, ".gitignore": "/.modelreg/store/\n"})
     count = 0
     artifact = Artifact(".modelreg/store", DIGEST, 10, (ArtifactFile("model.bin", DIGEST, 10),))
-    for name, versions in layout(events):
+    for name, versions in layout(events, single):
         for version in range(1, versions + 1):
             if fmt == "modelreg":
                 manifest = Manifest(
@@ -143,10 +148,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, required=True, help="tags in all (versions and events)")
     parser.add_argument("--format", choices=["modelreg", "gto"], default="modelreg")
     parser.add_argument("--commits", type=int, default=0, help="unrelated commits of history underneath")
+    parser.add_argument("--single", action="store_true", help="one model holds every tag")
     args = parser.parse_args()
     if args.dest.exists():
         raise SystemExit(f"{args.dest} exists already")
-    count = build(args.dest, args.events, args.format, args.commits)
+    count = build(args.dest, args.events, args.format, args.commits, args.single)
     print(f"{args.dest}: {count} tags ({args.format} format)")
 
 

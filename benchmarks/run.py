@@ -54,10 +54,10 @@ def median_time(
     return statistics.median(samples)
 
 
-def measure(size: int, work: Path, runs: int, gto: str | None, gto_runs: int) -> dict[str, float]:
+def measure(size: int, work: Path, runs: int, gto: str | None, gto_runs: int, single: bool) -> dict[str, float]:
     repo = work / f"modelreg-{size}"
-    build(repo, size)
-    versions = dict(layout(size))["bench"]
+    build(repo, size, single=single)
+    versions = dict(layout(size, single))["bench"]
     env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}
     results: dict[str, float] = {}
     results["python -c pass"] = median_time([PYTHON, "-c", "pass"], repo, runs)
@@ -97,7 +97,7 @@ def measure(size: int, work: Path, runs: int, gto: str | None, gto_runs: int) ->
     )
     if gto:
         gto_repo = work / f"gto-{size}"
-        build(gto_repo, size, fmt="gto")
+        build(gto_repo, size, fmt="gto", single=single)
         results["gto show"] = median_time([gto, "show"], gto_repo, gto_runs)
         results["gto show bench"] = median_time([gto, "show", "bench"], gto_repo, gto_runs)
         results["gto history bench"] = median_time([gto, "history", "bench"], gto_repo, gto_runs)
@@ -111,6 +111,8 @@ def main() -> None:
     parser.add_argument("--gto", default=shutil.which("gto"), help="a gto executable (pip install gto)")
     parser.add_argument("--gto-max", type=int, default=10_000, help="largest size to run GTO on (it is slow)")
     parser.add_argument("--gto-runs", type=int, default=3)
+    parser.add_argument("--single", action="store_true", help="one model holds every event (GTO's worst case)")
+    parser.add_argument("--output", type=Path, default=HERE / "results.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     table: dict[int, dict[str, float]] = {}
@@ -118,7 +120,7 @@ def main() -> None:
         for size in sizes:
             gto = args.gto if args.gto and size <= args.gto_max else None
             runs = args.gto_runs if size <= 1000 else 1
-            table[size] = measure(size, Path(tmp), args.runs, gto, runs)
+            table[size] = measure(size, Path(tmp), args.runs, gto, runs, args.single)
             print(f"measured {size} events", file=sys.stderr, flush=True)
     rows = list(dict.fromkeys(name for results in table.values() for name in results))
     lines = [
@@ -151,7 +153,7 @@ def main() -> None:
         "whole processes, medians. GTO rows are timed on a GTO-format repository of the same size "
         "(fewer runs: it is slow).\n\n"
     )
-    (HERE / "results.md").write_text(header + text)
+    args.output.write_text(header + text)
 
 
 if __name__ == "__main__":
