@@ -1045,10 +1045,6 @@ def _changes(a: dict[str, Any], b: dict[str, Any]) -> tuple[ValueChange, ...]:
     return tuple(ValueChange(key, a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys()))
 
 
-def open_registry(path: str | os.PathLike[str] = ".") -> Registry:
-    return Registry.open(path)
-
-
 def pull(ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".") -> Path:
     """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`."""
     return Registry.open(repo).pull(ref, dest)

@@ -66,19 +66,19 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    """Run git; return stdout; raise GitError with git's own last line on failure."""
+def run_git_raw(
+    args: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git with the cleaned environment; the caller judges the exit status."""
     try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=stdin.encode() if stdin is not None else None,
-            capture_output=True,
-            env=git_env(env),
-            check=False,
-        )
+        return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=git_env(env), check=False)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
+
+
+def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Run git; return stdout; raise GitError with git's own last line on failure."""
+    proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
         detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
@@ -226,14 +226,7 @@ class GitRepo:
         """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""
         if not specs:
             return []
-        raw = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.root,
-            env=git_env(),
-            check=False,
-            input="".join(f"{spec}\n" for spec in specs).encode(),
-            capture_output=True,
-        )
+        raw = run_git_raw(["cat-file", "--batch"], self.root, "".join(f"{spec}\n" for spec in specs).encode())
         if raw.returncode != 0:
             raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
         data, pos = raw.stdout, 0
@@ -346,16 +339,7 @@ class GitRepo:
 
     def push_atomic(self, remote: str, refspecs: list[str]) -> None:
         """Push every `src:dst` or none; losing a race to another writer raises ConflictError."""
-        try:
-            proc = subprocess.run(
-                ["git", "push", "--atomic", "--porcelain", "--quiet", remote, *refspecs],
-                cwd=self.root,
-                env=git_env(),
-                capture_output=True,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH") from None
+        proc = run_git_raw(["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs], self.root)
         if proc.returncode == 0:
             return
         out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
@@ -371,16 +355,7 @@ class GitRepo:
         raise GitError(f"git push to {remote} was refused: {detail}")
 
     def is_ancestor(self, older: str, newer: str) -> bool:
-        return (
-            subprocess.run(
-                ["git", "merge-base", "--is-ancestor", older, newer],
-                cwd=self.root,
-                env=git_env(),
-                capture_output=True,
-                check=False,
-            ).returncode
-            == 0
-        )
+        return run_git_raw(["merge-base", "--is-ancestor", older, newer], self.root).returncode == 0
 
     def fast_forward_checkout(self, commit: str) -> bool:
         """Move the checked-out branch to `commit` like `git merge --ff-only` (keeps local changes)."""
