@@ -18,27 +18,39 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "modelreg.api": ("FetchReport", "InitResult", "RefCheck", "Registry", "UpdateResult", "VersionDiff", "pull"),
-    "modelreg.checks": ("Finding", "GcReport", "VerifyReport"),
+    "modelreg.checks": ("GcReport", "VerifyReport"),
     "modelreg.errors": (
         "ConfigError",
         "ConflictError",
         "ExitCode",
-        "FetchReport",
         "GitError",
         "IntegrityError",
         "InvalidInputError",
         "ModelregError",
         "NotFoundError",
     ),
-    "modelreg.models": ("Artifact", "ArtifactFile", "Event", "Manifest", "ModelState", "ModelSummary", "ModelVersion"),
+    "modelreg.models": (
+        "Artifact",
+        "ArtifactFile",
+        "Event",
+        "Finding",
+        "Manifest",
+        "ModelState",
+        "ModelSummary",
+        "ModelVersion",
+    ),
     "modelreg.refs": ("ModelRef", "parse_ref"),
+    "modelreg.requestfile": ("Request",),
+    "modelreg.reviews": ("ApplyResult", "CreatedRequest", "RequestStatus"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
+    "ApplyResult",
     "Artifact",
     "ArtifactFile",
     "ConfigError",
     "ConflictError",
+    "CreatedRequest",
     "Event",
     "ExitCode",
     "FetchReport",
@@ -57,6 +69,8 @@ __all__ = [
     "NotFoundError",
     "RefCheck",
     "Registry",
+    "Request",
+    "RequestStatus",
     "UpdateResult",
     "VerifyReport",
     "VersionDiff",
@@ -67,7 +81,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from modelreg.api import FetchReport, InitResult, RefCheck, Registry, UpdateResult, VersionDiff, pull
-    from modelreg.checks import Finding, GcReport, VerifyReport
+    from modelreg.checks import GcReport, VerifyReport
     from modelreg.errors import (
         ConfigError,
         ConflictError,
@@ -78,8 +92,19 @@ if TYPE_CHECKING:
         ModelregError,
         NotFoundError,
     )
-    from modelreg.models import Artifact, ArtifactFile, Event, Manifest, ModelState, ModelSummary, ModelVersion
+    from modelreg.models import (
+        Artifact,
+        ArtifactFile,
+        Event,
+        Finding,
+        Manifest,
+        ModelState,
+        ModelSummary,
+        ModelVersion,
+    )
     from modelreg.refs import ModelRef, parse_ref
+    from modelreg.requestfile import Request
+    from modelreg.reviews import ApplyResult, CreatedRequest, RequestStatus
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ from modelreg.events import (
     current_holder,
     event_from_tag,
     event_message,
+    held_before,
     history_order,
     replay,
     rollback_version,
@@ -57,6 +58,7 @@ from modelreg.values import check_scalars
 if TYPE_CHECKING:
     from modelreg.checks import GcReport, VerifyReport
     from modelreg.hashing import Progress
+    from modelreg.reviews import ApplyResult, CreatedRequest, RequestStatus
     from modelreg.storage import BlobStore
 
 MODELS_DIR = ".modelreg/models"
@@ -136,6 +138,8 @@ class RefCheck:
     actor: str
     date: str
     current: bool  # still in effect: the version still holds the target (or, for a version tag, exists)
+    request: str | None = None  # the merged request it applies, if any
+    approved_by: str | None = None  # who merged that request
 
     @property
     def stage(self) -> str | None:
@@ -500,15 +504,27 @@ class Registry:
         )
 
     def check_ref(self, ref: str) -> RefCheck:
-        """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI."""
+        """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI.
+
+        Raises IntegrityError when the tag does not verify: its claim ref, the merged request a
+        review-required stage needs, its signature when the registry requires them.
+        """
+        from modelreg.checks import audit_event
+
         parsed = parse_tag_name(ref.strip())
         if parsed is None:
-            raise InvalidInputError(f"{ref!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
+            raise InvalidInputError(f"{ref[:200]!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
         tag = ref.strip().removeprefix("refs/tags/")
-        state, events, _ = self._model(parsed.name)
+        state, events, snap = self._model(parsed.name)
         event = next((e for e in events if e.tag == tag), None)
         if event is None:
+            bad = next((p for p in snap.problems if p.startswith(f"{tag}:")), None)
+            if bad is not None:
+                raise IntegrityError(f"{bad}")
             raise NotFoundError(f"tag {tag} does not exist here{self._behind()}")
+        findings = audit_event(self, event, events, snap.claims)
+        if findings:
+            raise IntegrityError(f"{tag} does not verify: {findings[0].message}")
         manifest = self._version(state, events, event.version).manifest
         current = _still_in_effect(event, events, state)
         return RefCheck(
@@ -524,6 +540,8 @@ class Registry:
             actor=event.actor,
             date=event.date,
             current=current,
+            request=event.request,
+            approved_by=event.approved_by,
         )
 
     def pull(
@@ -671,9 +689,17 @@ class Registry:
         return with_retries(target, lambda: self._fetch_for(target, name), attempt)
 
     def _target(
-        self, push: bool | None, remote: str | None, branch: str | None = None, commits: bool = False
+        self,
+        push: bool | None,
+        remote: str | None,
+        branch: str | None = None,
+        commits: bool = False,
+        sign: bool | None = None,
     ) -> Target:
-        """Where a write goes; for writes that commit, the branch (the checked-out one by default)."""
+        """Where a write goes; for writes that commit, the branch (the checked-out one by default).
+
+        Tags are signed when asked, and by default when the registry requires signed events.
+        """
         self.warnings.clear()
         if self.source:
             raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
@@ -693,7 +719,7 @@ class Registry:
                     raise InvalidInputError(
                         "HEAD is detached: check out a branch, or name the one to commit to with --branch"
                     )
-        return Target(remote_name, branch_ref)
+        return Target(remote_name, branch_ref, self.config.require_signed if sign is None else sign)
 
     def _fetch_for(self, target: Target, name: str | None) -> None:
         """Before a pushed write: the remote's refs for this model, or a clear refusal."""
@@ -779,9 +805,10 @@ class Registry:
         reason: str | None = None,
         push: bool | None = None,
         remote: str | None = None,
+        sign: bool | None = None,
     ) -> Event:
         """Assign `stage` to a version; a single-holder stage archives its previous holder."""
-        target = self._target(push, remote)
+        target = self._target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
     def set_alias(
@@ -793,15 +820,23 @@ class Registry:
         reason: str | None = None,
         push: bool | None = None,
         remote: str | None = None,
+        sign: bool | None = None,
     ) -> Event:
         """Point `alias` at a version (moving it if it points elsewhere)."""
-        target = self._target(push, remote)
+        target = self._target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._set_alias(target, name, alias, version, reason))
 
     def remove_alias(
-        self, name: str, alias: str, *, reason: str | None = None, push: bool | None = None, remote: str | None = None
+        self,
+        name: str,
+        alias: str,
+        *,
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
     ) -> Event:
-        target = self._target(push, remote)
+        target = self._target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._remove_alias(target, name, alias, reason))
 
     def rollback(
@@ -814,10 +849,64 @@ class Registry:
         reason: str | None = None,
         push: bool | None = None,
         remote: str | None = None,
+        sign: bool | None = None,
     ) -> Event:
         """Re-assign the version that held a stage (default `production`) or alias before the current one."""
-        target = self._target(push, remote)
+        target = self._target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._rollback(target, name, stage, alias, to, reason))
+
+    def request(
+        self,
+        name: str,
+        version: int,
+        target: str,
+        *,
+        kind: TargetKind = "stage",
+        keep_existing: bool = False,
+        reason: str | None = None,
+        branch: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+    ) -> CreatedRequest:
+        """Propose a stage (or alias) change for review: a request file committed on a new branch.
+
+        The result carries the branch and a Markdown body for the pull request; merging it is the
+        approval, and `apply` (in CI, on the main branch) then writes the event.
+        """
+        from modelreg import reviews
+
+        check_name(name)
+        if self.source:
+            raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
+        pushing = self.config.push if push is None else push
+        return reviews.create(
+            self,
+            name,
+            version,
+            kind,
+            target,
+            keep_existing=keep_existing,
+            reason=reason,
+            branch=branch,
+            push=pushing,
+            remote=remote,
+        )
+
+    def requests(self) -> list[RequestStatus]:
+        """Requests on `modelreg/request/*` branches (open), merged and waiting, and applied."""
+        from modelreg import reviews
+
+        found, problems = reviews.statuses(self)
+        self.warnings[:] = problems
+        return found
+
+    def apply(
+        self, *, push: bool | None = None, remote: str | None = None, sign: bool | None = None
+    ) -> list[ApplyResult]:
+        """Write the event of every merged, not yet applied request on the checked-out main line."""
+        from modelreg import reviews
+
+        return reviews.apply(self, push=push, remote=remote, sign=sign)
 
     def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
         check_name(name)
@@ -827,6 +916,12 @@ class Registry:
         self, dest: Target, name: str, version: int, stage: str, keep_existing: bool, reason: str | None
     ) -> Event:
         self.config.check_stage(stage)
+        if stage in self.config.review_required:
+            raise InvalidInputError(
+                f"stage {stage!r} requires review (review_required in {CONFIG_PATH}): request it with "
+                f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
+                "applies it after the merge (`modelreg apply`)"
+            )
         state, events, snap = self._model(name)
         self._select(state, ModelRef(name, version=version))
         if state.stages.get(version) == stage:
@@ -887,6 +982,11 @@ class Registry:
         if to is not None:
             self._select(state, ModelRef(name, version=to))
         version = rollback_version(state, kind, target, to)
+        if kind == "stage" and target in self.config.review_required and not held_before(events, kind, target, version):
+            raise InvalidInputError(
+                f"v{version} never held review-required stage {target!r}: giving it the stage needs a "
+                f"reviewed request (`modelreg promote {name} {version} {target} --request`)"
+            )
         previous = current_holder(state, kind, target)
         archived = to_archive(state, version, target, target in self.config.single_holder) if kind == "stage" else ()
         label = f"{name}/{target}" if kind == "stage" else f"{name}@{target}"
@@ -919,6 +1019,7 @@ class Registry:
         reason: str | None,
         archived: tuple[int, ...] = (),
         extra: dict[str, Any] | None = None,
+        request: str | None = None,
     ) -> Event:
         """Tag the version's commit with the event and claim its seq: both refs land together or neither."""
         who, epoch, offset = self.git.identity()
@@ -932,10 +1033,10 @@ class Registry:
             "version": version,
             "archived": list(archived),
             "reason": reason,
-            "request": None,
+            "request": request,
             **(extra or {}),
         }
-        tag_object = self.git.make_tag(tag, commit, event_message(subject, payload))
+        tag_object = self.git.make_tag(tag, commit, event_message(subject, payload), sign=dest.sign)
         publish(
             self.git,
             dest,
@@ -952,6 +1053,9 @@ class Registry:
             target=target,
             archived=archived,
             reason=reason,
+            request=request,
+            approved_by=payload.get("approved_by"),
+            merge_commit=payload.get("merge_commit"),
             actor=who,
             date=_git_date(epoch, offset),
             commit=commit,

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import manifest as manifestmod
 from modelreg.errors import ModelregError
 from modelreg.hashing import Progress
-from modelreg.models import ArtifactFile, Event, Manifest
+from modelreg.models import ArtifactFile, Event, Finding, Manifest
 from modelreg.refs import claim_ref, version_tag
+from modelreg.reviews import review_findings
+from modelreg.signatures import signature_problem
 
 if TYPE_CHECKING:
     from modelreg.api import Registry
     from modelreg.storage import StoredBlob
-
-
-@dataclass(frozen=True)
-class Finding:
-    kind: str  # "event", "claim", "manifest", "blob"
-    subject: str  # the tag, file or digest concerned
-    message: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def verify(
     findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
     for model, model_events in sorted(snap.events.items()):
         findings += _event_findings(model, model_events, snap.claims)
+    findings += review_findings(reg, snap.events)
+    findings += signature_findings(reg, snap.events)
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
     findings += manifest_findings
     for tag, manifest in sorted(manifests.items()):
@@ -107,6 +110,58 @@ def verify(
         blobs=checked,
         findings=tuple(findings),
     )
+
+
+def audit_event(reg: Registry, event: Event, events: list[Event], claims: dict[str, str]) -> list[Finding]:
+    """What `verify` would report about this one event (for `check-ref`)."""
+    findings = [f for f in _event_findings(event.name, events, claims) if event.tag in f.subject.split(", ")]
+    if event.seq is not None:
+        findings += review_findings(reg, {event.name: events}, only=event.tag)
+        findings += signature_findings(reg, {event.name: events}, only=event.tag)
+    return findings
+
+
+def signature_findings(reg: Registry, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
+    """When the registry requires signed events: every event tag whose signature git or the signers list refuse."""
+    if not reg.config.require_signed:
+        return []
+    todo = [e for model in events.values() for e in model if e.seq is not None and (only is None or e.tag == only)]
+    if not todo:
+        return []
+    with _allowed_signers(reg) as allowed:
+        if isinstance(allowed, str):
+            return [Finding("signature", reg.config.allowed_signers or "", allowed)]
+        # Each check is a git process (and ssh-keygen or gpg under it): run them side by side.
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            reports = list(pool.map(lambda e: reg.git.verify_tag(e.object, allowed), todo))
+    findings = []
+    for event, (verified, report) in zip(todo, reports, strict=True):
+        target = event.target or ""
+        problem = signature_problem(event.tag, verified, report, reg.config.signers.get(target, ()), target)
+        if problem:
+            findings.append(Finding("signature", event.tag, problem))
+    return findings
+
+
+@contextmanager
+def _allowed_signers(reg: Registry) -> Iterator[Path | str | None]:
+    """The configured allowed-signers file as a path (None: git's own setting), or why it is unusable."""
+    rel = reg.config.allowed_signers
+    if rel is None:
+        yield None
+        return
+    if not reg.source:
+        path = reg.root / rel
+        yield path if path.is_file() else f"the allowed-signers file {rel} named in the config does not exist"
+        return
+    (text,) = reg.git.read_blobs([f"refs/remotes/origin/HEAD:{rel}"])
+    if text is None:
+        yield f"the allowed-signers file {rel} named in the config does not exist"
+        return
+    with tempfile.TemporaryDirectory(prefix="modelreg-signers-") as tmp:
+        path = Path(tmp) / "allowed_signers"
+        path.write_text(text, encoding="utf-8")
+        yield path
 
 
 def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> list[Finding]:

@@ -73,6 +73,24 @@ RepoOpt = Annotated[
         "and manifests are fetched, into a cache.",
     ),
 ]
+SignOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--sign/--no-sign",
+        help="Sign the event tag with your git signing key (SSH or GPG; default: the config's require_signed).",
+    ),
+]
+RequestOpt = Annotated[
+    bool,
+    typer.Option(
+        "--request",
+        help="Do not change it now: commit a request for review on a new branch and print the pull request's body.",
+    ),
+]
+RequestBranchOpt = Annotated[
+    str | None,
+    typer.Option("--branch", help="With --request: the new branch (default: modelreg/request/<id>)."),
+]
 FetchOpt = Annotated[
     bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
 ]
@@ -238,18 +256,60 @@ def promote(
         bool, typer.Option("--keep-existing", help="Leave the stage's current holder in place instead of archiving it.")
     ] = False,
     reason: ReasonOpt = None,
+    request: RequestOpt = False,
+    branch: RequestBranchOpt = None,
     push: PushOpt = None,
     remote: RemoteOpt = None,
+    sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Assign a stage to a version (one event tag NAME#STAGE#SEQ).
 
     For single-holder stages (production by default) the previous holder is archived.
+    Stages under review_required take --request: the change is proposed on a branch, reviewed as a
+    pull request, and applied by `modelreg apply` once merged.
     """
-    event = _registry().promote(
-        name, parse_version(version), stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote
+    reg = _registry()
+    number = parse_version(version)
+    if request:
+        _no_sign_for_request(sign)
+        created = reg.request(
+            name,
+            number,
+            stage,
+            keep_existing=keep_existing,
+            reason=reason,
+            branch=branch,
+            push=push,
+            remote=remote,
+        )
+        _report_request(reg, created, json_)
+        return
+    if branch is not None:
+        raise InvalidInputError("--branch goes with --request (a direct promotion commits nothing)")
+    event = reg.promote(
+        name, number, stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote, sign=sign
     )
     _report_event(event, json_)
+
+
+def _no_sign_for_request(sign: bool | None) -> None:
+    if sign:
+        raise InvalidInputError("--sign goes with `modelreg apply`, which writes the event once the request is merged")
+
+
+def _report_request(reg: Registry, created: Any, json_: bool) -> None:
+    remote = created.pushed_to or reg.config.remote
+    push_command = f"git push -u {remote} {created.branch}"
+    if json_:
+        _json(jsonview.request_created_json(created, None if created.pushed_to else push_command))
+        return
+    _say(f"Requested {created.request.label} as {created.request.id}, on branch {created.branch}")
+    if created.pushed_to:
+        _say(f"Pushed {created.branch} to {created.pushed_to}: open a pull request from it.")
+    else:
+        _say(f"Push it, then open a pull request with the body below:\n  {push_command}")
+    sys.stdout.write(created.body)
 
 
 @alias_app.command("set")
@@ -258,12 +318,24 @@ def alias_set(
     alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.", show_default=False)],
     version: VersionArg,
     reason: ReasonOpt = None,
+    request: RequestOpt = False,
+    branch: RequestBranchOpt = None,
     push: PushOpt = None,
     remote: RemoteOpt = None,
+    sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Point ALIAS at VERSION (moving it if it points elsewhere)."""
-    event = _registry().set_alias(name, alias, parse_version(version), reason=reason, push=push, remote=remote)
+    reg = _registry()
+    number = parse_version(version)
+    if request:
+        _no_sign_for_request(sign)
+        created = reg.request(name, number, alias, kind="alias", reason=reason, branch=branch, push=push, remote=remote)
+        _report_request(reg, created, json_)
+        return
+    if branch is not None:
+        raise InvalidInputError("--branch goes with --request (moving an alias directly commits nothing)")
+    event = reg.set_alias(name, alias, number, reason=reason, push=push, remote=remote, sign=sign)
     _report_event(event, json_)
 
 
@@ -274,10 +346,11 @@ def alias_rm(
     reason: ReasonOpt = None,
     push: PushOpt = None,
     remote: RemoteOpt = None,
+    sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Remove an alias."""
-    _report_event(_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote), json_)
+    _report_event(_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
 
 
 @app.command()
@@ -289,14 +362,23 @@ def rollback(
     reason: ReasonOpt = None,
     push: PushOpt = None,
     remote: RemoteOpt = None,
+    sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Give a stage (or alias) back to the version that held it before the current one.
 
     Rolling back twice walks further back; the rollback is itself an event in the history.
+    A review-required stage can be rolled back directly only to a version that held it before.
     """
     event = _registry().rollback(
-        name, stage=stage, alias=alias, to=parse_version(to) if to else None, reason=reason, push=push, remote=remote
+        name,
+        stage=stage,
+        alias=alias,
+        to=parse_version(to) if to else None,
+        reason=reason,
+        push=push,
+        remote=remote,
+        sign=sign,
     )
     _report_event(event, json_)
 
@@ -436,15 +518,88 @@ def check_ref(
     fetch: FetchOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON (what check-ref always prints).")] = False,
+    github_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--github-output",
+            help='Append the facts to this file as GitHub step outputs (pass "$GITHUB_OUTPUT").',
+            show_default=False,
+        ),
+    ] = None,
+    env: Annotated[
+        bool,
+        typer.Option("--env", help="Print MODELREG_KEY=value lines (for $GITHUB_ENV or a GitLab dotenv report)."),
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = False,
 ) -> None:
-    """Describe a tag for CI, as JSON.
+    """Describe a tag for a deploy job: which model, version, stage or alias, artifact.
 
-    The JSON holds model, version, action, stage or alias, artifact digest and store, and
-    `current`: whether the event is still in effect.
+    The facts: tag, model, version, ref (NAME@vN, to pull), action, kind, target, stage, alias,
+    seq, digest, store, actor, date, request, approved_by, and current (whether the event is
+    still in effect). Exits 4 when the tag does not verify: no claim ref, a review-required
+    stage without a merged request, or a missing or unallowed signature when signing is required.
+    The ref text is only parsed, never run through a shell.
     """
+    if sum((github_output is not None, env, json_)) > 1:
+        raise InvalidInputError("choose one of --json, --github-output and --env")
     tag = parse_tag_name(ref.strip())
-    _json(jsonview.check_json(_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref)))
+    facts = jsonview.check_json(_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref))
+    if github_output is not None:
+        import secrets
+
+        from modelreg.cioutput import github_output as github_block
+
+        block = github_block(facts, f"ghadelimiter_{secrets.token_hex(16)}")
+        try:
+            with github_output.open("a", encoding="utf-8") as out:
+                out.write(block)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {github_output}: {exc.strerror}") from None
+        _say(f"{facts['tag']}: {facts['ref']} ({facts['digest']}), current: {str(facts['current']).lower()}")
+    elif env:
+        from modelreg.cioutput import env_lines
+
+        sys.stdout.write(env_lines(facts))
+    else:
+        _json(facts)
+
+
+@app.command("requests")
+def requests_(json_: JsonOpt = False) -> None:
+    """List promotion requests: open (on a modelreg/request/* branch), merged and waiting for
+    `modelreg apply`, unreviewed (committed on the main line without a merge), and applied."""
+    reg = _registry()
+    found = reg.requests()
+    _warn(reg)
+    if json_:
+        _json([jsonview.request_status_json(r) for r in found])
+        return
+    _render().requests_table(_console(), found)
+
+
+@app.command("apply")
+def apply_(push: PushOpt = None, remote: RemoteOpt = None, sign: SignOpt = None, json_: JsonOpt = False) -> None:
+    """Write the event of every merged request not yet applied (run by CI on the main branch).
+
+    Each event tag records the request, the merge commit and who merged it (the approver). Safe
+    to run again and from racing CI jobs: an applied request is never applied twice. With --push
+    each event is pushed on its own, so tag-triggered deploy pipelines see every one.
+    Exits 1 if a request could not be applied (the others still are).
+    """
+    results = _registry().apply(push=push, remote=remote, sign=sign)
+    if json_:
+        _json([jsonview.apply_json(r) for r in results])
+    else:
+        for result in results:
+            if result.outcome == "applied" and result.event is not None:
+                _line(f"Applied {result.request.id}: {result.request.label}  [tag {result.event.tag}]")
+            elif result.outcome == "failed":
+                _say(f"error: {result.request.id}: {result.error}")
+        done = sum(r.outcome == "already-applied" for r in results)
+        if not any(r.outcome == "applied" for r in results):
+            _line("No merged requests waiting" + (f" ({done} already applied)" if done else ""))
+    if any(r.outcome == "failed" for r in results):
+        raise SystemExit(ExitCode.ERROR)
 
 
 @app.command("fetch")
@@ -475,6 +630,8 @@ def verify(
 ) -> None:
     """Check the registry: tags, claim refs, manifests against their tags, and (--blobs) stored bytes.
 
+    Also: every event on a review_required stage must come from a request merged into the checked-out
+    main line, and with require_signed every event tag must carry a signature from an allowed signer.
     Exits 4 when anything does not match.
     """
     reg = _registry()

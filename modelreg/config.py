@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.events import ARCHIVED
-from modelreg.refs import LATEST, check_name, looks_like_version
+from modelreg.refs import LATEST, NAME_RE, check_name, looks_like_version
 from modelreg.schema import Fields
 
 CONFIG_PATH = ".modelreg/config.yaml"
@@ -55,6 +55,9 @@ class Config:
     store_options: dict[str, Any] = field(default_factory=dict)
     push: bool = False  # writing commands push to `remote` unless told --no-push
     remote: str = "origin"
+    require_signed: bool = False  # every stage/alias event must carry a signature verify accepts
+    allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
+    signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target → principals allowed to sign its events
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")
@@ -119,6 +122,12 @@ def to_yaml(config: Config) -> str:
         data["push"] = True
     if config.remote != "origin":
         data["remote"] = config.remote
+    if config.require_signed:
+        data["require_signed"] = True
+    if config.allowed_signers:
+        data["allowed_signers"] = config.allowed_signers
+    if config.signers:
+        data["signers"] = {target: list(principals) for target, principals in config.signers.items()}
     return yamlio.dump(data)
 
 
@@ -149,8 +158,16 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
     remote = doc.optional("remote", str, "origin")
     if not remote or remote.startswith("-") or any(c.isspace() for c in remote):
         raise doc.fail("remote", f"is not a git remote name: {remote!r}")
+    allowed_signers = doc.maybe("allowed_signers", str)
+    if allowed_signers is not None and (
+        not allowed_signers or allowed_signers.startswith("/") or ".." in allowed_signers.split("/")
+    ):
+        raise doc.fail("allowed_signers", "must be a path inside the repository, e.g. .modelreg/allowed_signers")
     return Config(
         push=doc.optional("push", bool, False),
+        require_signed=doc.optional("require_signed", bool, False),
+        allowed_signers=allowed_signers,
+        signers=_signers(doc),
         remote=remote,
         store=store,
         stages=stages,
@@ -167,3 +184,16 @@ def _names(doc: Fields, key: str, default: list[str]) -> list[str]:
     if len(set(names)) != len(names):
         raise doc.fail(key, "lists a stage twice")
     return names
+
+
+def _signers(doc: Fields) -> dict[str, tuple[str, ...]]:
+    """`signers: {production: [alice@example.com]}`: whose signatures count for a stage or alias."""
+    table = doc.optional("signers", dict, {})
+    result = {}
+    for target, principals in table.items():
+        if not isinstance(target, str) or not NAME_RE.fullmatch(target):
+            raise doc.fail("signers", f"has {target!r}, which is not a stage or alias name")
+        if not isinstance(principals, list) or not principals or not all(isinstance(p, str) and p for p in principals):
+            raise doc.fail(f"signers.{target}", "must list the principals (as in the allowed-signers file)")
+        result[target] = tuple(principals)
+    return result

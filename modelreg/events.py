@@ -61,6 +61,8 @@ def event_from_tag(record: TagRecord) -> Event | None:
         tag=record.tag,
         reason=_str_or_none(payload.get("reason")),
         request=_str_or_none(payload.get("request")),
+        approved_by=_str_or_none(payload.get("approved_by")),
+        merge_commit=_str_or_none(payload.get("merge_commit")),
         actor=record.tagger,
         date=record.date,
         commit=record.commit,
@@ -163,6 +165,17 @@ def rollback_version(state: ModelState, kind: str, target: str, to: int | None =
         if version != current:
             return version
     raise NotFoundError(f"{state.name}: no version held {kind} {target!r} before v{current}")
+
+
+def held_before(events: Iterable[Event], kind: str, target: str, version: int, before_seq: int | None = None) -> bool:
+    """Whether an event (before `before_seq`, if given) gave `target` to `version`."""
+    return any(
+        e.seq is not None
+        and (before_seq is None or e.seq < before_seq)
+        and (e.kind, e.target, e.version) == (kind, target, version)
+        and e.action in ("assign", "rollback")
+        for e in events
+    )
 
 
 def to_archive(state: ModelState, version: int, stage: str, single_holder: bool) -> tuple[int, ...]:

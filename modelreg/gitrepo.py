@@ -40,6 +40,7 @@ _FIELDS = (
 )
 _FORMAT = "%00".join(_FIELDS) + "%00%1e"
 _RECORD_END = "\x00\x1e"
+_SIGNATURE_ENDS = ("-----END SSH SIGNATURE-----", "-----END PGP SIGNATURE-----", "-----END SIGNED MESSAGE-----")
 _LOST_RACE = ("already exists", "cannot lock ref")
 # How a remote says another writer got there first (all seen with truly simultaneous pushes):
 # a tag or claim ref that now exists, a branch that moved, a ref locked by the other push.
@@ -93,6 +94,17 @@ class RefUpdate:
     ref: str
     new: str
     old: str | None = None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A main-line commit and the files it added (see `first_parent_additions`)."""
+
+    commit: str
+    parents: tuple[str, ...]
+    author: str  # "Name <email>"; for a merge commit, who merged
+    date: str
+    paths: tuple[str, ...]
 
 
 class GitRepo:
@@ -246,6 +258,31 @@ class GitRepo:
                 result.append(None)
         return result
 
+    def first_parent_additions(self, rev: str, directory: str) -> list[Addition]:
+        """Commits on `rev`'s first-parent line (the main line) that added files under `directory`.
+
+        Newest first. A merge commit is listed with the files it brought in from the merged
+        branch; a commit made on the main line itself with the files it added.
+        """
+        out = self.git(
+            "log",
+            "--first-parent",
+            "--diff-filter=A",
+            "--name-only",
+            "-z",
+            "--format=%x1e%H%x00%P%x00%an <%ae>%x00%aI",
+            rev,
+            "--",
+            f"{directory}/",
+        )
+        additions = []
+        for record in out.split("\x1e"):
+            if not record.strip("\x00\n"):
+                continue
+            commit, parents, author, date, *paths = (part.strip("\n") for part in record.split("\x00"))
+            additions.append(Addition(commit, tuple(parents.split()), author, date, tuple(p for p in paths if p)))
+        return additions
+
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
         try:
@@ -276,11 +313,63 @@ class GitRepo:
             args += ["-p", parent]
         return self.git(*args).strip(), blobs
 
-    def make_tag(self, name: str, commit: str, message: str) -> str:
-        """Create an annotated tag object (not yet a ref); the tagger is git's committer identity."""
+    def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> str:
+        """Create an annotated tag object (not yet a ref); the tagger is git's committer identity.
+
+        With `sign`, git signs it with the user's own signing setup (SSH, GPG or X.509 key).
+        """
+        if sign:
+            return self._signed_tag(name, commit, message)
         ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
         text = f"object {commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{message}"
         return self.git("mktag", stdin=text).strip()
+
+    def _signed_tag(self, name: str, commit: str, message: str) -> str:
+        """`git tag -s`, without creating the ref: the tag object is published like any other.
+
+        Only `git tag` knows every signing setup, and it always creates the ref. So it runs against a
+        scratch repository that writes objects into this one's object store, given this repository's
+        effective `user.*` and `gpg.*` settings (`includeIf` sections of the user's config
+        resolve here, not in the scratch repository). The ref dies with the scratch repository.
+        """
+        import tempfile
+
+        # Exit 1 means "no such settings": git's defaults then apply in the scratch repository too.
+        settings = run_git_raw(["config", "-z", "--get-regexp", r"^(user|gpg)\."], self.root).stdout.decode()
+        overrides: list[str] = []
+        for entry in settings.split("\x00"):
+            key, _, value = entry.partition("\n")
+            if key:
+                overrides += ["-c", f"{key}={value}"]
+        objects = Path(self.git("rev-parse", "--git-path", "objects").strip())
+        objects = objects if objects.is_absolute() else self.root / objects
+        with tempfile.TemporaryDirectory(prefix="modelreg-sign-") as scratch:
+            run_git(["init", "--quiet", "--bare", scratch], cwd=self.root)
+            env = {"GIT_DIR": scratch, "GIT_OBJECT_DIRECTORY": str(objects)}
+            proc = run_git_raw(
+                [*overrides, "tag", "-s", "--cleanup=verbatim", "-F", "-", name, commit],
+                self.root,
+                message.encode(),
+                env,
+            )
+            if proc.returncode != 0:
+                lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+                detail = "; ".join(line.removeprefix("error: ").removeprefix("fatal: ") for line in lines[-2:])
+                raise InvalidInputError(f"git could not sign the tag {name}: {detail or 'no reason given'}")
+            obj = run_git(["rev-parse", f"refs/tags/{name}"], self.root, env=env).strip()
+        # git 2.39 exits 0 and makes an unsigned tag when the SSH key file is missing.
+        if not self.git("cat-file", "tag", obj).rstrip().endswith(_SIGNATURE_ENDS):
+            raise InvalidInputError(
+                f"git made {name} without a signature (is user.signingkey set, and is the key there?); "
+                "nothing was written"
+            )
+        return obj
+
+    def verify_tag(self, tag: str, allowed_signers: Path | None = None) -> tuple[bool, str]:
+        """(`git verify-tag` succeeded, its raw report) for a tag name or object id."""
+        config = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
+        proc = run_git_raw([*config, "verify-tag", "--raw", tag], self.root)
+        return proc.returncode == 0, proc.stderr.decode(errors="replace")
 
     def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
         """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""

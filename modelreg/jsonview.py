@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from modelreg.api import InitResult, RefCheck, VersionDiff
     from modelreg.checks import GcReport, VerifyReport
     from modelreg.models import Event, ModelSummary, ModelVersion
+    from modelreg.requestfile import Request
+    from modelreg.reviews import ApplyResult, CreatedRequest, RequestStatus
 
 
 def version_json(mv: ModelVersion) -> dict[str, Any]:
@@ -42,6 +44,8 @@ def event_json(e: Event) -> dict[str, Any]:
         "date": e.date,
         "reason": e.reason,
         "request": e.request,
+        "approved_by": e.approved_by,
+        "merge_commit": e.merge_commit,
         "tag": e.tag,
     }
 
@@ -80,6 +84,9 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "actor": c.actor,
         "date": c.date,
         "current": c.current,
+        "request": c.request,
+        "approved_by": c.approved_by,
+        "ref": f"{c.model}@v{c.version}",
     }
 
 
@@ -108,3 +115,51 @@ def gc_json(r: GcReport) -> dict[str, Any]:
 
 def init_json(r: InitResult) -> dict[str, Any]:
     return {"root": str(r.root), "config": str(r.config_path), "store": r.store, "commit": r.commit}
+
+
+def request_json(r: Request) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "version": r.version,
+        "kind": r.kind,
+        "target": r.target,
+        "holder": r.holder,
+        "keep_existing": r.keep_existing,
+        "reason": r.reason,
+        "requested_by": r.requested_by,
+        "requested_at": r.requested_at,
+    }
+
+
+def request_created_json(c: CreatedRequest, push_command: str | None) -> dict[str, Any]:
+    return {
+        "request": request_json(c.request),
+        "branch": c.branch,
+        "commit": c.commit,
+        "pushed_to": c.pushed_to,
+        "push_command": push_command,
+        "title": c.title,
+        "body": c.body,
+    }
+
+
+def request_status_json(s: RequestStatus) -> dict[str, Any]:
+    return {
+        "request": request_json(s.request),
+        "state": s.state,
+        "branch": s.branch,
+        "merge_commit": s.merge.commit if s.merge else None,
+        "merged_by": s.merge.merged_by if s.merge else None,
+        "merged_at": s.merge.merged_at if s.merge else None,
+        "event": s.event.tag if s.event else None,
+    }
+
+
+def apply_json(r: ApplyResult) -> dict[str, Any]:
+    return {
+        "request": r.request.id,
+        "outcome": r.outcome,
+        "event": event_json(r.event) if r.event else None,
+        "error": r.error,
+    }

@@ -76,7 +76,9 @@ class Event:
     target: str | None = None
     archived: tuple[int, ...] = ()
     reason: str | None = None
-    request: str | None = None
+    request: str | None = None  # the id of the merged request this event applies (DESIGN §6)
+    approved_by: str | None = None  # who merged that request: the merge commit's author
+    merge_commit: str | None = None  # the commit that merged it into the main line
     actor: str = ""
     date: str = ""
     commit: str = ""  # the commit the tag points at
@@ -153,6 +155,15 @@ class ModelSummary:
     versions: int
     stages: dict[str, int]  # stage → its current (most recent) holder
     aliases: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing `verify` found wrong."""
+
+    kind: str  # "event", "claim", "review", "signature", "manifest", "blob"
+    subject: str  # the tag, file or digest concerned
+    message: str
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Target:
 
     remote: str | None
     branch: str | None = None  # full ref, e.g. refs/heads/main, for writes that commit
+    sign: bool = False  # the write's tags are signed with the user's git signing key
 
     @property
     def tracking(self) -> str | None:

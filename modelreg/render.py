@@ -11,6 +11,7 @@ from rich.text import Text
 from modelreg.api import VersionDiff
 from modelreg.checks import GcReport, VerifyReport
 from modelreg.models import Event, Manifest, ModelSummary, ModelVersion
+from modelreg.reviews import RequestStatus
 
 # --- terminal views ------------------------------------------------------------------------
 
@@ -80,19 +81,43 @@ def version_view(console: Console, mv: ModelVersion) -> None:
 
 def history_table(console: Console, name: str, events: list[Event]) -> None:
     table = Table(title=f"history of {name}", title_justify="left")
-    for column in ("seq", "version", "event", "by", "date", "reason"):
+    reviewed = any(e.request for e in events)
+    columns = ("seq", "version", "event", "by", *(("approved by",) if reviewed else ()), "date", "reason")
+    for column in columns:
         table.add_column(
             column, justify="right" if column in ("seq", "version") else "left", no_wrap=column in ("version", "date")
         )
     for e in events:
+        approval = ((e.approved_by or "").split(" <")[0],) if reviewed else ()
         _row(
             table,
             "" if e.seq is None else str(e.seq),
             f"v{e.version}",
             describe_event(e),
             e.actor.split(" <")[0],
+            *approval,
             e.date[:16].replace("T", " "),
             e.reason or "",
+        )
+    console.print(table)
+
+
+def requests_table(console: Console, found: list[RequestStatus]) -> None:
+    if not found:
+        console.print("No promotion requests. Propose one with `modelreg promote NAME VERSION STAGE --request`.")
+        return
+    table = Table(title="promotion requests", title_justify="left")
+    for column in ("state", "request", "change", "requested by", "merged by", "event"):
+        table.add_column(column, no_wrap=column == "state", overflow="fold")
+    for r in found:
+        _row(
+            table,
+            r.state,
+            r.request.id,
+            r.request.label,
+            r.request.requested_by.split(" <")[0],
+            r.merge.merged_by.split(" <")[0] if r.merge and r.merge.via_merge else "",
+            r.event.tag if r.event else (r.branch or ""),
         )
     console.print(table)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelreg.models import Event
 
-FORMAT = 1
+FORMAT = 2  # 2: events carry approved_by and merge_commit
 
 
 def cache_file(cache_dir: Path, repo: Path, patterns: list[str]) -> Path:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from modelreg.api import Registry
 from modelreg.cli import main
 
+ROOT = Path(__file__).resolve().parents[1]
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Jane Doe",
     "GIT_AUTHOR_EMAIL": "jane@example.com",
@@ -106,3 +109,44 @@ def repo_state(repo: Path) -> tuple[str, str, str, list[str]]:
     store = repo / ".modelreg" / "store"
     blobs = sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file()) if store.exists() else []
     return refs, index, status, blobs
+
+
+def run_modelreg(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelreg", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A bare repository holding an initialised registry on `main`, with a store all clones share."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(bare), str(seed))
+    (seed / "README.md").write_text("# models\n")
+    git(seed, "add", "README.md")
+    git(seed, "commit", "-q", "-m", "initial")
+    Registry.init(seed, store=str(tmp_path / "shared-store"))
+    git(seed, "push", "-q", "origin", "main")
+    return bare
+
+
+@pytest.fixture
+def clone(remote: Path, tmp_path: Path):
+    def make(name: str, *extra: str, url: str | None = None) -> Path:
+        path = tmp_path / name
+        git(tmp_path, "clone", "-q", *extra, url or str(remote), str(path))
+        return path
+
+    return make
+
+
+def install_hook(repo: Path, name: str, body: str) -> None:
+    hook = repo / ".git" / "hooks" / name
+    hook.write_text("#!/bin/sh\n" + body)
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)

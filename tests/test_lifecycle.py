@@ -45,6 +45,8 @@ def test_promote_writes_an_event_tag_and_its_claim_ref(three_versions, cli):
         "date": None,
         "reason": "first release",
         "request": None,
+        "approved_by": None,
+        "merge_commit": None,
         "tag": "fraud#production#1",
     }
     tag_object = git(repo, "rev-parse", "refs/tags/fraud#production#1").strip()
@@ -310,6 +312,9 @@ def test_check_ref_describes_tags_for_ci(three_versions, cli):
         "actor": None,
         "date": None,
         "current": True,
+        "request": None,
+        "approved_by": None,
+        "ref": "fraud@v2",
     }
     cli("promote", "fraud", "3", "production")
     assert json.loads(cli("check-ref", "fraud#production#1").out)["current"] is False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import stat
 import subprocess
 import sys
 import time
@@ -14,44 +13,9 @@ from pathlib import Path
 import pytest
 
 from modelreg import ConflictError, InvalidInputError, Registry, publish
-from tests.conftest import git
+from tests.conftest import git, install_hook, run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_modelreg(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "modelreg", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    """A bare repository holding an initialised registry on `main`, with a store all clones share."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "-q", str(bare), str(seed))
-    (seed / "README.md").write_text("# models\n")
-    git(seed, "add", "README.md")
-    git(seed, "commit", "-q", "-m", "initial")
-    Registry.init(seed, store=str(tmp_path / "shared-store"))
-    git(seed, "push", "-q", "origin", "main")
-    return bare
-
-
-@pytest.fixture
-def clone(remote: Path, tmp_path: Path):
-    def make(name: str, *extra: str, url: str | None = None) -> Path:
-        path = tmp_path / name
-        git(tmp_path, "clone", "-q", *extra, url or str(remote), str(path))
-        return path
-
-    return make
 
 
 @pytest.fixture
@@ -100,12 +64,6 @@ def model_file(tmp_path: Path, content: bytes) -> Path:
     path = tmp_path / f"model-{content.hex()[:16]}.bin"
     path.write_bytes(content)
     return path
-
-
-def install_hook(repo: Path, name: str, body: str) -> None:
-    hook = repo / ".git" / "hooks" / name
-    hook.write_text("#!/bin/sh\n" + body)
-    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
 
 
 def test_register_and_promote_with_push(clone, remote, tmp_path):

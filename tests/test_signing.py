@@ -1,0 +1,115 @@
+"""Signed events: `--sign` with a real SSH key, `require_signed`, allowed signers per stage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, git, repo_state
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+
+
+def make_key(directory: Path, principal: str) -> tuple[Path, str]:
+    """A passphrase-less ed25519 key: (private key path, public key line)."""
+    key = directory / principal.split("@")[0]
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(key)], check=True)
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+@pytest.fixture
+def signed(repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]) -> dict[str, Path]:
+    """A registry that requires signed events; jane may sign production, eve only other stages."""
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    keys = {}
+    lines = []
+    for who in ("jane", "eve", "mallory"):
+        key, public = make_key(keys_dir, f"{who}@example.com")
+        keys[who] = key
+        if who != "mallory":  # mallory's key is in nobody's allowed-signers file
+            lines.append(f'{who}@example.com namespaces="git" {public}')
+    (repo / ".modelreg" / "allowed_signers").write_text("\n".join(lines) + "\n")
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(
+        config.read_text()
+        + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n"
+        + "signers:\n  production: [jane@example.com]\n"
+    )
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "user.signingkey", str(keys["jane"]))
+    for version in (1, 2):
+        assert cli("register", "fraud", artifact(f"m{version}", f"w{version}".encode())).code == 0
+    return keys
+
+
+def findings(cli: Callable[..., Result]) -> list[str]:
+    result = cli("verify", "--json")
+    return [f["message"] for f in json.loads(result.out)["findings"] if f["kind"] == "signature"]
+
+
+def test_events_are_signed_by_default_and_verify(signed: dict[str, Path], repo: Path, cli) -> None:
+    assert cli("promote", "fraud", "1", "production").code == 0
+    assert cli("alias", "set", "fraud", "champion", "1").code == 0
+    assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", "fraud#production#1")
+    assert cli("verify").code == 0
+    check = cli("check-ref", "fraud#production#1")
+    assert check.code == 0, check.err
+    assert json.loads(check.out)["version"] == 1
+
+
+def test_an_unsigned_event_is_rejected(signed: dict[str, Path], cli) -> None:
+    assert cli("promote", "fraud", "1", "staging", "--no-sign").code == 0
+    assert findings(cli) == ["fraud#staging#1 is not signed"]
+    result = cli("check-ref", "fraud#staging#1")
+    assert result.code == 4 and "is not signed" in result.err
+
+
+def test_a_good_signature_by_a_signer_not_allowed_for_the_stage_fails(signed: dict[str, Path], repo: Path, cli) -> None:
+    git(repo, "config", "user.signingkey", str(signed["eve"]))
+    assert cli("promote", "fraud", "1", "staging").code == 0  # eve may sign staging events
+    assert cli("promote", "fraud", "1", "production").code == 0
+    assert findings(cli) == [
+        "fraud#production#2 is signed by eve@example.com, who is not among the signers allowed for 'production'"
+    ]
+    assert cli("check-ref", "fraud#staging#1").code == 0
+    assert cli("check-ref", "fraud#production#2").code == 4
+
+
+def test_a_key_outside_the_allowed_signers_fails(signed: dict[str, Path], repo: Path, cli) -> None:
+    git(repo, "config", "user.signingkey", str(signed["mallory"]))
+    assert cli("promote", "fraud", "2", "staging").code == 0
+    (message,) = findings(cli)
+    assert message.startswith("fraud#staging#1: git does not accept its signature")
+
+
+def test_a_missing_key_writes_nothing(signed: dict[str, Path], repo: Path, cli) -> None:
+    # git 2.39 exits 0 and makes an UNSIGNED tag here; modelreg must notice and write nothing.
+    git(repo, "config", "user.signingkey", str(repo.parent / "no-such-key"))
+    before = repo_state(repo)
+    result = cli("promote", "fraud", "1", "production", "--sign")
+    assert result.code == 1
+    assert "fraud#production#1" in result.err and result.err.count("\n") == 1
+    assert repo_state(repo) == before
+
+
+def test_a_missing_allowed_signers_file_is_a_finding(signed: dict[str, Path], repo: Path, cli) -> None:
+    assert cli("promote", "fraud", "1", "staging").code == 0
+    (repo / ".modelreg" / "allowed_signers").unlink()
+    assert findings(cli) == ["the allowed-signers file .modelreg/allowed_signers named in the config does not exist"]
+
+
+def test_apply_signs_the_events_it_writes(signed: dict[str, Path], repo: Path, cli) -> None:
+    created = json.loads(cli("promote", "fraud", "2", "production", "--request", "--json").out)
+    git(repo, "merge", "-q", "--no-ff", created["branch"], "-m", "Merge")
+    result = cli("apply", "--json")
+    assert result.code == 0, result.err
+    assert cli("verify").code == 0
+    assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", "fraud#production#1")
