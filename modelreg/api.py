@@ -217,11 +217,13 @@ class Registry:
         config_file = git.root / CONFIG_PATH
         if config_file.exists():
             raise InvalidInputError(f"{CONFIG_PATH} already exists in {git.root}")
-        config = Config(store=check_store_url(store) if store else DEFAULT_STORE)
         git.identity()
         branch = git.branch()
         if branch is None:
             raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
+        config = Config(
+            store=check_store_url(store) if store else DEFAULT_STORE, main_branch=branch.removeprefix("refs/heads/")
+        )
         files = {CONFIG_PATH: configmod.to_yaml(config)}
         if config.store == DEFAULT_STORE:
             files[".modelreg/.gitignore"] = "# the default local artifact store\n/store/\n"
@@ -357,11 +359,12 @@ class Registry:
         """
         name = remote or self.config.remote
         self.git.check_remote(name)
-        moved, only_here = self._sync(name, None, self.git.branch())
+        branches = {self.git.branch(), f"refs/heads/{self.config.main_branch}"} - {None}
+        moved, only_here = self._sync(name, None, sorted(b for b in branches if b))
         problems = [*moved, *only_here]
         return FetchReport(name, not problems, tuple(problems))
 
-    def _sync(self, remote: str, model: str | None, branch: str | None) -> tuple[list[str], list[str]]:
+    def _sync(self, remote: str, model: str | None, branches: list[str]) -> tuple[list[str], list[str]]:
         """Compare this clone's modelreg refs with the remote's, then fetch the remote's.
 
         Returns (refs moved on the remote, refs only here); nothing is fetched unless both are
@@ -370,7 +373,7 @@ class Registry:
         """
         claims = f"{CLAIMS_PREFIX}{model}/" if model else CLAIMS_PREFIX
         tag_globs = [f"refs/tags/{model}@v*", f"refs/tags/{model}#*"] if model else ["refs/tags/*"]
-        theirs_all = self.git.ls_remote(remote, [*tag_globs, f"{claims}*", *([branch] if branch else [])])
+        theirs_all = self.git.ls_remote(remote, [*tag_globs, f"{claims}*", *branches])
         ours_text = self.git.ref_ids([*tag_patterns(model), claims])
         ours = dict(line.split(" ", 1) for line in ours_text.splitlines() if line)
 
@@ -393,8 +396,9 @@ class Registry:
         if moved or only_here:
             return moved, only_here
         refspecs = [f"{ref}:{ref}" for ref in sorted(theirs) if theirs[ref] != ours.get(ref)]
-        if branch and branch in theirs_all:
-            refspecs.append(f"+{branch}:refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}")
+        for branch in branches:
+            if branch in theirs_all:
+                refspecs.append(f"+{branch}:refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}")
         if refspecs:
             self.git.fetch(remote, refspecs)
         return [], []
@@ -724,7 +728,7 @@ class Registry:
     def _fetch_for(self, target: Target, name: str | None) -> None:
         """Before a pushed write: the remote's refs for this model, or a clear refusal."""
         assert target.remote is not None
-        moved, only_here = self._sync(target.remote, name, target.branch)
+        moved, only_here = self._sync(target.remote, name, [target.branch] if target.branch else [])
         if moved:
             raise IntegrityError(f"{moved[0]} (`modelreg fetch` lists every such ref)")
         if only_here:

@@ -55,6 +55,7 @@ class Config:
     store_options: dict[str, Any] = field(default_factory=dict)
     push: bool = False  # writing commands push to `remote` unless told --no-push
     remote: str = "origin"
+    main_branch: str = "main"  # where reviewed requests are merged: its first-parent line is the evidence
     require_signed: bool = False  # every stage/alias event must carry a signature verify accepts
     allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
     signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target → principals allowed to sign its events
@@ -122,6 +123,8 @@ def to_yaml(config: Config) -> str:
         data["push"] = True
     if config.remote != "origin":
         data["remote"] = config.remote
+    if config.main_branch != "main":
+        data["main_branch"] = config.main_branch
     if config.require_signed:
         data["require_signed"] = True
     if config.allowed_signers:
@@ -163,7 +166,11 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
         not allowed_signers or allowed_signers.startswith("/") or ".." in allowed_signers.split("/")
     ):
         raise doc.fail("allowed_signers", "must be a path inside the repository, e.g. .modelreg/allowed_signers")
+    main_branch = doc.optional("main_branch", str, "main").removeprefix("refs/heads/")
+    if not main_branch or main_branch.startswith("-") or any(c.isspace() or c in "~^:?*[\\" for c in main_branch):
+        raise doc.fail("main_branch", f"is not a branch name: {main_branch!r}")
     return Config(
+        main_branch=main_branch,
         push=doc.optional("push", bool, False),
         require_signed=doc.optional("require_signed", bool, False),
         allowed_signers=allowed_signers,

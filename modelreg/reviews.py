@@ -165,6 +165,24 @@ def mainline_merges(reg: Registry, rev: str = "HEAD") -> tuple[dict[str, list[Me
     return merges, problems
 
 
+def main_line(reg: Registry) -> str | None:
+    """The tip of the main branch, whose first-parent line is where approved requests are merged.
+
+    The remote-tracking branch comes first: a merge that exists only in this clone approves nothing.
+    A read-only view (`--repo`) has the remote's default branch, but not its history.
+    """
+    if reg.source:
+        raise InvalidInputError(
+            "review evidence needs the main branch's history: check this tag in a clone (fetch-depth 0)"
+        )
+    branch = reg.config.main_branch
+    for ref in (f"refs/remotes/{reg.config.remote}/{branch}", f"refs/heads/{branch}"):
+        tip = reg.git.resolve_commit(ref)
+        if tip is not None:
+            return tip
+    return None
+
+
 def _present(reg: Registry, rev: str) -> set[str]:
     """Ids of the request files in `rev`'s tree (a reverted merge removes its request)."""
     names = reg.git.list_dir(rev, REQUESTS_DIR)
@@ -177,7 +195,7 @@ def _applied(events: dict[str, list[Event]]) -> dict[str, Event]:
 
 def statuses(reg: Registry) -> tuple[list[RequestStatus], list[str]]:
     """Open requests (on `modelreg/request/*` branches), merged ones, and those already applied."""
-    head = reg.git.resolve_commit("HEAD")
+    head = main_line(reg) or reg.git.resolve_commit("HEAD")
     merges, problems = mainline_merges(reg, head) if head else ({}, [])
     present = _present(reg, head) if head else set()
     applied = _applied(reg._snapshot(None).events)
@@ -229,6 +247,16 @@ def apply(
     head = reg.git.resolve_commit("HEAD")
     if head is None:
         raise NotFoundError("HEAD has no commit: nothing to apply")
+    main = main_line(reg)
+    branch = reg.config.main_branch
+    if main is None:
+        raise NotFoundError(
+            f"there is no branch {branch!r} here (main_branch in the config): fetch it, or check it out"
+        )
+    if not reg.git.is_ancestor(head, main):
+        raise InvalidInputError(
+            f"HEAD is not on {branch}: apply runs on the main branch, where reviewed requests are merged"
+        )
     merges, problems = mainline_merges(reg, head)
     if problems:
         raise InvalidInputError(problems[0])
@@ -317,7 +345,7 @@ def review_problem(event: Event, merges: dict[str, list[Merge]], events: list[Ev
         return f"{event.tag} changes review-required stage {event.target!r} without a merged request"
     found = merges.get(event.request, [])
     if not found:
-        return f"{event.tag} names request {event.request!r}, which was never merged into the main line"
+        return f"{event.tag} names request {event.request!r}, which was never merged into the main branch"
     merge = next((m for m in found if m.commit == event.merge_commit), None)
     if merge is None:
         return f"{event.tag} names request {event.request!r}, but not the commit that merged it"
@@ -341,11 +369,16 @@ def review_findings(reg: Registry, events: dict[str, list[Event]], only: str | N
     ]
     if not relevant:
         return []
-    head = reg.git.resolve_commit("HEAD")
-    merges = mainline_merges(reg, head)[0] if head else {}
+    main = main_line(reg)
+    merges = mainline_merges(reg, main)[0] if main else {}
     findings = []
     for event, model_events in relevant:
-        problem = review_problem(event, merges, model_events)
+        problem = (
+            review_problem(event, merges, model_events)
+            if main
+            else f"{event.tag}: cannot check its review, there is no branch {reg.config.main_branch!r} here "
+            "(main_branch in the config; `modelreg fetch` brings it)"
+        )
         if problem:
             findings.append(Finding("review", event.tag, problem))
     return findings

@@ -66,6 +66,16 @@ def merged_request(remote: Path, clone, tmp_path: Path) -> Path:
     return remote
 
 
+def checkout_tag(repo: Path, tag: str) -> Path:
+    """What a tag pipeline starts from: HEAD detached at the tagged commit (the version's, not main's tip),
+    and no local main branch."""
+    git(repo, "checkout", "-q", "--detach", f"refs/tags/{tag}")
+    git(repo, "branch", "-q", "-D", "main")
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    git(repo, "update-ref", "-d", "refs/remotes/origin/HEAD")
+    return repo
+
+
 def test_the_examples_are_in_docs_verbatim() -> None:
     docs = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
     for path in (GITHUB_APPLY, GITHUB_DEPLOY, GITLAB):
@@ -132,7 +142,7 @@ def test_github_workflows_apply_then_deploy(merged_request: Path, clone) -> None
     body = git(merged_request, "cat-file", "tag", tags[0])
     assert '"approved_by": "Bob Reviewer <bob@example.com>"' in body
 
-    deploy = clone("github-deploy")
+    deploy = checkout_tag(clone("github-deploy"), "fraud#production#1")
     github_steps(
         yaml.safe_load(GITHUB_DEPLOY.read_text()),
         deploy,
@@ -154,7 +164,7 @@ def test_github_deploy_fails_on_a_tag_that_does_not_verify(merged_request: Path,
     obj = git(rogue, "rev-parse", "refs/tags/fraud#production#2").strip()
     git(rogue, "update-ref", "refs/modelreg/events/fraud/2", obj)
     git(rogue, "push", "-q", "--atomic", "origin", "refs/tags/fraud#production#2", "refs/modelreg/events/fraud/2")
-    deploy = clone("github-deploy")
+    deploy = checkout_tag(clone("github-deploy"), "fraud#production#2")
     with pytest.raises(AssertionError, match="without a merged request"):
         github_steps(
             yaml.safe_load(GITHUB_DEPLOY.read_text()),
@@ -182,7 +192,7 @@ def test_gitlab_pipeline_apply_then_deploy(merged_request: Path, clone) -> None:
     ci = clone("gitlab-apply")
     job("apply", ci, {"MODELREG_PUSH_TOKEN": "unused"})
     assert git(merged_request, "tag", "-l", "fraud#*").split() == ["fraud#production#1"]
-    deploy = clone("gitlab-deploy")
+    deploy = checkout_tag(clone("gitlab-deploy"), "fraud#production#1")
     job("deploy", deploy, {"CI_COMMIT_TAG": "fraud#production#1"})
     env = dict(line.split("=", 1) for line in (deploy / "model.env").read_text().splitlines())
     assert env["MODELREG_APPROVED_BY"] == "Bob Reviewer <bob@example.com>" and env["MODELREG_VERSION"] == "1"

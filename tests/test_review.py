@@ -179,6 +179,25 @@ def test_request_committed_on_the_main_line_is_not_applied(reviewed: Path, cli: 
     assert json.loads(cli("requests", "--json").out)[0]["state"] == "unreviewed"
 
 
+def test_a_request_merged_outside_the_main_branch_approves_nothing(reviewed: Path, cli: Callable[..., Result]) -> None:
+    created = request(cli, "fraud", "1", "production")
+    git(reviewed, "checkout", "-q", "-b", "side")
+    git_as(reviewed, BOB, "merge", "-q", "--no-ff", created["branch"], "-m", "Merge on a side branch")
+    result = cli("apply")
+    assert result.code == 1 and "HEAD is not on main" in result.err
+    # An event made from that merge anyway (e.g. by a hand-run apply) fails verification.
+    merge = git(reviewed, "rev-parse", "HEAD").strip()
+    extra = {
+        "request": created["request"]["id"],
+        "merge_commit": merge,
+        "approved_by": "Bob Reviewer <bob@example.com>",
+    }
+    hand_made_event(reviewed, "fraud#production#1", 1, extra)
+    git(reviewed, "checkout", "-q", "main")
+    check = cli("check-ref", "fraud#production#1")
+    assert check.code == 4 and "never merged into the main branch" in check.err
+
+
 def test_reverting_the_merge_withdraws_the_request(reviewed: Path, cli: Callable[..., Result]) -> None:
     created = request(cli, "fraud", "1", "production")
     git_as(reviewed, BOB, "merge", "-q", "--no-ff", created["branch"], "-m", "Merge request")
@@ -223,7 +242,7 @@ def test_verify_catches_a_tag_that_names_a_request_it_did_not_come_from(
     ]
     hand_made_event(reviewed, "fraud#production#3", 2, {"request": "made-up-request-abc123", "merge_commit": merge})
     result = cli("check-ref", "fraud#production#3")
-    assert result.code == 4 and "never merged into the main line" in result.err
+    assert result.code == 4 and "never merged into the main branch" in result.err
 
 
 def test_rollback_returns_only_to_an_earlier_holder(reviewed: Path, cli: Callable[..., Result]) -> None:
@@ -364,3 +383,13 @@ def test_check_ref_writes_github_outputs_and_env_lines(
     assert unwritable.code == 1 and "cannot write" in unwritable.err
     crafted = cli("check-ref", "fraud#staging#1;touch pwned")
     assert crafted.code == 1 and not (reviewed / "pwned").exists()
+
+
+def test_init_records_a_main_branch_other_than_main(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    path = make_repo(tmp_path / "trunk-repo")
+    git(path, "branch", "-q", "-m", "trunk")
+    Registry.init(path)
+    assert "main_branch: trunk\n" in (path / ".modelreg" / "config.yaml").read_text()
+    assert Registry.open(path).config.main_branch == "trunk"

@@ -213,3 +213,10 @@ def test_config_reads_signing_policy() -> None:
 def test_bad_signing_config(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config_from_yaml(f"modelreg: 1\n{text}\n")
+
+
+def test_main_branch_defaults_to_main_and_is_checked() -> None:
+    assert config_from_yaml("modelreg: 1\n").main_branch == "main"
+    assert config_from_yaml("modelreg: 1\nmain_branch: refs/heads/trunk\n").main_branch == "trunk"
+    with pytest.raises(ConfigError, match="not a branch name"):
+        config_from_yaml("modelreg: 1\nmain_branch: 'a b'\n")
