@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -128,6 +126,8 @@ def signature_findings(reg: Registry, events: dict[str, list[Event]], only: str 
     todo = [e for model in events.values() for e in model if e.seq is not None and (only is None or e.tag == only)]
     if not todo:
         return []
+    from concurrent.futures import ThreadPoolExecutor
+
     with _allowed_signers(reg) as allowed:
         if isinstance(allowed, str):
             return [Finding("signature", reg.config.allowed_signers or "", allowed)]
@@ -154,6 +154,8 @@ def _allowed_signers(reg: Registry) -> Iterator[Path | str | None]:
         path = reg.root / rel
         yield path if path.is_file() else f"the allowed-signers file {rel} named in the config does not exist"
         return
+    import tempfile
+
     (text,) = reg.git.read_blobs([f"refs/remotes/origin/HEAD:{rel}"])
     if text is None:
         yield f"the allowed-signers file {rel} named in the config does not exist"
