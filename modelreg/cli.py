@@ -566,8 +566,12 @@ def check_ref(
 
 @app.command("requests")
 def requests_(json_: JsonOpt = False) -> None:
-    """List promotion requests: open (on a modelreg/request/* branch), merged and waiting for
-    `modelreg apply`, unreviewed (committed on the main line without a merge), and applied."""
+    """List promotion requests and where each one stands.
+
+    open: on a modelreg/request/* branch, not merged yet; merged: on the main branch, waiting for
+    `modelreg apply`; unreviewed: committed on the main branch without a merge commit (apply refuses
+    it); applied: its event tag exists.
+    """
     reg = _registry()
     found = reg.requests()
     _warn(reg)
