@@ -322,6 +322,8 @@ def test_reviewed_promotion_through_a_shared_remote(remote: Path, clone, tmp_pat
     assert git(remote, "rev-parse", "--verify", f"refs/heads/{branch}")
 
     reviewer = clone("reviewer")
+    (pending,) = json.loads(run_modelreg(reviewer, "requests", "--json").stdout)
+    assert (pending["state"], pending["branch"]) == ("open", branch)  # seen on the remote-tracking branch
     git_as(reviewer, BOB, "merge", "-q", "--no-ff", f"origin/{branch}", "-m", f"Merge {branch}")
     git(reviewer, "push", "-q", "origin", "main")
 
