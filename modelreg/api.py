@@ -880,11 +880,9 @@ class Registry:
         from modelreg import reviews
 
         check_name(name)
-        if self.source:
-            raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
-        pushing = self.config.push if push is None else push
         return reviews.create(
             self,
+            self._target(push, remote),
             name,
             version,
             kind,
@@ -892,8 +890,6 @@ class Registry:
             keep_existing=keep_existing,
             reason=reason,
             branch=branch,
-            push=pushing,
-            remote=remote,
         )
 
     def requests(self) -> list[RequestStatus]:

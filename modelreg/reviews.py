@@ -74,6 +74,7 @@ def _now() -> str:
 
 def create(
     reg: Registry,
+    dest: Target,
     name: str,
     version: int,
     kind: TargetKind,
@@ -82,12 +83,11 @@ def create(
     keep_existing: bool = False,
     reason: str | None = None,
     branch: str | None = None,
-    push: bool = False,
-    remote: str | None = None,
 ) -> CreatedRequest:
     """Commit `.modelreg/requests/<id>.yaml` on a new branch, off the checked-out commit.
 
-    Nothing else moves: not the checked-out branch, not the index, not the work tree.
+    Nothing else moves: not the checked-out branch, not the index, not the work tree. With a
+    remote in `dest`, the branch is pushed there first.
     """
     if kind == "stage":
         reg.config.check_stage(target)
@@ -115,9 +115,6 @@ def create(
     reg.git.git("check-ref-format", "--branch", short)
     if reg.git.resolve_commit(f"refs/heads/{short}") is not None:
         raise InvalidInputError(f"branch {short!r} already exists: choose another with --branch")
-    remote_name = (remote or reg.config.remote) if push else None
-    if remote_name is not None:
-        reg.git.check_remote(remote_name)
     candidate = reg._version(state, events, version).manifest
     current = reg._version(state, events, holder).manifest if holder is not None else None
     title = requestfile.pr_title(request)
@@ -125,10 +122,10 @@ def create(
     base = reg.git.resolve_commit("HEAD")
     # The commit message is the PR's title and body: `gh pr create --fill` and GitLab take them from it.
     commit, _ = reg.git.commit_files(base, {request.path: requestfile.to_yaml(request)}, f"{title}\n\n{body}")
-    if remote_name is not None:
-        reg.git.push_atomic(remote_name, [f"{commit}:refs/heads/{short}"])
+    if dest.remote is not None:
+        reg.git.push_atomic(dest.remote, [f"{commit}:refs/heads/{short}"])
     reg.git.update_refs([RefUpdate(f"refs/heads/{short}", commit)], f"modelreg: request {request.id}")
-    return CreatedRequest(request, short, commit, title, body, remote_name)
+    return CreatedRequest(request, short, commit, title, body, dest.remote)
 
 
 def mainline_merges(reg: Registry, rev: str = "HEAD") -> tuple[dict[str, list[Merge]], list[str]]:
