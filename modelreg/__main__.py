@@ -1,3 +1,3 @@
-from modelreg.cli import run
+from modelreg.launch import run
 
 run()

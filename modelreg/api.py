@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
+from modelreg import memo
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import (
@@ -179,10 +180,10 @@ class Registry:
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
         git = GitRepo.discover(path)
-        config_file = git.root / CONFIG_PATH
-        if not config_file.is_file():
+        data = memo.read_file(str(git.root / CONFIG_PATH))
+        if data is None:
             raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
-        return cls(git, configmod.from_yaml(config_file.read_text(encoding="utf-8"), CONFIG_PATH))
+        return cls(git, configmod.from_yaml(data.decode("utf-8"), CONFIG_PATH))
 
     @classmethod
     def open_url(cls, url: str, name: str | None = None) -> Registry:
@@ -480,11 +481,11 @@ class Registry:
         if tagged_text is None:
             raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
         tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
-        local = self.root / path
         if branch_rev:
             current_text = branch_text[0] if branch_text else None
         else:
-            current_text = local.read_text(encoding="utf-8") if local.is_file() else None
+            data = memo.read_file(str(self.root / path))
+            current_text = None if data is None else data.decode("utf-8")
         if current_text is None:
             return tagged
         current = manifestmod.from_yaml(current_text, path)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelreg import jsonview
+from modelreg import jsonview, memo
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError
 from modelreg.refs import parse_ref, parse_tag_name, parse_version
 from modelreg.values import parse_pairs
@@ -674,9 +674,14 @@ def gc(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (DESIGN §8)."""
+    """Run the CLI; returns the exit code (DESIGN §8). The read commands keep a recording (see memo)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return memo.record(args, lambda: _main(args))
+
+
+def _main(args: list[str]) -> int:
     try:
-        app(args=argv, prog_name="modelreg")
+        app(args=args, prog_name="modelreg")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.ERROR)
     except ModelregError as exc:

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelreg import memo
 from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
 from modelreg.models import TagRecord
 
@@ -59,10 +60,12 @@ _RACE_REASONS = (
 )
 
 
+_SETTINGS = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+
+
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
-    env["LC_ALL"] = "C"
-    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.update(_SETTINGS)
     env.update(extra or {})
     return env
 
@@ -77,9 +80,17 @@ def run_git_raw(
         raise GitError("git is not installed or not on PATH") from None
 
 
-def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    """Run git; return stdout; raise GitError with git's own last line on failure."""
+def run_git(
+    args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None, probe: bool = False
+) -> str:
+    """Run git; return stdout; raise GitError with git's own last line on failure.
+
+    `probe`: the answer can change between runs (it reads refs or the file system, not objects
+    named by id), so a memoized command must ask it again before reusing its output (see memo).
+    """
     proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env)
+    if probe and proc.returncode == 0 and stdin is None:
+        memo.note_run(["git", *args], str(cwd), _LOCATION_VARS, {**_SETTINGS, **(env or {})}, proc.stdout)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
         detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
@@ -117,7 +128,7 @@ class GitRepo:
         if not start.is_dir():
             raise InvalidInputError(f"{start} is not a directory")
         try:
-            top = run_git(["rev-parse", "--show-toplevel"], cwd=start).strip()
+            top = run_git(["rev-parse", "--show-toplevel"], cwd=start, probe=True).strip()
         except GitError:
             raise InvalidInputError(
                 f"{start.resolve()} is not inside a git repository (run `git init` first)"
@@ -166,8 +177,8 @@ class GitRepo:
             raise GitError(f"cannot read the registry at {url}: {exc}") from None
         return repo
 
-    def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+    def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, probe: bool = False) -> str:
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env, probe=probe)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -232,7 +243,7 @@ class GitRepo:
 
     def ref_ids(self, patterns: list[str]) -> str:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
-        return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
+        return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns, probe=True)
 
     def read_blobs(self, specs: list[str]) -> list[str | None]:
         """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""

@@ -1,0 +1,18 @@
+"""The `modelreg` console command: a memoized answer when one is still true, else the full CLI.
+
+Kept apart from `modelreg.cli` so that a replayed `resolve` never imports Typer or the registry.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from modelreg import memo
+
+
+def run() -> None:
+    if memo.replay(sys.argv[1:]):
+        sys.exit(0)
+    from modelreg.cli import run as run_cli
+
+    run_cli()
