@@ -19,9 +19,10 @@ command runs and records afresh. `MODELREG_NO_MEMO=1` turns both off.
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
+
+from modelreg import cachefile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     Probe = tuple[Any, ...]
 
 FORMAT = 1
+KEEP = 512
 # The read commands, with how many operands they take: they read only refs, the config and
 # manifests, through the calls that record them (gitrepo's probes, read_file).
 COMMANDS = {"resolve": 1, "show": 1, "history": 1, "list": 0}
@@ -82,7 +84,9 @@ def entry_file(argv: list[str]) -> str | None:
     if len(argv) - len(operands) > 2:  # --json twice
         return None
     env = sorted((k, v) for k, v in os.environ.items() if k in _ENV_NAMES or k.startswith(_ENV_PREFIXES))
-    question = (FORMAT, sys.version, sys.executable, os.getcwd(), tuple(argv), tuple(env), *_terminal())
+    drawn = argv[0] != "resolve" and "--json" not in argv  # Rich draws it for the terminal at hand
+    terminal = _terminal() if drawn else None
+    question = (FORMAT, sys.version, sys.executable, os.getcwd(), tuple(argv), tuple(env), terminal)
     # repr, not marshal: marshal's bytes depend on object identity, repr's only on the values.
     digest = _digest(repr(question).encode("utf-8", "surrogateescape"))[:40]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -97,11 +101,8 @@ def replay(argv: list[str]) -> bool:
         path = entry_file(argv)
         if path is None:
             return False
-        with open(path, "rb") as file:
-            if not _private(os.fstat(file.fileno())):
-                return False
-            entry = marshal.load(file)  # noqa: S302 - our own file (checked above), like a .pyc
-        if entry["format"] != FORMAT or not all(_holds(probe) for probe in entry["probes"]):
+        entry: Any = cachefile.load(path)
+        if entry is None or entry["format"] != FORMAT or not all(_holds(probe) for probe in entry["probes"]):
             return False
         output: str = entry["stdout"]
     except Exception:  # a missing, stale or unreadable recording is a miss, never an error
@@ -131,7 +132,8 @@ def record(argv: list[str], command: Callable[[], int]) -> int:
     if code == 0 and not err.parts:
         # Cheap probes first, so a stale recording is found out before any git call.
         probes = sorted([*recording.probes, *_code_stamps()], key=lambda probe: probe[0] == "run")
-        _save(path, {"format": FORMAT, "probes": probes, "stdout": "".join(out.parts)})
+        _prune(os.path.dirname(path))
+        cachefile.dump(path, {"format": FORMAT, "probes": probes, "stdout": "".join(out.parts)})
     return code
 
 
@@ -192,11 +194,6 @@ def _read(path: str) -> bytes | None:
         return file.read()
 
 
-def _private(st: os.stat_result) -> bool:
-    """Written by this user and by no one else: a shared cache must not be able to answer for us."""
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
-
-
 def _digest(data: bytes) -> str:
     try:
         # BLAKE2 built into CPython: `import hashlib` loads OpenSSL, 4 ms of a 30 ms replay.
@@ -246,16 +243,19 @@ def _terminal() -> tuple[bool, tuple[int, int] | None]:
     return tty, None
 
 
-def _save(path: str, entry: dict[str, Any]) -> None:
-    """Write atomically; best effort, like every cache here."""
+def _prune(directory: str) -> None:
+    """Past KEEP recordings (a new terminal size or directory makes a new one), drop the older half."""
+    import contextlib
+
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-            marshal.dump(entry, file)
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        pass
+        entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory) if e.name.endswith(".bin")]
+    except OSError:
+        return
+    if len(entries) < KEEP:
+        return
+    for _, old in sorted(entries)[: len(entries) // 2]:
+        with contextlib.suppress(OSError):
+            os.unlink(old)
 
 
 class _Tee:

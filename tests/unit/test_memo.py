@@ -199,3 +199,24 @@ def test_no_memo_switch_neither_records_nor_replays(tmp_path, capsys, monkeypatc
     memo.record(argv, reading(source))
     monkeypatch.delenv("MODELREG_NO_MEMO")
     assert replayed(capsys, argv) is None
+
+
+def test_plain_and_json_answers_do_not_depend_on_the_terminal_size(monkeypatch):
+    before = {tuple(argv): memo.entry_file(argv) for argv in (["resolve", "a"], ["show", "a", "--json"], ["show", "a"])}
+    monkeypatch.setattr(memo, "_terminal", lambda: (True, (33, 10)))
+    assert memo.entry_file(["resolve", "a"]) == before[("resolve", "a")]
+    assert memo.entry_file(["show", "a", "--json"]) == before[("show", "a", "--json")]
+    assert memo.entry_file(["show", "a"]) != before[("show", "a")]
+
+
+def test_recordings_are_pruned_past_keep(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(memo, "KEEP", 8)
+    source = tmp_path / "input.txt"
+    source.write_text("one")
+    for n in range(20):
+        (tmp_path / f"sub{n}").mkdir()
+        monkeypatch.chdir(tmp_path / f"sub{n}")
+        memo.record(["resolve", "fraud"], reading(source))
+    kept = list(Path(memo.entry_file(["resolve", "fraud"]) or "").parent.glob("*.bin"))
+    assert 4 <= len(kept) <= 8
+    assert replayed(capsys, ["resolve", "fraud"]) == "saw one\n"  # the newest survives
