@@ -54,10 +54,14 @@ def run(cwd: Path, *args: str, memo: bool = True, env: dict[str, str] | None = N
         text=True,
         check=False,
     )
-    timings = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
-    imported = {line.rsplit("|", 1)[-1].strip() for line in timings}
     err = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("import time:"))
-    return Outcome(proc.returncode, proc.stdout, err, "modelreg.cli" not in imported)
+    return Outcome(proc.returncode, proc.stdout, err, replayed(proc.stderr))
+
+
+def replayed(stderr: str) -> bool:
+    """Whether the run answered without the CLI, by `-X importtime`'s list of modules."""
+    timings = [line for line in stderr.splitlines() if line.startswith("import time:")]
+    return "modelreg.cli" not in {line.rsplit("|", 1)[-1].strip() for line in timings}
 
 
 def same_as_full_run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Outcome:
@@ -170,3 +174,44 @@ def test_failures_are_never_replayed(registry):
         missing = same_as_full_run(registry, "resolve", "fraud@9")
         assert missing.code != 0
         assert not missing.replayed
+
+
+def on_terminal(cwd: Path, *args: str, memo: bool = True) -> tuple[bytes, bool]:
+    """Run with stdin and stdout on a pseudo-terminal; returns what the terminal got, and whether it was replayed."""
+    master, slave = os.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    if not memo:
+        env["MODELREG_NO_MEMO"] = "1"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "modelreg", *args],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks), replayed(proc.stderr)
+
+
+def test_a_terminal_gets_the_same_colours_back(registry):
+    full, _ = on_terminal(registry, "show", "fraud@2", memo=False)
+    assert b"\x1b[" in full  # Rich drew for a terminal
+    first, replayed_first = on_terminal(registry, "show", "fraud@2")
+    second, replayed_second = on_terminal(registry, "show", "fraud@2")
+    assert (replayed_first, replayed_second) == (False, True)
+    assert first == second == full
