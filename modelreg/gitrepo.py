@@ -87,10 +87,14 @@ def run_git(
 
     `probe`: the answer can change between runs (it reads refs or the file system, not objects
     named by id), so a memoized command must ask it again before reusing its output (see memo).
+    A probe takes no stdin: it must be repeatable from its command line alone.
     """
+    if probe and stdin is not None:
+        raise ValueError("a probe cannot take stdin")
     proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env)
-    if probe and proc.returncode == 0 and stdin is None:
-        memo.note_run(["git", *args], str(cwd), _LOCATION_VARS, {**_SETTINGS, **(env or {})}, proc.stdout)
+    if probe:
+        out = proc.stdout if proc.returncode == 0 else None
+        memo.note_run(["git", *args], str(cwd), _LOCATION_VARS, {**_SETTINGS, **(env or {})}, out)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
         detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"

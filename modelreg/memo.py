@@ -55,10 +55,14 @@ class Recording:
 _recording: Recording | None = None
 
 
-def note_run(argv: list[str], cwd: str, unset: tuple[str, ...], env: dict[str, str], stdout: bytes) -> None:
-    """A command this run's answer depends on printed `stdout` (run with `env` over os.environ minus `unset`)."""
+def note_run(argv: list[str], cwd: str, unset: tuple[str, ...], env: dict[str, str], stdout: bytes | None) -> None:
+    """A command this run's answer depends on printed `stdout`, or failed (None).
+
+    It ran in `cwd` with `env` laid over os.environ minus `unset`; a replay runs it the same way.
+    """
     if _recording is not None:
-        _recording.probes.append(("run", tuple(argv), os.path.abspath(cwd), unset, env, _digest(stdout)))
+        digest = None if stdout is None else _digest(stdout)
+        _recording.probes.append(("run", tuple(argv), os.path.abspath(cwd), unset, env, digest))
 
 
 def read_file(path: str) -> bytes | None:
@@ -142,7 +146,7 @@ def _holds(probe: Probe) -> bool:
     if kind == "run":
         argv, cwd, unset, env, digest = rest
         stdout = _run(list(argv), cwd, {**{k: v for k, v in os.environ.items() if k not in unset}, **env})
-        return stdout is not None and _digest(stdout) == digest
+        return bool((None if stdout is None else _digest(stdout)) == digest)
     if kind == "file":
         path, digest = rest
         data = _read(path)

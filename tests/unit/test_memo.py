@@ -28,9 +28,10 @@ def reading(path: Path, *, code: int = 0, err: str = "", cat: Path | None = None
         data = memo.read_file(str(path))
         seen = "absent" if data is None else data.decode()
         if cat is not None:
-            out = subprocess.run(["cat", str(cat)], capture_output=True, check=True).stdout
+            proc = subprocess.run(["cat", str(cat)], capture_output=True, check=False)
+            out = proc.stdout if proc.returncode == 0 else None
             memo.note_run(["cat", str(cat)], str(cat.parent), (), {}, out)
-            seen += "|" + out.decode()
+            seen += "|" + ("<failed>" if out is None else out.decode())
         sys.stdout.write(f"saw {seen}\n")
         if err:
             sys.stderr.write(err)
@@ -92,6 +93,16 @@ def test_a_command_whose_output_changed_or_that_now_fails_is_a_miss(tmp_path, ca
     assert replayed(capsys, argv) is None
     memo.record(argv, reading(source, cat=other))
     other.unlink()  # cat now exits 1
+    assert replayed(capsys, argv) is None
+
+
+def test_a_command_that_failed_then_must_still_fail(tmp_path, capsys):
+    source, other = tmp_path / "input.txt", tmp_path / "refs.txt"
+    source.write_text("one")
+    argv = ["resolve", "fraud"]
+    memo.record(argv, reading(source, cat=other))
+    assert replayed(capsys, argv) == "saw one|<failed>\n"
+    other.write_text("ref-a")
     assert replayed(capsys, argv) is None
 
 
