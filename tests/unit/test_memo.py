@@ -82,27 +82,27 @@ def test_a_file_recorded_as_absent_that_appears_is_a_miss(tmp_path, capsys):
     assert replayed(capsys, argv) is None
 
 
-def test_a_command_whose_output_changed_or_that_now_fails_is_a_miss(tmp_path, capsys):
-    source, other = tmp_path / "input.txt", tmp_path / "refs.txt"
+@pytest.mark.parametrize(
+    ("before", "after", "seen"),
+    [("ref-a", "ref-b", "ref-a"), ("ref-a", None, "ref-a"), (None, "ref-a", "<failed>")],
+    ids=["output-changed", "now-fails", "now-succeeds"],
+)
+def test_a_command_whose_outcome_changed_is_a_miss(tmp_path, capsys, before, after, seen):
+    """`cat refs.txt` stands for a git probe; a missing file makes it fail (exit 1)."""
+    source, refs = tmp_path / "input.txt", tmp_path / "refs.txt"
     source.write_text("one")
-    other.write_text("ref-a")
-    argv = ["resolve", "fraud"]
-    memo.record(argv, reading(source, cat=other))
-    assert replayed(capsys, argv) == "saw one|ref-a\n"
-    other.write_text("ref-b")
-    assert replayed(capsys, argv) is None
-    memo.record(argv, reading(source, cat=other))
-    other.unlink()  # cat now exits 1
-    assert replayed(capsys, argv) is None
 
+    def put(content: str | None) -> None:
+        if content is None:
+            refs.unlink(missing_ok=True)
+        else:
+            refs.write_text(content)
 
-def test_a_command_that_failed_then_must_still_fail(tmp_path, capsys):
-    source, other = tmp_path / "input.txt", tmp_path / "refs.txt"
-    source.write_text("one")
     argv = ["resolve", "fraud"]
-    memo.record(argv, reading(source, cat=other))
-    assert replayed(capsys, argv) == "saw one|<failed>\n"
-    other.write_text("ref-a")
+    put(before)
+    memo.record(argv, reading(source, cat=refs))
+    assert replayed(capsys, argv) == f"saw one|{seen}\n"
+    put(after)
     assert replayed(capsys, argv) is None
 
 
