@@ -11,7 +11,11 @@ from modelreg import memo
 
 
 def run() -> None:
-    if memo.replay(sys.argv[1:]):
+    try:
+        replayed = memo.replay(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.exit(130)  # ExitCode.INTERRUPTED, as the full CLI exits; modelreg.errors is not imported here
+    if replayed:
         sys.exit(0)
     from modelreg.cli import run as run_cli
 
