@@ -23,6 +23,7 @@ import os
 import sys
 
 from modelreg import cachefile
+from modelreg.paths import cache_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,8 +94,7 @@ def entry_file(argv: list[str]) -> str | None:
     question = (FORMAT, sys.version, sys.executable, os.getcwd(), tuple(argv), tuple(env), terminal)
     # repr, not marshal: marshal's bytes depend on object identity, repr's only on the values.
     digest = _digest(repr(question).encode("utf-8", "surrogateescape"))[:40]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "modelreg", "memo", f"{digest}.bin")
+    return os.path.join(cache_dir(), "memo", f"{digest}.bin")
 
 
 def replay(argv: list[str]) -> bool:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def cache_dir() -> str:
+    """`$XDG_CACHE_HOME/modelreg` (default `~/.cache/modelreg`): blobs, digests, parsed tags, URL views, memo.
+
+    A plain string, so the memo's replay can use it without importing pathlib.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "modelreg")
 
 
 def cache_home() -> Path:
-    """`$XDG_CACHE_HOME/modelreg` (default `~/.cache/modelreg`): blobs, digests, parsed tags, URL views."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "modelreg"
+    from pathlib import Path
+
+    return Path(cache_dir())
