@@ -1,3 +1,3 @@
-from modelreg.launch import run
+from modelreg.cli import run
 
 run()

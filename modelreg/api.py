@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
-from modelreg import memo
+from modelreg import snapshot
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import (
-    MalformedEvent,
     current_holder,
-    event_from_tag,
     event_message,
     held_before,
     history_order,
@@ -40,7 +36,7 @@ from modelreg.models import (
     TargetKind,
     Training,
 )
-from modelreg.paths import cache_home
+from modelreg.paths import cache_dir, cache_home
 from modelreg.publish import BranchMove, Target, publish, with_retries
 from modelreg.refs import (
     CLAIMS_PREFIX,
@@ -54,6 +50,7 @@ from modelreg.refs import (
     tag_patterns,
     version_tag,
 )
+from modelreg.snapshot import Snapshot
 from modelreg.values import check_scalars
 
 if TYPE_CHECKING:
@@ -65,28 +62,14 @@ if TYPE_CHECKING:
 MODELS_DIR = ".modelreg/models"
 
 
-@dataclass(frozen=True)
-class InitResult:
+class InitResult(NamedTuple):
     root: Path
     config_path: Path
     store: str
     commit: str
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one `for-each-ref` call told us about one model (or all)."""
-
-    events: dict[str, list[Event]]
-    taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
-    taken_versions: dict[str, set[int]]  # from version tag names, well-formed or not
-    problems: tuple[str, ...]
-    claims: dict[str, str]  # claim ref → the tag object it points at
-    ids: frozenset[str] = frozenset()  # the "ref object" lines it was parsed from (the cache key's input)
-
-
-@dataclass(frozen=True)
-class ValueChange:
+class ValueChange(NamedTuple):
     key: str
     a: Any
     b: Any
@@ -97,8 +80,7 @@ class ValueChange:
         return self.b - self.a if numeric else None
 
 
-@dataclass(frozen=True)
-class VersionDiff:
+class VersionDiff(NamedTuple):
     name: str
     a: int
     b: int
@@ -108,14 +90,12 @@ class VersionDiff:
     digest_b: str
 
 
-@dataclass(frozen=True)
-class UpdateResult:
+class UpdateResult(NamedTuple):
     manifest: Manifest
     commit: str | None  # the commit that recorded the change; None when nothing changed
 
 
-@dataclass(frozen=True)
-class FetchReport:
+class FetchReport(NamedTuple):
     """What `fetch` found: refs that changed on the remote are never taken silently."""
 
     remote: str
@@ -123,8 +103,7 @@ class FetchReport:
     problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
 
 
-@dataclass(frozen=True)
-class RefCheck:
+class RefCheck(NamedTuple):
     """What a CI job needs to know about one tag."""
 
     tag: str
@@ -180,7 +159,7 @@ class Registry:
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
         git = GitRepo.discover(path)
-        data = memo.read_file(str(git.root / CONFIG_PATH))
+        data = _read_bytes(git.root / CONFIG_PATH)
         if data is None:
             raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
         return cls(git, configmod.from_yaml(data.decode("utf-8"), CONFIG_PATH))
@@ -238,100 +217,8 @@ class Registry:
     # --- reading ---------------------------------------------------------------------------
 
     def _snapshot(self, name: str | None) -> Snapshot:
-        """The model's (or every model's) parsed tags and claim refs.
-
-        Costs one `for-each-ref` of ref names and ids; the messages are read and parsed only when
-        that set changed since the last call (see statecache).
-        """
-        from modelreg import statecache
-
-        patterns = self._patterns(name)
-        ids = self.git.ref_ids(patterns)
-        key = statecache.key_of(ids)
-        lines = frozenset(ids.splitlines())
-        path = statecache.cache_file(cache_home() / "state", self.git.root, patterns)
-        cached = statecache.load(path, key)
-        if cached is not None:
-            return Snapshot(
-                cached["events"],
-                {k: set(v) for k, v in cached["taken_seqs"].items()},
-                {k: set(v) for k, v in cached["taken_versions"].items()},
-                tuple(cached["problems"]),
-                cached["claims"],
-                lines,
-            )
-        snap = replace(self._read_snapshot(patterns), ids=lines)
-        self._save_snapshot(patterns, key, snap)
-        return snap
-
-    @staticmethod
-    def _patterns(name: str | None) -> list[str]:
-        return [*tag_patterns(name), f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX]
-
-    def _save_snapshot(self, patterns: list[str], key: str, snap: Snapshot) -> None:
-        from modelreg import statecache
-
-        statecache.save(
-            statecache.cache_file(cache_home() / "state", self.git.root, patterns),
-            key,
-            {
-                "events": snap.events,
-                "taken_seqs": {k: sorted(v) for k, v in snap.taken_seqs.items()},
-                "taken_versions": {k: sorted(v) for k, v in snap.taken_versions.items()},
-                "problems": list(snap.problems),
-                "claims": snap.claims,
-            },
-        )
-
-    def _remember(self, snap: Snapshot, event: Event) -> None:
-        """After our own write: the parse of the new tag set is the old one plus `event`.
-
-        Saving it keeps the next command's read a cache hit. Only when the refs now are exactly the
-        old ones plus ours: if another process wrote meanwhile, the next read parses afresh.
-        """
-        from modelreg import statecache
-
-        name = event.name
-        patterns = self._patterns(name)
-        ids = self.git.ref_ids(patterns)
-        ours = {f"refs/tags/{event.tag} {event.object}"}
-        if event.seq is not None:
-            ours.add(f"{claim_ref(name, event.seq)} {event.object}")
-        if not snap.ids or set(ids.splitlines()) != snap.ids | ours:
-            return
-        events = {**snap.events, name: [*snap.events.get(name, []), event]}
-        seqs, versions, claims = dict(snap.taken_seqs), dict(snap.taken_versions), dict(snap.claims)
-        if event.seq is None:
-            versions[name] = {*versions.get(name, set()), event.version}
-        else:
-            seqs[name] = {*seqs.get(name, set()), event.seq}
-            claims[claim_ref(name, event.seq)] = event.object
-        self._save_snapshot(patterns, statecache.key_of(ids), Snapshot(events, seqs, versions, snap.problems, claims))
-
-    def _read_snapshot(self, patterns: list[str]) -> Snapshot:
-        tags, others = self.git.read_refs(patterns)
-        events: dict[str, list[Event]] = defaultdict(list)
-        problems: list[str] = []
-        taken: dict[str, set[int]] = defaultdict(set)
-        versions: dict[str, set[int]] = defaultdict(set)
-        for record in tags:
-            parsed = parse_tag_name(record.tag)
-            if parsed is not None and parsed.seq is not None:
-                taken[parsed.name].add(parsed.seq)
-            elif parsed is not None and parsed.version is not None:
-                versions[parsed.name].add(parsed.version)
-            try:
-                event = event_from_tag(record)
-            except MalformedEvent as exc:
-                problems.append(str(exc))
-                continue
-            if event is not None:
-                events[event.name].append(event)
-        for ref in others:
-            model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
-            if seq.isdigit():
-                taken[model].add(int(seq))
-        return Snapshot(dict(events), dict(taken), dict(versions), tuple(problems), others)
+        """The model's (or every model's) parsed tags and claim refs (see snapshot)."""
+        return snapshot.take(self.git, name, cache_dir())
 
     def _model(self, name: str) -> tuple[ModelState, list[Event], Snapshot]:
         check_name(name)
@@ -484,13 +371,13 @@ class Registry:
         if branch_rev:
             current_text = branch_text[0] if branch_text else None
         else:
-            data = memo.read_file(str(self.root / path))
+            data = _read_bytes(self.root / path)
             current_text = None if data is None else data.decode("utf-8")
         if current_text is None:
             return tagged
         current = manifestmod.from_yaml(current_text, path)
         manifestmod.check_manifest_matches(current, name, version, path)
-        return replace(tagged, description=current.description, tags=current.tags)
+        return tagged._replace(description=current.description, tags=current.tags)
 
     def manifest(self, name: str, version: int) -> Manifest:
         return self.resolve(ModelRef(name, version=version)).manifest
@@ -618,7 +505,7 @@ class Registry:
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
         target = self._target(push, remote, branch, commits=True)
-        who, epoch, offset = self.git.identity()
+        who, epoch, _ = self.git.identity()
         if duration_s is not None and duration_s < 0:
             raise InvalidInputError("--duration-s must not be negative")
         parent_ref = self._parent_ref(parent) if parent else None
@@ -673,21 +560,6 @@ class Registry:
                 blobs[rel],
                 [(f"refs/tags/{tag}", tag_object)],
                 f"modelreg: register {name} v{version}",
-            )
-            subject = f"{name} v{version}: registered"
-            self._remember(
-                snap,
-                Event(
-                    name=name,
-                    action="register",
-                    version=version,
-                    tag=tag,
-                    actor=who,
-                    date=_git_date(epoch, offset),
-                    commit=commit,
-                    subject=subject,
-                    object=tag_object,
-                ),
             )
             return ModelVersion(manifest, None, (), commit)
 
@@ -1063,7 +935,6 @@ class Registry:
             subject=subject,
             object=tag_object,
         )
-        self._remember(snap, event)
         return event
 
     def verify(self, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None) -> VerifyReport:
@@ -1110,7 +981,7 @@ class Registry:
                 raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
             new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | extra_tags
             new_description = current.description if description is None else description
-            updated = replace(current, description=new_description, tags=new_tags)
+            updated = current._replace(description=new_description, tags=new_tags)
             if updated == current:
                 return UpdateResult(current, None)
             rel = manifestmod.manifest_path(name, version)
@@ -1146,7 +1017,14 @@ def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:
     git.add_to_index(rel, blob)
 
 
-def _changes(a: dict[str, Any], b: dict[str, Any]) -> tuple[ValueChange, ...]:
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[ValueChange, ...]:
     return tuple(ValueChange(key, a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys()))
 
 

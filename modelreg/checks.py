@@ -6,9 +6,8 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from modelreg import manifest as manifestmod
 from modelreg.errors import ModelregError
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
     from modelreg.storage import StoredBlob
 
 
-@dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(NamedTuple):
     models: int
     versions: int
     events: int
@@ -36,8 +34,7 @@ class VerifyReport:
         return not self.findings
 
 
-@dataclass(frozen=True)
-class GcReport:
+class GcReport(NamedTuple):
     store: str
     referenced: int  # distinct digests that some manifest references
     unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
@@ -218,7 +215,7 @@ def _worktree_findings(reg: Registry, tag: str, tagged: Manifest) -> list[Findin
         current = manifestmod.from_yaml(local.read_text(encoding="utf-8"), path)
     except ModelregError as exc:
         return [Finding("manifest", path, str(exc))]
-    if replace(current, description=tagged.description, tags=tagged.tags) != tagged:
+    if current._replace(description=tagged.description, tags=tagged.tags) != tagged:
         changed = [
             key
             for key, value in manifestmod.to_dict(current).items()

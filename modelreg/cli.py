@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelreg import jsonview, memo
+from modelreg import jsonview
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError
 from modelreg.refs import parse_ref, parse_tag_name, parse_version
 from modelreg.values import parse_pairs
@@ -674,12 +674,8 @@ def gc(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (DESIGN §8). The read commands keep a recording (see memo)."""
+    """Run the CLI; returns the exit code (DESIGN §8)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    return memo.record(args, lambda: _main(args))
-
-
-def _main(args: list[str]) -> int:
     try:
         app(args=args, prog_name="modelreg")
     except SystemExit as exc:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.events import ARCHIVED
+from modelreg.models import NO_VALUES
 from modelreg.refs import LATEST, NAME_RE, check_name, looks_like_version
 from modelreg.schema import Fields
 
@@ -46,19 +47,18 @@ _SECRET_OPTION_NAMES = {"key", "sig"}  # s3fs's `key=`, a SAS `sig`
 _HARMLESS_TOKENS = {"anon", "google_default", "cloud", "browser", "cache"}
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     store: str = DEFAULT_STORE
     stages: tuple[str, ...] = DEFAULT_STAGES
     single_holder: tuple[str, ...] = ("production",)
     review_required: tuple[str, ...] = ()
-    store_options: dict[str, Any] = field(default_factory=dict)
+    store_options: Mapping[str, Any] = NO_VALUES
     push: bool = False  # writing commands push to `remote` unless told --no-push
     remote: str = "origin"
     main_branch: str = "main"  # where reviewed requests are merged: its first-parent line is the evidence
     require_signed: bool = False  # every stage/alias event must carry a signature verify accepts
     allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
-    signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target → principals allowed to sign its events
+    signers: Mapping[str, tuple[str, ...]] = NO_VALUES  # target → principals allowed to sign its events
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")

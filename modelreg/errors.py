@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     CONFLICT = 3
     INTEGRITY = 4
+    INTERNAL = 70  # a bug in modelreg (sysexits' EX_SOFTWARE): the traceback is saved to a file
     INTERRUPTED = 130
 
 
@@ -46,3 +47,15 @@ class IntegrityError(ModelregError):
     """Bytes or history that do not match what was recorded."""
 
     exit_code = ExitCode.INTEGRITY
+
+
+class MalformedEvent(IntegrityError):
+    """A tag with a modelreg name whose message is not a valid modelreg payload."""
+
+
+class LostRace(ConflictError):
+    """Another writer took the version, the seq or the branch first; the write is redone on top."""
+
+
+class StoreError(ModelregError):
+    """The artifact store could not be reached or refused an operation."""

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any, TypeGuard
 
-from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
 from modelreg.models import Event, ModelState, TagRecord
 from modelreg.refs import parse_tag_name
 
@@ -22,10 +21,6 @@ _ACTIONS = ("register", "assign", "unassign", "rollback")
 def event_message(subject: str, payload: dict[str, Any]) -> str:
     """A tag message: a human subject line, a blank line, then the facts as one JSON object."""
     return f"{subject}\n\n{json.dumps({'modelreg': FORMAT_VERSION, **payload})}\n"
-
-
-class MalformedEvent(ValueError):
-    """A tag with a modelreg name whose message is not a valid modelreg payload."""
 
 
 def event_from_tag(record: TagRecord) -> Event | None:
@@ -81,7 +76,7 @@ def event_from_tag(record: TagRecord) -> Event | None:
         archived = []
     if not isinstance(archived, list) or not all(_is_positive_int(v) for v in archived):
         raise MalformedEvent(f"{record.tag}: 'archived' must be a list of versions")
-    return replace(base, action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
+    return base._replace(action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
 
 
 def _is_positive_int(value: object) -> TypeGuard[int]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from modelreg import memo
 from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
 from modelreg.models import TagRecord
 
@@ -60,7 +59,9 @@ _RACE_REASONS = (
 )
 
 
-_SETTINGS = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+# Replace refs (`git replace`) would let a local ref swap the content of a tagged commit behind the
+# tag's back: modelreg reads objects as named, so caches keyed by object ids stay true.
+_SETTINGS = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_NO_REPLACE_OBJECTS": "1"}
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -80,21 +81,9 @@ def run_git_raw(
         raise GitError("git is not installed or not on PATH") from None
 
 
-def run_git(
-    args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None, probe: bool = False
-) -> str:
-    """Run git; return stdout; raise GitError with git's own last line on failure.
-
-    `probe`: the answer can change between runs (it reads refs or the file system, not objects
-    named by id), so a memoized command must ask it again before reusing its output (see memo).
-    A probe takes no stdin: it must be repeatable from its command line alone.
-    """
-    if probe and stdin is not None:
-        raise ValueError("a probe cannot take stdin")
+def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Run git; return stdout; raise GitError with git's own last line on failure."""
     proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env)
-    if probe:
-        out = proc.stdout if proc.returncode == 0 else None
-        memo.note_run(["git", *args], str(cwd), _LOCATION_VARS, {**_SETTINGS, **(env or {})}, out)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
         detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
@@ -102,8 +91,7 @@ def run_git(
     return proc.stdout.decode(errors="surrogateescape")
 
 
-@dataclass(frozen=True)
-class RefUpdate:
+class RefUpdate(NamedTuple):
     """One line of an update-ref transaction; `old=None` means the ref must not exist yet."""
 
     ref: str
@@ -111,8 +99,7 @@ class RefUpdate:
     old: str | None = None
 
 
-@dataclass(frozen=True)
-class Addition:
+class Addition(NamedTuple):
     """A main-line commit and the files it added (see `first_parent_additions`)."""
 
     commit: str
@@ -132,7 +119,7 @@ class GitRepo:
         if not start.is_dir():
             raise InvalidInputError(f"{start} is not a directory")
         try:
-            top = run_git(["rev-parse", "--show-toplevel"], cwd=start, probe=True).strip()
+            top = run_git(["rev-parse", "--show-toplevel"], cwd=start).strip()
         except GitError:
             raise InvalidInputError(
                 f"{start.resolve()} is not inside a git repository (run `git init` first)"
@@ -181,8 +168,8 @@ class GitRepo:
             raise GitError(f"cannot read the registry at {url}: {exc}") from None
         return repo
 
-    def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None, probe: bool = False) -> str:
-        return run_git(list(args), cwd=self.root, stdin=stdin, env=env, probe=probe)
+    def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -247,7 +234,7 @@ class GitRepo:
 
     def ref_ids(self, patterns: list[str]) -> str:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
-        return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns, probe=True)
+        return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
 
     def read_blobs(self, specs: list[str]) -> list[str | None]:
         """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""

@@ -11,22 +11,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from modelreg.errors import ConflictError
+from modelreg.errors import ConflictError, LostRace
 from modelreg.gitrepo import GitRepo, RefUpdate
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
 
 
-class LostRace(ConflictError):
-    """Another writer took the version, the seq or the branch first; the write is redone on top."""
-
-
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a write lands: `remote` None means this repository only."""
 
     remote: str | None
@@ -41,8 +35,7 @@ class Target:
         return f"refs/remotes/{self.remote}/{self.branch.removeprefix('refs/heads/')}"
 
 
-@dataclass(frozen=True)
-class BranchMove:
+class BranchMove(NamedTuple):
     ref: str
     new: str
     old: str | None  # None: the branch does not exist yet (locally, or on the remote)

@@ -6,8 +6,7 @@ Every name that reaches a ref, a path or a CI output passes `check_name` first (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from modelreg.errors import InvalidInputError
 
@@ -56,8 +55,7 @@ def parse_version(text: str) -> int:
     return int(match.group(1))
 
 
-@dataclass(frozen=True)
-class ModelRef:
+class ModelRef(NamedTuple):
     """A parsed reference: a model name and at most one selector.
 
     With no selector the reference means the latest version.
@@ -147,8 +145,7 @@ def tag_patterns(name: str | None) -> list[str]:
     return [f"{TAGS_PREFIX}{model}@v*", f"{TAGS_PREFIX}{model}#*#*"]
 
 
-@dataclass(frozen=True)
-class TagName:
+class TagName(NamedTuple):
     """A parsed modelreg tag name: a version tag (`seq` is None) or an event tag."""
 
     name: str

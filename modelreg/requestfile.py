@@ -7,8 +7,7 @@ branch of its own. Merging that branch is the approval; `modelreg apply` then wr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
@@ -23,8 +22,7 @@ _ID_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_ID_LENGTH = 240  # a file name, with `.yaml`, stays under the usual 255-byte limit
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     id: str
     name: str
     version: int

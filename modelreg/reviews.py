@@ -9,9 +9,8 @@ names a request it did not come from is caught.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from modelreg import requestfile
 from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     from modelreg.api import Registry
 
 
-@dataclass(frozen=True)
-class Merge:
+class Merge(NamedTuple):
     """How a request reached the main line."""
 
     request: Request  # as the commit that brought it in holds it: what was reviewed
@@ -38,8 +36,7 @@ class Merge:
     newer: int = 0  # how many main-line commits that added requests came after this one
 
 
-@dataclass(frozen=True)
-class CreatedRequest:
+class CreatedRequest(NamedTuple):
     request: Request
     branch: str  # short name, e.g. modelreg/request/fraud-detector-production-v7-3f9a1c
     commit: str
@@ -51,8 +48,7 @@ class CreatedRequest:
 RequestState = Literal["open", "merged", "applied", "unreviewed"]
 
 
-@dataclass(frozen=True)
-class RequestStatus:
+class RequestStatus(NamedTuple):
     request: Request
     state: RequestState  # open: on a branch; merged: waiting for apply; unreviewed: committed without a merge
     branch: str | None = None
@@ -60,8 +56,7 @@ class RequestStatus:
     event: Event | None = None  # the event that applied it
 
 
-@dataclass(frozen=True)
-class ApplyResult:
+class ApplyResult(NamedTuple):
     request: Request
     outcome: Literal["applied", "already-applied", "failed"]
     event: Event | None = None

@@ -15,15 +15,14 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from modelreg.digestcache import DigestCache, stat_key
-from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
+from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError, StoreError
 from modelreg.hashing import CHUNK, WORKERS, ProgressFn, sha256_file
 from modelreg.models import Artifact, ArtifactFile
 from modelreg.paths import cache_home
@@ -36,10 +35,6 @@ _PIPE_DEPTH = 3
 _LOCAL_WORKERS = max(1, os.cpu_count() or 1)
 
 
-class StoreError(ModelregError):
-    """The store could not be reached or refused an operation."""
-
-
 def cache_root() -> Path:
     return cache_home() / "blobs"
 
@@ -50,8 +45,7 @@ def blob_path(digest: str) -> str:
     return f"{algo}/{hexdigest[:2]}/{hexdigest}"
 
 
-@dataclass(frozen=True)
-class StoredBlob:
+class StoredBlob(NamedTuple):
     digest: str
     size: int
     modified: float | None  # unix time, when the store reports it
@@ -288,13 +282,13 @@ class FsspecStore(BlobStore):
             yield path, int(info.get("size") or 0), _mtime(info)
 
 
-def open_store(url: str, repo_root: Path, options: dict[str, Any] | None = None) -> BlobStore:
+def open_store(url: str, repo_root: Path, options: Mapping[str, Any] | None = None) -> BlobStore:
     """A store for `url`: a path (relative to the repository) or `file://` opens as plain files."""
     if "://" not in url:
         return LocalStore(url, (repo_root / url).resolve())
     if url.startswith("file://"):
         return LocalStore(url, (repo_root / url.removeprefix("file://")).resolve())  # absolute paths stay
-    return FsspecStore(url, options or {})
+    return FsspecStore(url, dict(options or {}))
 
 
 def _mtime(info: dict[str, Any]) -> float | None:

@@ -1,12 +1,11 @@
-"""Private cache files, and the parsed-tags cache stored in them."""
+"""Private cache files (modelreg.cachefile)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from modelreg import cachefile, statecache
-from modelreg.models import Event
+from modelreg import cachefile
 
 
 def test_a_value_round_trips_in_a_file_only_its_owner_can_touch(tmp_path: Path):
@@ -37,20 +36,16 @@ def test_an_unwritable_cache_is_skipped_silently(tmp_path: Path):
     assert cachefile.load(str(blocker / "x.bin")) is None
 
 
-def test_parsed_events_come_back_equal_and_a_different_key_misses(tmp_path: Path):
-    event = Event("fraud", "assign", 2, "fraud#production#1", seq=1, kind="stage", target="production", archived=(1,))
-    parsed = {"events": {"fraud": [event]}, "problems": ["bad tag"], "claims": {"refs/x": "abc"}}
-    path = tmp_path / "state.bin"
-    statecache.save(path, "key-1", parsed)
-    loaded = statecache.load(path, "key-1")
-    assert loaded is not None
-    assert loaded["events"] == {"fraud": [event]}
-    assert loaded["problems"] == ["bad tag"]
-    assert statecache.load(path, "key-2") is None
+def test_a_directory_another_user_could_write_is_neither_read_nor_written(tmp_path: Path):
+    shared = tmp_path / "shared"
+    cachefile.dump(str(shared / "x.bin"), [1])
+    assert cachefile.load(str(shared / "x.bin")) == [1]
+    os.chmod(shared, 0o777)  # a planted file could be waiting there
+    assert cachefile.load(str(shared / "x.bin")) is None
+    cachefile.dump(str(shared / "y.bin"), [2])
+    assert not (shared / "y.bin").exists()
 
 
-def test_a_cache_written_for_other_event_fields_misses(tmp_path: Path, monkeypatch):
-    path = tmp_path / "state.bin"
-    statecache.save(path, "k", {"events": {}})
-    monkeypatch.setattr(statecache, "_FIELD_NAMES", ("name", "action"))
-    assert statecache.load(path, "k") is None
+def test_file_names_differ_by_every_part():
+    names = {cachefile.file_name(*parts) for parts in (("a", "b"), ("a", "c"), ("ab",), ("b", "a"))}
+    assert len(names) == 4

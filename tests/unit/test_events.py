@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
 from modelreg.events import (
-    MalformedEvent,
     event_from_tag,
     event_message,
     history_order,

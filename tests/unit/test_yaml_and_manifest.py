@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -182,7 +181,7 @@ def sample_manifest(**changes: Any) -> Manifest:
         tags={"team": "risk", "null": "null"},
         extra={"x-owner": {"team": "risk", "oncall": ["a", "b"]}, "notes": "yes"},
     )
-    return replace(base, **changes)
+    return base._replace(**changes)
 
 
 def test_manifest_round_trip() -> None:
