@@ -7,50 +7,23 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from modelreg import manifest as manifestmod
-from modelreg.errors import ModelregError
-from modelreg.hashing import Progress
-from modelreg.models import ArtifactFile, Event, Finding, Manifest
-from modelreg.refs import claim_ref, version_tag
-from modelreg.reviews import review_findings
-from modelreg.signatures import signature_problem
+from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
+from modelreg.models import ArtifactFile, Event, Finding, GcReport, Manifest, ModelState, RefCheck, VerifyReport
+from modelreg.reader import ModelView
+from modelreg.refs import claim_ref, parse_tag_name, version_tag
 
 if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.storage import StoredBlob
+    from modelreg.hashing import Progress
+    from modelreg.reader import Reader
 
 
-class VerifyReport(NamedTuple):
-    models: int
-    versions: int
-    events: int
-    blobs: int  # blobs re-hashed (0 without --blobs)
-    findings: tuple[Finding, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-
-class GcReport(NamedTuple):
-    store: str
-    referenced: int  # distinct digests that some manifest references
-    unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
-    young: int  # unreferenced, but newer than the grace period (a registration may be under way)
-    leftovers: tuple[str, ...]  # temporary files of interrupted uploads, old enough to delete
-    deleted: bool
-
-    @property
-    def reclaimable_bytes(self) -> int:
-        return sum(b.size for b in self.unreferenced)
-
-
-def tagged_manifests(reg: Registry, events: dict[str, list[Event]]) -> tuple[dict[str, Manifest], list[Finding]]:
+def tagged_manifests(reg: Reader, events: dict[str, list[Event]]) -> tuple[dict[str, Manifest], list[Finding]]:
     """Every version's manifest as its tag's commit holds it (one `cat-file --batch`), by tag name."""
     registrations = [e for model in events.values() for e in model if e.action == "register"]
-    texts = reg.git.read_blobs([f"{e.commit}:{manifestmod.manifest_path(e.name, e.version)}" for e in registrations])
+    texts = reg.git.read_files([(e.commit, manifestmod.manifest_path(e.name, e.version)) for e in registrations])
     manifests: dict[str, Manifest] = {}
     findings: list[Finding] = []
     for event, text in zip(registrations, texts, strict=True):
@@ -69,12 +42,14 @@ def tagged_manifests(reg: Registry, events: dict[str, list[Event]]) -> tuple[dic
 
 
 def verify(
-    reg: Registry, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None
+    reg: Reader, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None
 ) -> VerifyReport:
-    snap = reg._snapshot(name)
+    snap = reg.snapshot(name)
     findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
     for model, model_events in sorted(snap.events.items()):
         findings += _event_findings(model, model_events, snap.claims)
+    from modelreg.evidence import review_findings
+
     findings += review_findings(reg, snap.events)
     findings += signature_findings(reg, snap.events)
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
@@ -89,7 +64,7 @@ def verify(
                 unique.setdefault((manifest.artifact.store, blob.digest), blob)
         if progress is not None:
             progress.start("verifying blobs", sum(b.size for b in unique.values()))
-        stores = {url: reg._store(url) for url, _ in unique}
+        stores = {url: reg.store(url) for url, _ in unique}
         for (url, _), blob in sorted(unique.items()):
             problem = stores[url].verify(blob)
             checked += 1
@@ -107,16 +82,18 @@ def verify(
     )
 
 
-def audit_event(reg: Registry, event: Event, events: list[Event], claims: dict[str, str]) -> list[Finding]:
+def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str, str]) -> list[Finding]:
     """What `verify` would report about this one event (for `check-ref`)."""
     findings = [f for f in _event_findings(event.name, events, claims) if event.tag in f.subject.split(", ")]
     if event.seq is not None:
+        from modelreg.evidence import review_findings
+
         findings += review_findings(reg, {event.name: events}, only=event.tag)
         findings += signature_findings(reg, {event.name: events}, only=event.tag)
     return findings
 
 
-def signature_findings(reg: Registry, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
+def signature_findings(reg: Reader, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
     """When the registry requires signed events: every event tag whose signature git or the signers list refuse."""
     if not reg.config.require_signed:
         return []
@@ -131,6 +108,8 @@ def signature_findings(reg: Registry, events: dict[str, list[Event]], only: str 
         # Each check is a git process (and ssh-keygen or gpg under it): run them side by side.
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             reports = list(pool.map(lambda e: reg.git.verify_tag(e.object, allowed), todo))
+    from modelreg.signatures import signature_problem
+
     findings = []
     for event, (verified, report) in zip(todo, reports, strict=True):
         target = event.target or ""
@@ -141,7 +120,7 @@ def signature_findings(reg: Registry, events: dict[str, list[Event]], only: str 
 
 
 @contextmanager
-def _allowed_signers(reg: Registry) -> Iterator[Path | str | None]:
+def _allowed_signers(reg: Reader) -> Iterator[Path | str | None]:
     """The configured allowed-signers file as a path (None: git's own setting), or why it is unusable."""
     rel = reg.config.allowed_signers
     if rel is None:
@@ -153,7 +132,7 @@ def _allowed_signers(reg: Registry) -> Iterator[Path | str | None]:
         return
     import tempfile
 
-    (text,) = reg.git.read_blobs([f"refs/remotes/origin/HEAD:{rel}"])
+    (text,) = reg.git.read_files([("refs/remotes/origin/HEAD", rel)])
     if text is None:
         yield f"the allowed-signers file {rel} named in the config does not exist"
         return
@@ -205,7 +184,7 @@ def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> l
     return findings
 
 
-def _worktree_findings(reg: Registry, tag: str, tagged: Manifest) -> list[Finding]:
+def _worktree_findings(reg: Reader, tag: str, tagged: Manifest) -> list[Finding]:
     """The work tree's copy may differ from the tagged one in description and tags only."""
     path = manifestmod.manifest_path(tagged.name, tagged.version)
     local = reg.root / path
@@ -232,17 +211,17 @@ def _worktree_findings(reg: Registry, tag: str, tagged: Manifest) -> list[Findin
     return []
 
 
-def collect_garbage(reg: Registry, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
+def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
     """Blobs of the configured store that no manifest references; deleted only when asked."""
     from modelreg.storage import older_than
 
-    snap = reg._snapshot(None)
+    snap = reg.snapshot(None)
     manifests, findings = tagged_manifests(reg, snap.events)
     if findings:
         # A version whose manifest cannot be read might reference anything: deleting is unsafe.
         raise ModelregError(f"cannot tell which blobs are referenced: {findings[0].message}")
     referenced = {blob.digest for m in manifests.values() for blob in m.artifact.files}
-    store = reg._store(reg.config.store)
+    store = reg.store(reg.config.store)
     unreferenced, young = [], 0
     for blob in store.list_blobs():
         if blob.digest in referenced:
@@ -260,3 +239,55 @@ def collect_garbage(reg: Registry, *, delete: bool = False, grace_s: float = 24 
     return GcReport(
         reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete
     )
+
+
+def check_ref(reader: Reader, ref: str) -> RefCheck:
+    """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI.
+
+    Raises IntegrityError when the tag does not verify: its claim ref, the merged request a
+    review-required stage needs, its signature when the registry requires them.
+    """
+    parsed = parse_tag_name(ref.strip())
+    if parsed is None:
+        raise InvalidInputError(f"{ref[:200]!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
+    tag = ref.strip().removeprefix("refs/tags/")
+    state, events, snap = reader.model(parsed.name)
+    event = next((e for e in events if e.tag == tag), None)
+    if event is None:
+        bad = next((p for p in snap.problems if p.startswith(f"{tag}:")), None)
+        if bad is not None:
+            raise IntegrityError(f"{bad}")
+        raise reader.not_found(f"tag {tag} does not exist here")
+    findings = audit_event(reader, event, events, snap.claims)
+    if findings:
+        raise IntegrityError(f"{tag} does not verify: {findings[0].message}")
+    manifest = reader.version(ModelView(state, events, snap), event.version).manifest
+    current = _still_in_effect(event, events, state)
+    return RefCheck(
+        tag=tag,
+        model=event.name,
+        version=event.version,
+        action=event.action,
+        kind=event.kind,
+        target=event.target,
+        seq=event.seq,
+        digest=manifest.artifact.digest,
+        store=manifest.artifact.store,
+        actor=event.actor,
+        date=event.date,
+        current=current,
+        request=event.request,
+        approved_by=event.approved_by,
+    )
+
+
+def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bool:
+    """Whether nothing after `event` undid it: what a deploy job needs before acting on a tag."""
+    if event.action == "register" or event.seq is None:
+        return event.version in state.versions
+    if event.kind == "stage":
+        return state.stages.get(event.version) == event.target and state.stage_since.get(event.version) == event.seq
+    later = any(e.seq is not None and e.seq > event.seq and e.target == event.target for e in events)
+    if event.action == "unassign":
+        return not later and event.target not in state.aliases
+    return not later and state.aliases.get(event.target or "") == event.version

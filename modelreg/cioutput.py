@@ -1,4 +1,4 @@
-"""Writing facts for CI systems: `$GITHUB_OUTPUT` blocks and dotenv lines. Pure, no I/O.
+"""Writing facts for CI systems: `$GITHUB_OUTPUT` blocks and dotenv lines.
 
 Nothing here is ever evaluated by a shell. A value comes from tags anyone with push access can
 write, so each one is framed so that it cannot start another output or variable.
@@ -7,8 +7,12 @@ write, so each one is framed so that it cannot start another output or variable.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from modelreg.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Value = str | int | bool | None
 
@@ -48,3 +52,15 @@ def env_lines(values: Mapping[str, Value], prefix: str = "MODELREG_") -> str:
             raise InvalidInputError(f"the value of {key} has a line break: it cannot be written as an env line")
         lines.append(f"{prefix}{key.upper()}={text}\n")
     return "".join(lines)
+
+
+def append_github_output(path: Path, values: Mapping[str, Value]) -> None:
+    """Append `values` to a `$GITHUB_OUTPUT` file, framed by a random delimiter."""
+    import secrets
+
+    block = github_output(values, f"ghadelimiter_{secrets.token_hex(16)}")
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(block)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {path}: {exc.strerror}") from None

@@ -26,7 +26,14 @@ class InvalidInputError(ModelregError):
 
 
 class NotFoundError(ModelregError):
-    """A model, version, stage holder, alias or file that does not exist."""
+    """A model, version, stage holder, alias or file that does not exist.
+
+    `maybe_stale`: it might exist on the remote this clone has not fetched from lately.
+    """
+
+    def __init__(self, message: str, *, maybe_stale: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_stale = maybe_stale
 
 
 class GitError(ModelregError):

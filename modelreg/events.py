@@ -67,7 +67,8 @@ def event_from_tag(record: TagRecord) -> Event | None:
     if parsed.seq is None:
         if action != "register" or version != parsed.version:
             raise MalformedEvent(f"{record.tag}: a version tag must record the registration of that version")
-        return base
+        digest = payload.get("digest")
+        return base._replace(digest=digest) if isinstance(digest, str) else base
     kind = payload.get("kind")
     archived = payload.get("archived", [])
     if action == "register" or kind not in ("stage", "alias") or payload.get("target") != parsed.target:

@@ -236,10 +236,22 @@ class GitRepo:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
         return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
 
-    def read_blobs(self, specs: list[str]) -> list[str | None]:
-        """Contents of `<rev>:<path>` specs in one `cat-file --batch` call; None where missing."""
-        if not specs:
-            return []
+    def read_files(self, files: list[tuple[str | None, str]]) -> list[str | None]:
+        """The text of each (revision, path); revision None is the work tree's copy. None where missing.
+
+        Every revision's file comes from one `cat-file --batch` call.
+        """
+        specs = [f"{rev}:{path}" for rev, path in files if rev is not None]
+        blobs = iter(self._cat_blobs(specs) if specs else [])
+        return [next(blobs) if rev is not None else self._worktree_text(path) for rev, path in files]
+
+    def _worktree_text(self, path: str) -> str | None:
+        try:
+            return (self.root / path).read_bytes().decode("utf-8", errors="replace")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def _cat_blobs(self, specs: list[str]) -> list[str | None]:
         raw = run_git_raw(["cat-file", "--batch"], self.root, "".join(f"{spec}\n" for spec in specs).encode())
         if raw.returncode != 0:
             raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")

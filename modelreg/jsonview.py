@@ -7,11 +7,30 @@ from typing import TYPE_CHECKING, Any
 from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
-    from modelreg.api import InitResult, RefCheck, VersionDiff
-    from modelreg.checks import GcReport, VerifyReport
-    from modelreg.models import Event, ModelSummary, ModelVersion
-    from modelreg.requestfile import Request
-    from modelreg.reviews import ApplyResult, CreatedRequest, RequestStatus
+    from modelreg.models import (
+        ApplyResult,
+        CreatedRequest,
+        Event,
+        FetchReport,
+        GcReport,
+        InitResult,
+        Manifest,
+        ModelSummary,
+        ModelVersion,
+        RefCheck,
+        Request,
+        RequestStatus,
+        VerifyReport,
+        VersionDiff,
+    )
+
+
+def manifest_json(m: Manifest) -> dict[str, Any]:
+    return manifestmod.to_dict(m)
+
+
+def fetch_json(r: FetchReport) -> dict[str, Any]:
+    return {"remote": r.remote, "fetched": r.fetched, "problems": list(r.problems)}
 
 
 def version_json(mv: ModelVersion) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
 from modelreg.refs import NAME_RE
 from modelreg.schema import Fields
 
+MODELS_DIR = ".modelreg/models"
 SCHEMA = "modelreg/manifest/v1"
 READABLE_SCHEMAS = (SCHEMA,)
 _KNOWN_KEYS = (
@@ -30,7 +31,7 @@ _KNOWN_KEYS = (
 
 def manifest_path(name: str, version: int) -> str:
     """The manifest's path inside the repository (POSIX)."""
-    return f".modelreg/models/{name}/v{version}.yaml"
+    return f"{MODELS_DIR}/{name}/v{version}.yaml"
 
 
 def to_yaml(manifest: Manifest) -> str:

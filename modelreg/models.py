@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Action = Literal["register", "assign", "unassign", "rollback"]
 TargetKind = Literal["stage", "alias"]
 Scalar = str | int | float | bool | None
 # The default of a mapping field: records are immutable, so an empty default must be too.
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})
+REQUESTS_DIR = ".modelreg/requests"
 
 
 class ArtifactFile(NamedTuple):
@@ -86,6 +90,7 @@ class Event(NamedTuple):
     commit: str = ""  # the commit the tag points at
     subject: str = ""  # the tag message's first line, for people
     object: str = ""  # the tag object's id
+    digest: str | None = None  # a registration's artifact digest, as its tag's payload records it
 
 
 class VersionInfo(NamedTuple):
@@ -131,6 +136,7 @@ class ModelVersion(NamedTuple):
     stage: str | None
     aliases: tuple[str, ...]
     commit: str  # the commit its version tag points at
+    warnings: tuple[str, ...] = ()  # things the caller may want to tell the user; never errors
 
     @property
     def name(self) -> str:
@@ -174,3 +180,170 @@ class TagRecord(NamedTuple):
     date: str  # ISO 8601, for display only: never used for ordering
     subject: str
     body: str
+
+
+class Request(NamedTuple):
+    id: str
+    name: str
+    version: int
+    kind: TargetKind
+    target: str
+    requested_by: str
+    requested_at: str
+    holder: int | None = None  # the version holding the target when it was requested
+    keep_existing: bool = False
+    reason: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{REQUESTS_DIR}/{self.id}.yaml"
+
+    @property
+    def label(self) -> str:
+        """`fraud-detector v7 → production` or `fraud-detector@champion → v7`."""
+        if self.kind == "alias":
+            return f"{self.name}@{self.target} → v{self.version}"
+        return f"{self.name} v{self.version} → {self.target}"
+
+
+class InitResult(NamedTuple):
+    root: Path
+    config_path: Path
+    store: str
+    commit: str
+
+
+class ValueChange(NamedTuple):
+    key: str
+    a: Any
+    b: Any
+
+    @property
+    def delta(self) -> float | None:
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.a, self.b))
+        return self.b - self.a if numeric else None
+
+
+class VersionDiff(NamedTuple):
+    name: str
+    a: int
+    b: int
+    params: tuple[ValueChange, ...]
+    metrics: tuple[ValueChange, ...]
+    digest_a: str
+    digest_b: str
+
+
+class UpdateResult(NamedTuple):
+    manifest: Manifest
+    commit: str | None  # the commit that recorded the change; None when nothing changed
+    warnings: tuple[str, ...] = ()
+
+
+class FetchReport(NamedTuple):
+    """What `fetch` found: refs that changed on the remote are never taken silently."""
+
+    remote: str
+    fetched: bool
+    problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
+
+
+class RefCheck(NamedTuple):
+    """What a CI job needs to know about one tag."""
+
+    tag: str
+    model: str
+    version: int
+    action: str
+    kind: str | None
+    target: str | None
+    seq: int | None
+    digest: str
+    store: str
+    actor: str
+    date: str
+    current: bool  # still in effect: the version still holds the target (or, for a version tag, exists)
+    request: str | None = None  # the merged request it applies, if any
+    approved_by: str | None = None  # who merged that request
+
+    @property
+    def stage(self) -> str | None:
+        return self.target if self.kind == "stage" else None
+
+    @property
+    def alias(self) -> str | None:
+        return self.target if self.kind == "alias" else None
+
+
+class VerifyReport(NamedTuple):
+    models: int
+    versions: int
+    events: int
+    blobs: int  # blobs re-hashed (0 without --blobs)
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class GcReport(NamedTuple):
+    store: str
+    referenced: int  # distinct digests that some manifest references
+    unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
+    young: int  # unreferenced, but newer than the grace period (a registration may be under way)
+    leftovers: tuple[str, ...]  # temporary files of interrupted uploads, old enough to delete
+    deleted: bool
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        return sum(b.size for b in self.unreferenced)
+
+
+class StoredBlob(NamedTuple):
+    digest: str
+    size: int
+    modified: float | None  # unix time, when the store reports it
+
+
+class Merge(NamedTuple):
+    """How a request reached the main line."""
+
+    request: Request  # as the commit that brought it in holds it: what was reviewed
+    commit: str
+    merged_by: str  # that commit's author: for a merge commit, who merged
+    merged_at: str
+    via_merge: bool  # False: committed on the main line directly, so nobody reviewed it
+    newer: int = 0  # how many main-line commits that added requests came after this one
+
+
+class CreatedRequest(NamedTuple):
+    request: Request
+    branch: str  # short name, e.g. modelreg/request/fraud-detector-production-v7-3f9a1c
+    commit: str
+    title: str
+    body: str  # Markdown for the pull request
+    pushed_to: str | None  # the remote it was pushed to, if it was
+
+
+RequestState = Literal["open", "merged", "applied", "unreviewed"]
+
+
+class RequestStatus(NamedTuple):
+    request: Request
+    state: RequestState  # open: on a branch; merged: waiting for apply; unreviewed: committed without a merge
+    branch: str | None = None
+    merge: Merge | None = None
+    event: Event | None = None  # the event that applied it
+
+
+class RequestList(NamedTuple):
+    statuses: tuple[RequestStatus, ...]
+    warnings: tuple[str, ...]  # request files that do not parse, left out
+
+
+class ApplyResult(NamedTuple):
+    request: Request
+    outcome: Literal["applied", "already-applied", "failed"]
+    event: Event | None = None
+    error: str | None = None

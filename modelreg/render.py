@@ -8,10 +8,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from modelreg.api import VersionDiff
-from modelreg.checks import GcReport, VerifyReport
-from modelreg.models import Event, Manifest, ModelSummary, ModelVersion
-from modelreg.reviews import RequestStatus
+from modelreg.models import (
+    Event,
+    GcReport,
+    ModelSummary,
+    ModelVersion,
+    RequestStatus,
+    VerifyReport,
+    VersionDiff,
+)
+from modelreg.plain import fmt, history_columns, history_row, size, version_fields
 
 # --- terminal views ------------------------------------------------------------------------
 
@@ -19,14 +25,6 @@ from modelreg.reviews import RequestStatus
 def _row(table: Table, *cells: str | Text) -> None:
     """Add a row whose text is shown literally: user text such as `[bold]` is not Rich markup."""
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 def models_table(console: Console, models: list[ModelSummary], stages: tuple[str, ...]) -> None:
@@ -47,58 +45,33 @@ def models_table(console: Console, models: list[ModelSummary], stages: tuple[str
 
 
 def version_view(console: Console, mv: ModelVersion) -> None:
-    m: Manifest = mv.manifest
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
+    table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    _row(table, "model", f"{m.name} v{m.version}")
-    _row(table, "stage", mv.stage or "—")
-    _row(table, "aliases", ", ".join(mv.aliases) or "—")
-    _row(table, "created", f"{m.created_at} by {m.created_by}")
-    if m.description:
-        _row(table, "description", m.description)
-    count = len(m.artifact.files)
-    _row(table, "artifact", m.artifact.digest)
-    _row(table, "size", f"{_size(m.artifact.size)} in {count} file{'s' if count != 1 else ''}")
-    _row(table, "store", m.artifact.store)
-    for label, values in (("params", m.params), ("metrics", m.metrics), ("tags", m.tags)):
-        if values:
-            _row(table, label, ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()))
-    lineage = m.lineage
-    if lineage.code_commit:
-        _row(table, "code", lineage.code_commit[:12] + (" (dirty)" if lineage.code_dirty else ""))
-    for label, value in (
-        ("dataset", lineage.dataset),
-        ("run id", lineage.run_id),
-        ("parent", lineage.parent),
-        ("hardware", m.training.hardware),
-        ("duration", m.training.duration_s),
-    ):
-        if value is not None:
-            _row(table, label, f"{_fmt(value)} s" if label == "duration" else str(value))
+    for label, value in version_fields(mv):
+        _row(table, label, value)
     console.print(table)
 
 
+HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
+
+
 def history_table(console: Console, name: str, events: list[Event]) -> None:
-    table = Table(title=f"history of {name}", title_justify="left")
-    reviewed = any(e.request for e in events)
-    columns = ("seq", "version", "event", "by", *(("approved by",) if reviewed else ()), "date", "reason")
+    columns = history_columns(events)
+    reviewed = "approved by" in columns
+    shown = events[-HISTORY_ROWS:]
+    title = f"history of {name}"
+    if len(shown) < len(events):
+        title += f" (the newest {len(shown)} of {len(events)} rows: pipe it, or use --json, for all)"
+    table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(
             column, justify="right" if column in ("seq", "version") else "left", no_wrap=column in ("version", "date")
         )
-    for e in events:
-        approval = ((e.approved_by or "").split(" <")[0],) if reviewed else ()
-        _row(
-            table,
-            "" if e.seq is None else str(e.seq),
-            f"v{e.version}",
-            describe_event(e),
-            e.actor.split(" <")[0],
-            *approval,
-            e.date[:16].replace("T", " "),
-            e.reason or "",
-        )
+    for e in shown:
+        row = history_row(e, reviewed)
+        row[columns.index("date")] = e.date[:16].replace("T", " ")
+        _row(table, *row)
     console.print(table)
 
 
@@ -122,16 +95,6 @@ def requests_table(console: Console, found: list[RequestStatus]) -> None:
     console.print(table)
 
 
-def describe_event(e: Event) -> str:
-    """A short label: `registered`, `→ production`, `→ @champion`, `✕ @champion`, `↩ production`."""
-    if e.action == "register":
-        return "registered"
-    target = f"@{e.target}" if e.kind == "alias" else str(e.target)
-    mark = {"assign": "→", "unassign": "✕", "rollback": "↩"}[e.action]
-    archived = f" (v{', v'.join(map(str, e.archived))} archived)" if e.archived else ""
-    return f"{mark} {target}{archived}"
-
-
 def diff_table(console: Console, d: VersionDiff) -> None:
     table = Table(title=f"{d.name}: v{d.a} vs v{d.b}", title_justify="left")
     for column in ("", "key", f"v{d.a}", f"v{d.b}", "Δ"):
@@ -140,7 +103,7 @@ def diff_table(console: Console, d: VersionDiff) -> None:
         for c in changes:
             delta = "" if c.delta is None else f"{c.delta:+.6g}"
             key = Text(c.key, style="" if c.a == c.b else "yellow")
-            _row(table, section, key, _fmt(c.a), _fmt(c.b), delta)
+            _row(table, section, key, fmt(c.a), fmt(c.b), delta)
     _row(
         table,
         "artifact",
@@ -169,8 +132,8 @@ def verify_view(console: Console, r: VerifyReport) -> None:
 
 def gc_view(console: Console, r: GcReport) -> None:
     verb = "Deleted" if r.deleted else "Would delete"
-    lines = [f"{verb} {len(r.unreferenced)} unreferenced blobs ({_size(r.reclaimable_bytes)}) from {r.store}"]
-    lines += [f"  {b.digest}  {_size(b.size)}" for b in r.unreferenced]
+    lines = [f"{verb} {len(r.unreferenced)} unreferenced blobs ({size(r.reclaimable_bytes)}) from {r.store}"]
+    lines += [f"  {b.digest}  {size(b.size)}" for b in r.unreferenced]
     if r.leftovers:
         lines.append(f"{verb} {len(r.leftovers)} leftovers of interrupted uploads")
     if r.young:
@@ -178,15 +141,6 @@ def gc_view(console: Console, r: GcReport) -> None:
     if not r.deleted and (r.unreferenced or r.leftovers):
         lines.append("Run again with --yes to delete them.")
     console.print(Text("\n".join(lines)))
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 class BarProgress:

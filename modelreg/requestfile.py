@@ -7,43 +7,18 @@ branch of its own. Merging that branch is the approval; `modelreg apply` then wr
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.models import Manifest, TargetKind
+from modelreg.models import REQUESTS_DIR, Manifest, Request
 from modelreg.refs import check_name
 from modelreg.schema import Fields
 
 SCHEMA = "modelreg/request/v1"
-REQUESTS_DIR = ".modelreg/requests"
 BRANCH_PREFIX = "modelreg/request/"
 _ID_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_ID_LENGTH = 240  # a file name, with `.yaml`, stays under the usual 255-byte limit
-
-
-class Request(NamedTuple):
-    id: str
-    name: str
-    version: int
-    kind: TargetKind
-    target: str
-    requested_by: str
-    requested_at: str
-    holder: int | None = None  # the version holding the target when it was requested
-    keep_existing: bool = False
-    reason: str | None = None
-
-    @property
-    def path(self) -> str:
-        return request_path(self.id)
-
-    @property
-    def label(self) -> str:
-        """`fraud-detector v7 → production` or `fraud-detector@champion → v7`."""
-        if self.kind == "alias":
-            return f"{self.name}@{self.target} → v{self.version}"
-        return f"{self.name} v{self.version} → {self.target}"
 
 
 def check_request_id(request_id: str) -> str:

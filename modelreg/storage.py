@@ -19,12 +19,12 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from modelreg.digestcache import DigestCache, stat_key
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError, StoreError
 from modelreg.hashing import CHUNK, WORKERS, ProgressFn, sha256_file
-from modelreg.models import Artifact, ArtifactFile
+from modelreg.models import Artifact, ArtifactFile, StoredBlob
 from modelreg.paths import cache_home
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
@@ -43,12 +43,6 @@ def blob_path(digest: str) -> str:
     """`sha256/<first two hex>/<hex>`: the blob's key below `<store>/blobs/` and in the cache."""
     algo, _, hexdigest = digest.partition(":")
     return f"{algo}/{hexdigest[:2]}/{hexdigest}"
-
-
-class StoredBlob(NamedTuple):
-    digest: str
-    size: int
-    modified: float | None  # unix time, when the store reports it
 
 
 class BlobStore:

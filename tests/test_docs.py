@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import typer
 
-from modelreg.cli import app
+from modelreg.cli.commands import app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -23,7 +23,7 @@ PYTHON_API = DOCS / "python-api.md"
 TABLE_HEADING = re.compile(r"^#+ .*CLI.*Python", re.MULTILINE)
 
 # The command that writes docs/cli.md (`make docs`); only the output path differs here.
-DOCS_COMMAND = ["-m", "typer", "modelreg.cli", "utils", "docs", "--name", "modelreg"]
+DOCS_COMMAND = ["-m", "typer", "modelreg.cli.commands", "utils", "docs", "--name", "modelreg"]
 DOCS_COMMAND += ["--title", "modelreg CLI reference"]
 
 # Typer may bring its own copy of click, so commands are recognised by shape, not by class:
@@ -68,7 +68,7 @@ def test_cli_reference_is_generated_from_the_app(tmp_path: Path) -> None:
     expected = output.read_text(encoding="utf-8")
     actual = CLI_REFERENCE.read_text(encoding="utf-8") if CLI_REFERENCE.exists() else ""
     assert actual == expected, (
-        "docs/cli.md is out of date with modelreg/cli.py: run `make docs` "
+        "docs/cli.md is out of date with modelreg/cli/: run `make docs` "
         f"({shlex.join(['python', *DOCS_COMMAND, '--output', 'docs/cli.md'])}) and commit the result"
     )
 

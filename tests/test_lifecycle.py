@@ -246,7 +246,9 @@ def test_list_shows_every_model(three_versions, cli, artifact):
 
 def test_list_on_an_empty_registry(repo, cli):
     assert json.loads(cli("list", "--json").out) == []
-    assert "No models registered yet" in cli("list").out
+    empty = cli("list")  # a pipe: the header row, and the hint for a person on stderr
+    assert empty.out == "model\tlatest\tstaging\tproduction\tarchived\taliases\n"
+    assert "No models registered yet" in empty.err
 
 
 def test_diff_puts_params_and_metrics_side_by_side(three_versions, cli):

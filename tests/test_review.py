@@ -292,7 +292,7 @@ def test_request_bad_input_is_one_line_and_writes_nothing(reviewed: Path, cli: C
 def test_python_api_offers_the_same(reviewed: Path) -> None:
     reg = Registry.open(reviewed)
     created = reg.request("fraud", 1, "production", reason="first release")
-    assert [s.state for s in reg.requests()] == ["open"]
+    assert [s.state for s in reg.requests().statuses] == ["open"]
     git_as(reviewed, BOB, "merge", "-q", "--no-ff", created.branch, "-m", "Merge")
     (result,) = reg.apply()
     assert result.outcome == "applied" and result.event is not None

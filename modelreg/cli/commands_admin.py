@@ -1,0 +1,128 @@
+"""Commands that review and maintain: requests, apply, fetch, verify, gc."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelreg import jsonview
+from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
+from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.reads import open_registry
+from modelreg.errors import ExitCode, InvalidInputError
+
+
+@app.command("requests")
+def requests_(json_: JsonOpt = False) -> None:
+    """List promotion requests and where each one stands.
+
+    open: on a modelreg/request/* branch, not merged yet; merged: on the main branch, waiting for
+    `modelreg apply`; unreviewed: committed on the main branch without a merge commit (apply refuses
+    it); applied: its event tag exists.
+    """
+    reg = open_registry()
+    found = reg.requests()
+    warn(found.warnings)
+    if json_:
+        json_out([jsonview.request_status_json(r) for r in found.statuses])
+        return
+    from modelreg import render
+
+    render.requests_table(console(), list(found.statuses))
+
+
+@app.command("apply")
+def apply_(push: PushOpt = None, remote: RemoteOpt = None, sign: SignOpt = None, json_: JsonOpt = False) -> None:
+    """Write the event of every merged request not yet applied (run by CI on the main branch).
+
+    Each event tag records the request, the merge commit and who merged it (the approver). Safe
+    to run again and from racing CI jobs: an applied request is never applied twice. With --push
+    each event is pushed on its own, so tag-triggered deploy pipelines see every one.
+    Exits 1 if a request could not be applied (the others still are).
+    """
+    results = open_registry().apply(push=push, remote=remote, sign=sign)
+    if json_:
+        json_out([jsonview.apply_json(r) for r in results])
+    else:
+        for result in results:
+            if result.outcome == "applied" and result.event is not None:
+                line(f"Applied {result.request.id}: {result.request.label}  [tag {result.event.tag}]")
+            elif result.outcome == "failed":
+                say(f"error: {result.request.id}: {result.error}")
+        done = sum(r.outcome == "already-applied" for r in results)
+        if not any(r.outcome == "applied" for r in results):
+            line("No merged requests waiting" + (f" ({done} already applied)" if done else ""))
+    if any(r.outcome == "failed" for r in results):
+        raise SystemExit(ExitCode.ERROR)
+
+
+@app.command("fetch")
+def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+    """Bring the registry's tags, event refs and branch up to date from the remote.
+
+    Clones do not fetch refs/modelreg/* by default, and a plain `git fetch` silently keeps a local
+    tag that was moved on the remote. Here every local modelreg tag and event ref is compared with
+    the remote's first; any that moved or vanished there is reported (exit 4) instead of fetched.
+    """
+    report = open_registry().fetch(remote)
+    if json_:
+        json_out(jsonview.fetch_json(report))
+    elif report.problems:
+        for problem in report.problems:
+            say(f"integrity: {problem}")
+    else:
+        line(f"Up to date with {report.remote}")
+    if report.problems:
+        raise SystemExit(ExitCode.INTEGRITY)
+
+
+@app.command()
+def verify(
+    name: Annotated[str | None, typer.Argument(help="Only this model (default: every model).")] = None,
+    blobs: Annotated[bool, typer.Option("--blobs", help="Also re-hash every referenced blob in its store.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the registry: tags, claim refs, manifests against their tags, and (--blobs) stored bytes.
+
+    Also: every event on a review_required stage must come from a request merged into the checked-out
+    main line, and with require_signed every event tag must carry a signature from an allowed signer.
+    Exits 4 when anything does not match.
+    """
+    reg = open_registry()
+    with progress() as bar:
+        report = reg.verify(name, blobs=blobs, progress=bar)
+    if json_:
+        json_out(jsonview.verify_json(report))
+    else:
+        from modelreg import render
+
+        render.verify_view(console(), report)
+    if not report.ok:
+        raise SystemExit(ExitCode.INTEGRITY)
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted (the default).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete the unreferenced blobs.")] = False,
+    grace_hours: Annotated[
+        float,
+        typer.Option(
+            "--grace-hours", help="Keep unreferenced blobs younger than this: a registration may be under way."
+        ),
+    ] = 24.0,
+    json_: JsonOpt = False,
+) -> None:
+    """List (or, with --yes, delete) store blobs that no version's manifest references."""
+    if dry_run and yes:
+        raise InvalidInputError("--dry-run and --yes contradict each other")
+    if grace_hours < 0:
+        raise InvalidInputError("--grace-hours must not be negative")
+    report = open_registry().gc(delete=yes, grace_s=grace_hours * 3600)
+    if json_:
+        json_out(jsonview.gc_json(report))
+        return
+    from modelreg import render
+
+    render.gc_view(console(), report)

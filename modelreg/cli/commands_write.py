@@ -1,0 +1,311 @@
+"""Commands that write: init, register, promote, alias, rollback, update; and diff."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from modelreg import jsonview
+from modelreg.cli.options import (
+    BranchOpt,
+    JsonOpt,
+    NameArg,
+    PairsOpt,
+    PushOpt,
+    ReasonOpt,
+    RemoteOpt,
+    RequestBranchOpt,
+    RequestOpt,
+    SignOpt,
+    VersionArg,
+    alias_app,
+    app,
+)
+from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.reads import open_registry
+from modelreg.errors import InvalidInputError
+from modelreg.refs import parse_version
+from modelreg.values import parse_pairs
+
+if TYPE_CHECKING:
+    from modelreg.api import Registry
+
+
+@app.command()
+def init(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Artifact store URL (s3://…, gs://…, az://…, a path). Default: .modelreg/store, ignored by git."
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create .modelreg/config.yaml in this git repository and commit it."""
+    from modelreg.api import Registry
+
+    result = Registry.init(Path.cwd(), store)
+    if json_:
+        json_out(jsonview.init_json(result))
+        return
+    line(f"Initialised a registry in {result.root} (store: {result.store})")
+    if store is None:
+        say(
+            "hint: the default store is local to this clone; point a team at shared storage with "
+            "`store:` in .modelreg/config.yaml (e.g. s3://bucket/registry)"
+        )
+
+
+@app.command()
+def register(
+    name: NameArg,
+    path: Annotated[Path, typer.Argument(help="The artifact: a file or a directory.", show_default=False)],
+    param: Annotated[PairsOpt, typer.Option("--param", "-p", help="KEY=VALUE training parameter (repeatable).")] = None,
+    metric: Annotated[PairsOpt, typer.Option("--metric", "-m", help="KEY=VALUE metric (repeatable).")] = None,
+    tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label (repeatable).")] = None,
+    description: Annotated[str, typer.Option("--description", "-d", help="What this version is.")] = "",
+    dataset: Annotated[str | None, typer.Option(help="Dataset version or URI it was trained on.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Training run id (e.g. an experiment tracker's).")
+    ] = None,
+    parent: Annotated[str | None, typer.Option(help="Reference of the version it was fine-tuned from.")] = None,
+    hardware: Annotated[str | None, typer.Option(help="Training hardware, e.g. '1x A100'.")] = None,
+    duration_s: Annotated[float | None, typer.Option("--duration-s", help="Training time in seconds.")] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL for this version (default: the config's).")] = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    branch: BranchOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Register a new version: hash and store the artifact, commit its manifest, tag NAME@vN.
+
+    Values given as KEY=VALUE become numbers or booleans when they read as one.
+    Only the new manifest is committed; your other changes stay as they are.
+    """
+    reg = open_registry()
+    params, metrics, tags = (
+        parse_pairs(param or [], "--param"),
+        parse_pairs(metric or [], "--metric"),
+        parse_pairs(tag or [], "--tag"),
+    )
+    with progress() as bar:
+        mv = reg.register(
+            name,
+            path,
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            description=description,
+            dataset=dataset,
+            run_id=run_id,
+            parent=parent,
+            hardware=hardware,
+            duration_s=duration_s,
+            store=store,
+            progress=bar,
+            push=push,
+            remote=remote,
+            branch=branch,
+        )
+    warn(mv.warnings)
+    if json_:
+        json_out(jsonview.version_json(mv))
+        return
+    line(f"Registered {mv.name} v{mv.version} ({mv.digest})")
+
+
+@app.command()
+def promote(
+    name: NameArg,
+    version: VersionArg,
+    stage: Annotated[str, typer.Argument(help="Stage to assign, e.g. staging or production.", show_default=False)],
+    keep_existing: Annotated[
+        bool, typer.Option("--keep-existing", help="Leave the stage's current holder in place instead of archiving it.")
+    ] = False,
+    reason: ReasonOpt = None,
+    request: RequestOpt = False,
+    branch: RequestBranchOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Assign a stage to a version (one event tag NAME#STAGE#SEQ).
+
+    For single-holder stages (production by default) the previous holder is archived.
+    Stages under review_required take --request: the change is proposed on a branch, reviewed as a
+    pull request, and applied by `modelreg apply` once merged.
+    """
+    reg = open_registry()
+    number = parse_version(version)
+    if request:
+        _no_sign_for_request(sign)
+        created = reg.request(
+            name,
+            number,
+            stage,
+            keep_existing=keep_existing,
+            reason=reason,
+            branch=branch,
+            push=push,
+            remote=remote,
+        )
+        _report_request(reg, created, json_)
+        return
+    if branch is not None:
+        raise InvalidInputError("--branch goes with --request (a direct promotion commits nothing)")
+    event = reg.promote(
+        name, number, stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote, sign=sign
+    )
+    _report_event(event, json_)
+
+
+def _no_sign_for_request(sign: bool | None) -> None:
+    if sign:
+        raise InvalidInputError("--sign goes with `modelreg apply`, which writes the event once the request is merged")
+
+
+def _report_request(reg: Registry, created: Any, json_: bool) -> None:
+    remote = created.pushed_to or reg.config.remote
+    push_command = f"git push -u {remote} {created.branch}"
+    if json_:
+        json_out(jsonview.request_created_json(created, None if created.pushed_to else push_command))
+        return
+    say(f"Requested {created.request.label} as {created.request.id}, on branch {created.branch}")
+    if created.pushed_to:
+        say(f"Pushed {created.branch} to {created.pushed_to}: open a pull request from it.")
+    else:
+        say(f"Push it, then open a pull request with the body below:\n  {push_command}")
+    sys.stdout.write(created.body)
+
+
+@alias_app.command("set")
+def alias_set(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.", show_default=False)],
+    version: VersionArg,
+    reason: ReasonOpt = None,
+    request: RequestOpt = False,
+    branch: RequestBranchOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Point ALIAS at VERSION (moving it if it points elsewhere)."""
+    reg = open_registry()
+    number = parse_version(version)
+    if request:
+        _no_sign_for_request(sign)
+        created = reg.request(name, number, alias, kind="alias", reason=reason, branch=branch, push=push, remote=remote)
+        _report_request(reg, created, json_)
+        return
+    if branch is not None:
+        raise InvalidInputError("--branch goes with --request (moving an alias directly commits nothing)")
+    event = reg.set_alias(name, alias, number, reason=reason, push=push, remote=remote, sign=sign)
+    _report_event(event, json_)
+
+
+@alias_app.command("rm")
+def alias_rm(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(help="Alias to remove.", show_default=False)],
+    reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Remove an alias."""
+    _report_event(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
+
+
+@app.command()
+def rollback(
+    name: NameArg,
+    stage: Annotated[str | None, typer.Option(help="Stage to roll back (default: production).")] = None,
+    alias: Annotated[str | None, typer.Option(help="Alias to roll back instead of a stage.")] = None,
+    to: Annotated[str | None, typer.Option(help="Version to return to (default: the previous holder).")] = None,
+    reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Give a stage (or alias) back to the version that held it before the current one.
+
+    Rolling back twice walks further back; the rollback is itself an event in the history.
+    A review-required stage can be rolled back directly only to a version that held it before.
+    """
+    event = open_registry().rollback(
+        name,
+        stage=stage,
+        alias=alias,
+        to=parse_version(to) if to else None,
+        reason=reason,
+        push=push,
+        remote=remote,
+        sign=sign,
+    )
+    _report_event(event, json_)
+
+
+def _report_event(event: Any, json_: bool) -> None:
+    if json_:
+        json_out(jsonview.event_json(event))
+        return
+    line(f"{event.subject}  [tag {event.tag}]")
+
+
+@app.command()
+def diff(name: NameArg, a: VersionArg, b: VersionArg, json_: JsonOpt = False) -> None:
+    """Compare two versions' params, metrics and artifact digest side by side."""
+    result = open_registry().diff(name, parse_version(a), parse_version(b))
+    if json_:
+        json_out(jsonview.diff_json(result))
+        return
+    from modelreg import render
+
+    render.diff_table(console(), result)
+
+
+@app.command()
+def update(
+    name: NameArg,
+    version: VersionArg,
+    description: Annotated[str | None, typer.Option("--description", "-d", help="New description.")] = None,
+    tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label to set (repeatable).")] = None,
+    remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    branch: BranchOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Edit a version's description or tags.
+
+    They are the only fields that may change after registration; the change is one commit.
+    """
+    reg = open_registry()
+    number = parse_version(version)
+    result = reg.update(
+        name,
+        number,
+        description=description,
+        tags=parse_pairs(tag or [], "--tag"),
+        remove_tags=tuple(remove_tag or ()),
+        push=push,
+        remote=remote,
+        branch=branch,
+    )
+    warn(result.warnings)
+    manifest = result.manifest
+    if json_:
+        json_out(jsonview.manifest_json(manifest))
+        return
+    if result.commit is None:
+        line(f"{name} v{number} already has that description and those tags: nothing to commit")
+    else:
+        line(f"Updated {manifest.name} v{manifest.version}")

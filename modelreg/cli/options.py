@@ -1,0 +1,78 @@
+"""The Typer app and the argument and option types its commands share."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="modelreg",
+    help="A git-native model registry: versions, stages and aliases as git tags, artifacts by content hash.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+alias_app = typer.Typer(help="Point an alias such as champion at a version, or remove it.", no_args_is_help=True)
+app.add_typer(alias_app, name="alias")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why: recorded in the event tag.")]
+NameArg = Annotated[str, typer.Argument(help="Model name, e.g. fraud-detector.", show_default=False)]
+RefArg = Annotated[
+    str,
+    typer.Argument(
+        help="Reference: NAME, NAME@7, NAME@champion, NAME/production, models:/NAME/Production.", show_default=False
+    ),
+]
+VersionArg = Annotated[str, typer.Argument(help="Version number, e.g. 7 or v7.", show_default=False)]
+PairsOpt = list[str] | None
+PushOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--push/--no-push",
+        help="Push the write to the remote in one atomic push, redone on top of "
+        "other writers' work if they got there first (default: the config's `push`).",
+    ),
+]
+RemoteOpt = Annotated[
+    str | None, typer.Option("--remote", help="Git remote to use (default: the config's, or origin).")
+]
+BranchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--branch",
+        help="Commit the manifest to this branch instead of the checked-out one "
+        "(for CI on a detached HEAD; with --push it need not exist locally).",
+    ),
+]
+RepoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        help="Read the registry at this git URL without cloning it: only the model's tags "
+        "and manifests are fetched, into a cache.",
+    ),
+]
+SignOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--sign/--no-sign",
+        help="Sign the event tag with your git signing key (SSH or GPG; default: the config's require_signed).",
+    ),
+]
+RequestOpt = Annotated[
+    bool,
+    typer.Option(
+        "--request",
+        help="Do not change it now: commit a request for review on a new branch and print the pull request's body.",
+    ),
+]
+RequestBranchOpt = Annotated[
+    str | None,
+    typer.Option("--branch", help="With --request: the new branch (default: modelreg/request/<id>)."),
+]
+FetchOpt = Annotated[
+    bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
+]

@@ -1,0 +1,57 @@
+"""Where the CLI's words go: results on stdout, diagnostics on stderr; Rich only for a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from modelreg.render import BarProgress
+
+
+def line(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        say(f"warning: {warning}")
+
+
+def json_out(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# Rich is imported only by commands that draw a table or a progress bar: start-up time matters
+# in CI steps and serving start-ups, and plain lines and JSON need none of it.
+@cache
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
+
+
+@contextmanager
+def progress() -> Iterator[BarProgress | None]:
+    """A progress bar on stderr when it is a terminal; None (no Rich import) otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from modelreg.render import BarProgress
+
+    bar = BarProgress(console(stderr=True))
+    try:
+        yield bar
+    finally:
+        bar.close()

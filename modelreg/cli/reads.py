@@ -1,0 +1,124 @@
+"""The read commands' work, shared by the Typer commands and the lean dispatch (see modelreg.cli).
+
+Nothing here imports Typer; Rich is imported only to draw on a terminal. In a pipe, the human
+views are plain tab-separated text (modelreg.plain).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelreg import jsonview, plain
+from modelreg.cli.output import console, json_out, line, progress, say
+from modelreg.errors import IntegrityError, InvalidInputError
+from modelreg.refs import parse_ref, parse_tag_name
+
+if TYPE_CHECKING:
+    from modelreg.api import Registry
+
+
+def open_registry(
+    fetch: bool = False, remote: str | None = None, repo: str | None = None, name: str | None = None
+) -> Registry:
+    """The registry of the current directory, brought up to date first with `fetch`; or the one at `repo`."""
+    from modelreg.api import Registry
+
+    if repo is not None:
+        return Registry.open_url(repo, name)
+    reg = Registry.open(Path.cwd())
+    if fetch:
+        report = reg.fetch(remote)
+        if report.problems:
+            raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
+    return reg
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    reg = open_registry(fetch, remote, repo)
+    models = reg.models()
+    if json_:
+        json_out([jsonview.summary_json(m) for m in models])
+    elif _terminal():
+        from modelreg import render
+
+        render.models_table(console(), models, reg.config.stages)
+    else:
+        sys.stdout.write(plain.models_text(models, reg.config.stages))
+        if not models:
+            say("No models registered yet. Register one with `modelreg register NAME PATH`.")
+
+
+def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    mv = open_registry(fetch, remote, repo, parse_ref(ref).name).show(ref)
+    if json_:
+        json_out(jsonview.version_json(mv))
+    elif _terminal():
+        from modelreg import render
+
+        render.version_view(console(), mv)
+    else:
+        sys.stdout.write(plain.version_text(mv))
+
+
+def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    events = open_registry(fetch, remote, repo, name).history(name)
+    if json_:
+        json_out([jsonview.event_json(e) for e in events])
+    elif _terminal():
+        from modelreg import render
+
+        render.history_table(console(), name, events)
+    else:
+        sys.stdout.write(plain.history_text(events))
+
+
+def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
+    if json_:
+        json_out(jsonview.resolve_json(reg.resolve(ref)))
+        return
+    name, version, digest = reg.locate(ref)
+    line(f"{name}@v{version} {digest}")
+
+
+def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
+    with progress() as bar:
+        mv = reg.resolve(ref)
+        path = reg.pull(mv, output, progress=bar)
+    if json_:
+        json_out({**jsonview.resolve_json(mv), "path": str(path)})
+        return
+    line(str(path))
+
+
+def check_ref(
+    ref: str,
+    fetch: bool,
+    remote: str | None,
+    repo: str | None,
+    github_output: Path | None,
+    env: bool,
+    json_: bool,
+) -> None:
+    if sum((github_output is not None, env, json_)) > 1:
+        raise InvalidInputError("choose one of --json, --github-output and --env")
+    tag = parse_tag_name(ref.strip())
+    facts = jsonview.check_json(open_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref))
+    if github_output is not None:
+        from modelreg.cioutput import append_github_output
+
+        append_github_output(github_output, facts)
+        say(f"{facts['tag']}: {facts['ref']} ({facts['digest']}), current: {str(facts['current']).lower()}")
+    elif env:
+        from modelreg.cioutput import env_lines
+
+        sys.stdout.write(env_lines(facts))
+    else:
+        json_out(facts)

@@ -1,0 +1,212 @@
+"""Reading a registry: state from the refs, versions with their manifests, artifacts from the store.
+
+Never writes to the repository. The read path stays lean: no YAML, no storage and no hashing
+code is imported unless the answer needs it (see yamlio, snapshot).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+from modelreg import manifest as manifestmod
+from modelreg import snapshot
+from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
+from modelreg.events import history_order, replay
+from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
+from modelreg.paths import cache_dir
+from modelreg.refs import ModelRef, check_name, parse_ref, version_tag
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from modelreg.config import Config
+    from modelreg.gitrepo import GitRepo
+    from modelreg.hashing import Progress
+    from modelreg.storage import BlobStore
+
+
+class ModelView(NamedTuple):
+    """One model as the refs tell it: its state, its events, and the snapshot they came from."""
+
+    state: ModelState
+    events: list[Event]
+    snap: snapshot.Snapshot
+
+
+class Reader:
+    """The read side of a registry in `git` (a work tree, or a read-only view of a URL: `source`)."""
+
+    def __init__(self, git: GitRepo, config: Config, source: str | None = None) -> None:
+        self.git = git
+        self.config = config
+        self.source = source
+
+    @property
+    def root(self) -> Path:
+        return self.git.root
+
+    def snapshot(self, name: str | None) -> snapshot.Snapshot:
+        """The model's (or every model's) parsed tags and claim refs."""
+        return snapshot.take(self.git, name, cache_dir())
+
+    def model(self, name: str) -> ModelView:
+        check_name(name)
+        snap = self.snapshot(name)
+        events = snap.events.get(name, [])
+        state = replay(name, events)
+        if not state.versions:
+            raise self.not_found(f"no model named {name!r} is registered")
+        return ModelView(state, events, snap)
+
+    def not_found(self, message: str) -> NotFoundError:
+        """A not-found error, marked as possibly stale when this clone has a remote it may lag behind."""
+        return NotFoundError(message, maybe_stale=not self.source and bool(self.git.git("remote").strip()))
+
+    def state(self, name: str) -> ModelState:
+        return self.model(name).state
+
+    def models(self) -> list[ModelSummary]:
+        summaries = []
+        for name, events in sorted(self.snapshot(None).events.items()):
+            state = replay(name, events)
+            if not state.versions:
+                continue
+            holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
+            summaries.append(ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases)))
+        return summaries
+
+    def history(self, name: str) -> list[Event]:
+        return history_order(self.model(name).events)
+
+    def problems(self, name: str | None = None) -> tuple[str, ...]:
+        return self.snapshot(name).problems
+
+    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        view = self.model(parsed.name)
+        return self.version(view, self.select(view.state, parsed))
+
+    def locate(self, ref: str | ModelRef) -> tuple[str, int, str]:
+        """(name, version, digest) of a reference, from the refs alone (the register tag's payload).
+
+        Reads no manifest when the register tag records the digest; `resolve`, `show` and `pull`
+        refuse a version whose manifest names another digest than its tag.
+        """
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        view = self.model(parsed.name)
+        version = self.select(view.state, parsed)
+        digest = registration(view.events, version).digest
+        if digest is None:
+            digest = self.version(view, version).digest
+        return parsed.name, version, digest
+
+    def select(self, state: ModelState, ref: ModelRef) -> int:
+        """The version `ref` names in `state`."""
+        if ref.version is not None:
+            if ref.version not in state.versions:
+                raise self.not_found(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
+            return ref.version
+        if ref.alias is not None:
+            if ref.alias in self.config.stages:
+                raise InvalidInputError(f"{ref.alias!r} is a stage, not an alias: write {ref.name}/{ref.alias}")
+            if ref.alias not in state.aliases:
+                known = ", ".join(sorted(state.aliases)) or "none"
+                raise self.not_found(f"{ref.name} has no alias {ref.alias!r} (aliases: {known})")
+            return state.aliases[ref.alias]
+        if ref.stage is not None:
+            self.config.check_stage(ref.stage)
+            holder = state.stage_holder(ref.stage)
+            if holder is None:
+                raise self.not_found(f"no version of {ref.name} is in stage {ref.stage!r}")
+            return holder
+        assert state.latest is not None
+        return state.latest
+
+    def version(self, view: ModelView, version: int) -> ModelVersion:
+        registered = registration(view.events, version)
+        manifest = self.read_manifest(view.state.name, version, registered.commit)
+        if registered.digest is not None and registered.digest != manifest.artifact.digest:
+            raise IntegrityError(
+                f"{registered.tag} records {registered.digest}, but its manifest names "
+                f"{manifest.artifact.digest} (run `modelreg verify`)"
+            )
+        state = view.state
+        return ModelVersion(manifest, state.stages.get(version), state.aliases_of(version), registered.commit)
+
+    def read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:
+        """The manifest as tagged, with `description` and `tags` from the current copy.
+
+        Only those two keys may change after registration (DESIGN §2); everything else is
+        taken from the commit the version tag points at. The current copy is the work tree's, or
+        the one at `branch_rev` (a remote view reads its default branch's).
+        """
+        path = manifestmod.manifest_path(name, version)
+        branch_rev = branch_rev or ("refs/remotes/origin/HEAD" if self.source else None)
+        tagged_text, current_text = self.git.read_files([(commit, path), (branch_rev, path)])
+        if tagged_text is None:
+            raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
+        tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
+        if current_text is None:
+            return tagged
+        current = manifestmod.from_yaml(current_text, path)
+        manifestmod.check_manifest_matches(current, name, version, path)
+        return tagged._replace(description=current.description, tags=current.tags)
+
+    def manifest(self, name: str, version: int) -> Manifest:
+        return self.resolve(ModelRef(name, version=version)).manifest
+
+    def diff(self, name: str, a: int, b: int) -> VersionDiff:
+        view = self.model(name)
+        ma, mb = (self.version(view, self.select(view.state, ModelRef(name, version=v))).manifest for v in (a, b))
+        return VersionDiff(
+            name,
+            a,
+            b,
+            _changes(ma.params, mb.params),
+            _changes(ma.metrics, mb.metrics),
+            ma.artifact.digest,
+            mb.artifact.digest,
+        )
+
+    def pull(
+        self,
+        ref: str | ModelRef | ModelVersion,
+        dest: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        from pathlib import Path
+
+        from modelreg.storage import materialise
+
+        resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
+        target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
+        store = self.store(resolved.manifest.artifact.store)
+        if progress is not None:
+            progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
+        return materialise(store, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
+
+    def store(self, url: str) -> BlobStore:
+        from modelreg.storage import open_store
+
+        if self.source and "://" not in url and not os.path.isabs(url):
+            raise InvalidInputError(
+                f"the store {url!r} is a path inside the registry's repository: pull from a clone of "
+                f"{self.source}, or point the registry at shared storage"
+            )
+        options = self.config.store_options if url == self.config.store else {}
+        return open_store(url, self.root, options)
+
+
+def registration(events: list[Event], version: int) -> Event:
+    """The register event of `version`."""
+    for event in events:
+        if event.action == "register" and event.version == version:
+            return event
+    raise NotFoundError(f"version {version} has no version tag")
+
+
+def _changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[ValueChange, ...]:
+    return tuple(ValueChange(key, a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys()))

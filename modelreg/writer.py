@@ -1,0 +1,388 @@
+"""Writing to a registry: versions, events and edits, locally or through a shared remote (DESIGN §6, §7)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelreg import config as configmod
+from modelreg import manifest as manifestmod
+from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.events import event_message
+from modelreg.gitrepo import GitRepo, RefUpdate
+from modelreg.manifest import MODELS_DIR
+from modelreg.models import (
+    Action,
+    Artifact,
+    Event,
+    InitResult,
+    Lineage,
+    Manifest,
+    ModelState,
+    ModelVersion,
+    Scalar,
+    TargetKind,
+    Training,
+    UpdateResult,
+)
+from modelreg.publish import BranchMove, Target, publish, with_retries
+from modelreg.reader import Reader, registration
+from modelreg.refs import ModelRef, check_name, claim_ref, event_tag, version_tag
+from modelreg.snapshot import Snapshot
+from modelreg.sync import fetch_for_write
+from modelreg.values import check_scalars
+
+if TYPE_CHECKING:
+    from modelreg.hashing import Progress
+
+
+def _utc(epoch: int) -> str:
+    """A manifest's `created_at`: UTC, as in DESIGN §2."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _git_date(epoch: int, offset: str) -> str:
+    """The form `git for-each-ref --format=%(taggerdate:iso-strict)` gives, so events read back alike."""
+    sign = -1 if offset.startswith("-") else 1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return datetime.fromtimestamp(epoch, zone).isoformat()
+
+
+def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:
+    """Write and commit `.modelreg/config.yaml` (and ignore the default local store)."""
+    git = GitRepo.discover(path)
+    config_file = git.root / CONFIG_PATH
+    if config_file.exists():
+        raise InvalidInputError(f"{CONFIG_PATH} already exists in {git.root}")
+    git.identity()
+    branch = git.branch()
+    if branch is None:
+        raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
+    config = Config(
+        store=check_store_url(store) if store else DEFAULT_STORE, main_branch=branch.removeprefix("refs/heads/")
+    )
+    files = {CONFIG_PATH: configmod.to_yaml(config)}
+    if config.store == DEFAULT_STORE:
+        files[".modelreg/.gitignore"] = "# the default local artifact store\n/store/\n"
+    parent = git.resolve_commit("HEAD")
+    commit, blobs = git.commit_files(parent, files, "modelreg: init registry")
+    git.update_refs([RefUpdate(branch, commit, parent)], "modelreg: init")
+    for rel, text in files.items():
+        _write_worktree(git, rel, text, blobs[rel])
+    return InitResult(git.root, config_file, config.store, commit)
+
+
+class Writer(Reader):
+    """A registry that can also be written: versions, event tags and manifest edits.
+
+    Every write is built from objects first, then published all at once (see publish): in this
+    repository, or through the remote, redone on top of other writers' work when they win a race.
+    """
+
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        params: dict[str, Scalar] | None = None,
+        metrics: dict[str, Scalar] | None = None,
+        tags: dict[str, Scalar] | None = None,
+        description: str = "",
+        dataset: str | None = None,
+        run_id: str | None = None,
+        parent: str | None = None,
+        hardware: str | None = None,
+        duration_s: float | None = None,
+        store: str | None = None,
+        progress: Progress | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
+    ) -> ModelVersion:
+        """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`.
+
+        With `push` the commit and tag go to the remote in one atomic push, retried on top of
+        other writers' work until the remote takes them; `branch` commits to a branch that need
+        not be checked out (CI runs on a detached HEAD).
+        """
+        from modelreg.hashing import scan, tree_digest
+        from modelreg.storage import ingest
+
+        check_name(name)
+        checked = {
+            what: check_scalars(values or {}, what)
+            for what, values in (("params", params), ("metrics", metrics), ("tags", tags))
+        }
+        store_url = check_store_url(store) if store else self.config.store
+        files = scan(Path(path))
+        target = self.target(push, remote, branch, commits=True)
+        who, epoch, _ = self.git.identity()
+        if duration_s is not None and duration_s < 0:
+            raise InvalidInputError("--duration-s must not be negative")
+        parent_ref = self._parent_ref(parent) if parent else None
+        blob_store = self.store(store_url)
+
+        if progress is not None:
+            progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
+        hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
+        digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
+
+        head = self.git.resolve_commit("HEAD")
+        lineage = Lineage(
+            code_commit=head,
+            code_dirty=self.git.is_dirty(".modelreg/") if head else False,
+            dataset=dataset,
+            run_id=run_id,
+            parent=parent_ref,
+        )
+        artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
+
+        def attempt() -> ModelVersion:
+            snap = self.snapshot(name)
+            base, move_from = self._commit_base(target)
+            version = self._next_version(name, snap.taken_versions.get(name, set()), base)
+            manifest = Manifest(
+                name=name,
+                version=version,
+                created_at=_utc(epoch),
+                created_by=who,
+                description=description,
+                artifact=artifact,
+                params=checked["params"],
+                metrics=checked["metrics"],
+                lineage=lineage,
+                training=Training(duration_s=duration_s, hardware=hardware),
+                tags=checked["tags"],
+            )
+            rel = manifestmod.manifest_path(name, version)
+            text = manifestmod.to_yaml(manifest)
+            commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
+            tag = version_tag(name, version)
+            message = event_message(
+                f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
+            )
+            tag_object = self.git.make_tag(tag, commit, message)
+            warnings = self._publish_commit(
+                target,
+                move_from,
+                commit,
+                rel,
+                text,
+                blobs[rel],
+                [(f"refs/tags/{tag}", tag_object)],
+                f"modelreg: register {name} v{version}",
+            )
+            return ModelVersion(manifest, None, (), commit, warnings)
+
+        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
+
+    def target(
+        self,
+        push: bool | None,
+        remote: str | None,
+        branch: str | None = None,
+        commits: bool = False,
+        sign: bool | None = None,
+    ) -> Target:
+        """Where a write goes; for writes that commit, the branch (the checked-out one by default).
+
+        Tags are signed when asked, and by default when the registry requires signed events.
+        """
+        if self.source:
+            raise InvalidInputError(f"{self.source} is open read-only: clone it to write")
+        pushing = self.config.push if push is None else push
+        remote_name = (remote or self.config.remote) if pushing else None
+        if remote_name is not None:
+            self.git.check_remote(remote_name)
+        branch_ref = None
+        if commits:
+            if branch is not None:
+                check_branch = branch.removeprefix("refs/heads/")
+                self.git.git("check-ref-format", "--branch", check_branch)
+                branch_ref = f"refs/heads/{check_branch}"
+            else:
+                branch_ref = self.git.branch()
+                if branch_ref is None:
+                    raise InvalidInputError(
+                        "HEAD is detached: check out a branch, or name the one to commit to with --branch"
+                    )
+        return Target(remote_name, branch_ref, self.config.require_signed if sign is None else sign)
+
+    def _commit_base(self, target: Target) -> tuple[str | None, str | None]:
+        """(parent of the new commit, the remote branch tip it must move from when pushing)."""
+        assert target.branch is not None
+        local = self.git.resolve_commit(target.branch)
+        if target.remote is None:
+            if local is None and target.branch != self.git.branch():
+                raise NotFoundError(f"there is no branch {target.branch.removeprefix('refs/heads/')!r} here")
+            return local, local
+        remote_tip = self.git.resolve_commit(target.tracking or "")
+        if remote_tip is None:
+            return local, None
+        if local is None or self.git.is_ancestor(local, remote_tip):
+            return remote_tip, remote_tip
+        short = target.branch.removeprefix("refs/heads/")
+        raise InvalidInputError(
+            f"branch {short} has commits that {target.remote} does not: push or rebase them first "
+            f"(modelreg pushes only what it writes)"
+        )
+
+    def _publish_commit(
+        self,
+        target: Target,
+        move_from: str | None,
+        commit: str,
+        rel: str,
+        text: str,
+        blob: str,
+        refs: list[tuple[str, str]],
+        reason: str,
+    ) -> tuple[str, ...]:
+        """Publish the commit (and `refs`); returns warnings for the user."""
+        assert target.branch is not None
+        checked_out = target.branch == self.git.branch()
+        followed = publish(
+            self.git, target, refs, reason, BranchMove(target.branch, commit, move_from), checked_out=checked_out
+        )
+        if target.remote is None and checked_out:
+            _write_worktree(self.git, rel, text, blob)
+        elif not followed:
+            return (
+                f"pushed, but your checkout could not fast-forward to it (local changes in the way): "
+                f"run `git pull --ff-only` to bring in {rel}",
+            )
+        return ()
+
+    def _parent_ref(self, parent: str) -> str:
+        resolved = self.resolve(parent)
+        return version_tag(resolved.name, resolved.version)
+
+    def _next_version(self, name: str, tagged: set[int], base: str | None) -> int:
+        """One past every version seen: tag names (even malformed ones), manifests at the base commit
+        and in the work tree."""
+        seen = set(tagged)
+        directory = f"{MODELS_DIR}/{name}"
+        names = set(self.git.list_dir(base, directory)) if base else set()
+        local = self.root / directory
+        if local.is_dir():
+            names.update(os.listdir(local))
+        for filename in names:
+            stem = filename.removesuffix(".yaml")
+            if filename.endswith(".yaml") and stem[:1] == "v" and stem[1:].isdigit():
+                seen.add(int(stem[1:]))
+        return max(seen, default=0) + 1
+
+    def write_event(
+        self,
+        dest: Target,
+        state: ModelState,
+        events: list[Event],
+        snap: Snapshot,
+        action: Action,
+        kind: TargetKind,
+        target: str,
+        version: int,
+        subject: str,
+        reason: str | None,
+        archived: tuple[int, ...] = (),
+        extra: dict[str, Any] | None = None,
+        request: str | None = None,
+    ) -> Event:
+        """Tag the version's commit with the event and claim its seq: both refs land together or neither."""
+        who, epoch, offset = self.git.identity()
+        seq = max(state.last_seq, *snap.taken_seqs.get(state.name, {0})) + 1
+        commit = registration(events, version).commit
+        tag = event_tag(state.name, target, seq)
+        payload = {
+            "action": action,
+            "kind": kind,
+            "target": target,
+            "version": version,
+            "archived": list(archived),
+            "reason": reason,
+            "request": request,
+            **(extra or {}),
+        }
+        tag_object = self.git.make_tag(tag, commit, event_message(subject, payload), sign=dest.sign)
+        publish(
+            self.git,
+            dest,
+            [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)],
+            f"modelreg: {tag}",
+        )
+        event = Event(
+            name=state.name,
+            action=action,
+            version=version,
+            tag=tag,
+            seq=seq,
+            kind=kind,
+            target=target,
+            archived=archived,
+            reason=reason,
+            request=request,
+            approved_by=payload.get("approved_by"),
+            merge_commit=payload.get("merge_commit"),
+            actor=who,
+            date=_git_date(epoch, offset),
+            commit=commit,
+            subject=subject,
+            object=tag_object,
+        )
+        return event
+
+    def update(
+        self,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: dict[str, Scalar] | None = None,
+        remove_tags: tuple[str, ...] = (),
+        push: bool | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
+    ) -> UpdateResult:
+        """Edit a version's description and tags (the only mutable keys) in a new commit."""
+        if description is None and not tags and not remove_tags:
+            raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
+        extra_tags = check_scalars(tags or {}, "tags")
+        target = self.target(push, remote, branch, commits=True)
+        self.git.identity()
+
+        def attempt() -> UpdateResult:
+            base, move_from = self._commit_base(target)
+            state, events, _ = self.model(name)
+            self.select(state, ModelRef(name, version=version))
+            # The branch being committed to holds the latest description and tags, not the work tree.
+            current = self.read_manifest(name, version, registration(events, version).commit, base)
+            unknown = [key for key in remove_tags if key not in current.tags]
+            if unknown:
+                raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
+            new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | extra_tags
+            new_description = current.description if description is None else description
+            updated = current._replace(description=new_description, tags=new_tags)
+            if updated == current:
+                return UpdateResult(current, None)
+            rel = manifestmod.manifest_path(name, version)
+            text = manifestmod.to_yaml(updated)
+            commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
+            warnings = self._publish_commit(
+                target, move_from, commit, rel, text, blobs[rel], [], f"modelreg: update {name} v{version}"
+            )
+            return UpdateResult(updated, commit, warnings)
+
+        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
+
+
+def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:
+    """Put the committed file in the work tree and the user's index, touching no other entry."""
+    target = git.root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    git.add_to_index(rel, blob)

@@ -1,0 +1,100 @@
+"""The YAML machinery behind yamlio: a strict loader and a careful dumper (imported only on a cache miss or a write).
+
+`yaml.safe_load` keeps the last of duplicate keys, reads `no` as False and accepts alias bombs.
+The loader here refuses duplicate keys and anchors/aliases, reads only true/false as booleans and
+leaves dates as strings; the dumper quotes every string that a YAML reader could coerce.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode
+
+from modelreg.errors import ConfigError
+from modelreg.yamlio import FlowMap
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ConstructorError(None, None, "anchors and aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                raise ConstructorError(None, None, "mapping keys must be plain values", key_node.start_mark)
+            if key in seen:
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+# Strings a YAML 1.2 reader would take for a number, boolean or null, though PyYAML (YAML 1.1)
+# would not quote them: `1e999`, `0o17`, `.5e3`, `+.inf`, `NULL`.
+_YAML12_SCALAR = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)"
+    r"|\.(nan|NaN|NAN)|~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if _YAML12_SCALAR.fullmatch(data):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: FlowMap) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+_Dumper.add_representer(FlowMap, _represent_flow)
+
+
+def load(text: str, source: str) -> Any:
+    """Parse YAML strictly; errors name `source` and the line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # e.g. `!!int abc`, `!!bool maybe`
+        raise ConfigError(f"{source}: invalid YAML: a value does not match its tag ({exc!r})") from None
+
+
+def dump(data: Any) -> str:
+    """YAML text with keys in insertion order; strings that could be coerced are quoted.
+
+    Non-ASCII text is written as is, unless that would not read back the same (PyYAML writes
+    some characters, such as U+0085, raw where a reader folds them): then it is escaped.
+    """
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+    if text.isascii() or yaml.load(text, Loader=_StrictLoader) == data:  # noqa: S506 - a SafeLoader subclass
+        return text
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=4096)

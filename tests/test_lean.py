@@ -1,0 +1,170 @@
+"""The lean dispatch of the read commands (modelreg.cli.lean) against the Typer app that owns the grammar."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from modelreg.cli import lean, main
+from modelreg.cli.commands import app
+from modelreg.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _typer_command(name: str):
+    group = typer.main.get_command(app)
+    return group.commands[name]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(lean.COMMANDS))
+def test_the_lean_table_matches_the_typer_declaration(name):
+    operands, flags, valued = lean.COMMANDS[name]
+    command = _typer_command(name)
+    arguments = [p.name for p in command.params if p.param_type_name == "argument"]
+    options = {opt: p for p in command.params if p.param_type_name == "option" for opt in p.opts}
+    options.pop("--help", None)
+    assert tuple(arguments) == operands
+    assert set(options) == set(flags) | set(valued)
+    for opt in flags:
+        assert options[opt].is_flag, opt
+    for opt in valued:
+        assert not options[opt].is_flag, opt
+    for opt, dest in {**flags, **valued}.items():
+        assert options[opt].name == dest
+
+
+@pytest.fixture
+def registry(repo, cli, artifact):
+    cli("register", "m", artifact(content=b"one"), "--metric", "auc=0.9")
+    cli("register", "m", artifact(content=b"two"))
+    cli("promote", "m", "1", "production")
+    cli("alias", "set", "m", "champion", "2")
+    return repo
+
+
+FORMS = [
+    ["list"],
+    ["list", "--json"],
+    ["show", "m"],
+    ["show", "m@1", "--json"],
+    ["show", "--json", "m/production"],
+    ["history", "m"],
+    ["history", "m", "--json"],
+    ["resolve", "m@champion"],
+    ["resolve", "models:/m/Production", "--json"],
+    ["resolve", "nope"],
+    ["resolve", "m@v9"],
+    ["resolve", "Bad Name"],
+    ["check-ref", "m#production#1"],
+    ["check-ref", "m#production#1", "--env"],
+    ["check-ref", "m@v2", "--json"],
+    ["check-ref", "m#production#99"],
+    ["check-ref", "not-a-tag"],
+    ["check-ref", "m@v1", "--env", "--json"],
+    ["resolve", "m", "--remote=origin"],
+]
+
+
+@pytest.mark.parametrize("args", FORMS, ids=" ".join)
+def test_the_lean_path_answers_exactly_as_typer_does(registry, capsys, args):
+    assert lean.parse(args) is not None
+    outcomes = []
+    for use_lean in (True, False):
+        capsys.readouterr()
+        code = main(args, lean=use_lean)
+        captured = capsys.readouterr()
+        outcomes.append((code, captured.out, captured.err))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["resolve"],
+        ["resolve", "--help"],
+        ["resolve", "a", "b"],
+        ["resolve", "-m"],
+        ["resolve", "m", "--repo"],
+        ["resolve", "m", "--repo", "--json"],
+        ["resolve", "m", "--jsn"],
+        ["list", "m"],
+        ["pull", "m"],
+        ["register", "m", "file"],
+        ["check-ref", "m@v1", "--github-output"],
+    ],
+    ids=repr,
+)
+def test_anything_else_goes_to_typer(args):
+    assert lean.parse(args) is None
+
+
+def test_shell_completion_is_never_answered_by_the_lean_path(monkeypatch):
+    monkeypatch.setenv("_MODELREG_COMPLETE", "bash_source")
+    assert lean.parse(["resolve", "m"]) is None
+
+
+def _run(cwd: Path, code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def test_the_lean_path_imports_neither_typer_nor_rich_nor_yaml(registry):
+    probe = (
+        "import sys\nfrom modelreg.cli import main\n"
+        "for args in (['resolve', 'm/production'], ['show', 'm', '--json'], ['history', 'm', '--json'],"
+        " ['list', '--json'], ['check-ref', 'm#production#1'], ['show', 'm']):\n"
+        "    assert main(args) == 0, args\n"
+        "heavy = ('typer', 'rich', 'yaml', 'click', 'dataclasses')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    _run(registry, probe)  # the first call of all fills the caches (YAML is parsed once per text)
+    proc = _run(registry, probe)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_a_full_disk_on_stdout_is_one_line_and_exit_1(registry):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "modelreg", "history", "m", "--json"],
+            cwd=registry,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr == "error: cannot write the output: No space left on device\n"
+
+
+def test_a_bug_exits_70_with_its_traceback_in_a_file(registry, capsys, monkeypatch):
+    from modelreg.reader import Reader
+
+    def broken(self, name):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(Reader, "model", broken)
+    code = main(["resolve", "m"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INTERNAL == 70
+    assert err.startswith("error: internal error: ZeroDivisionError: a bug; the traceback is in ")
+    path = Path(err.rsplit(" ", 1)[1].strip())
+    assert "ZeroDivisionError" in path.read_text()
+    path.unlink()
+
+
+def test_a_not_found_in_a_clone_with_a_remote_suggests_fetching(registry, cli, tmp_path):
+    subprocess.run(["git", "remote", "add", "origin", str(tmp_path / "elsewhere.git")], cwd=registry, check=True)
+    result = cli("resolve", "m@v9")
+    assert result.code == 1
+    assert "try again with --fetch" in result.err
+    assert json.loads(cli("resolve", "m@v2", "--json").out)["version"] == 2
