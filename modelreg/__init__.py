@@ -29,26 +29,28 @@ _EXPORTS = {
         "NotFoundError",
     ),
     "modelreg.models": (
-        "ApplyResult",
         "Artifact",
         "ArtifactFile",
-        "CreatedRequest",
         "Event",
-        "FetchReport",
         "Finding",
-        "GcReport",
-        "InitResult",
         "Manifest",
         "ModelState",
         "ModelSummary",
         "ModelVersion",
         "RefCheck",
+        "VersionDiff",
+    ),
+    "modelreg.results": (
+        "ApplyResult",
+        "CreatedRequest",
+        "FetchReport",
+        "GcReport",
+        "InitResult",
         "Request",
         "RequestList",
         "RequestStatus",
         "UpdateResult",
         "VerifyReport",
-        "VersionDiff",
     ),
     "modelreg.refs": ("ModelRef", "parse_ref"),
 }
@@ -104,28 +106,30 @@ if TYPE_CHECKING:
         NotFoundError,
     )
     from modelreg.models import (
-        ApplyResult,
         Artifact,
         ArtifactFile,
-        CreatedRequest,
         Event,
-        FetchReport,
         Finding,
-        GcReport,
-        InitResult,
         Manifest,
         ModelState,
         ModelSummary,
         ModelVersion,
         RefCheck,
+        VersionDiff,
+    )
+    from modelreg.refs import ModelRef, parse_ref
+    from modelreg.results import (
+        ApplyResult,
+        CreatedRequest,
+        FetchReport,
+        GcReport,
+        InitResult,
         Request,
         RequestList,
         RequestStatus,
         UpdateResult,
         VerifyReport,
-        VersionDiff,
     )
-    from modelreg.refs import ModelRef, parse_ref
 
 
 def __getattr__(name: str) -> Any:

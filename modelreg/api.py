@@ -16,18 +16,25 @@ from modelreg.config import CONFIG_PATH
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.gitrepo import GitRepo
-from modelreg.models import Event, FetchReport, InitResult, RefCheck, RequestList, TargetKind
+from modelreg.models import Event, RefCheck, TargetKind
 from modelreg.paths import cache_home
-from modelreg.publish import Target, with_retries
 from modelreg.refs import CLAIMS_PREFIX, ModelRef, check_alias, check_name
-from modelreg.sync import fetch_for_write
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from modelreg.hashing import Progress
-    from modelreg.models import ApplyResult, CreatedRequest, GcReport, VerifyReport
+    from modelreg.publish import Target
+    from modelreg.results import (
+        ApplyResult,
+        CreatedRequest,
+        FetchReport,
+        GcReport,
+        InitResult,
+        RequestList,
+        VerifyReport,
+    )
 
 
 class Registry(Writer):
@@ -152,7 +159,7 @@ class Registry(Writer):
 
     def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
         check_name(name)
-        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
+        return self.retry(target, name, attempt)
 
     def _promote(
         self, dest: Target, name: str, version: int, stage: str, keep_existing: bool, reason: str | None
@@ -283,6 +290,8 @@ class Registry(Writer):
         from modelreg import reviews
 
         found, problems = reviews.statuses(self)
+        from modelreg.results import RequestList
+
         return RequestList(tuple(found), tuple(problems))
 
     def apply(

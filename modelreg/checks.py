@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 from modelreg import manifest as manifestmod
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
-from modelreg.models import ArtifactFile, Event, Finding, GcReport, Manifest, ModelState, RefCheck, VerifyReport
+from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
 from modelreg.reader import ModelView
 from modelreg.refs import claim_ref, parse_tag_name, version_tag
 
 if TYPE_CHECKING:
     from modelreg.hashing import Progress
     from modelreg.reader import Reader
+    from modelreg.results import GcReport, VerifyReport
 
 
 def tagged_manifests(reg: Reader, events: dict[str, list[Event]]) -> tuple[dict[str, Manifest], list[Finding]]:
@@ -73,6 +74,8 @@ def verify(
             if problem:
                 findings.append(Finding("blob", blob.digest, problem))
     events = sum(1 for model in snap.events.values() for e in model if e.seq is not None)
+    from modelreg.results import VerifyReport
+
     return VerifyReport(
         models=sum(1 for model in snap.events.values() if any(e.action == "register" for e in model)),
         versions=sum(1 for model in snap.events.values() for e in model if e.action == "register"),
@@ -236,6 +239,8 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
             store.remove(blob.digest)
         for path in leftovers:
             store.remove_path(path)
+    from modelreg.results import GcReport
+
     return GcReport(
         reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete
     )

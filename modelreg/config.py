@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
 
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
@@ -71,6 +70,8 @@ def check_store_url(url: str) -> str:
     """Refuse a store URL that carries credentials: it would end up in manifests and git history."""
     if not url.strip():
         raise InvalidInputError("the store URL is empty")
+    from urllib.parse import parse_qsl, urlsplit
+
     parts = urlsplit(url)
     authority = url.split("://", 1)[1].split("/", 1)[0] if "://" in url else ""
     userinfo, at, _host = authority.rpartition("@")

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from modelreg import requestfile
 from modelreg.errors import InvalidInputError, ModelregError
 from modelreg.events import held_before
-from modelreg.models import REQUESTS_DIR, Event, Finding, Merge
+from modelreg.models import Event, Finding
+from modelreg.results import REQUESTS_DIR, Merge
 
 if TYPE_CHECKING:
     from modelreg.reader import Reader

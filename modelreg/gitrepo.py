@@ -8,7 +8,6 @@ the tags that go with it land together or not at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -91,6 +90,32 @@ def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str,
     return proc.stdout.decode(errors="surrogateescape")
 
 
+def _work_tree_of(start: str) -> str | None:
+    """The work tree holding `start`, found as git finds it, in the common case only (else None).
+
+    Saves a `git rev-parse` process per command. Anything unusual (a `.git` that is neither a
+    repository directory nor a `gitdir:` file, or discovery limits in the environment) is left
+    to git itself.
+    """
+    if any(var in os.environ for var in ("GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")):
+        return None
+    current = start
+    while True:
+        dot_git = os.path.join(current, ".git")
+        if os.path.isdir(dot_git):
+            return current if os.path.isfile(os.path.join(dot_git, "HEAD")) else None
+        if os.path.isfile(dot_git):
+            try:
+                with open(dot_git, "rb") as file:
+                    return current if file.read(8) == b"gitdir: " else None
+            except OSError:
+                return None
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
 class RefUpdate(NamedTuple):
     """One line of an update-ref transaction; `old=None` means the ref must not exist yet."""
 
@@ -118,6 +143,9 @@ class GitRepo:
         start = Path(path)
         if not start.is_dir():
             raise InvalidInputError(f"{start} is not a directory")
+        found = _work_tree_of(os.path.realpath(start))
+        if found is not None:
+            return cls(Path(found))
         try:
             top = run_git(["rev-parse", "--show-toplevel"], cwd=start).strip()
         except GitError:
@@ -138,6 +166,8 @@ class GitRepo:
         """
         if url.startswith("-"):
             raise InvalidInputError(f"not a repository URL: {url!r}")
+        import hashlib
+
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         root = cache / digest
         repo = cls(root)

@@ -7,21 +7,16 @@ from typing import TYPE_CHECKING, Any
 from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
-    from modelreg.models import (
+    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, VersionDiff
+    from modelreg.results import (
         ApplyResult,
         CreatedRequest,
-        Event,
         FetchReport,
         GcReport,
         InitResult,
-        Manifest,
-        ModelSummary,
-        ModelVersion,
-        RefCheck,
         Request,
         RequestStatus,
         VerifyReport,
-        VersionDiff,
     )
 
 

@@ -5,21 +5,15 @@ about 1 ms at import and `dataclasses` itself pulls in `inspect` (20 ms), which 
 would pay before doing any work. A NamedTuple is as immutable and as typed, for a tenth of that.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from typing import Any, Literal, NamedTuple
 
 Action = Literal["register", "assign", "unassign", "rollback"]
 TargetKind = Literal["stage", "alias"]
 Scalar = str | int | float | bool | None
 # The default of a mapping field: records are immutable, so an empty default must be too.
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})
-REQUESTS_DIR = ".modelreg/requests"
 
 
 class ArtifactFile(NamedTuple):
@@ -182,37 +176,6 @@ class TagRecord(NamedTuple):
     body: str
 
 
-class Request(NamedTuple):
-    id: str
-    name: str
-    version: int
-    kind: TargetKind
-    target: str
-    requested_by: str
-    requested_at: str
-    holder: int | None = None  # the version holding the target when it was requested
-    keep_existing: bool = False
-    reason: str | None = None
-
-    @property
-    def path(self) -> str:
-        return f"{REQUESTS_DIR}/{self.id}.yaml"
-
-    @property
-    def label(self) -> str:
-        """`fraud-detector v7 → production` or `fraud-detector@champion → v7`."""
-        if self.kind == "alias":
-            return f"{self.name}@{self.target} → v{self.version}"
-        return f"{self.name} v{self.version} → {self.target}"
-
-
-class InitResult(NamedTuple):
-    root: Path
-    config_path: Path
-    store: str
-    commit: str
-
-
 class ValueChange(NamedTuple):
     key: str
     a: Any
@@ -232,20 +195,6 @@ class VersionDiff(NamedTuple):
     metrics: tuple[ValueChange, ...]
     digest_a: str
     digest_b: str
-
-
-class UpdateResult(NamedTuple):
-    manifest: Manifest
-    commit: str | None  # the commit that recorded the change; None when nothing changed
-    warnings: tuple[str, ...] = ()
-
-
-class FetchReport(NamedTuple):
-    """What `fetch` found: refs that changed on the remote are never taken silently."""
-
-    remote: str
-    fetched: bool
-    problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
 
 
 class RefCheck(NamedTuple):
@@ -273,77 +222,3 @@ class RefCheck(NamedTuple):
     @property
     def alias(self) -> str | None:
         return self.target if self.kind == "alias" else None
-
-
-class VerifyReport(NamedTuple):
-    models: int
-    versions: int
-    events: int
-    blobs: int  # blobs re-hashed (0 without --blobs)
-    findings: tuple[Finding, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-
-class GcReport(NamedTuple):
-    store: str
-    referenced: int  # distinct digests that some manifest references
-    unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
-    young: int  # unreferenced, but newer than the grace period (a registration may be under way)
-    leftovers: tuple[str, ...]  # temporary files of interrupted uploads, old enough to delete
-    deleted: bool
-
-    @property
-    def reclaimable_bytes(self) -> int:
-        return sum(b.size for b in self.unreferenced)
-
-
-class StoredBlob(NamedTuple):
-    digest: str
-    size: int
-    modified: float | None  # unix time, when the store reports it
-
-
-class Merge(NamedTuple):
-    """How a request reached the main line."""
-
-    request: Request  # as the commit that brought it in holds it: what was reviewed
-    commit: str
-    merged_by: str  # that commit's author: for a merge commit, who merged
-    merged_at: str
-    via_merge: bool  # False: committed on the main line directly, so nobody reviewed it
-    newer: int = 0  # how many main-line commits that added requests came after this one
-
-
-class CreatedRequest(NamedTuple):
-    request: Request
-    branch: str  # short name, e.g. modelreg/request/fraud-detector-production-v7-3f9a1c
-    commit: str
-    title: str
-    body: str  # Markdown for the pull request
-    pushed_to: str | None  # the remote it was pushed to, if it was
-
-
-RequestState = Literal["open", "merged", "applied", "unreviewed"]
-
-
-class RequestStatus(NamedTuple):
-    request: Request
-    state: RequestState  # open: on a branch; merged: waiting for apply; unreviewed: committed without a merge
-    branch: str | None = None
-    merge: Merge | None = None
-    event: Event | None = None  # the event that applied it
-
-
-class RequestList(NamedTuple):
-    statuses: tuple[RequestStatus, ...]
-    warnings: tuple[str, ...]  # request files that do not parse, left out
-
-
-class ApplyResult(NamedTuple):
-    request: Request
-    outcome: Literal["applied", "already-applied", "failed"]
-    event: Event | None = None
-    error: str | None = None

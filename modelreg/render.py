@@ -8,16 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from modelreg.models import (
-    Event,
-    GcReport,
-    ModelSummary,
-    ModelVersion,
-    RequestStatus,
-    VerifyReport,
-    VersionDiff,
-)
+from modelreg.models import Event, ModelSummary, ModelVersion, VersionDiff
 from modelreg.plain import fmt, history_columns, history_row, size, version_fields
+from modelreg.results import GcReport, RequestStatus, VerifyReport
 
 # --- terminal views ------------------------------------------------------------------------
 

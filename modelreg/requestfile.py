@@ -11,8 +11,9 @@ from typing import Any
 
 from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.models import REQUESTS_DIR, Manifest, Request
+from modelreg.models import Manifest
 from modelreg.refs import check_name
+from modelreg.results import REQUESTS_DIR, Request
 from modelreg.schema import Fields
 
 SCHEMA = "modelreg/request/v1"

@@ -17,9 +17,10 @@ from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
 from modelreg.events import current_holder, to_archive
 from modelreg.evidence import main_line, mainline_merges
 from modelreg.gitrepo import RefUpdate
-from modelreg.models import REQUESTS_DIR, ApplyResult, CreatedRequest, Event, Merge, Request, RequestStatus, TargetKind
+from modelreg.models import Event, TargetKind
 from modelreg.publish import Target, with_retries
 from modelreg.refs import ModelRef, check_alias
+from modelreg.results import REQUESTS_DIR, ApplyResult, CreatedRequest, Merge, Request, RequestStatus
 from modelreg.sync import fetch_for_write
 
 if TYPE_CHECKING:

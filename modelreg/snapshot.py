@@ -27,7 +27,7 @@ from modelreg.refs import CLAIMS_PREFIX, TAGS_PREFIX, parse_tag_name, tag_patter
 if TYPE_CHECKING:
     from modelreg.gitrepo import GitRepo
 
-FORMAT = 4  # 4: per-ref entries keyed by object id
+FORMAT = 6  # 6: per-ref entries keyed by object id; their sum in a file of its own
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
 
@@ -53,22 +53,30 @@ def patterns_for(name: str | None) -> list[str]:
 def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     """The parsed refs of model `name` (every model when None)."""
     patterns = patterns_for(name)
-    path = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
-    cached = _load(path, str(git.root), patterns)
-    ids = dict(line.split(" ", 1) for line in git.ref_ids(patterns).splitlines() if line)
-    new = [ref for ref, obj in ids.items() if cached.get(ref, ("",))[0] != obj]
-    if not new and len(cached) == len(ids):
+    base = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
+    ident = (FORMAT, Event._fields, str(git.root), patterns)
+    listing = git.ref_ids(patterns)
+    quick = cachefile.load(f"{base}.sum")
+    if isinstance(quick, tuple) and len(quick) == 3 and quick[0] == ident and quick[1] == listing:
         try:
-            return _derive(cached)
-        except (TypeError, ValueError):  # a damaged entry: read afresh
-            cached = {}
+            return _snapshot_of(quick[2])
+        except (TypeError, ValueError):  # a damaged entry: read afresh below
+            pass
+    cached = cachefile.load(base)
+    cached = cached[1] if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident else {}
+    ids = dict(line.split(" ", 1) for line in listing.splitlines() if line)
+    new = [ref for ref, obj in ids.items() if cached.get(ref, ("",))[0] != obj]
     gone = len(cached) + len(new) != len(ids) or any(ref not in ids for ref in cached)
     if not cached or gone or len(new) > _MAX_NEW or any(_GLOB_CHARS & set(ref) for ref in new):
         entries = _read(git, patterns)
     else:
-        entries = {**cached, **_read(git, new)}
-    _save(path, str(git.root), patterns, entries)
-    return _derive(entries)
+        entries = {**cached, **_read(git, new)} if new else cached
+    entries = dict(sorted(entries.items()))
+    derived = _derive(entries)
+    cachefile.dump(base, (ident, entries))
+    # The key of the summary is the listing of exactly the refs it was made from, as git lists them.
+    cachefile.dump(f"{base}.sum", (ident, "".join(f"{ref} {e[0]}\n" for ref, e in entries.items()), derived))
+    return _snapshot_of(derived)
 
 
 def _read(git: GitRepo, patterns: list[str]) -> dict[str, Entry]:
@@ -95,14 +103,20 @@ def _read(git: GitRepo, patterns: list[str]) -> dict[str, Entry]:
     return entries
 
 
-def _derive(entries: dict[str, Entry]) -> Snapshot:
-    events: dict[str, list[Event]] = {}
+# What a snapshot is made of, in plain data: events as field tuples by model, taken seqs and
+# versions by model, problems, claims.
+Derived = tuple[
+    dict[str, list[tuple[object, ...]]], dict[str, set[int]], dict[str, set[int]], tuple[str, ...], dict[str, str]
+]
+
+
+def _derive(entries: dict[str, Entry]) -> Derived:
+    rows: dict[str, list[tuple[object, ...]]] = {}
     taken: dict[str, set[int]] = {}
     versions: dict[str, set[int]] = {}
     problems: list[str] = []
     claims: dict[str, str] = {}
-    for ref in sorted(entries):
-        obj, model, version, seq, row, problem = entries[ref]
+    for ref, (obj, model, version, seq, row, problem) in entries.items():
         if model is None:
             continue
         if ref.startswith(CLAIMS_PREFIX):
@@ -114,25 +128,11 @@ def _derive(entries: dict[str, Entry]) -> Snapshot:
         if problem is not None:
             problems.append(problem)
         elif row is not None:
-            events.setdefault(model, []).append(Event(*row))  # type: ignore[arg-type]
-    return Snapshot(events, taken, versions, tuple(problems), claims)
+            rows.setdefault(model, []).append(row)
+    return rows, taken, versions, tuple(problems), claims
 
 
-def _load(path: str, repo: str, patterns: list[str]) -> dict[str, Entry]:
-    data = cachefile.load(path)
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != FORMAT
-        or data.get("fields") != Event._fields
-        or data.get("repo") != repo
-        or data.get("patterns") != patterns
-        or not isinstance(data.get("refs"), dict)
-    ):
-        return {}
-    refs: dict[str, Entry] = data["refs"]
-    return refs
-
-
-def _save(path: str, repo: str, patterns: list[str], entries: dict[str, Entry]) -> None:
-    data = {"format": FORMAT, "fields": Event._fields, "repo": repo, "patterns": patterns, "refs": entries}
-    cachefile.dump(path, data)
+def _snapshot_of(derived: Derived) -> Snapshot:
+    rows, taken, versions, problems, claims = derived
+    make = Event._make
+    return Snapshot({model: list(map(make, r)) for model, r in rows.items()}, taken, versions, problems, claims)

@@ -24,8 +24,9 @@ from typing import Any, BinaryIO
 from modelreg.digestcache import DigestCache, stat_key
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError, StoreError
 from modelreg.hashing import CHUNK, WORKERS, ProgressFn, sha256_file
-from modelreg.models import Artifact, ArtifactFile, StoredBlob
+from modelreg.models import Artifact, ArtifactFile
 from modelreg.paths import cache_home
+from modelreg.results import StoredBlob
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
 _UPLOAD_PART = 16 << 20  # a multiple of 256 KiB (GCS) and over 5 MiB (S3's minimum part)

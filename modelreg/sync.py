@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelreg.errors import IntegrityError, InvalidInputError
-from modelreg.models import FetchReport
 from modelreg.refs import CLAIMS_PREFIX, parse_tag_name, tag_patterns
 
 if TYPE_CHECKING:
     from modelreg.publish import Target
     from modelreg.reader import Reader
+    from modelreg.results import FetchReport
 
 
 def fetch(reader: Reader, remote: str | None = None) -> FetchReport:
@@ -25,6 +25,8 @@ def fetch(reader: Reader, remote: str | None = None) -> FetchReport:
     branches = {reader.git.branch(), f"refs/heads/{reader.config.main_branch}"} - {None}
     moved, only_here = compare_and_fetch(reader, name, None, sorted(b for b in branches if b))
     problems = [*moved, *only_here]
+    from modelreg.results import FetchReport
+
     return FetchReport(name, not problems, tuple(problems))
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelreg import config as configmod
 from modelreg import manifest as manifestmod
@@ -18,7 +17,6 @@ from modelreg.models import (
     Action,
     Artifact,
     Event,
-    InitResult,
     Lineage,
     Manifest,
     ModelState,
@@ -26,26 +24,34 @@ from modelreg.models import (
     Scalar,
     TargetKind,
     Training,
-    UpdateResult,
 )
-from modelreg.publish import BranchMove, Target, publish, with_retries
 from modelreg.reader import Reader, registration
 from modelreg.refs import ModelRef, check_name, claim_ref, event_tag, version_tag
 from modelreg.snapshot import Snapshot
-from modelreg.sync import fetch_for_write
 from modelreg.values import check_scalars
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelreg.hashing import Progress
+    from modelreg.publish import Target
+    from modelreg.results import InitResult, UpdateResult
+
+
+T = TypeVar("T")
 
 
 def _utc(epoch: int) -> str:
     """A manifest's `created_at`: UTC, as in DESIGN §2."""
+    from datetime import UTC, datetime
+
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _git_date(epoch: int, offset: str) -> str:
     """The form `git for-each-ref --format=%(taggerdate:iso-strict)` gives, so events read back alike."""
+    from datetime import datetime, timedelta, timezone
+
     sign = -1 if offset.startswith("-") else 1
     zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
     return datetime.fromtimestamp(epoch, zone).isoformat()
@@ -72,6 +78,8 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
     git.update_refs([RefUpdate(branch, commit, parent)], "modelreg: init")
     for rel, text in files.items():
         _write_worktree(git, rel, text, blobs[rel])
+    from modelreg.results import InitResult
+
     return InitResult(git.root, config_file, config.store, commit)
 
 
@@ -177,7 +185,7 @@ class Writer(Reader):
             )
             return ModelVersion(manifest, None, (), commit, warnings)
 
-        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
+        return self.retry(target, name, attempt)
 
     def target(
         self,
@@ -209,7 +217,16 @@ class Writer(Reader):
                     raise InvalidInputError(
                         "HEAD is detached: check out a branch, or name the one to commit to with --branch"
                     )
+        from modelreg.publish import Target
+
         return Target(remote_name, branch_ref, self.config.require_signed if sign is None else sign)
+
+    def retry(self, target: Target, name: str | None, attempt: Callable[[], T]) -> T:
+        """Run `attempt` once, or, through a remote, fetch-then-attempt until the remote takes it."""
+        from modelreg.publish import with_retries
+        from modelreg.sync import fetch_for_write
+
+        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
 
     def _commit_base(self, target: Target) -> tuple[str | None, str | None]:
         """(parent of the new commit, the remote branch tip it must move from when pushing)."""
@@ -244,6 +261,8 @@ class Writer(Reader):
         """Publish the commit (and `refs`); returns warnings for the user."""
         assert target.branch is not None
         checked_out = target.branch == self.git.branch()
+        from modelreg.publish import BranchMove, publish
+
         followed = publish(
             self.git, target, refs, reason, BranchMove(target.branch, commit, move_from), checked_out=checked_out
         )
@@ -307,6 +326,8 @@ class Writer(Reader):
             **(extra or {}),
         }
         tag_object = self.git.make_tag(tag, commit, event_message(subject, payload), sign=dest.sign)
+        from modelreg.publish import publish
+
         publish(
             self.git,
             dest,
@@ -353,6 +374,8 @@ class Writer(Reader):
         target = self.target(push, remote, branch, commits=True)
         self.git.identity()
 
+        from modelreg.results import UpdateResult
+
         def attempt() -> UpdateResult:
             base, move_from = self._commit_base(target)
             state, events, _ = self.model(name)
@@ -375,7 +398,7 @@ class Writer(Reader):
             )
             return UpdateResult(updated, commit, warnings)
 
-        return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
+        return self.retry(target, name, attempt)
 
 
 def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelreg import jsonview, plain
+from modelreg import plain
 from modelreg.cli.output import console, json_out, line, progress, say
 from modelreg.errors import IntegrityError, InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
@@ -40,6 +40,8 @@ def _terminal() -> bool:
 
 
 def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    from modelreg import jsonview
+
     reg = open_registry(fetch, remote, repo)
     models = reg.models()
     if json_:
@@ -55,6 +57,8 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) 
 
 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    from modelreg import jsonview
+
     mv = open_registry(fetch, remote, repo, parse_ref(ref).name).show(ref)
     if json_:
         json_out(jsonview.version_json(mv))
@@ -67,6 +71,8 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
 
 
 def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    from modelreg import jsonview
+
     events = open_registry(fetch, remote, repo, name).history(name)
     if json_:
         json_out([jsonview.event_json(e) for e in events])
@@ -79,6 +85,8 @@ def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_:
 
 
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    from modelreg import jsonview
+
     reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
     if json_:
         json_out(jsonview.resolve_json(reg.resolve(ref)))
@@ -88,6 +96,8 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
 
 
 def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+    from modelreg import jsonview
+
     reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
     with progress() as bar:
         mv = reg.resolve(ref)
@@ -107,6 +117,8 @@ def check_ref(
     env: bool,
     json_: bool,
 ) -> None:
+    from modelreg import jsonview
+
     if sum((github_output is not None, env, json_)) > 1:
         raise InvalidInputError("choose one of --json, --github-output and --env")
     tag = parse_tag_name(ref.strip())

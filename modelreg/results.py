@@ -1,0 +1,130 @@
+"""Results of writes, reviews and checks: immutable typed records, no I/O (see models for why NamedTuples).
+
+Kept apart from models so that a read imports none of them.
+"""
+
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from modelreg.models import Event, Finding, Manifest, TargetKind
+
+REQUESTS_DIR = ".modelreg/requests"
+
+
+class Request(NamedTuple):
+    id: str
+    name: str
+    version: int
+    kind: TargetKind
+    target: str
+    requested_by: str
+    requested_at: str
+    holder: int | None = None  # the version holding the target when it was requested
+    keep_existing: bool = False
+    reason: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{REQUESTS_DIR}/{self.id}.yaml"
+
+    @property
+    def label(self) -> str:
+        """`fraud-detector v7 → production` or `fraud-detector@champion → v7`."""
+        if self.kind == "alias":
+            return f"{self.name}@{self.target} → v{self.version}"
+        return f"{self.name} v{self.version} → {self.target}"
+
+
+class InitResult(NamedTuple):
+    root: Path
+    config_path: Path
+    store: str
+    commit: str
+
+
+class UpdateResult(NamedTuple):
+    manifest: Manifest
+    commit: str | None  # the commit that recorded the change; None when nothing changed
+    warnings: tuple[str, ...] = ()
+
+
+class FetchReport(NamedTuple):
+    """What `fetch` found: refs that changed on the remote are never taken silently."""
+
+    remote: str
+    fetched: bool
+    problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
+
+
+class VerifyReport(NamedTuple):
+    models: int
+    versions: int
+    events: int
+    blobs: int  # blobs re-hashed (0 without --blobs)
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class StoredBlob(NamedTuple):
+    digest: str
+    size: int
+    modified: float | None  # unix time, when the store reports it
+
+
+class GcReport(NamedTuple):
+    store: str
+    referenced: int  # distinct digests that some manifest references
+    unreferenced: tuple[StoredBlob, ...]  # blobs no manifest references, old enough to delete
+    young: int  # unreferenced, but newer than the grace period (a registration may be under way)
+    leftovers: tuple[str, ...]  # temporary files of interrupted uploads, old enough to delete
+    deleted: bool
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        return sum(b.size for b in self.unreferenced)
+
+
+class Merge(NamedTuple):
+    """How a request reached the main line."""
+
+    request: Request  # as the commit that brought it in holds it: what was reviewed
+    commit: str
+    merged_by: str  # that commit's author: for a merge commit, who merged
+    merged_at: str
+    via_merge: bool  # False: committed on the main line directly, so nobody reviewed it
+    newer: int = 0  # how many main-line commits that added requests came after this one
+
+
+class CreatedRequest(NamedTuple):
+    request: Request
+    branch: str  # short name, e.g. modelreg/request/fraud-detector-production-v7-3f9a1c
+    commit: str
+    title: str
+    body: str  # Markdown for the pull request
+    pushed_to: str | None  # the remote it was pushed to, if it was
+
+
+RequestState = Literal["open", "merged", "applied", "unreviewed"]
+
+
+class RequestStatus(NamedTuple):
+    request: Request
+    state: RequestState  # open: on a branch; merged: waiting for apply; unreviewed: committed without a merge
+    branch: str | None = None
+    merge: Merge | None = None
+    event: Event | None = None  # the event that applied it
+
+
+class RequestList(NamedTuple):
+    statuses: tuple[RequestStatus, ...]
+    warnings: tuple[str, ...]  # request files that do not parse, left out
+
+
+class ApplyResult(NamedTuple):
+    request: Request
+    outcome: Literal["applied", "already-applied", "failed"]
+    event: Event | None = None
+    error: str | None = None
