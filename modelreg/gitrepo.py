@@ -182,6 +182,8 @@ class GitRepo:
                 ("extensions.partialClone", "origin"),
             ):
                 repo.git("config", key, value)
+        elif repo._mirror_is_current(refspecs):
+            return repo
         try:
             repo.git(
                 "fetch",
@@ -197,6 +199,23 @@ class GitRepo:
         except GitError as exc:
             raise GitError(f"cannot read the registry at {url}: {exc}") from None
         return repo
+
+    def _mirror_is_current(self, refspecs: list[str]) -> bool:
+        """Whether the remote's HEAD and refs matching `refspecs` are exactly the ones held here.
+
+        One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
+        of an unchanged registry downloads no objects at all.
+        """
+        sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
+        try:
+            theirs = self.ls_remote("origin", ["HEAD", *sources], peeled_head=True)
+        except GitError:
+            return False
+        theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
+        theirs["refs/remotes/origin/HEAD"] = theirs.pop("HEAD", "")
+        listing = self.ref_ids(["refs/remotes/origin/HEAD", *sources])
+        ours = dict(line.split(" ", 1) for line in listing.splitlines() if line)
+        return theirs == ours
 
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
@@ -461,13 +480,18 @@ class GitRepo:
                 ) from None
             raise
 
-    def ls_remote(self, remote: str, patterns: list[str]) -> dict[str, str]:
-        """The remote's refs matching `patterns` → object id (peeled entries left out)."""
-        out = self.git("ls-remote", "--refs", remote, *patterns)
+    def ls_remote(self, remote: str, patterns: list[str], peeled_head: bool = False) -> dict[str, str]:
+        """The remote's refs matching `patterns` → object id (peeled entries left out).
+
+        `peeled_head`: list HEAD too (`--refs` would leave it out, as a symbolic ref).
+        """
+        args = ["ls-remote", remote, *patterns] if peeled_head else ["ls-remote", "--refs", remote, *patterns]
+        out = self.git(*args)
         refs = {}
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")
-            refs[ref] = sha
+            if not ref.endswith("^{}"):
+                refs[ref] = sha
         return refs
 
     def push_atomic(self, remote: str, refspecs: list[str]) -> None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class FlowMap(dict[str, "Any"]):
     """A mapping written on one line: `{path: model.pkl, digest: …, size: 1}`."""
 
+    yaml_flow = True
+
 
 def load(text: str, source: str) -> Any:
     """Parse YAML strictly; errors name `source` and the line."""

@@ -15,7 +15,6 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
 from modelreg.errors import ConfigError
-from modelreg.yamlio import FlowMap
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -68,11 +67,13 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
-def _represent_flow(dumper: yaml.SafeDumper, data: FlowMap) -> yaml.Node:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+def _represent_mapping(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
+    """A dict subclass that asks for it (yamlio.FlowMap) is written on one line."""
+    flow = True if getattr(type(data), "yaml_flow", False) else None
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
-_Dumper.add_representer(FlowMap, _represent_flow)
+_Dumper.add_multi_representer(dict, _represent_mapping)
 
 
 def load(text: str, source: str) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import ConflictError, InvalidInputError, Registry, publish
+from modelreg import ConflictError, InvalidInputError, Registry, gitrepo, publish
 from tests.conftest import git, install_hook, run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,6 +298,39 @@ def test_reading_a_registry_by_url_without_a_clone(clone, remote, tmp_path, isol
     assert refused.returncode == 1 and "not inside a git repository" in refused.stderr
     with pytest.raises(InvalidInputError, match="read-only"):
         Registry.open_url(url, "m").promote("m", 2, "production")
+
+
+def test_a_repeated_read_by_url_fetches_only_when_the_remote_changed(clone, remote, tmp_path, monkeypatch):
+    a = clone("a")
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
+    run_modelreg(a, "promote", "m", "1", "production", "--push")
+    git(remote, "config", "uploadpack.allowFilter", "true")
+    url = f"file://{remote}"
+    asked: list[str] = []
+    real = gitrepo.run_git
+
+    def spy(args, *rest, **kw):  # real git, only observed
+        asked.append(args[0])
+        return real(args, *rest, **kw)
+
+    monkeypatch.setattr(gitrepo, "run_git", spy)
+    assert Registry.open_url(url, "m").resolve("m/production").version == 1
+    assert "fetch" in asked
+    asked.clear()
+    assert Registry.open_url(url, "m").resolve("m/production").version == 1
+    assert "fetch" not in asked and "ls-remote" in asked
+    run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
+    run_modelreg(a, "promote", "m", "2", "production", "--push")
+    asked.clear()
+    assert Registry.open_url(url, "m").resolve("m/production").version == 2
+    assert "fetch" in asked
+    # another model's event (no commit on the branch) does not make m's view fetch again
+    run_modelreg(a, "register", "other", str(model_file(tmp_path, b"x")), "--push")
+    Registry.open_url(url, "m")
+    run_modelreg(a, "promote", "other", "1", "staging", "--push")
+    asked.clear()
+    assert Registry.open_url(url, "m").resolve("m/production").version == 2
+    assert "fetch" not in asked
 
 
 def test_a_clone_that_may_be_behind_says_so(clone, tmp_path):
