@@ -248,10 +248,14 @@ class GitRepo:
         return who, int(epoch), offset
 
     def is_dirty(self, ignore_prefix: str) -> bool:
-        """True when a tracked file outside `ignore_prefix` differs from HEAD."""
-        out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=no")
-        paths = [entry[3:] for entry in out.split("\x00") if len(entry) > 3]
-        return any(not p.startswith(ignore_prefix) for p in paths)
+        """True when a tracked file outside `ignore_prefix` differs from HEAD (staged or not).
+
+        The pathspec keeps git from even looking at the files under `ignore_prefix`.
+        """
+        proc = run_git_raw(["diff", "--quiet", "HEAD", "--", f":(exclude){ignore_prefix}"], self.root)
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git diff failed: {proc.stderr.decode(errors='replace').strip()}")
+        return proc.returncode == 1
 
     def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
         """One `for-each-ref` call: the annotated tags matching `patterns`, and other refs → object id."""
@@ -359,22 +363,37 @@ class GitRepo:
     def commit_files(self, parent: str | None, files: dict[str, str], message: str) -> tuple[str, dict[str, str]]:
         """Build a commit = `parent` + `files`, without touching the user's index or work tree.
 
+        Only the trees on the files' paths are rebuilt (`ls-tree` and `mktree` per level), so the
+        cost does not grow with the number of manifests elsewhere in the repository.
         Returns (commit id, path → blob id).
         """
-        import tempfile
-
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
-        with tempfile.TemporaryDirectory(prefix="modelreg-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            if parent:
-                self.git("read-tree", parent, env=env)
-            entries = "".join(f"100644 {blob}\t{path}\n" for path, blob in blobs.items())
-            self.git("update-index", "--add", "--index-info", stdin=entries, env=env)
-            tree = self.git("write-tree", env=env).strip()
+        tree = self._tree_with(f"{parent}^{{tree}}" if parent else None, blobs)
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]
         return self.git(*args).strip(), blobs
+
+    def _tree_with(self, base: str | None, blobs: dict[str, str]) -> str:
+        """The tree `base` (None: empty) with each path in `blobs` set to that blob."""
+        entries: dict[str, str] = {}  # name → "mode type id"
+        if base is not None:
+            for line in self.git("ls-tree", "-z", "--full-tree", base).split("\x00"):
+                if line:
+                    info, _, name = line.partition("\t")
+                    entries[name] = info
+        nested: dict[str, dict[str, str]] = {}
+        for path, blob in blobs.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                nested.setdefault(head, {})[rest] = blob
+            else:
+                entries[head] = f"100644 blob {blob}"
+        for head, inner in nested.items():
+            _mode, kind, oid = entries.get(head, "- - -").split(" ")
+            entries[head] = f"040000 tree {self._tree_with(oid if kind == 'tree' else None, inner)}"
+        listing = "".join(f"{info}\t{name}\x00" for name, info in entries.items())
+        return self.git("mktree", "-z", stdin=listing).strip()
 
     def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> str:
         """Create an annotated tag object (not yet a ref); the tagger is git's committer identity.

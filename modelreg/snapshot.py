@@ -1,21 +1,24 @@
 """What the refs say: every modelreg tag and claim ref of one model (or all), parsed once.
 
-Tag objects are immutable and named by their content, so a ref's object id fixes every byte
-its parse read. The parse of each ref is cached under that id (a private marshal file, see
-cachefile), and a read costs one `for-each-ref` of ref names and ids: refs whose id is cached
-are not opened; new ones are read and parsed in one more `for-each-ref` naming exactly them. A
-ref that moved or vanished since the cache was written (never modelreg's doing) makes the whole
-set be read afresh. The cache holds parses keyed by object ids, never answers: state is replayed
-from them on every call.
+Tag objects are immutable and named by their content, so the list of ref names and object ids
+fixes every byte a parse of them read. The parse is cached (a private marshal file, see
+cachefile) together with exactly that list, as `git for-each-ref` prints it. A read costs one
+`for-each-ref` of names and ids: when the list is the cached one, the cached parse is the parse.
+When refs were only added (every write modelreg makes), just the new ones are read and parsed,
+in one more `for-each-ref` naming exactly them, and added to the parse. A ref that moved or
+vanished (never modelreg's doing) makes the whole set be read afresh.
 
-The cache key and the parse always come from one git read: a ref is stored with the id that the
-call which parsed it reported, so a ref moved between two calls is never paired with the parse
-of its old object.
+The cache holds parses keyed by what they were parsed from, never answers: state is replayed
+from them on every call. Key and parse always come from the same git read: a ref is recorded
+with the id that the call which parsed it reported, so a ref moved between two calls is never
+paired with the parse of its old object.
 """
 
 from __future__ import annotations
 
 import os
+from bisect import insort
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from modelreg import cachefile
@@ -27,13 +30,14 @@ from modelreg.refs import CLAIMS_PREFIX, TAGS_PREFIX, parse_tag_name, tag_patter
 if TYPE_CHECKING:
     from modelreg.gitrepo import GitRepo
 
-FORMAT = 6  # 6: per-ref entries keyed by object id; their sum in a file of its own
+FORMAT = 7  # 7: one file per pattern set: the listing and its parse, extended in place
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
+_BY_TAG = itemgetter(Event._fields.index("tag"))
 
-# One ref's parse: (object id, model, version, seq, event fields, problem). A claim ref has its
-# model and seq; a version tag its model and version; an event tag its model and seq.
-Entry = tuple[str, str | None, int | None, int | None, tuple[object, ...] | None, str | None]
+# The parse in plain data: events as field tuples by model (sorted by tag, as a full read lists
+# them), taken seqs and versions by model, problems (sorted by tag), claims.
+Parse = tuple[dict[str, list[tuple[object, ...]]], dict[str, set[int]], dict[str, set[int]], list[str], dict[str, str]]
 
 
 class Snapshot(NamedTuple):
@@ -53,70 +57,69 @@ def patterns_for(name: str | None) -> list[str]:
 def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     """The parsed refs of model `name` (every model when None)."""
     patterns = patterns_for(name)
-    base = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
+    path = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
     ident = (FORMAT, Event._fields, str(git.root), patterns)
     listing = git.ref_ids(patterns)
-    quick = cachefile.load(f"{base}.sum")
-    if isinstance(quick, tuple) and len(quick) == 3 and quick[0] == ident and quick[1] == listing:
+    cached = cachefile.load(path)
+    if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:
         try:
-            return _snapshot_of(quick[2])
-        except (TypeError, ValueError):  # a damaged entry: read afresh below
-            pass
-    cached = cachefile.load(base)
-    cached = cached[1] if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident else {}
-    ids = dict(line.split(" ", 1) for line in listing.splitlines() if line)
-    new = [ref for ref, obj in ids.items() if cached.get(ref, ("",))[0] != obj]
-    gone = len(cached) + len(new) != len(ids) or any(ref not in ids for ref in cached)
-    if not cached or gone or len(new) > _MAX_NEW or any(_GLOB_CHARS & set(ref) for ref in new):
-        entries = _read(git, patterns)
-    else:
-        entries = {**cached, **_read(git, new)} if new else cached
-    entries = dict(sorted(entries.items()))
-    derived = _derive(entries)
-    cachefile.dump(base, (ident, entries))
-    # The key of the summary is the listing of exactly the refs it was made from, as git lists them.
-    cachefile.dump(f"{base}.sum", (ident, "".join(f"{ref} {e[0]}\n" for ref, e in entries.items()), derived))
-    return _snapshot_of(derived)
+            if cached[1] == listing:
+                return _snapshot_of(cached[2])
+            extended = _extend(git, cached[1], listing, cached[2])
+        except (TypeError, ValueError, KeyError, IndexError):  # a damaged cache: read afresh
+            extended = None
+        if extended is not None:
+            cachefile.dump(path, (ident, *extended))
+            return _snapshot_of(extended[1])
+    parse: Parse = ({}, {}, {}, [], {})
+    seen = _add(parse, _read(git, patterns))
+    cachefile.dump(path, (ident, seen, parse))
+    return _snapshot_of(parse)
 
 
-def _read(git: GitRepo, patterns: list[str]) -> dict[str, Entry]:
-    """Parse the refs matching `patterns` (or named exactly), each under the id this read saw."""
+def _extend(git: GitRepo, seen: str, listing: str, parse: Parse) -> tuple[str, Parse] | None:
+    """`parse` plus the refs `listing` has beyond `seen`; None when a ref moved or vanished."""
+    before = set(seen.splitlines())
+    now = listing.splitlines()
+    new = [line for line in now if line not in before]
+    if len(before) + len(new) != len(now) or len(new) > _MAX_NEW:
+        return None
+    refs = [line.split(" ", 1)[0] for line in new]
+    if any(_GLOB_CHARS & set(ref) for ref in refs):
+        return None
+    added = _add(parse, _read(git, refs))
+    if sorted(added.splitlines()) == sorted(new):
+        return listing, parse
+    # A new ref moved or went between the two calls: record exactly what was parsed.
+    return "".join(sorted(f"{line}\n" for line in (*before, *added.splitlines()))), parse
+
+
+def _read(git: GitRepo, patterns: list[str]) -> list[tuple[str, str, str | None, int | None, int | None, object]]:
+    """(ref, object id, model, version, seq, event fields or problem) of each ref matching `patterns`."""
     tags, others = git.read_refs(patterns)
-    entries: dict[str, Entry] = {}
+    found: list[tuple[str, str, str | None, int | None, int | None, object]] = []
     for record in tags:
         parsed = parse_tag_name(record.tag)
         ref = TAGS_PREFIX + record.tag
         if parsed is None:
-            entries[ref] = (record.object, None, None, None, None, None)
+            found.append((ref, record.object, None, None, None, None))
             continue
-        row: tuple[object, ...] | None = None
-        problem = None
         try:
             event = event_from_tag(record)
-            row = tuple(event) if event is not None else None
+            parse: object = tuple(event) if event is not None else None
         except MalformedEvent as exc:
-            problem = str(exc)
-        entries[ref] = (record.object, parsed.name, parsed.version, parsed.seq, row, problem)
+            parse = str(exc)
+        found.append((ref, record.object, parsed.name, parsed.version, parsed.seq, parse))
     for ref, obj in others.items():
         model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
-        entries[ref] = (obj, model, None, int(seq) if seq.isdigit() else None, None, None)
-    return entries
+        found.append((ref, obj, model, None, int(seq) if seq.isdigit() else None, None))
+    return found
 
 
-# What a snapshot is made of, in plain data: events as field tuples by model, taken seqs and
-# versions by model, problems, claims.
-Derived = tuple[
-    dict[str, list[tuple[object, ...]]], dict[str, set[int]], dict[str, set[int]], tuple[str, ...], dict[str, str]
-]
-
-
-def _derive(entries: dict[str, Entry]) -> Derived:
-    rows: dict[str, list[tuple[object, ...]]] = {}
-    taken: dict[str, set[int]] = {}
-    versions: dict[str, set[int]] = {}
-    problems: list[str] = []
-    claims: dict[str, str] = {}
-    for ref, (obj, model, version, seq, row, problem) in entries.items():
+def _add(parse: Parse, found: list[tuple[str, str, str | None, int | None, int | None, object]]) -> str:
+    """Add refs to `parse` in place; returns their listing, as `for-each-ref` prints it."""
+    rows, taken, versions, problems, claims = parse
+    for ref, obj, model, version, seq, parsed in found:
         if model is None:
             continue
         if ref.startswith(CLAIMS_PREFIX):
@@ -125,14 +128,14 @@ def _derive(entries: dict[str, Entry]) -> Derived:
             taken.setdefault(model, set()).add(seq)
         elif version is not None:
             versions.setdefault(model, set()).add(version)
-        if problem is not None:
-            problems.append(problem)
-        elif row is not None:
-            rows.setdefault(model, []).append(row)
-    return rows, taken, versions, tuple(problems), claims
+        if isinstance(parsed, str):
+            insort(problems, parsed, key=lambda p: p.split(":", 1)[0])
+        elif isinstance(parsed, tuple):
+            insort(rows.setdefault(model, []), parsed, key=_BY_TAG)
+    return "".join(f"{ref} {obj}\n" for ref, obj, *_ in sorted(found))
 
 
-def _snapshot_of(derived: Derived) -> Snapshot:
-    rows, taken, versions, problems, claims = derived
+def _snapshot_of(parse: Parse) -> Snapshot:
+    rows, taken, versions, problems, claims = parse
     make = Event._make
-    return Snapshot({model: list(map(make, r)) for model, r in rows.items()}, taken, versions, problems, claims)
+    return Snapshot({model: list(map(make, r)) for model, r in rows.items()}, taken, versions, tuple(problems), claims)

@@ -26,7 +26,7 @@ from modelreg.models import (
     Training,
 )
 from modelreg.reader import Reader, registration
-from modelreg.refs import ModelRef, check_name, claim_ref, event_tag, version_tag
+from modelreg.refs import ModelRef, check_name, claim_ref, event_tag, parse_tag_name, tag_patterns, version_tag
 from modelreg.snapshot import Snapshot
 from modelreg.values import check_scalars
 
@@ -149,9 +149,8 @@ class Writer(Reader):
         artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
 
         def attempt() -> ModelVersion:
-            snap = self.snapshot(name)
             base, move_from = self._commit_base(target)
-            version = self._next_version(name, snap.taken_versions.get(name, set()), base)
+            version = self._next_version(name, base)
             manifest = Manifest(
                 name=name,
                 version=version,
@@ -279,10 +278,14 @@ class Writer(Reader):
         resolved = self.resolve(parent)
         return version_tag(resolved.name, resolved.version)
 
-    def _next_version(self, name: str, tagged: set[int], base: str | None) -> int:
-        """One past every version seen: tag names (even malformed ones), manifests at the base commit
-        and in the work tree."""
-        seen = set(tagged)
+    def _next_version(self, name: str, base: str | None) -> int:
+        """One past every version seen: version tag names (even malformed tags'), manifests at the
+        base commit and in the work tree. Needs no parse of the model's events."""
+        seen = set()
+        for line in self.git.ref_ids(tag_patterns(name)[:1]).splitlines():
+            parsed = parse_tag_name(line.split(" ", 1)[0])
+            if parsed is not None and parsed.version is not None:
+                seen.add(parsed.version)
         directory = f"{MODELS_DIR}/{name}"
         names = set(self.git.list_dir(base, directory)) if base else set()
         local = self.root / directory
