@@ -179,7 +179,7 @@ class Reader:
     ) -> Path:
         from pathlib import Path
 
-        from modelreg.storage import materialise
+        from modelreg.transfer import materialise
 
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"

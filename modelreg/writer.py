@@ -117,7 +117,7 @@ class Writer(Reader):
         not be checked out (CI runs on a detached HEAD).
         """
         from modelreg.hashing import scan, tree_digest
-        from modelreg.storage import ingest
+        from modelreg.transfer import ingest
 
         check_name(name)
         checked = {

@@ -16,7 +16,8 @@ import pytest
 
 from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
-from modelreg.storage import BlobStore, cache_root, open_store
+from modelreg.storage import BlobStore, open_store
+from modelreg.transfer import cache_root, fetch_to_cache
 from tests.conftest import make_repo
 from tests.server_fixtures import azurite, fake_gcs, moto_s3, seaweedfs  # noqa: F401
 from tests.servers import StoreServer
@@ -101,10 +102,10 @@ def test_download_is_verified_and_cached(store, tmp_path):
     content = os.urandom(2 << 20)
     path, blob = blob_of(tmp_path, content)
     store.put(path, blob)
-    cached = store.fetch_to_cache(blob, tmp_path / "cache")
+    cached = fetch_to_cache(store, blob, tmp_path / "cache")
     assert cached.read_bytes() == content
     assert not cached.stat().st_mode & 0o222
-    assert store.fetch_to_cache(blob, tmp_path / "cache") == cached
+    assert fetch_to_cache(store, blob, tmp_path / "cache") == cached
 
 
 def test_tampered_bytes_are_refused_and_never_cached(store, tmp_path):
@@ -112,7 +113,7 @@ def test_tampered_bytes_are_refused_and_never_cached(store, tmp_path):
     store.put(path, blob)
     overwrite_object(store, blob.digest, b"B" * 5000)
     with pytest.raises(IntegrityError, match=blob.digest) as info:
-        store.fetch_to_cache(blob, tmp_path / "cache")
+        fetch_to_cache(store, blob, tmp_path / "cache")
     assert store.url in str(info.value)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert "hashes to sha256:" in (store.verify(blob) or "")
@@ -121,7 +122,7 @@ def test_tampered_bytes_are_refused_and_never_cached(store, tmp_path):
 def test_a_missing_blob_names_digest_and_store(store, tmp_path):
     _, blob = blob_of(tmp_path, b"never stored")
     with pytest.raises(NotFoundError) as info:
-        store.fetch_to_cache(blob, tmp_path / "cache")
+        fetch_to_cache(store, blob, tmp_path / "cache")
     assert blob.digest in str(info.value) and store.url in str(info.value)
     assert "missing from store" in (store.verify(blob) or "")
 
@@ -222,28 +223,28 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
 
 def test_blobs_uploaded_from_a_file_that_changed_meanwhile_are_taken_back(store_url, tmp_path, monkeypatch):
     """The file is rewritten (same size) between hashing and upload: no blob may keep the wrong bytes."""
-    import modelreg.storage as storage
+    import modelreg.transfer as transfer
 
     url, options = store_url
     store = open_store(url, tmp_path, options)
     path, blob = blob_of(tmp_path, b"A" * 100_000)
-    real_hash = storage.sha256_file
+    real_hash = transfer.sha256_file
 
     def hash_then_rewrite(src, progress=None):
         result = real_hash(src, progress)
         Path(src).write_bytes(b"B" * 100_000)
         return result
 
-    monkeypatch.setattr(storage, "sha256_file", hash_then_rewrite)
-    real_copy = storage._copy_and_hash
+    monkeypatch.setattr(transfer, "sha256_file", hash_then_rewrite)
+    real_copy = transfer.copy_and_hash
 
     def copy_then_rewrite(source, target, progress):
         result = real_copy(source, target, progress)
         path.write_bytes(b"B" * 100_000)
         return result
 
-    monkeypatch.setattr(storage, "_copy_and_hash", copy_then_rewrite)
+    monkeypatch.setattr(transfer, "copy_and_hash", copy_then_rewrite)
     with pytest.raises(InvalidInputError, match="changed while it was being registered"):
-        storage.ingest(store, [(path, "model.bin")])
+        transfer.ingest(store, [(path, "model.bin")])
     assert store.size_of(blob.digest) is None
     assert list(store.list_blobs()) == []
