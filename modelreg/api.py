@@ -15,7 +15,7 @@ from modelreg import config as configmod
 from modelreg.config import CONFIG_PATH
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
-from modelreg.gitrepo import GitRepo
+from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
 from modelreg.paths import cache_home
 from modelreg.refs import CLAIMS_PREFIX, ModelRef, check_alias, check_name
@@ -68,7 +68,9 @@ class Registry(Writer):
             if name is not None
             else ["refs/tags/*:refs/tags/*", f"{CLAIMS_PREFIX}*:{CLAIMS_PREFIX}*"]
         )
-        git = GitRepo.mirror(url, cache_home() / "repos", refspecs)
+        from modelreg.git.remote import mirror
+
+        git = mirror(url, cache_home() / "repos", refspecs)
         (text,) = git.read_files([("refs/remotes/origin/HEAD", CONFIG_PATH)])
         if text is None:
             raise NotFoundError(f"no registry at {url}: its default branch has no {CONFIG_PATH}")

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from modelreg.errors import ConflictError, LostRace
-from modelreg.gitrepo import GitRepo, RefUpdate
+from modelreg.git import GitRepo, RefUpdate
+from modelreg.git.remote import push_atomic
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 12
@@ -61,7 +62,7 @@ def publish(
         return True
     specs = ([f"{branch.new}:{branch.ref}"] if branch else []) + [f"{obj}:{ref}" for ref, obj in refs]
     try:
-        git.push_atomic(target.remote, specs)
+        push_atomic(git, target.remote, specs)
     except ConflictError as exc:
         raise LostRace(str(exc)) from None
     git.update_refs(new_refs, reason)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from modelreg.config import Config
-    from modelreg.gitrepo import GitRepo
+    from modelreg.git import GitRepo
     from modelreg.hashing import Progress
     from modelreg.storage import BlobStore
 

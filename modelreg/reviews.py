@@ -16,7 +16,8 @@ from modelreg import requestfile
 from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
 from modelreg.events import current_holder, to_archive
 from modelreg.evidence import main_line, mainline_merges
-from modelreg.gitrepo import RefUpdate
+from modelreg.git import RefUpdate
+from modelreg.git.remote import push_atomic
 from modelreg.models import Event, TargetKind
 from modelreg.publish import Target, with_retries
 from modelreg.refs import ModelRef, check_alias
@@ -83,7 +84,7 @@ def create(
     # The commit message is the PR's title and body: `gh pr create --fill` and GitLab take them from it.
     commit, _ = reg.git.commit_files(base, {request.path: requestfile.to_yaml(request)}, f"{title}\n\n{body}")
     if dest.remote is not None:
-        reg.git.push_atomic(dest.remote, [f"{commit}:refs/heads/{short}"])
+        push_atomic(reg.git, dest.remote, [f"{commit}:refs/heads/{short}"])
     reg.git.update_refs([RefUpdate(f"refs/heads/{short}", commit)], f"modelreg: request {request.id}")
     return CreatedRequest(request, short, commit, title, body, dest.remote)
 

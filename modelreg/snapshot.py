@@ -28,7 +28,7 @@ from modelreg.models import Event
 from modelreg.refs import CLAIMS_PREFIX, TAGS_PREFIX, parse_tag_name, tag_patterns
 
 if TYPE_CHECKING:
-    from modelreg.gitrepo import GitRepo
+    from modelreg.git import GitRepo
 
 FORMAT = 7  # 7: one file per pattern set: the listing and its parse, extended in place
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelreg.errors import IntegrityError, InvalidInputError
+from modelreg.git import remote as gitremote
 from modelreg.refs import CLAIMS_PREFIX, parse_tag_name, tag_patterns
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def fetch(reader: Reader, remote: str | None = None) -> FetchReport:
     the remote's (`git ls-remote`), and any difference is reported instead of fetched.
     """
     name = remote or reader.config.remote
-    reader.git.check_remote(name)
+    gitremote.check_remote(reader.git, name)
     branches = {reader.git.branch(), f"refs/heads/{reader.config.main_branch}"} - {None}
     moved, only_here = compare_and_fetch(reader, name, None, sorted(b for b in branches if b))
     problems = [*moved, *only_here]
@@ -55,7 +56,7 @@ def compare_and_fetch(
     git = reader.git
     claims = f"{CLAIMS_PREFIX}{model}/" if model else CLAIMS_PREFIX
     tag_globs = [f"refs/tags/{model}@v*", f"refs/tags/{model}#*"] if model else ["refs/tags/*"]
-    theirs_all = git.ls_remote(remote, [*tag_globs, f"{claims}*", *branches])
+    theirs_all = gitremote.ls_remote(git, remote, [*tag_globs, f"{claims}*", *branches])
     ours_text = git.ref_ids([*tag_patterns(model), claims])
     ours = dict(line.split(" ", 1) for line in ours_text.splitlines() if line)
 
@@ -82,5 +83,5 @@ def compare_and_fetch(
         if branch in theirs_all:
             refspecs.append(f"+{branch}:refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}")
     if refspecs:
-        git.fetch(remote, refspecs)
+        gitremote.fetch(git, remote, refspecs)
     return [], []

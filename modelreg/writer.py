@@ -11,7 +11,7 @@ from modelreg import manifest as manifestmod
 from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.events import event_message
-from modelreg.gitrepo import GitRepo, RefUpdate
+from modelreg.git import GitRepo, RefUpdate
 from modelreg.manifest import MODELS_DIR
 from modelreg.models import (
     Action,
@@ -203,7 +203,9 @@ class Writer(Reader):
         pushing = self.config.push if push is None else push
         remote_name = (remote or self.config.remote) if pushing else None
         if remote_name is not None:
-            self.git.check_remote(remote_name)
+            from modelreg.git.remote import check_remote
+
+            check_remote(self.git, remote_name)
         branch_ref = None
         if commits:
             if branch is not None:

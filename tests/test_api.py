@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import modelreg
-from modelreg import gitrepo
+from modelreg.git import process as gitprocess
 from tests.conftest import make_repo
 
 
@@ -65,7 +65,7 @@ def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch, 
         calls.append(list(args))
         return real_run(args, *a, **kw)
 
-    monkeypatch.setattr(gitrepo.subprocess, "run", counting_run)
+    monkeypatch.setattr(gitprocess.subprocess, "run", counting_run)
     reg = modelreg.Registry.open(repo)
     reg.state("m")
     reg.models()

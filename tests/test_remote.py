@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import ConflictError, InvalidInputError, Registry, gitrepo, publish
+from modelreg import ConflictError, InvalidInputError, Registry, publish
+from modelreg.git import repo as gitrepo
 from tests.conftest import git, install_hook, run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 
 import modelreg
 from modelreg import cachefile, snapshot
-from modelreg.gitrepo import GitRepo
+from modelreg.git import GitRepo
 from modelreg.paths import cache_dir
 
 

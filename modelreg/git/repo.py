@@ -1,32 +1,21 @@
-"""The only module that runs git.
+"""A repository modelreg reads and writes: refs, objects, commits built without an index, tags.
 
 Reads go through one `git for-each-ref` call per question. Writes never touch the user's index or
-work tree beyond the one file modelreg owns: commits are built on a temporary index with
-`commit-tree`, and refs move in one `git update-ref --stdin` transaction, so a branch update and
-the tags that go with it land together or not at all.
+work tree beyond the one file modelreg owns: commits are built from the parent's trees along the
+file's path (`ls-tree`, `mktree`, `commit-tree`), and refs move in one `git update-ref --stdin`
+transaction, so a branch update and the tags that go with it land together or not at all.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
+from modelreg.errors import ConflictError, GitError, InvalidInputError
+from modelreg.git.process import run_git, run_git_raw
 from modelreg.models import TagRecord
 
-# Variables a hook or CI job may inherit that would point git at another repository.
-_LOCATION_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
 _FIELDS = (
     "%(refname)",
     "%(objecttype)",
@@ -41,53 +30,6 @@ _FORMAT = "%00".join(_FIELDS) + "%00%1e"
 _RECORD_END = "\x00\x1e"
 _SIGNATURE_ENDS = ("-----END SSH SIGNATURE-----", "-----END PGP SIGNATURE-----", "-----END SIGNED MESSAGE-----")
 _LOST_RACE = ("already exists", "cannot lock ref")
-# How a remote says another writer got there first (all seen with truly simultaneous pushes):
-# a tag or claim ref that now exists, a branch that moved, a ref locked by the other push.
-# A server whose refs moved between its advertisement and the update refuses the whole push as
-# "atomic transaction failed"; "atomic push failed" only says some other ref of it was refused.
-_RACE_REASONS = (
-    "already exists",
-    "fetch first",
-    "non-fast-forward",
-    "stale info",
-    "failed to update ref",
-    "cannot lock ref",
-    "failed to lock",
-    "atomic transaction failed",
-    "incorrect old value",
-)
-
-
-# Replace refs (`git replace`) would let a local ref swap the content of a tagged commit behind the
-# tag's back: modelreg reads objects as named, so caches keyed by object ids stay true.
-_SETTINGS = {"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_NO_REPLACE_OBJECTS": "1"}
-
-
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
-    env.update(_SETTINGS)
-    env.update(extra or {})
-    return env
-
-
-def run_git_raw(
-    args: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    """Run git with the cleaned environment; the caller judges the exit status."""
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=git_env(env), check=False)
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
-
-
-def run_git(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    """Run git; return stdout; raise GitError with git's own last line on failure."""
-    proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env)
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-        detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {detail}")
-    return proc.stdout.decode(errors="surrogateescape")
 
 
 def _work_tree_of(start: str) -> str | None:
@@ -155,67 +97,6 @@ class GitRepo:
         if not top:
             raise InvalidInputError(f"{start.resolve()} is a bare git repository; modelreg needs a work tree")
         return cls(Path(top))
-
-    @classmethod
-    def mirror(cls, url: str, cache: Path, refspecs: list[str]) -> GitRepo:
-        """A bare, shallow, blob-less cache of `url` holding only `refspecs` (and the remote's HEAD).
-
-        Tags and the commits they point at come without history (depth 1) and without file
-        contents; the few blobs read later (config, manifests) are fetched on demand, since the
-        cache is a partial clone whose promisor is the remote.
-        """
-        if url.startswith("-"):
-            raise InvalidInputError(f"not a repository URL: {url!r}")
-        import hashlib
-
-        digest = hashlib.sha256(url.encode()).hexdigest()[:24]
-        root = cache / digest
-        repo = cls(root)
-        if not (root / "HEAD").exists():
-            root.mkdir(parents=True, exist_ok=True)
-            repo.git("init", "--quiet", "--bare")
-            for key, value in (
-                ("remote.origin.url", url),
-                ("remote.origin.promisor", "true"),
-                ("remote.origin.partialclonefilter", "blob:none"),
-                ("core.repositoryformatversion", "1"),
-                ("extensions.partialClone", "origin"),
-            ):
-                repo.git("config", key, value)
-        elif repo._mirror_is_current(refspecs):
-            return repo
-        try:
-            repo.git(
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--depth=1",
-                "--filter=blob:none",
-                "origin",
-                "+HEAD:refs/remotes/origin/HEAD",
-                *refspecs,
-            )
-        except GitError as exc:
-            raise GitError(f"cannot read the registry at {url}: {exc}") from None
-        return repo
-
-    def _mirror_is_current(self, refspecs: list[str]) -> bool:
-        """Whether the remote's HEAD and refs matching `refspecs` are exactly the ones held here.
-
-        One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
-        of an unchanged registry downloads no objects at all.
-        """
-        sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
-        try:
-            theirs = self.ls_remote("origin", ["HEAD", *sources], peeled_head=True)
-        except GitError:
-            return False
-        theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
-        theirs["refs/remotes/origin/HEAD"] = theirs.pop("HEAD", "")
-        listing = self.ref_ids(["refs/remotes/origin/HEAD", *sources])
-        ours = dict(line.split(" ", 1) for line in listing.splitlines() if line)
-        return theirs == ours
 
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
@@ -466,69 +347,6 @@ class GitRepo:
             if any(marker in str(exc) for marker in _LOST_RACE):
                 raise ConflictError(f"another writer changed the repository at the same time ({exc})") from None
             raise
-
-    # --- remotes -----------------------------------------------------------------------------
-
-    def check_remote(self, remote: str) -> None:
-        try:
-            self.git("remote", "get-url", remote)
-        except GitError:
-            raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
-
-    def fetch(self, remote: str, refspecs: list[str], *options: str) -> None:
-        """Fetch without ever replacing a local tag or claim ref that differs from the remote's.
-
-        Refspecs go through stdin: a registry's thousands of tags do not fit a command line.
-        """
-        try:
-            self.git(
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--stdin",
-                *options,
-                remote,
-                stdin="".join(f"{spec}\n" for spec in refspecs),
-            )
-        except GitError as exc:
-            if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
-                raise IntegrityError(
-                    f"fetching from {remote} would replace a local tag or event ref with a different one "
-                    f"({exc}); run `modelreg fetch` to see which"
-                ) from None
-            raise
-
-    def ls_remote(self, remote: str, patterns: list[str], peeled_head: bool = False) -> dict[str, str]:
-        """The remote's refs matching `patterns` → object id (peeled entries left out).
-
-        `peeled_head`: list HEAD too (`--refs` would leave it out, as a symbolic ref).
-        """
-        args = ["ls-remote", remote, *patterns] if peeled_head else ["ls-remote", "--refs", remote, *patterns]
-        out = self.git(*args)
-        refs = {}
-        for line in out.splitlines():
-            sha, _, ref = line.partition("\t")
-            if not ref.endswith("^{}"):
-                refs[ref] = sha
-        return refs
-
-    def push_atomic(self, remote: str, refspecs: list[str]) -> None:
-        """Push every `src:dst` or none; losing a race to another writer raises ConflictError."""
-        proc = run_git_raw(["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs], self.root)
-        if proc.returncode == 0:
-            return
-        out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-        # Porcelain: "!\t<src>:<dst>\t[rejected] (reason)" or "[remote rejected] (reason)" per refused ref.
-        reasons = [line.rsplit("(", 1)[-1].rstrip(")") for line in out.splitlines() if line.startswith("!")]
-        refused = [r for r in reasons if "atomic push failed" not in r]
-        if refused and all(any(race in r for race in _RACE_REASONS) for r in refused):
-            raise ConflictError(f"another writer pushed to {remote} first")
-        if not reasons and "cannot lock ref" in err:
-            raise ConflictError(f"another writer pushed to {remote} first")
-        lines = [line for line in err.splitlines() if line.strip()]
-        detail = refused[0] if refused else lines[-1].removeprefix("fatal: ") if lines else str(proc.returncode)
-        raise GitError(f"git push to {remote} was refused: {detail}")
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return run_git_raw(["merge-base", "--is-ancestor", older, newer], self.root).returncode == 0

@@ -1,0 +1,152 @@
+"""Talking to remotes: read-only mirrors of a URL, fetch without clobbering, ls-remote, atomic push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
+from modelreg.git.process import run_git_raw
+from modelreg.git.repo import GitRepo
+
+# How a remote says another writer got there first (all seen with truly simultaneous pushes):
+# a tag or claim ref that now exists, a branch that moved, a ref locked by the other push.
+# A server whose refs moved between its advertisement and the update refuses the whole push as
+# "atomic transaction failed"; "atomic push failed" only says some other ref of it was refused.
+_RACE_REASONS = (
+    "already exists",
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "failed to update ref",
+    "cannot lock ref",
+    "failed to lock",
+    "atomic transaction failed",
+    "incorrect old value",
+)
+
+
+def mirror(url: str, cache: Path, refspecs: list[str]) -> GitRepo:
+    """A bare, shallow, blob-less cache of `url` holding only `refspecs` (and the remote's HEAD).
+
+    Tags and the commits they point at come without history (depth 1) and without file
+    contents; the few blobs read later (config, manifests) are fetched on demand, since the
+    cache is a partial clone whose promisor is the remote.
+    """
+    if url.startswith("-"):
+        raise InvalidInputError(f"not a repository URL: {url!r}")
+    import hashlib
+
+    digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+    root = cache / digest
+    repo = GitRepo(root)
+    if not (root / "HEAD").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        repo.git("init", "--quiet", "--bare")
+        for key, value in (
+            ("remote.origin.url", url),
+            ("remote.origin.promisor", "true"),
+            ("remote.origin.partialclonefilter", "blob:none"),
+            ("core.repositoryformatversion", "1"),
+            ("extensions.partialClone", "origin"),
+        ):
+            repo.git("config", key, value)
+    elif _mirror_is_current(repo, refspecs):
+        return repo
+    try:
+        repo.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--depth=1",
+            "--filter=blob:none",
+            "origin",
+            "+HEAD:refs/remotes/origin/HEAD",
+            *refspecs,
+        )
+    except GitError as exc:
+        raise GitError(f"cannot read the registry at {url}: {exc}") from None
+    return repo
+
+
+def _mirror_is_current(repo: GitRepo, refspecs: list[str]) -> bool:
+    """Whether the remote's HEAD and refs matching `refspecs` are exactly the ones held here.
+
+    One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
+    of an unchanged registry downloads no objects at all.
+    """
+    sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
+    try:
+        theirs = ls_remote(repo, "origin", ["HEAD", *sources], peeled_head=True)
+    except GitError:
+        return False
+    theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
+    theirs["refs/remotes/origin/HEAD"] = theirs.pop("HEAD", "")
+    listing = repo.ref_ids(["refs/remotes/origin/HEAD", *sources])
+    ours = dict(line.split(" ", 1) for line in listing.splitlines() if line)
+    return theirs == ours
+
+
+def check_remote(repo: GitRepo, remote: str) -> None:
+    try:
+        repo.git("remote", "get-url", remote)
+    except GitError:
+        raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
+
+
+def fetch(repo: GitRepo, remote: str, refspecs: list[str], *options: str) -> None:
+    """Fetch without ever replacing a local tag or claim ref that differs from the remote's.
+
+    Refspecs go through stdin: a registry's thousands of tags do not fit a command line.
+    """
+    try:
+        repo.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--stdin",
+            *options,
+            remote,
+            stdin="".join(f"{spec}\n" for spec in refspecs),
+        )
+    except GitError as exc:
+        if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
+            raise IntegrityError(
+                f"fetching from {remote} would replace a local tag or event ref with a different one "
+                f"({exc}); run `modelreg fetch` to see which"
+            ) from None
+        raise
+
+
+def ls_remote(repo: GitRepo, remote: str, patterns: list[str], peeled_head: bool = False) -> dict[str, str]:
+    """The remote's refs matching `patterns` → object id (peeled entries left out).
+
+    `peeled_head`: list HEAD too (`--refs` would leave it out, as a symbolic ref).
+    """
+    args = ["ls-remote", remote, *patterns] if peeled_head else ["ls-remote", "--refs", remote, *patterns]
+    out = repo.git(*args)
+    refs = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if not ref.endswith("^{}"):
+            refs[ref] = sha
+    return refs
+
+
+def push_atomic(repo: GitRepo, remote: str, refspecs: list[str]) -> None:
+    """Push every `src:dst` or none; losing a race to another writer raises ConflictError."""
+    proc = run_git_raw(["push", "--atomic", "--porcelain", "--quiet", remote, *refspecs], repo.root)
+    if proc.returncode == 0:
+        return
+    out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+    # Porcelain: "!\t<src>:<dst>\t[rejected] (reason)" or "[remote rejected] (reason)" per refused ref.
+    reasons = [line.rsplit("(", 1)[-1].rstrip(")") for line in out.splitlines() if line.startswith("!")]
+    refused = [r for r in reasons if "atomic push failed" not in r]
+    if refused and all(any(race in r for race in _RACE_REASONS) for r in refused):
+        raise ConflictError(f"another writer pushed to {remote} first")
+    if not reasons and "cannot lock ref" in err:
+        raise ConflictError(f"another writer pushed to {remote} first")
+    lines = [line for line in err.splitlines() if line.strip()]
+    detail = refused[0] if refused else lines[-1].removeprefix("fatal: ") if lines else str(proc.returncode)
+    raise GitError(f"git push to {remote} was refused: {detail}")
