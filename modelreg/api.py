@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from modelreg import config as configmod
 from modelreg.config import CONFIG_PATH
-from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
@@ -81,11 +81,18 @@ class Registry(Writer):
         """Write and commit `.modelreg/config.yaml` (and ignore the default local store)."""
         return init_registry(path, store)
 
-    def fetch(self, remote: str | None = None) -> FetchReport:
-        """Bring the registry's tags, claim refs and branch up to date from `remote` (see sync)."""
+    def fetch(self, remote: str | None = None, *, strict: bool = False) -> FetchReport:
+        """Bring the registry's tags, claim refs and branch up to date from `remote` (see sync).
+
+        A ref that moved or vanished on the remote is reported, never taken; with `strict` the
+        first one is raised as an IntegrityError instead (what a read with `--fetch` wants).
+        """
         from modelreg import sync
 
-        return sync.fetch(self, remote)
+        report = sync.fetch(self, remote)
+        if strict and report.problems:
+            raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
+        return report
 
     show = Writer.resolve
 
@@ -313,7 +320,12 @@ class Registry(Writer):
         return verify(self, name, blobs=blobs, progress=progress)
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
-        """Blobs in the configured store that no manifest references; removed only with `delete`."""
+        """Blobs in the configured store that no manifest references; removed only with `delete`.
+
+        Blobs younger than `grace_s` seconds are kept: a registration may be uploading them.
+        """
+        if grace_s < 0:
+            raise InvalidInputError("the grace period must not be negative")
         from modelreg.checks import collect_garbage
 
         return collect_garbage(self, delete=delete, grace_s=grace_s)

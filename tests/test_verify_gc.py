@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+import modelreg
 from tests.conftest import git
 
 
@@ -161,3 +164,10 @@ def test_a_register_killed_mid_copy_leaves_no_blob_and_the_next_one_succeeds(rep
     result = cli("register", "m", big, "--json")
     assert result.code == 0, result.err
     assert findings(cli, "--blobs")[0] == 0
+
+
+def test_a_negative_grace_period_is_refused_by_the_api_and_the_cli(repo, cli):
+    with pytest.raises(modelreg.InvalidInputError, match="grace period must not be negative"):
+        modelreg.Registry.open(repo).gc(grace_s=-1)
+    result = cli("gc", "--grace-hours", "-1")
+    assert result.code == 1 and result.err == "error: the grace period must not be negative\n"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from modelreg import plain
 from modelreg.cli.output import console, json_out, line, progress, say
-from modelreg.errors import IntegrityError, InvalidInputError
+from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
 
 if TYPE_CHECKING:
@@ -29,9 +29,7 @@ def open_registry(
         return Registry.open_url(repo, name)
     reg = Registry.open(Path.cwd())
     if fetch:
-        report = reg.fetch(remote)
-        if report.problems:
-            raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
+        reg.fetch(remote, strict=True)
     return reg
 
 
@@ -59,7 +57,8 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
     from modelreg import jsonview
 
-    mv = open_registry(fetch, remote, repo, parse_ref(ref).name).show(ref)
+    parsed = parse_ref(ref)
+    mv = open_registry(fetch, remote, repo, parsed.name).show(parsed)
     if json_:
         json_out(jsonview.version_json(mv))
     elif _terminal():
@@ -87,20 +86,22 @@ def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_:
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
     from modelreg import jsonview
 
-    reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
+    parsed = parse_ref(ref)
+    reg = open_registry(fetch, remote, repo, parsed.name)
     if json_:
-        json_out(jsonview.resolve_json(reg.resolve(ref)))
+        json_out(jsonview.resolve_json(reg.resolve(parsed)))
         return
-    name, version, digest = reg.locate(ref)
+    name, version, digest = reg.locate(parsed)
     line(f"{name}@v{version} {digest}")
 
 
 def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
     from modelreg import jsonview
 
-    reg = open_registry(fetch, remote, repo, parse_ref(ref).name)
+    parsed = parse_ref(ref)
+    reg = open_registry(fetch, remote, repo, parsed.name)
     with progress() as bar:
-        mv = reg.resolve(ref)
+        mv = reg.resolve(parsed)
         path = reg.pull(mv, output, progress=bar)
     if json_:
         json_out({**jsonview.resolve_json(mv), "path": str(path)})
