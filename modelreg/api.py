@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from modelreg import config as configmod
-from modelreg.config import CONFIG_PATH
+from modelreg.config import CONFIG_PATH, Config
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.git import GitRepo
@@ -42,11 +42,25 @@ class Registry(Writer):
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] = ".") -> Registry:
+        """The registry of the repository holding `path`, under its policy of record.
+
+        The policy of record is `.modelreg/config.yaml` as committed on the main branch (its
+        remote-tracking branch when the local one is missing or behind), never the copy in the
+        commit that happens to be checked out: a deploy job that checks out an old tag still
+        judges it by today's policy. Without a main branch that has a config, the work tree's
+        config is used.
+        """
         git = GitRepo.discover(path)
         (text,) = git.read_files([(None, CONFIG_PATH)])
+        local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else Config()
+        commit = git.branch_tip(local.main_branch, local.remote)
+        committed = git.read_files([(commit, CONFIG_PATH)])[0] if commit else None
+        if committed is not None:
+            config = configmod.from_yaml(committed, f"{CONFIG_PATH} on {local.main_branch}")
+            return cls(git, config, policy_commit=commit)
         if text is None:
             raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
-        return cls(git, configmod.from_yaml(text, CONFIG_PATH))
+        return cls(git, local)
 
     @classmethod
     def open_url(cls, url: str, name: str | None = None) -> Registry:
@@ -180,7 +194,7 @@ class Registry(Writer):
                 f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
                 "applies it after the merge (`modelreg apply`)"
             )
-        state, events, snap = self.model(name)
+        state, events, snap, _ = self.model(name)
         self.select(state, ModelRef(name, version=version))
         if state.stages.get(version) == stage:
             raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
@@ -192,7 +206,7 @@ class Registry(Writer):
 
     def _set_alias(self, dest: Target, name: str, alias: str, version: int, reason: str | None) -> Event:
         check_alias(alias, self.config.stages)
-        state, events, snap = self.model(name)
+        state, events, snap, _ = self.model(name)
         self.select(state, ModelRef(name, version=version))
         if state.aliases.get(alias) == version:
             raise InvalidInputError(f"alias {alias!r} already points at {name} v{version}")
@@ -202,7 +216,7 @@ class Registry(Writer):
 
     def _remove_alias(self, dest: Target, name: str, alias: str, reason: str | None) -> Event:
         check_name(alias, "alias")
-        state, events, snap = self.model(name)
+        state, events, snap, _ = self.model(name)
         if alias not in state.aliases:
             raise NotFoundError(f"{name} has no alias {alias!r}")
         version = state.aliases[alias]
@@ -234,7 +248,7 @@ class Registry(Writer):
             self.config.check_stage(target)
         else:
             check_name(target, "alias")
-        state, events, snap = self.model(name)
+        state, events, snap, _ = self.model(name)
         if to is not None:
             self.select(state, ModelRef(name, version=to))
         version = rollback_version(state, kind, target, to)

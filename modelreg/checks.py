@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import manifest as manifestmod
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
-from modelreg.reader import ModelView
 from modelreg.refs import claim_ref, parse_tag_name, version_tag
 
 if TYPE_CHECKING:
@@ -51,8 +46,10 @@ def verify(
         findings += _event_findings(model, model_events, snap.claims)
     from modelreg.evidence import review_findings
 
-    findings += review_findings(reg, snap.events)
-    findings += signature_findings(reg, snap.events)
+    findings += review_findings(reg.context, snap.events)
+    from modelreg.sigverify import signature_findings
+
+    findings += signature_findings(reg.context, snap.events)
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
     findings += manifest_findings
     for tag, manifest in sorted(manifests.items()):
@@ -91,58 +88,11 @@ def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str
     if event.seq is not None:
         from modelreg.evidence import review_findings
 
-        findings += review_findings(reg, {event.name: events}, only=event.tag)
-        findings += signature_findings(reg, {event.name: events}, only=event.tag)
+        findings += review_findings(reg.context, {event.name: events}, only=event.tag)
+        from modelreg.sigverify import signature_findings
+
+        findings += signature_findings(reg.context, {event.name: events}, only=event.tag)
     return findings
-
-
-def signature_findings(reg: Reader, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
-    """When the registry requires signed events: every event tag whose signature git or the signers list refuse."""
-    if not reg.config.require_signed:
-        return []
-    todo = [e for model in events.values() for e in model if e.seq is not None and (only is None or e.tag == only)]
-    if not todo:
-        return []
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _allowed_signers(reg) as allowed:
-        if isinstance(allowed, str):
-            return [Finding("signature", reg.config.allowed_signers or "", allowed)]
-        # Each check is a git process (and ssh-keygen or gpg under it): run them side by side.
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            reports = list(pool.map(lambda e: reg.git.verify_tag(e.object, allowed), todo))
-    from modelreg.signatures import signature_problem
-
-    findings = []
-    for event, (verified, report) in zip(todo, reports, strict=True):
-        target = event.target or ""
-        problem = signature_problem(event.tag, verified, report, reg.config.signers.get(target, ()), target)
-        if problem:
-            findings.append(Finding("signature", event.tag, problem))
-    return findings
-
-
-@contextmanager
-def _allowed_signers(reg: Reader) -> Iterator[Path | str | None]:
-    """The configured allowed-signers file as a path (None: git's own setting), or why it is unusable."""
-    rel = reg.config.allowed_signers
-    if rel is None:
-        yield None
-        return
-    if not reg.source:
-        path = reg.root / rel
-        yield path if path.is_file() else f"the allowed-signers file {rel} named in the config does not exist"
-        return
-    import tempfile
-
-    (text,) = reg.git.read_files([("refs/remotes/origin/HEAD", rel)])
-    if text is None:
-        yield f"the allowed-signers file {rel} named in the config does not exist"
-        return
-    with tempfile.TemporaryDirectory(prefix="modelreg-signers-") as tmp:
-        path = Path(tmp) / "allowed_signers"
-        path.write_text(text, encoding="utf-8")
-        yield path
 
 
 def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> list[Finding]:
@@ -256,7 +206,9 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     if parsed is None:
         raise InvalidInputError(f"{ref[:200]!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
     tag = ref.strip().removeprefix("refs/tags/")
-    state, events, snap = reader.model(parsed.name)
+    view = reader.model(parsed.name)
+    state, snap = view.state, view.snap
+    events = snap.events.get(parsed.name, [])  # every event, admitted or not: this one is judged here
     event = next((e for e in events if e.tag == tag), None)
     if event is None:
         bad = next((p for p in snap.problems if p.startswith(f"{tag}:")), None)
@@ -266,8 +218,8 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     findings = audit_event(reader, event, events, snap.claims)
     if findings:
         raise IntegrityError(f"{tag} does not verify: {findings[0].message}")
-    manifest = reader.version(ModelView(state, events, snap), event.version).manifest
-    current = _still_in_effect(event, events, state)
+    manifest = reader.version(view, event.version).manifest
+    current = _still_in_effect(event, view.events, state)
     return RefCheck(
         tag=tag,
         model=event.name,
@@ -283,6 +235,7 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
         current=current,
         request=event.request,
         approved_by=event.approved_by,
+        policy=reader.context.policy_commit,
     )
 
 

@@ -16,9 +16,13 @@ class ExitCode(IntEnum):
 
 
 class ModelregError(Exception):
-    """Base class: a one-line message for the user and an exit code."""
+    """Base class: a one-line message for the user and an exit code.
+
+    `warnings`: what the user should hear about beside the error (e.g. events the policy ignored).
+    """
 
     exit_code: ExitCode = ExitCode.ERROR
+    warnings: tuple[str, ...] = ()
 
 
 class InvalidInputError(ModelregError):

@@ -13,23 +13,23 @@ from modelreg.models import Event, Finding
 from modelreg.results import REQUESTS_DIR, Merge
 
 if TYPE_CHECKING:
-    from modelreg.reader import Reader
+    from modelreg.context import Context
 
 
-def mainline_merges(reg: Reader, rev: str = "HEAD") -> tuple[dict[str, list[Merge]], list[str]]:
+def mainline_merges(ctx: Context, rev: str = "HEAD") -> tuple[dict[str, list[Merge]], list[str]]:
     """Every request that came into `rev`'s main line (first parents), newest first, by id.
 
     The request is read as the commit that brought it in holds it: a later edit on the main
     line changes nothing that was approved. Returns (merges by id, problems with request files).
     """
-    additions = reg.git.first_parent_additions(rev, REQUESTS_DIR)
+    additions = ctx.git.first_parent_additions(rev, REQUESTS_DIR)
     found = [
         (index, addition, path, request_id)
         for index, addition in enumerate(additions)
         for path in addition.paths
         if (request_id := requestfile.request_id_of(path)) is not None
     ]
-    texts = reg.git.read_files([(addition.commit, path) for _, addition, path, _ in found])
+    texts = ctx.git.read_files([(addition.commit, path) for _, addition, path, _ in found])
     merges: dict[str, list[Merge]] = {}
     problems: list[str] = []
     for (index, addition, path, request_id), text in zip(found, texts, strict=True):
@@ -50,26 +50,26 @@ def mainline_merges(reg: Reader, rev: str = "HEAD") -> tuple[dict[str, list[Merg
     return merges, problems
 
 
-def main_line(reg: Reader) -> str | None:
+def main_line(ctx: Context) -> str | None:
     """The tip of the main branch, whose first-parent line is where approved requests are merged.
 
     The remote-tracking branch comes first: a merge that exists only in this clone approves nothing.
     A read-only view (`--repo`) has the remote's default branch, but not its history.
     """
-    if reg.source:
+    if ctx.source:
         raise InvalidInputError(
             "review evidence needs the main branch's history: check this tag in a clone (fetch-depth 0)"
         )
-    branch = reg.config.main_branch
-    for ref in (f"refs/remotes/{reg.config.remote}/{branch}", f"refs/heads/{branch}"):
-        tip = reg.git.resolve_commit(ref)
+    branch = ctx.config.main_branch
+    for ref in (f"refs/remotes/{ctx.config.remote}/{branch}", f"refs/heads/{branch}"):
+        tip = ctx.git.resolve_commit(ref)
         if tip is not None:
             return tip
     return None
 
 
-def needs_review(reg: Reader, event: Event) -> bool:
-    return event.kind == "stage" and event.target in reg.config.review_required and event.action != "unassign"
+def needs_review(ctx: Context, event: Event) -> bool:
+    return event.kind == "stage" and event.target in ctx.config.review_required and event.action != "unassign"
 
 
 def review_problem(event: Event, merges: dict[str, list[Merge]], events: list[Event]) -> str | None:
@@ -98,24 +98,24 @@ def review_problem(event: Event, merges: dict[str, list[Merge]], events: list[Ev
     return None
 
 
-def review_findings(reg: Reader, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
+def review_findings(ctx: Context, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
     """A finding for every event on a review-required stage that no merged request backs."""
     relevant = [
         (e, model_events)
         for model_events in events.values()
         for e in model_events
-        if e.seq is not None and needs_review(reg, e) and (only is None or e.tag == only)
+        if e.seq is not None and needs_review(ctx, e) and (only is None or e.tag == only)
     ]
     if not relevant:
         return []
-    main = main_line(reg)
-    merges = mainline_merges(reg, main)[0] if main else {}
+    main = main_line(ctx)
+    merges = mainline_merges(ctx, main)[0] if main else {}
     findings = []
     for event, model_events in relevant:
         problem = (
             review_problem(event, merges, model_events)
             if main
-            else f"{event.tag}: cannot check its review, there is no branch {reg.config.main_branch!r} here "
+            else f"{event.tag}: cannot check its review, there is no branch {ctx.config.main_branch!r} here "
             "(main_branch in the config; `modelreg fetch` brings it)"
         )
         if problem:

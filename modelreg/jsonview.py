@@ -28,11 +28,18 @@ def fetch_json(r: FetchReport) -> dict[str, Any]:
     return {"remote": r.remote, "fetched": r.fetched, "problems": list(r.problems)}
 
 
-def version_json(mv: ModelVersion) -> dict[str, Any]:
-    return {**manifestmod.to_dict(mv.manifest), "stage": mv.stage, "aliases": list(mv.aliases), "commit": mv.commit}
+def version_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
+    return {
+        **manifestmod.to_dict(mv.manifest),
+        "stage": mv.stage,
+        "aliases": list(mv.aliases),
+        "commit": mv.commit,
+        "warnings": list(mv.warnings),
+        "policy": policy,
+    }
 
 
-def resolve_json(mv: ModelVersion) -> dict[str, Any]:
+def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
     return {
         "name": mv.name,
         "version": mv.version,
@@ -43,6 +50,8 @@ def resolve_json(mv: ModelVersion) -> dict[str, Any]:
         "stage": mv.stage,
         "aliases": list(mv.aliases),
         "commit": mv.commit,
+        "warnings": list(mv.warnings),
+        "policy": policy,
     }
 
 
@@ -65,7 +74,14 @@ def event_json(e: Event) -> dict[str, Any]:
 
 
 def summary_json(s: ModelSummary) -> dict[str, Any]:
-    return {"name": s.name, "latest": s.latest, "versions": s.versions, "stages": s.stages, "aliases": s.aliases}
+    return {
+        "name": s.name,
+        "latest": s.latest,
+        "versions": s.versions,
+        "stages": s.stages,
+        "aliases": s.aliases,
+        "warnings": list(s.warnings),
+    }
 
 
 def diff_json(d: VersionDiff) -> dict[str, Any]:
@@ -101,6 +117,7 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "request": c.request,
         "approved_by": c.approved_by,
         "ref": f"{c.model}@v{c.version}",
+        "policy": c.policy,
     }
 
 

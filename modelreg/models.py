@@ -153,6 +153,7 @@ class ModelSummary(NamedTuple):
     versions: int
     stages: dict[str, int]  # stage → its current (most recent) holder
     aliases: dict[str, int]
+    warnings: tuple[str, ...] = ()  # events the policy of record leaves out of the state
 
 
 class Finding(NamedTuple):
@@ -214,6 +215,7 @@ class RefCheck(NamedTuple):
     current: bool  # still in effect: the version still holds the target (or, for a version tag, exists)
     request: str | None = None  # the merged request it applies, if any
     approved_by: str | None = None  # who merged that request
+    policy: str | None = None  # the commit whose config judged it (None: the work tree's)
 
     @property
     def stage(self) -> str | None:

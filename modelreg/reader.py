@@ -7,14 +7,18 @@ code is imported unless the answer needs it (see yamlio, snapshot).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 from modelreg import manifest as manifestmod
 from modelreg import snapshot
-from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
+from modelreg.context import Context
+from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.events import history_order, replay
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
+from modelreg.policy import admit
 from modelreg.refs import ModelRef, check_name, parse_ref, version_tag
 
 if TYPE_CHECKING:
@@ -29,20 +33,28 @@ if TYPE_CHECKING:
 
 
 class ModelView(NamedTuple):
-    """One model as the refs tell it: its state, its events, and the snapshot they came from."""
+    """One model as the policy of record admits it: its state, its events, and what was left out."""
 
-    state: ModelState
-    events: list[Event]
-    snap: snapshot.Snapshot
+    state: ModelState  # the replay of `events`
+    events: list[Event]  # the events that take effect (see policy)
+    snap: snapshot.Snapshot  # everything the refs said, admitted or not
+    rejected: tuple[str, ...] = ()  # one warning per event the policy leaves out
+
+    def history(self) -> list[Event]:
+        """Registrations and stage/alias events in causal order (seq), oldest first."""
+        return history_order(self.events)
 
 
 class Reader:
     """The read side of a registry in `git` (a work tree, or a read-only view of a URL: `source`)."""
 
-    def __init__(self, git: GitRepo, config: Config, source: str | None = None) -> None:
+    def __init__(
+        self, git: GitRepo, config: Config, source: str | None = None, policy_commit: str | None = None
+    ) -> None:
         self.git = git
         self.config = config
         self.source = source
+        self.context = Context(git, config, source, policy_commit)
 
     @property
     def root(self) -> Path:
@@ -55,11 +67,11 @@ class Reader:
     def model(self, name: str) -> ModelView:
         check_name(name)
         snap = self.snapshot(name)
-        events = snap.events.get(name, [])
+        events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
         state = replay(name, events)
         if not state.versions:
             raise self.not_found(f"no model named {name!r} is registered")
-        return ModelView(state, events, snap)
+        return ModelView(state, events, snap, rejected)
 
     def not_found(self, message: str) -> NotFoundError:
         """A not-found error, marked as possibly stale when this clone has a remote it may lag behind."""
@@ -70,16 +82,20 @@ class Reader:
 
     def models(self) -> list[ModelSummary]:
         summaries = []
-        for name, events in sorted(self.snapshot(None).events.items()):
+        snap = self.snapshot(None)
+        for name, all_events in sorted(snap.events.items()):
+            events, rejected = admit(self.context, name, all_events, snap.claims)
             state = replay(name, events)
             if not state.versions:
                 continue
             holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
-            summaries.append(ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases)))
+            summaries.append(
+                ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases), rejected)
+            )
         return summaries
 
     def history(self, name: str) -> list[Event]:
-        return history_order(self.model(name).events)
+        return self.model(name).history()
 
     def problems(self, name: str | None = None) -> tuple[str, ...]:
         return self.snapshot(name).problems
@@ -87,9 +103,10 @@ class Reader:
     def resolve(self, ref: str | ModelRef) -> ModelVersion:
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         view = self.model(parsed.name)
-        return self.version(view, self.select(view.state, parsed))
+        with _telling(view.rejected):
+            return self.version(view, self.select(view.state, parsed))
 
-    def locate(self, ref: str | ModelRef) -> tuple[str, int, str]:
+    def locate(self, ref: str | ModelRef) -> Located:
         """(name, version, digest) of a reference, from the refs alone (the register tag's payload).
 
         Reads no manifest when the register tag records the digest; `resolve`, `show` and `pull`
@@ -97,11 +114,12 @@ class Reader:
         """
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         view = self.model(parsed.name)
-        version = self.select(view.state, parsed)
-        digest = registration(view.events, version).digest
-        if digest is None:
-            digest = self.version(view, version).digest
-        return parsed.name, version, digest
+        with _telling(view.rejected):
+            version = self.select(view.state, parsed)
+            digest = registration(view.events, version).digest
+            if digest is None:
+                digest = self.version(view, version).digest
+        return Located(parsed.name, version, digest, view.rejected)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
         """The version `ref` names in `state`."""
@@ -134,7 +152,9 @@ class Reader:
                 f"{manifest.artifact.digest} (run `modelreg verify`)"
             )
         state = view.state
-        return ModelVersion(manifest, state.stages.get(version), state.aliases_of(version), registered.commit)
+        return ModelVersion(
+            manifest, state.stages.get(version), state.aliases_of(version), registered.commit, view.rejected
+        )
 
     def read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:
         """The manifest as tagged, with `description` and `tags` from the current copy.
@@ -198,6 +218,25 @@ class Reader:
             )
         options = self.config.store_options if url == self.config.store else {}
         return open_store(url, self.root, options)
+
+
+class Located(NamedTuple):
+    """What `locate` finds: a version named by the refs alone."""
+
+    name: str
+    version: int
+    digest: str
+    warnings: tuple[str, ...] = ()
+
+
+@contextmanager
+def _telling(warnings: tuple[str, ...]) -> Iterator[None]:
+    """Errors raised inside carry `warnings`: a read that fails still says what the policy ignored."""
+    try:
+        yield
+    except ModelregError as exc:
+        exc.warnings = warnings
+        raise
 
 
 def registration(events: list[Event], version: int) -> Event:

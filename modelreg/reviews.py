@@ -101,8 +101,8 @@ def _applied(events: dict[str, list[Event]]) -> dict[str, Event]:
 
 def statuses(reg: Writer) -> tuple[list[RequestStatus], list[str]]:
     """Open requests (on `modelreg/request/*` branches), merged ones, and those already applied."""
-    head = main_line(reg) or reg.git.resolve_commit("HEAD")
-    merges, problems = mainline_merges(reg, head) if head else ({}, [])
+    head = main_line(reg.context) or reg.git.resolve_commit("HEAD")
+    merges, problems = mainline_merges(reg.context, head) if head else ({}, [])
     present = _present(reg, head) if head else set()
     applied = _applied(reg.snapshot(None).events)
     result: list[RequestStatus] = []
@@ -153,7 +153,7 @@ def apply(
     head = reg.git.resolve_commit("HEAD")
     if head is None:
         raise NotFoundError("HEAD has no commit: nothing to apply")
-    main = main_line(reg)
+    main = main_line(reg.context)
     branch = reg.config.main_branch
     if main is None:
         raise NotFoundError(
@@ -163,7 +163,7 @@ def apply(
         raise InvalidInputError(
             f"HEAD is not on {branch}: apply runs on the main branch, where reviewed requests are merged"
         )
-    merges, problems = mainline_merges(reg, head)
+    merges, problems = mainline_merges(reg.context, head)
     if problems:
         raise InvalidInputError(problems[0])
     present = _present(reg, head)
@@ -194,7 +194,7 @@ def _apply_one(reg: Writer, target: Target, merge: Merge) -> ApplyResult:
     request = merge.request
 
     def attempt() -> ApplyResult:
-        state, events, snap = reg.model(request.name)
+        state, events, snap, _ = reg.model(request.name)
         done = next((e for e in events if e.request == request.id), None)
         if done is not None:
             return ApplyResult(request, "already-applied", done)

@@ -330,7 +330,14 @@ class Writer(Reader):
             "request": request,
             **(extra or {}),
         }
+        if self.config.require_signed and not dest.sign:
+            raise InvalidInputError(
+                f"this registry requires signed events (require_signed in {CONFIG_PATH}): "
+                "drop --no-sign, and set up a signing key (git config user.signingkey)"
+            )
         tag_object = self.git.make_tag(tag, commit, event_message(subject, payload), sign=dest.sign)
+        if self.config.require_signed:
+            self._check_signature(tag, tag_object, target)
         from modelreg.publish import publish
 
         publish(
@@ -360,6 +367,20 @@ class Writer(Reader):
         )
         return event
 
+    def _check_signature(self, tag: str, tag_object: str, target: str) -> None:
+        """Refuse, before anything is published, a signature that `verify` would not accept."""
+        from modelreg.models import Event
+        from modelreg.sigverify import signature_findings
+
+        probe = Event(name="", action="assign", version=1, tag=tag, seq=1, target=target, object=tag_object)
+        findings = signature_findings(self.context, {"": [probe]})
+        if findings:
+            signers = self.config.allowed_signers or "git's allowed signers"
+            raise InvalidInputError(
+                f"{findings[0].message}; nothing was written (sign with a key in {signers} "
+                f"that may sign {target!r} events: git config user.signingkey)"
+            )
+
     def update(
         self,
         name: str,
@@ -383,7 +404,7 @@ class Writer(Reader):
 
         def attempt() -> UpdateResult:
             base, move_from = self._commit_base(target)
-            state, events, _ = self.model(name)
+            state, events, *_ = self.model(name)
             self.select(state, ModelRef(name, version=version))
             # The branch being committed to holds the latest description and tags, not the work tree.
             current = self.read_manifest(name, version, registration(events, version).commit, base)

@@ -237,8 +237,8 @@ def test_list_shows_every_model(three_versions, cli, artifact):
     cli("promote", "fraud", "2", "production")
     models = json.loads(cli("list", "--json").out)
     assert models == [
-        {"name": "churn", "latest": 1, "versions": 1, "stages": {}, "aliases": {}},
-        {"name": "fraud", "latest": 3, "versions": 3, "stages": {"production": 2}, "aliases": {}},
+        {"name": "churn", "latest": 1, "versions": 1, "stages": {}, "aliases": {}, "warnings": []},
+        {"name": "fraud", "latest": 3, "versions": 3, "stages": {"production": 2}, "aliases": {}, "warnings": []},
     ]
     table = cli("list").out
     assert "churn" in table and "fraud" in table and "v2" in table
@@ -269,9 +269,8 @@ def test_update_changes_description_and_tags_only(three_versions, cli):
     assert result.code == 0, result.err
     after = json.loads(cli("show", "fraud@1", "--json").out)
     assert after["description"] == "retired" and after["tags"] == {"owner": "risk"}
-    assert {k: v for k, v in after.items() if k not in ("description", "tags")} == {
-        k: v for k, v in before.items() if k not in ("description", "tags")
-    }
+    mutable = ("description", "tags", "policy")  # the update's commit is the new policy commit on main
+    assert {k: v for k, v in after.items() if k not in mutable} == {k: v for k, v in before.items() if k not in mutable}
     assert git(repo, "show", "--name-only", "--format=%s", "HEAD").split() == [
         "modelreg:",
         "update",
@@ -317,6 +316,7 @@ def test_check_ref_describes_tags_for_ci(three_versions, cli):
         "request": None,
         "approved_by": None,
         "ref": "fraud@v2",
+        "policy": git(three_versions, "rev-parse", "main").strip(),
     }
     cli("promote", "fraud", "3", "production")
     assert json.loads(cli("check-ref", "fraud#production#1").out)["current"] is False

@@ -185,7 +185,14 @@ def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport
     run_modelreg(fresh, "fetch")
     listed = json.loads(run_modelreg(fresh, "list", "--json").stdout)
     assert listed == [
-        {"name": "m", "latest": 3, "versions": 3, "stages": {"staging": 1, "production": 3}, "aliases": {"champion": 2}}
+        {
+            "name": "m",
+            "latest": 3,
+            "versions": 3,
+            "stages": {"staging": 1, "production": 3},
+            "aliases": {"champion": 2},
+            "warnings": [],
+        }
     ]
     assert json.loads(run_modelreg(fresh, "verify", "--json").stdout)["ok"] is True
 

@@ -65,29 +65,66 @@ def test_events_are_signed_by_default_and_verify(signed: dict[str, Path], repo: 
     assert json.loads(check.out)["version"] == 1
 
 
-def test_an_unsigned_event_is_rejected(signed: dict[str, Path], cli) -> None:
-    assert cli("promote", "fraud", "1", "staging", "--no-sign").code == 0
+def signed_by_hand(repo: Path, key: Path | None, tag: str, version: int) -> None:
+    """An event tag and its claim ref made with plain git (signed with `key`, or not at all)."""
+    name, target, seq = tag.split("#")
+    commit = git(repo, "rev-parse", f"{name}@v{version}^{{commit}}").strip()
+    body = {"modelreg": 1, "action": "assign", "kind": "stage", "target": target, "version": version, "archived": []}
+    message = f"{name} v{version} → {target}\n\n{json.dumps(body)}\n"
+    sign = ["-c", f"user.signingkey={key}", "tag", "-s"] if key else ["tag", "-a"]
+    subprocess.run(
+        ["git", *sign, "--cleanup=verbatim", "-F", "-", tag, commit], cwd=repo, input=message, text=True, check=True
+    )
+    git(repo, "update-ref", f"refs/modelreg/events/{name}/{seq}", git(repo, "rev-parse", f"refs/tags/{tag}").strip())
+
+
+def test_an_unsigned_event_is_refused_and_a_hand_made_one_is_ignored(signed: dict[str, Path], repo: Path, cli) -> None:
+    before = repo_state(repo)
+    refused = cli("promote", "fraud", "1", "staging", "--no-sign")
+    assert refused.code == 1 and "requires signed events" in refused.err and "drop --no-sign" in refused.err
+    assert repo_state(repo) == before
+    signed_by_hand(repo, None, "fraud#staging#1", 1)
     assert findings(cli) == ["fraud#staging#1 is not signed"]
     result = cli("check-ref", "fraud#staging#1")
     assert result.code == 4 and "is not signed" in result.err
+    shown = cli("show", "fraud@1", "--json")
+    assert json.loads(shown.out)["stage"] is None
+    assert shown.err == "warning: ignoring fraud#staging#1: is not signed\n"
+    assert cli("resolve", "fraud/staging").code == 1
 
 
-def test_a_good_signature_by_a_signer_not_allowed_for_the_stage_fails(signed: dict[str, Path], repo: Path, cli) -> None:
+def test_a_signer_not_allowed_for_the_stage_is_refused_and_never_served(
+    signed: dict[str, Path], repo: Path, cli
+) -> None:
     git(repo, "config", "user.signingkey", str(signed["eve"]))
     assert cli("promote", "fraud", "1", "staging").code == 0  # eve may sign staging events
-    assert cli("promote", "fraud", "1", "production").code == 0
+    before = repo_state(repo)
+    refused = cli("promote", "fraud", "1", "production")
+    assert refused.code == 1 and "not among the signers allowed for 'production'" in refused.err
+    assert repo_state(repo) == before
+    signed_by_hand(repo, signed["eve"], "fraud#production#2", 1)
     assert findings(cli) == [
         "fraud#production#2 is signed by eve@example.com, who is not among the signers allowed for 'production'"
     ]
     assert cli("check-ref", "fraud#staging#1").code == 0
     assert cli("check-ref", "fraud#production#2").code == 4
+    result = cli("resolve", "fraud/production")
+    assert result.code == 1 and "warning: ignoring fraud#production#2" in result.err
+    assert json.loads(cli("resolve", "fraud/staging", "--json").out)["version"] == 1
 
 
-def test_a_key_outside_the_allowed_signers_fails(signed: dict[str, Path], repo: Path, cli) -> None:
+def test_a_key_outside_the_allowed_signers_is_refused_and_never_served(
+    signed: dict[str, Path], repo: Path, cli
+) -> None:
     git(repo, "config", "user.signingkey", str(signed["mallory"]))
-    assert cli("promote", "fraud", "2", "staging").code == 0
+    before = repo_state(repo)
+    refused = cli("promote", "fraud", "2", "staging")
+    assert refused.code == 1 and "git does not accept its signature" in refused.err
+    assert repo_state(repo) == before
+    signed_by_hand(repo, signed["mallory"], "fraud#staging#1", 2)
     (message,) = findings(cli)
     assert message.startswith("fraud#staging#1: git does not accept its signature")
+    assert cli("resolve", "fraud/staging").code == 1
 
 
 def test_a_missing_key_writes_nothing(signed: dict[str, Path], repo: Path, cli) -> None:

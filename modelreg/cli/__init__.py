@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None, *, lean: bool = True) -> int:
         sys.stdout.flush()
         return code
     except ModelregError as exc:
+        for warning in exc.warnings:
+            sys.stderr.write(f"warning: {warning}\n")
         message = str(exc)
         if isinstance(exc, NotFoundError) and exc.maybe_stale and "--fetch" not in args:
             message += STALE_HINT

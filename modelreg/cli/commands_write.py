@@ -112,7 +112,7 @@ def register(
         )
     warn(mv.warnings)
     if json_:
-        json_out(jsonview.version_json(mv))
+        json_out(jsonview.version_json(mv, reg.context.policy_commit))
         return
     line(f"Registered {mv.name} v{mv.version} ({mv.digest})")
 

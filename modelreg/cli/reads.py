@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import plain
-from modelreg.cli.output import console, json_out, line, progress, say
+from modelreg.cli.output import console, json_out, line, progress, say, warn
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
 
@@ -42,6 +42,7 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) 
 
     reg = open_registry(fetch, remote, repo)
     models = reg.models()
+    warn(tuple(w for m in models for w in m.warnings))
     if json_:
         json_out([jsonview.summary_json(m) for m in models])
     elif _terminal():
@@ -58,9 +59,11 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
     from modelreg import jsonview
 
     parsed = parse_ref(ref)
-    mv = open_registry(fetch, remote, repo, parsed.name).show(parsed)
+    reg = open_registry(fetch, remote, repo, parsed.name)
+    mv = reg.show(parsed)
+    warn(mv.warnings)
     if json_:
-        json_out(jsonview.version_json(mv))
+        json_out(jsonview.version_json(mv, reg.context.policy_commit))
     elif _terminal():
         from modelreg import render
 
@@ -72,7 +75,9 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
 def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
     from modelreg import jsonview
 
-    events = open_registry(fetch, remote, repo, name).history(name)
+    view = open_registry(fetch, remote, repo, name).model(name)
+    warn(view.rejected)
+    events = view.history()
     if json_:
         json_out([jsonview.event_json(e) for e in events])
     elif _terminal():
@@ -89,10 +94,13 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
     if json_:
-        json_out(jsonview.resolve_json(reg.resolve(parsed)))
+        mv = reg.resolve(parsed)
+        warn(mv.warnings)
+        json_out(jsonview.resolve_json(mv, reg.context.policy_commit))
         return
-    name, version, digest = reg.locate(parsed)
-    line(f"{name}@v{version} {digest}")
+    found = reg.locate(parsed)
+    warn(found.warnings)
+    line(f"{found.name}@v{found.version} {found.digest}")
 
 
 def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
@@ -102,9 +110,10 @@ def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: s
     reg = open_registry(fetch, remote, repo, parsed.name)
     with progress() as bar:
         mv = reg.resolve(parsed)
+        warn(mv.warnings)
         path = reg.pull(mv, output, progress=bar)
     if json_:
-        json_out({**jsonview.resolve_json(mv), "path": str(path)})
+        json_out({**jsonview.resolve_json(mv, reg.context.policy_commit), "path": str(path)})
         return
     line(str(path))
 
