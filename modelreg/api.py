@@ -54,7 +54,7 @@ class Registry(Writer):
         (text,) = git.read_files([(None, CONFIG_PATH)])
         local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else Config()
         commit = git.branch_tip(local.main_branch, local.remote)
-        committed = git.read_files([(commit, CONFIG_PATH)])[0] if commit else None
+        committed = git.read_files([(commit, CONFIG_PATH)], keep=True)[0] if commit else None
         if committed is not None:
             config = configmod.from_yaml(committed, f"{CONFIG_PATH} on {local.main_branch}")
             return cls(git, config, policy_commit=commit)

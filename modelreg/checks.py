@@ -84,11 +84,14 @@ def verify(
 
 def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str, str]) -> list[Finding]:
     """What `verify` would report about this one event (for `check-ref`)."""
-    findings = [f for f in _event_findings(event.name, events, claims) if event.tag in f.subject.split(", ")]
-    if event.seq is not None:
+    # The registrations (its version's commit) and the events that share its seq are all it is judged with.
+    near = [e for e in events if e.action == "register" or e is event or (e.seq is not None and e.seq == event.seq)]
+    findings = [f for f in _event_findings(event.name, near, claims) if event.tag in f.subject.split(", ")]
+    if event.seq is not None and reg.config.review_required:
         from modelreg.evidence import review_findings
 
         findings += review_findings(reg.context, {event.name: events}, only=event.tag)
+    if event.seq is not None and reg.config.require_signed:
         from modelreg.sigverify import signature_findings
 
         findings += signature_findings(reg.context, {event.name: events}, only=event.tag)

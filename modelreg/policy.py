@@ -25,10 +25,11 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
     """Tag → why it does not take effect, for the events of model `name` that fail the policy."""
     reasons: dict[str, str] = {}
     registered = {e.version: e.commit for e in events if e.action == "register"}
+    prefix = claim_ref(name, 0)[:-1]
     for event in events:
         if event.seq is None:
             continue
-        claim = claims.get(claim_ref(name, event.seq))
+        claim = claims.get(f"{prefix}{event.seq}")
         if claim is None:
             reasons[event.tag] = f"{event.tag} has no claim ref {claim_ref(name, event.seq)}"
         elif claim != event.object:

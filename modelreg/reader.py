@@ -165,7 +165,7 @@ class Reader:
         """
         path = manifestmod.manifest_path(name, version)
         branch_rev = branch_rev or ("refs/remotes/origin/HEAD" if self.source else None)
-        tagged_text, current_text = self.git.read_files([(commit, path), (branch_rev, path)])
+        tagged_text, current_text = self.git.read_files([(commit, path), (branch_rev, path)], keep=True)
         if tagged_text is None:
             raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
         tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")

@@ -9,12 +9,15 @@ transaction, so a branch update and the tags that go with it land together or no
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import NamedTuple
 
+from modelreg import cachefile
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.process import run_git, run_git_raw
 from modelreg.models import TagRecord
+from modelreg.paths import cache_dir
 
 _FIELDS = (
     "%(refname)",
@@ -30,6 +33,13 @@ _FORMAT = "%00".join(_FIELDS) + "%00%1e"
 _RECORD_END = "\x00\x1e"
 _SIGNATURE_ENDS = ("-----END SSH SIGNATURE-----", "-----END PGP SIGNATURE-----", "-----END SIGNED MESSAGE-----")
 _LOST_RACE = ("already exists", "cannot lock ref")
+
+
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _object_file(rev: str, path: str) -> str:
+    return os.path.join(cache_dir(), "files", cachefile.file_name(rev, path))
 
 
 def _work_tree_of(start: str) -> str | None:
@@ -179,14 +189,26 @@ class GitRepo:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
         return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
 
-    def read_files(self, files: list[tuple[str | None, str]]) -> list[str | None]:
+    def read_files(self, files: list[tuple[str | None, str]], *, keep: bool = False) -> list[str | None]:
         """The text of each (revision, path); revision None is the work tree's copy. None where missing.
 
-        Every revision's file comes from one `cat-file --batch` call.
+        Every revision's file comes from one `cat-file --batch` call. With `keep`, a file at a
+        commit named by its full id, which never changes (replace refs are off), is kept in a
+        private cache and read from there next time (for the few files every command reads).
         """
-        specs = [f"{rev}:{path}" for rev, path in files if rev is not None]
-        blobs = iter(self._cat_blobs(specs) if specs else [])
-        return [next(blobs) if rev is not None else self._worktree_text(path) for rev, path in files]
+        known: dict[tuple[str, str], str | None] = {}
+        for rev, path in files:
+            if keep and rev is not None and _FULL_ID.fullmatch(rev):
+                cached = cachefile.load(_object_file(rev, path))
+                if isinstance(cached, tuple) and cached[:2] == (rev, path):
+                    known[rev, path] = cached[2]
+        asked = [(rev, path) for rev, path in files if rev is not None and (rev, path) not in known]
+        texts = self._cat_blobs([f"{r}:{p}" for r, p in asked]) if asked else []
+        for (rev, path), text in zip(asked, texts, strict=True):
+            known[rev, path] = text
+            if keep and _FULL_ID.fullmatch(rev):
+                cachefile.dump(_object_file(rev, path), (rev, path, text))
+        return [known[rev, path] if rev is not None else self._worktree_text(path) for rev, path in files]
 
     def _worktree_text(self, path: str) -> str | None:
         try:
