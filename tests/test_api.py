@@ -43,12 +43,36 @@ def test_the_whole_lifecycle_from_python(tmp_path, artifact):
     assert reg.update("fraud-detector", 1, description="back in service").commit is None
 
 
-def test_errors_carry_exit_codes(tmp_path):
-    with pytest.raises(modelreg.InvalidInputError) as info:
+def test_the_cli_exits_with_the_code_the_api_error_carries(repo, cli, artifact, tmp_path):
+    """Real failures, raised by the API and turned into exit codes by the CLI (DESIGN §8)."""
+    cli("register", "m", artifact())
+    reg = modelreg.Registry.open(repo)
+    cases = [
+        (lambda: reg.resolve("m@v9"), ["resolve", "m@v9"], modelreg.NotFoundError, 1),
+        (
+            lambda: reg.promote("m", 1, "no-such-stage"),
+            ["promote", "m", "1", "no-such-stage"],
+            modelreg.InvalidInputError,
+            1,
+        ),
+    ]
+    # a hand-made event tag without its claim ref does not verify
+    commit = subprocess.run(["git", "rev-parse", "m@v1^{commit}"], cwd=repo, capture_output=True, text=True).stdout
+    body = '{"modelreg": 1, "action": "assign", "kind": "stage", "target": "staging", "version": 1, "archived": []}'
+    subprocess.run(
+        ["git", "tag", "-a", "-m", f"m v1 → staging\n\n{body}", "m#staging#5", commit.strip()], cwd=repo, check=True
+    )
+    cases.append((lambda: reg.check_ref("m#staging#5"), ["check-ref", "m#staging#5"], modelreg.IntegrityError, 4))
+    for call, args, error, code in cases:
+        with pytest.raises(error) as info:
+            call()
+        assert info.value.exit_code == code
+        result = cli(*args)
+        assert result.code == code, (args, result.err)
+        assert result.err.splitlines()[-1] == f"error: {info.value}"
+    with pytest.raises(modelreg.InvalidInputError) as outside:
         modelreg.Registry.open(tmp_path)
-    assert info.value.exit_code == modelreg.ExitCode.ERROR
-    assert modelreg.IntegrityError("x").exit_code == 4
-    assert modelreg.ConflictError("x").exit_code == 3
+    assert outside.value.exit_code == modelreg.ExitCode.ERROR
 
 
 @pytest.mark.parametrize("versions", [2, 6])

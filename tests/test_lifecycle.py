@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -287,9 +288,14 @@ def test_immutable_fields_come_from_the_tagged_commit(three_versions, cli):
     """A hand edit of the artifact digest in the work tree cannot redirect what is pulled."""
     repo = three_versions
     path = repo / ".modelreg/models/fraud/v1.yaml"
-    tampered = path.read_text().replace("size: 9", "size: 999", 1)
+    original = path.read_text()
+    tampered = original.replace("size: 9", "size: 999", 1)
+    assert tampered != original and "size: 999" in tampered  # the edit happened
     path.write_text(tampered)
     assert json.loads(cli("show", "fraud@1", "--json").out)["artifact"]["size"] == 9
+    pulled = cli("pull", "fraud@1", "-o", repo.parent / "out", "--json")
+    assert pulled.code == 0, pulled.err
+    assert Path(json.loads(pulled.out)["path"]).stat().st_size == 9
 
 
 def test_check_ref_describes_tags_for_ci(three_versions, cli):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import git, make_repo
+from tests.conftest import git, make_repo, run_modelreg
 
 
 def test_init_commits_config_and_ignores_the_local_store(tmp_path, cli, monkeypatch):
@@ -174,13 +174,15 @@ def test_register_to_another_store(repo, cli, artifact, tmp_path):
     assert Path(json.loads(pulled.out)["path"]).read_bytes() == b"weights v1"
 
 
-def test_python_module_entry_point(repo):
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-m", "modelreg", "--help"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0
-    assert "register" in proc.stdout and "promote" in proc.stdout
+def test_python_module_entry_point(repo, artifact):
+    """`python -m modelreg` is the whole CLI: a write, a read, and a one-line error for bad input."""
+    registered = run_modelreg(repo, "register", "m", str(artifact()), "--json")
+    digest = json.loads(registered.stdout)["artifact"]["digest"]
+    assert run_modelreg(repo, "resolve", "m").stdout == f"m@v1 {digest}\n"
+    bad = run_modelreg(repo, "resolve", "Not A Name", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: invalid reference") and bad.stderr.count("\n") == 1
+    assert "Traceback" not in bad.stderr
 
 
 def test_an_unchanged_file_is_not_hashed_again_but_a_changed_one_is(repo, cli, artifact):

@@ -201,8 +201,13 @@ def test_a_request_merged_outside_the_main_branch_approves_nothing(reviewed: Pat
 def test_reverting_the_merge_withdraws_the_request(reviewed: Path, cli: Callable[..., Result]) -> None:
     created = request(cli, "fraud", "1", "production")
     git_as(reviewed, BOB, "merge", "-q", "--no-ff", created["branch"], "-m", "Merge request")
+    states = {r["request"]["id"]: r["state"] for r in json.loads(cli("requests", "--json").out)}
+    assert states[created["request"]["id"]] == "merged"  # applicable before the revert
     git(reviewed, "revert", "--no-edit", "-m", "1", "HEAD")
+    states = {r["request"]["id"]: r["state"] for r in json.loads(cli("requests", "--json").out)}
+    assert states.get(created["request"]["id"]) != "merged"
     assert json.loads(cli("apply", "--json").out) == []
+    assert git(reviewed, "tag", "-l", "fraud#*") == ""
 
 
 def test_an_edit_after_the_merge_does_not_change_what_is_applied(reviewed: Path, cli: Callable[..., Result]) -> None:

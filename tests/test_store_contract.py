@@ -18,7 +18,7 @@ from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
 from modelreg.storage import BlobStore, open_store
 from modelreg.transfer import cache_root, fetch_to_cache
-from tests.conftest import make_repo
+from tests.conftest import git, make_repo
 from tests.server_fixtures import azurite, fake_gcs, moto_s3, seaweedfs  # noqa: F401
 from tests.servers import StoreServer
 
@@ -160,6 +160,7 @@ def registry_on(server: StoreServer, tmp_path: Path, monkeypatch: pytest.MonkeyP
     Registry.init(repo, store=url)
     config = repo / ".modelreg/config.yaml"
     config.write_text(config.read_text() + f"store_options: {json.dumps(server.options)}\n")
+    git(repo, "commit", "-q", "-am", "modelreg: the store's endpoint")  # the policy of record is main's config
     return repo, url
 
 
@@ -209,10 +210,14 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(1.5)  # hashing 192 MiB takes ~0.2 s; the upload is under way
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
     store = open_store(url, repo, seaweedfs.options)
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    deadline = time.monotonic() + 120
+    while not store.fs.list_multipart_uploads(bucket) and proc.poll() is None:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the upload never started"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)  # mid-upload (or, if it already finished, after)
+    proc.wait()
     size = store.size_of(digest)
     assert size in (None, big.stat().st_size)  # nothing, or (if it finished first) the whole blob
     reg = Registry.open(repo)
