@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,14 +112,27 @@ def repo_state(repo: Path) -> tuple[str, str, str, list[str]]:
     return refs, index, status, blobs
 
 
-def run_modelreg(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "modelreg", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+def start_modelreg(cwd: Path, *args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
+    """Start `python -m modelreg ARGS` in `cwd`: the tests' one way to run the CLI as a process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "modelreg", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        text=True,
+        **popen,
     )
+
+
+def run_modelreg(
+    cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None, stdout: Any = subprocess.PIPE
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m modelreg ARGS` to the end; stdout and stderr captured (stdout may go elsewhere)."""
+    proc = start_modelreg(cwd, *args, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out or "", err)
     if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 @pytest.fixture

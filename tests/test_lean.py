@@ -14,6 +14,7 @@ import typer
 from modelreg.cli import lean, main
 from modelreg.cli.commands import app
 from modelreg.errors import ExitCode
+from tests.conftest import run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,15 +134,7 @@ def test_the_lean_path_imports_neither_typer_nor_rich_nor_yaml(registry):
 
 def test_a_full_disk_on_stdout_is_one_line_and_exit_1(registry):
     with open("/dev/full", "w") as full:
-        proc = subprocess.run(
-            [sys.executable, "-m", "modelreg", "history", "m", "--json"],
-            cwd=registry,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
+        proc = run_modelreg(registry, "history", "m", "--json", check=False, stdout=full)
     assert proc.returncode == 1
     assert proc.stderr == "error: cannot write the output: No space left on device\n"
 

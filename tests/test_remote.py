@@ -14,7 +14,7 @@ import pytest
 
 from modelreg import ConflictError, InvalidInputError, Registry, publish
 from modelreg.git import repo as gitrepo
-from tests.conftest import git, install_hook, run_modelreg
+from tests.conftest import git, install_hook, run_modelreg, start_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,14 +164,7 @@ def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport
         ("promote", "m", "3", "production"),
     ]
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "modelreg", *args, "--push"],
-            cwd=path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        start_modelreg(path, *args, "--push", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for path, args in zip(clones, events, strict=True)
     ]
     for proc in procs:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from modelreg import Registry
-from tests.conftest import ROOT, Result, git, repo_state
+from tests.conftest import Result, git, repo_state, start_modelreg
 
 BOB = {"GIT_AUTHOR_NAME": "Bob Reviewer", "GIT_AUTHOR_EMAIL": "bob@example.com"}
 
@@ -335,13 +334,14 @@ def test_reviewed_promotion_through_a_shared_remote(remote: Path, clone, tmp_pat
     ci_a, ci_b = clone("ci-a"), clone("ci-b")
     # Distinct tagger dates: identical tag objects would make the second push a no-op, not a race.
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "modelreg", "apply", "--push", "--json"],
-            cwd=ci,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "GIT_COMMITTER_DATE": f"2026-01-02T03:04:0{n}+00:00"},
+        start_modelreg(
+            ci,
+            "apply",
+            "--push",
+            "--json",
+            env={"GIT_COMMITTER_DATE": f"2026-01-02T03:04:0{n}+00:00"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
         )
         for n, ci in enumerate((ci_a, ci_b))
     ]

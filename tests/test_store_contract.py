@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +17,7 @@ from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
 from modelreg.storage import BlobStore, open_store
 from modelreg.transfer import cache_root, fetch_to_cache
-from tests.conftest import git, make_repo
+from tests.conftest import git, make_repo, run_modelreg, start_modelreg
 from tests.server_fixtures import azurite, fake_gcs, moto_s3, seaweedfs  # noqa: F401
 from tests.servers import StoreServer
 
@@ -177,19 +176,8 @@ def test_credentials_never_reach_git(seaweedfs, tmp_path, artifact, monkeypatch)
     assert secret not in everything and key_id not in everything
 
     # A wrong secret (a fresh process, so no cached client): a one-line failure that does not echo it.
-    env = {
-        **os.environ,
-        "AWS_SECRET_ACCESS_KEY": "wrong-" + secret,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "modelreg", "register", "m", str(artifact(content=b"other"))],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    env = {"AWS_SECRET_ACCESS_KEY": "wrong-" + secret}
+    proc = run_modelreg(repo, "register", "m", str(artifact(content=b"other")), env=env, check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert secret not in proc.stderr and key_id not in proc.stderr + proc.stdout
@@ -202,14 +190,7 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
         for _ in range(48):
             handle.write(os.urandom(4 << 20))  # 192 MiB: a multipart upload
     digest = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelreg", "register", "m", str(big)],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_modelreg(repo, "register", "m", str(big), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = open_store(url, repo, seaweedfs.options)
     bucket = url.removeprefix("s3://").split("/", 1)[0]
     deadline = time.monotonic() + 120

@@ -6,14 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import modelreg
-from tests.conftest import git
+from tests.conftest import git, start_modelreg
 
 
 def blob_file(repo: Path, digest: str) -> Path:
@@ -137,14 +136,7 @@ def test_a_register_killed_mid_copy_leaves_no_blob_and_the_next_one_succeeds(rep
     with open(big, "wb") as handle:
         for _ in range(64):
             handle.write(os.urandom(4 << 20))  # 256 MiB: long enough to be caught mid-way
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelreg", "register", "m", str(big)],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_modelreg(repo, "register", "m", str(big), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial = repo / ".modelreg/store/tmp"
     deadline = time.monotonic() + 60
     while not (partial.is_dir() and any(partial.iterdir())) and proc.poll() is None:
