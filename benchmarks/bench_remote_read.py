@@ -2,11 +2,13 @@
 
 Builds (benchmarks/make_registry.py) a repository with --tags modelreg tags (half version
 tags, half stage events with their claim refs) over --commits unrelated commits of source
-history, then times, median of --runs, in this run:
-  - baseline: `git clone --bare` of the whole repository (what reading used to need), and
-    `git ls-remote` (one round trip, the floor for asking a remote anything);
-  - `modelreg resolve bench/production --repo URL`, cold (empty cache) and warm;
-  - `modelreg show bench@v1 --repo URL`, warm.
+history, serves it with `git daemon` on 127.0.0.1 (the tests' helper, tests/servers.py), then
+times, median of --runs, in this run:
+  - baselines: `git clone --bare` of the whole repository (what reading used to need), and
+    `git ls-remote` of the bench model's refs and HEAD (the floor for asking whether they changed);
+  - `modelreg resolve bench/production --repo URL`, cold (empty cache) and repeated (goal: within
+    2x of that ls-remote: an unchanged remote is asked, nothing is fetched);
+  - `modelreg show bench@v1 --repo URL`, repeated.
 
     .venv/bin/python benchmarks/bench_remote_read.py [--tags 10000] [--commits 3000] [--runs 5]
 """
@@ -24,8 +26,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from make_registry import build
+
+from tests.servers import git_daemon
 
 MODELREG = str(Path(sys.executable).with_name("modelreg"))
 
@@ -50,8 +55,10 @@ def main() -> None:
         subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=repo, check=True)
         built = time.perf_counter() - start
         count = len(subprocess.run(["git", "tag", "-l"], cwd=repo, capture_output=True, text=True).stdout.split())
-        url = f"file://{repo}"
-        env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}
+        daemon = git_daemon(work)
+        url = f"{daemon.__enter__()}/registry.git"
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["XDG_CACHE_HOME"] = str(work / "cache")
         rows: list[tuple[str, float]] = []
 
         def median(label: str, make: list[str], before: object = None) -> None:
@@ -69,26 +76,30 @@ def main() -> None:
             shutil.rmtree(work / "cache", ignore_errors=True)
 
         median("git clone --bare (whole repository)", ["git", "clone", "-q", "--bare", url, "clone.git"], fresh_clone)
-        median("git ls-remote (one round trip)", ["git", "ls-remote", url, "refs/heads/main"])
+        refs = ["HEAD", "refs/tags/bench@v*", "refs/tags/bench#*", "refs/modelreg/events/bench/*"]
+        median("git ls-remote of bench's refs and HEAD", ["git", "ls-remote", url, *refs])
         median(
             "modelreg resolve bench/production --repo, cold cache",
             [MODELREG, "resolve", "bench/production", "--repo", url],
             cold_cache,
         )
         median(
-            "modelreg resolve bench/production --repo, warm cache",
+            "modelreg resolve bench/production --repo, repeated",
             [MODELREG, "resolve", "bench/production", "--repo", url],
         )
-        median("modelreg show bench@v1 --repo, warm cache", [MODELREG, "show", "bench@v1", "--repo", url, "--json"])
+        median("modelreg show bench@v1 --repo, repeated", [MODELREG, "show", "bench@v1", "--repo", url, "--json"])
+        daemon.__exit__(None, None, None)
         size = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file())
         whole = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
     print(
         f"registry: {count} tags over {args.commits} unrelated commits (built in {built:.1f} s); median of {args.runs}"
     )
     width = max(len(label) for label, _ in rows)
-    clone = rows[0][1]
+    clone, ls_remote = rows[0][1], rows[1][1]
     for label, seconds in rows:
-        print(f"{label:<{width}}  {seconds:6.3f} s  ({seconds / clone:.2f}x clone)")
+        print(
+            f"{label:<{width}}  {seconds:6.3f} s  ({seconds / clone:.2f}x clone, {seconds / ls_remote:.2f}x ls-remote)"
+        )
     print(f"cache after reading one model: {size / 1024:.0f} KiB; the whole repository: {whole / 1024:.0f} KiB")
 
 

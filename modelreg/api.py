@@ -84,11 +84,11 @@ class Registry(Writer):
         )
         from modelreg.git.remote import mirror
 
-        git = mirror(url, cache_home() / "repos", refspecs)
-        (text,) = git.read_files([("refs/remotes/origin/HEAD", CONFIG_PATH)])
+        git, head = mirror(url, cache_home() / "repos", refspecs)
+        (text,) = git.read_files([(head, CONFIG_PATH)], keep=True)
         if text is None:
             raise NotFoundError(f"no registry at {url}: its default branch has no {CONFIG_PATH}")
-        return cls(git, configmod.from_yaml(text, f"{CONFIG_PATH} at {url}"), source=url)
+        return cls(git, configmod.from_yaml(text, f"{CONFIG_PATH} at {url}"), source=url, policy_commit=head)
 
     @staticmethod
     def init(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:

@@ -493,3 +493,49 @@ __all__ = [
     "start_moto",
     "start_seaweedfs",
 ]
+
+
+@contextlib.contextmanager
+def git_daemon(base: Path) -> Iterator[str]:
+    """`git daemon` on 127.0.0.1 serving the repositories under `base` (pushes enabled).
+
+    Yields the URL prefix, `git://127.0.0.1:PORT`; append `/NAME.git`. Raises RuntimeError when the
+    daemon does not answer within 10 s.
+    """
+    (port,) = free_ports(1)
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            "--reuseaddr",
+            f"--base-path={base}",
+            "--export-all",
+            "--enable=receive-pack",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prefix = f"git://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while not _daemon_answers(prefix, base):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("git daemon did not start")
+            time.sleep(0.05)
+        yield prefix
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _daemon_answers(prefix: str, base: Path) -> bool:
+    """Whether the daemon serves the first repository under `base` (or at least accepts a connection)."""
+    repos = sorted(p.name for p in base.iterdir() if p.name.endswith(".git"))
+    if repos:
+        probe = subprocess.run(["git", "ls-remote", f"{prefix}/{repos[0]}"], capture_output=True, check=False)
+        return probe.returncode == 0
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", int(prefix.rsplit(":", 1)[1]))) == 0

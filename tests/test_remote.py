@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from modelreg import ConflictError, InvalidInputError, Registry, publish
 from modelreg.git import repo as gitrepo
 from tests.conftest import git, install_hook, run_modelreg, start_modelreg
+from tests.servers import git_daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,34 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def daemon_url(remote: Path):
     """The same remote served by `git daemon` on 127.0.0.1 (pushes enabled)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            "--reuseaddr",
-            f"--base-path={remote.parent}",
-            "--export-all",
-            "--enable=receive-pack",
-            str(remote.parent),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"git://127.0.0.1:{port}/{remote.name}"
-    deadline = time.monotonic() + 10
-    while subprocess.run(["git", "ls-remote", url], capture_output=True, check=False).returncode != 0:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.skip("git daemon did not start")
-        time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        try:
+            prefix = stack.enter_context(git_daemon(remote.parent))
+        except RuntimeError as exc:
+            pytest.skip(str(exc))
+        yield f"{prefix}/{remote.name}"
 
 
 def remote_refs(remote: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ _RACE_REASONS = (
 )
 
 
-def mirror(url: str, cache: Path, refspecs: list[str]) -> GitRepo:
+def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     """A bare, shallow, blob-less cache of `url` holding only `refspecs` (and the remote's HEAD).
 
     Tags and the commits they point at come without history (depth 1) and without file
@@ -50,8 +50,8 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> GitRepo:
             ("extensions.partialClone", "origin"),
         ):
             repo.git("config", key, value)
-    elif _mirror_is_current(repo, refspecs):
-        return repo
+    elif (head := _mirror_head_if_current(repo, refspecs)) is not None:
+        return repo, head
     try:
         repo.git(
             "fetch",
@@ -66,11 +66,14 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> GitRepo:
         )
     except GitError as exc:
         raise GitError(f"cannot read the registry at {url}: {exc}") from None
-    return repo
+    head = repo.resolve_commit("refs/remotes/origin/HEAD")
+    if head is None:
+        raise GitError(f"cannot read the registry at {url}: it has no default branch")
+    return repo, head
 
 
-def _mirror_is_current(repo: GitRepo, refspecs: list[str]) -> bool:
-    """Whether the remote's HEAD and refs matching `refspecs` are exactly the ones held here.
+def _mirror_head_if_current(repo: GitRepo, refspecs: list[str]) -> str | None:
+    """The remote's HEAD commit when it and the refs matching `refspecs` are exactly the ones held here.
 
     One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
     of an unchanged registry downloads no objects at all.
@@ -79,12 +82,12 @@ def _mirror_is_current(repo: GitRepo, refspecs: list[str]) -> bool:
     try:
         theirs = ls_remote(repo, "origin", ["HEAD", *sources], peeled_head=True)
     except GitError:
-        return False
+        return None
     theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
     theirs["refs/remotes/origin/HEAD"] = theirs.pop("HEAD", "")
     listing = repo.ref_ids(["refs/remotes/origin/HEAD", *sources])
     ours = dict(line.split(" ", 1) for line in listing.splitlines() if line)
-    return theirs == ours
+    return ours["refs/remotes/origin/HEAD"] if theirs == ours else None
 
 
 def check_remote(repo: GitRepo, remote: str) -> None:
