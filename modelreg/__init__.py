@@ -27,6 +27,7 @@ _EXPORTS = {
         "InvalidInputError",
         "ModelregError",
         "NotFoundError",
+        "StoreError",
     ),
     "modelreg.models": (
         "Artifact",
@@ -83,6 +84,7 @@ __all__ = [
     "Request",
     "RequestList",
     "RequestStatus",
+    "StoreError",
     "UpdateResult",
     "VerifyReport",
     "VersionDiff",
@@ -104,6 +106,7 @@ if TYPE_CHECKING:
         InvalidInputError,
         ModelregError,
         NotFoundError,
+        StoreError,
     )
     from modelreg.models import (
         Artifact,

@@ -175,6 +175,32 @@ def test_github_deploy_fails_on_a_tag_that_does_not_verify(merged_request: Path,
     assert not (deploy / "serving").exists()
 
 
+def test_github_deploy_of_an_old_tag_is_judged_by_todays_policy(remote: Path, clone, tmp_path: Path) -> None:
+    """A promotion made before production needed review: its tag's own commit says no review is needed,
+    main says it is. The deploy job checks out the tag's commit, and must still refuse it."""
+    work = clone("work")
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"unreviewed weights")
+    reg = Registry.open(work)
+    reg.register("fraud", weights, push=True)
+    reg.promote("fraud", 1, "production", push=True)
+    config = work / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text().replace("review_required: []", "review_required: [production]"))
+    git(work, "commit", "-q", "-am", "review production from now on")
+    git(work, "push", "-q", "origin", "main")
+
+    deploy = checkout_tag(clone("github-deploy"), "fraud#production#1")
+    assert "review_required: []" in (deploy / ".modelreg" / "config.yaml").read_text()
+    with pytest.raises(AssertionError, match="without a merged request"):
+        github_steps(
+            yaml.safe_load(GITHUB_DEPLOY.read_text()),
+            deploy,
+            {},
+            {"github.ref": "refs/tags/fraud#production#1"},
+        )
+    assert not (deploy / "serving").exists()
+
+
 def test_gitlab_pipeline_apply_then_deploy(merged_request: Path, clone) -> None:
     pipeline = yaml.safe_load(GITLAB.read_text())
     assert pipeline["stages"] == ["apply", "deploy"] and pipeline["variables"]["GIT_DEPTH"] == 0
