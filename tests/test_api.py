@@ -7,8 +7,9 @@ import subprocess
 import pytest
 
 import modelreg
+from modelreg import publish
 from modelreg.git import process as gitprocess
-from tests.conftest import make_repo
+from tests.conftest import git, install_hook, make_repo
 
 
 def test_the_whole_lifecycle_from_python(tmp_path, artifact):
@@ -45,8 +46,9 @@ def test_the_whole_lifecycle_from_python(tmp_path, artifact):
 
 def test_the_cli_exits_with_the_code_the_api_error_carries(repo, cli, artifact, tmp_path):
     """Real failures, raised by the API and turned into exit codes by the CLI (DESIGN §8)."""
-    cli("register", "m", artifact())
+    assert cli("register", "m", artifact()).code == modelreg.ExitCode.OK == 0
     reg = modelreg.Registry.open(repo)
+    assert reg.resolve("m@v1").version == 1 and cli("resolve", "m@v1").code == 0
     cases = [
         (lambda: reg.resolve("m@v9"), ["resolve", "m@v9"], modelreg.NotFoundError, 1),
         (
@@ -73,6 +75,32 @@ def test_the_cli_exits_with_the_code_the_api_error_carries(repo, cli, artifact, 
     with pytest.raises(modelreg.InvalidInputError) as outside:
         modelreg.Registry.open(tmp_path)
     assert outside.value.exit_code == modelreg.ExitCode.ERROR
+
+
+def test_a_push_that_keeps_losing_exits_with_the_conflict_code(clone, remote, cli, artifact, monkeypatch):
+    """Another clone pushes to main during every one of our pushes: ConflictError, exit 3, nothing on the remote."""
+    other, ours = clone("other"), clone("ours")
+    install_hook(
+        ours,
+        "pre-push",
+        f"""
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+cd "{other}" && git commit -q --allow-empty -m "meanwhile" && git push -q origin main || exit 2
+exit 0
+""",
+    )
+    monkeypatch.setattr(publish, "MAX_ATTEMPTS", 2)  # the in-process CLI gives up as soon as the API does
+    before = git(remote, "for-each-ref")
+    with pytest.raises(modelreg.ConflictError, match="gave up after 2 attempts") as info:
+        modelreg.Registry.open(ours).register("m", artifact(), push=True)
+    assert info.value.exit_code == 3
+    monkeypatch.chdir(ours)
+    result = cli("register", "m", artifact(), "--push")
+    assert result.code == info.value.exit_code, result.err
+    assert result.err.splitlines()[-1] == f"error: {info.value}"
+    after = git(remote, "for-each-ref")
+    assert "refs/tags/" not in before + after and before != after  # the other clone's pushes landed; ours never
+    assert git(remote, "log", "-1", "--format=%s", "main").strip() == "meanwhile"
 
 
 @pytest.mark.parametrize("versions", [2, 6])

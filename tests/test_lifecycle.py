@@ -287,15 +287,18 @@ def test_update_changes_description_and_tags_only(three_versions, cli):
 def test_immutable_fields_come_from_the_tagged_commit(three_versions, cli):
     """A hand edit of the artifact digest in the work tree cannot redirect what is pulled."""
     repo = three_versions
+    v1, v2 = (json.loads(cli("resolve", f"fraud@{n}", "--json").out)["digest"] for n in (1, 2))
     path = repo / ".modelreg/models/fraud/v1.yaml"
     original = path.read_text()
-    tampered = original.replace("size: 9", "size: 999", 1)
-    assert tampered != original and "size: 999" in tampered  # the edit happened
+    tampered = original.replace(v1, v2).replace("size: 9", "size: 999", 1)
+    assert tampered != original and v1 not in tampered and "size: 999" in tampered  # the edit happened
     path.write_text(tampered)
-    assert json.loads(cli("show", "fraud@1", "--json").out)["artifact"]["size"] == 9
+    assert path.read_text() == tampered and git(repo, "status", "--porcelain").strip()
+    shown = json.loads(cli("show", "fraud@1", "--json").out)["artifact"]
+    assert (shown["digest"], shown["size"]) == (v1, 9)
     pulled = cli("pull", "fraud@1", "-o", repo.parent / "out", "--json")
     assert pulled.code == 0, pulled.err
-    assert Path(json.loads(pulled.out)["path"]).stat().st_size == 9
+    assert Path(json.loads(pulled.out)["path"]).read_bytes() == b"weights 1"
 
 
 def test_check_ref_describes_tags_for_ci(three_versions, cli):

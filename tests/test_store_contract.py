@@ -190,17 +190,29 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
         for _ in range(48):
             handle.write(os.urandom(4 << 20))  # 192 MiB: a multipart upload
     digest = "sha256:" + hashlib.sha256(big.read_bytes()).hexdigest()
-    proc = start_modelreg(repo, "register", "m", str(big), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = open_store(url, repo, seaweedfs.options)
     bucket = url.removeprefix("s3://").split("/", 1)[0]
-    deadline = time.monotonic() + 120
-    while not store.fs.list_multipart_uploads(bucket) and proc.poll() is None:  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "the upload never started"
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)  # mid-upload (or, if it already finished, after)
-    proc.wait()
-    size = store.size_of(digest)
-    assert size in (None, big.stat().st_size)  # nothing, or (if it finished first) the whole blob
+    key = store.key(digest).removeprefix(f"{bucket}/")
+
+    def uploading() -> bool:  # the server has begun a multipart upload of this blob's key
+        return any(u.get("Key") == key for u in store.fs.list_multipart_uploads(bucket))  # type: ignore[attr-defined]
+
+    log = tmp_path / "register.err"
+    with open(log, "w") as err:
+        proc = start_modelreg(repo, "register", "m", str(big), stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 120
+        while not uploading():  # wait for the event (polled), not for a guessed time
+            assert proc.poll() is None, f"register ended before its upload began: {log.read_text()}"
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.01)
+        assert proc.poll() is None  # still uploading: killed mid-upload
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert store.size_of(digest) is None  # the parts sent so far are not a blob
     reg = Registry.open(repo)
     assert reg.register("m", big).digest == digest
     assert reg.verify(blobs=True).ok
