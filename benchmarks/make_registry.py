@@ -14,6 +14,8 @@ import argparse
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,8 +60,22 @@ def _event(version: int, versions: int) -> tuple[str, str, str]:
     return "champion", "alias", "@champion"
 
 
-def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0, single: bool = False) -> int:
-    """Create the repository; returns the number of tags written."""
+def build(
+    dest: Path,
+    events: int,
+    fmt: str = "modelreg",
+    commits: int = 0,
+    single: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Create the repository; returns the number of tags written. `progress` is told each step as it starts."""
+    started = time.perf_counter()
+
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(f"{dest.name}: {what} ({time.perf_counter() - started:.1f} s)")
+
+    step(f"writing the fast-import stream of {events:,} events")
     subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
     out: list[str] = []
     mark = 0
@@ -121,6 +137,7 @@ def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0, sing
                     f"Assigning stage {stage} to artifact {name} version v0.0.{version}",
                 )
             count += 2
+    step(f"git fast-import of {count:,} tags")
     subprocess.run(["git", "fast-import", "--quiet"], cwd=dest, input="".join(out).encode(), check=True)
     if fmt == "modelreg":
         refs = subprocess.run(
@@ -130,6 +147,7 @@ def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0, sing
             capture_output=True,
             text=True,
         ).stdout
+        step("creating the claim refs")
         claims = []
         for line in refs.splitlines():
             name, obj = line.split(" ")
@@ -137,8 +155,10 @@ def build(dest: Path, events: int, fmt: str = "modelreg", commits: int = 0, sing
                 model, _, seq = name.split("#")
                 claims.append(f"create refs/modelreg/events/{model}/{seq} {obj}\n")
         subprocess.run(["git", "update-ref", "--stdin"], cwd=dest, input="".join(claims).encode(), check=True)
+    step("checkout and pack-refs")
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)
     subprocess.run(["git", "pack-refs", "--all"], cwd=dest, check=True)  # as a fresh clone has them
+    step("built")
     return count
 
 
@@ -152,7 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.dest.exists():
         raise SystemExit(f"{args.dest} exists already")
-    count = build(args.dest, args.events, args.format, args.commits, args.single)
+    count = build(
+        args.dest, args.events, args.format, args.commits, args.single, lambda msg: print(msg, file=sys.stderr)
+    )
     print(f"{args.dest}: {count} tags ({args.format} format)")
 
 
