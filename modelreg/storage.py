@@ -9,7 +9,6 @@ a blob's content (ETags, checksums) is trusted: bytes are hashed as they are rea
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from modelreg.errors import StoreError
-from modelreg.hashing import CHUNK, hash_stream
+from modelreg.filecopy import copy_file
+from modelreg.hashing import hash_stream
 from modelreg.models import ArtifactFile
 from modelreg.results import StoredBlob
 
@@ -139,7 +139,7 @@ class LocalStore(BlobStore):
 
     def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
         tmp = self.local_temp()
-        _copy_file(source, tmp)
+        copy_file(source, tmp)
         return self.commit_local(tmp, blob)
 
     def _remove(self, key: str) -> None:
@@ -265,21 +265,6 @@ def _mtime(info: dict[str, Any]) -> float | None:
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _copy_file(source: Path, target: Path) -> None:
-    """Copy in the kernel where the platform allows (no bytes through Python)."""
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        if hasattr(os, "copy_file_range"):
-            try:
-                while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
-                    pass
-                return
-            except OSError:
-                src.seek(0)
-                dst.seek(0)
-                dst.truncate()
-        shutil.copyfileobj(src, dst, CHUNK)
 
 
 def _fsync_dir(directory: Path) -> None:

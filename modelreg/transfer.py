@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from modelreg.cachefile import private
 from modelreg.digestcache import DigestCache, stat_key
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError, StoreError
+from modelreg.filecopy import copy_file
 from modelreg.hashing import WORKERS, ProgressFn, hash_stream, sha256_file
 from modelreg.models import Artifact, ArtifactFile
 from modelreg.paths import cache_home
@@ -29,47 +31,92 @@ def cache_root() -> Path:
     return cache_home() / "blobs"
 
 
-def fetch_to_cache(store: BlobStore, blob: ArtifactFile, cache: Path, progress: ProgressFn | None = None) -> Path:
-    """The blob in the local cache, downloaded and verified if it is not there yet."""
-    cached = cache / blob_path(blob.digest)
-    if _cache_hit(cached, blob):
-        return cached
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.parent / f".{cached.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        with store.open_blob(blob.digest) as src:
-            got, _ = copy_and_hash(src, tmp, progress)
+class BlobCache:
+    """Verified blobs on this machine, by digest, below a directory only this user can write.
+
+    An entry is served without hashing only while its stat identity (device, inode, size, mtime,
+    ctime) is the one recorded when it was verified; anything else (an edit, even by root, a file
+    planted by hand, a copy from elsewhere) is hashed again, and dropped if it is wrong.
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or cache_root()
+        self._identities = DigestCache(cache_home() / "digests.sqlite")
+
+    def __enter__(self) -> BlobCache:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._identities.close()
+
+    def path(self, digest: str) -> Path:
+        return self.root / blob_path(digest)
+
+    def verified(self, blob: ArtifactFile) -> Path | None:
+        """The entry for `blob` if it holds exactly the blob's bytes; None (and no entry) otherwise."""
+        cached = self.path(blob.digest)
+        try:
+            key = stat_key(cached)
+        except FileNotFoundError:
+            return None
+        self._check_private(cached.parent)
+        if key[2] == blob.size and self._identities.get(cached, key) == blob.digest:
+            return cached
+        if key[2] == blob.size and sha256_file(cached)[0] == blob.digest:
+            self._remember(cached, blob.digest)
+            return cached
+        cached.unlink(missing_ok=True)
+        return None
+
+    def fill(self, store: BlobStore, blob: ArtifactFile, progress: ProgressFn | None = None) -> Path:
+        """The blob's entry, downloaded and verified if it is not there yet."""
+        cached = self.verified(blob)
+        if cached is not None:
+            return cached
+        cached = self.path(blob.digest)
+        cached.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._check_private(cached.parent)
+        tmp = cached.parent / f".{cached.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            with store.open_blob(blob.digest) as src:
+                got, size = copy_and_hash(src, tmp, progress)
             if got != blob.digest:
                 raise IntegrityError(
                     f"blob {blob.digest} ({blob.path}) in store {store.url} is corrupt: its bytes hash to "
                     f"{got}; nothing was placed (`modelreg verify --blobs` lists every damaged blob)"
                 )
-            os.chmod(tmp, 0o444)
+            if size != blob.size:
+                raise IntegrityError(
+                    f"the manifest gives {blob.path} a size of {blob.size} bytes, but blob {blob.digest} "
+                    f"holds {size}: the manifest is wrong; nothing was placed"
+                )
             os.replace(tmp, cached)
-    except FileNotFoundError:
-        raise NotFoundError(f"blob {blob.digest} ({blob.path}) is missing from store {store.url}") from None
-    except ModelregError:
-        raise
-    except Exception as exc:
-        raise StoreError(f"download of {blob.digest} from store {store.url} failed: {one_line(exc)}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return cached
+            self._remember(cached, blob.digest)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {blob.digest} ({blob.path}) is missing from store {store.url}") from None
+        except ModelregError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"download of {blob.digest} from store {store.url} failed: {one_line(exc)}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return cached
 
+    def _remember(self, cached: Path, digest: str) -> None:
+        os.chmod(cached, 0o444)  # a guard against accidents only: the identity below is what is trusted
+        self._identities.put([(cached, stat_key(cached), digest)])
 
-def _cache_hit(cached: Path, blob: ArtifactFile) -> bool:
-    """A cached blob is trusted while it is read-only and the right size; otherwise re-verified."""
-    try:
-        info = cached.stat()
-    except FileNotFoundError:
-        return False
-    if info.st_size == blob.size and not info.st_mode & 0o222:
-        return True
-    if info.st_size == blob.size and sha256_file(cached)[0] == blob.digest:
-        os.chmod(cached, 0o444)
-        return True
-    cached.unlink(missing_ok=True)
-    return False
+    def _check_private(self, directory: Path) -> None:
+        """Refuse a cache directory (or one above it, up to modelreg's) another user owns or can write."""
+        top = self.root.parent
+        for path in (directory, *directory.parents):
+            if not private(path.stat()):
+                raise InvalidInputError(
+                    f"the blob cache directory {path} is owned or writable by another user, who could plant "
+                    "blobs in it: make it yours alone (chmod 700) or point XDG_CACHE_HOME elsewhere"
+                )
+            if path == top:
+                return
 
 
 def ingest(
@@ -162,33 +209,29 @@ class _EarlyWriteback:
 def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: ProgressFn | None = None) -> Path:
     """Place the artifact's files under `dest`, verified, all at once or not at all.
 
-    Returns the file's path for a single-file artifact, `dest` for a directory.
+    The files are copies of verified cache entries (reflinks where the filesystem has them), never
+    hard links: editing a pulled file cannot change the cache. Returns the file's path for a
+    single-file artifact, `dest` for a directory.
     """
-    cache = cache_root()
-    hits = {b.digest: cache / blob_path(b.digest) for b in artifact.files if _cache_hit(cache / blob_path(b.digest), b)}
-    misses = [b for b in artifact.files if b.digest not in hits]
-    if progress:
-        progress(sum(b.size for b in artifact.files if b.digest in hits))
-    if misses:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            hits.update(
-                zip(
-                    (b.digest for b in misses),
-                    pool.map(lambda b: fetch_to_cache(store, b, cache, progress), misses),
-                    strict=True,
-                )
-            )
-    cached = [hits[b.digest] for b in artifact.files]
+    with BlobCache() as cache:
+        hits = {b.digest: p for b in artifact.files if (p := cache.verified(b)) is not None}
+        misses = list({b.digest: b for b in artifact.files if b.digest not in hits}.values())
+        if progress:
+            progress(sum(b.size for b in artifact.files if b.digest in hits))
+        if misses:
+            with ThreadPoolExecutor(WORKERS) as pool:
+                filled = pool.map(lambda b: cache.fill(store, b, progress), misses)
+                hits.update(zip((b.digest for b in misses), filled, strict=True))
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it 0700; a pulled directory is an ordinary one
     try:
-        for blob, source in zip(artifact.files, cached, strict=True):
+        for blob in artifact.files:
             target = staging / blob.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(source, target)
+            copy_file(hits[blob.digest], target)
         if not dest.exists():
             os.rename(staging, dest)
         else:
@@ -199,10 +242,3 @@ def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: Prog
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest / artifact.files[0].path if artifact.is_single_file else dest
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)

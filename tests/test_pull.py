@@ -49,7 +49,7 @@ def test_pull_a_directory_defaults_to_name_and_version(repo, cli, model_dir):
     assert not [p for p in repo.iterdir() if p.name.startswith(".llm-v1")]  # no staging dir left
 
 
-def test_a_second_pull_links_from_the_cache(repo, cli, model_dir, tmp_path):
+def test_a_second_pull_copies_from_the_cache(repo, cli, model_dir, tmp_path):
     cli("register", "llm", model_dir)
     cli("pull", "llm", "-o", tmp_path / "a")
     store_blob = blob_of(repo, json.loads(cli("resolve", "llm", "--json").out)["digest"])
@@ -62,8 +62,55 @@ def test_a_second_pull_links_from_the_cache(repo, cli, model_dir, tmp_path):
     result = cli("pull", "llm", "-o", tmp_path / "b")
     assert result.code == 0, result.err
     first, second = tmp_path / "a" / "weights.bin", tmp_path / "b" / "weights.bin"
-    assert first.read_bytes() == second.read_bytes()
-    assert os.stat(first).st_ino == os.stat(second).st_ino  # hard links to the cached blob
+    assert first.read_bytes() == second.read_bytes() == (model_dir / "weights.bin").read_bytes()
+    assert os.stat(first).st_ino != os.stat(second).st_ino  # copies, never links to the cache
+    assert os.stat(second).st_mode & 0o200  # an ordinary, writable file
+
+
+def test_editing_a_pulled_file_changes_nothing_the_next_pull_serves(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"the real weights"))
+    first = Path(json.loads(cli("pull", "m", "-o", tmp_path / "a", "--json").out)["path"])
+    if os.getuid() != 0:  # root writes through the read-only bit; anyone else chmods first
+        os.chmod(first, 0o644)
+    with open(first, "r+b") as handle:  # in place: same inode, same size
+        handle.write(b"EVIL")
+    os.chmod(first, 0o444)
+    result = cli("pull", "m", "-o", tmp_path / "b", "--json")
+    assert result.code == 0, result.err
+    assert Path(json.loads(result.out)["path"]).read_bytes() == b"the real weights"
+
+
+@pytest.mark.parametrize("how", ["edited in place", "planted by hand"])
+def test_a_cache_entry_that_changed_is_hashed_again_and_replaced(repo, cli, artifact, tmp_path, how):
+    cli("register", "m", artifact(content=b"the real weights"))
+    digest = json.loads(cli("resolve", "m", "--json").out)["digest"]
+    hexdigest = digest.removeprefix("sha256:")
+    entry = cache_root() / "sha256" / hexdigest[:2] / hexdigest
+    if how == "edited in place":
+        assert cli("pull", "m", "-o", tmp_path / "a").code == 0 and entry.exists()
+        os.chmod(entry, 0o644)
+        with open(entry, "r+b") as handle:
+            handle.write(b"EVIL")
+        os.chmod(entry, 0o444)  # read-only and the right size again: only its identity tells
+    else:
+        entry.parent.mkdir(parents=True, mode=0o700)
+        entry.write_bytes(b"EVIL real weights"[:16])
+        os.chmod(entry, 0o444)
+    assert entry.stat().st_size == len(b"the real weights")
+    result = cli("pull", "m", "-o", tmp_path / "b", "--json")
+    assert result.code == 0, result.err
+    assert Path(json.loads(result.out)["path"]).read_bytes() == b"the real weights"
+    assert entry.read_bytes() == b"the real weights"  # fetched again from the store, verified
+
+
+def test_a_cache_directory_others_can_write_is_refused(repo, cli, artifact, tmp_path):
+    cli("register", "m", artifact(content=b"the real weights"))
+    assert cli("pull", "m", "-o", tmp_path / "a").code == 0
+    os.chmod(cache_root(), 0o777)
+    result = cli("pull", "m", "-o", tmp_path / "b")
+    assert result.code != 0
+    assert result.err.splitlines()[-1].startswith("error: the blob cache directory") and "another user" in result.err
+    assert not (tmp_path / "b").exists()
 
 
 def test_a_tampered_blob_is_caught_and_nothing_is_placed(repo, cli, artifact, tmp_path):

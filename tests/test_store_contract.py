@@ -16,7 +16,7 @@ import pytest
 from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
 from modelreg.storage import BlobStore, open_store
-from modelreg.transfer import cache_root, fetch_to_cache
+from modelreg.transfer import BlobCache, cache_root
 from tests.conftest import git, make_repo, run_modelreg, start_modelreg
 from tests.server_fixtures import azurite, fake_gcs, moto_s3, seaweedfs  # noqa: F401
 from tests.servers import StoreServer
@@ -101,10 +101,11 @@ def test_download_is_verified_and_cached(store, tmp_path):
     content = os.urandom(2 << 20)
     path, blob = blob_of(tmp_path, content)
     store.put(path, blob)
-    cached = fetch_to_cache(store, blob, tmp_path / "cache")
-    assert cached.read_bytes() == content
-    assert not cached.stat().st_mode & 0o222
-    assert fetch_to_cache(store, blob, tmp_path / "cache") == cached
+    with BlobCache(tmp_path / "cache" / "blobs") as cache:
+        cached = cache.fill(store, blob)
+        assert cached.read_bytes() == content
+        assert not cached.stat().st_mode & 0o222
+        assert cache.fill(store, blob) == cached == cache.verified(blob)
 
 
 def test_tampered_bytes_are_refused_and_never_cached(store, tmp_path):
@@ -112,16 +113,25 @@ def test_tampered_bytes_are_refused_and_never_cached(store, tmp_path):
     store.put(path, blob)
     overwrite_object(store, blob.digest, b"B" * 5000)
     with pytest.raises(IntegrityError, match=blob.digest) as info:
-        fetch_to_cache(store, blob, tmp_path / "cache")
+        BlobCache(tmp_path / "cache" / "blobs").fill(store, blob)
     assert store.url in str(info.value)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert "hashes to sha256:" in (store.verify(blob) or "")
 
 
+def test_a_manifest_size_that_is_not_the_blobs_is_refused(store, tmp_path):
+    path, blob = blob_of(tmp_path, b"12345")
+    store.put(path, blob)
+    lying = blob._replace(size=10**38)
+    with pytest.raises(IntegrityError, match=rf"size of {10**38} bytes.*holds 5"):
+        BlobCache(tmp_path / "cache" / "blobs").fill(store, lying)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
 def test_a_missing_blob_names_digest_and_store(store, tmp_path):
     _, blob = blob_of(tmp_path, b"never stored")
     with pytest.raises(NotFoundError) as info:
-        fetch_to_cache(store, blob, tmp_path / "cache")
+        BlobCache(tmp_path / "cache" / "blobs").fill(store, blob)
     assert blob.digest in str(info.value) and store.url in str(info.value)
     assert "missing from store" in (store.verify(blob) or "")
 
