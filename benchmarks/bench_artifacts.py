@@ -1,5 +1,8 @@
 """Register and pull 1 GiB (one file, and a directory of 64 files) on a local store.
 
+A cached pull copies verified cache entries (reflinks where the filesystem has them), so its
+floor is `cp` of the same bytes.
+
 Every number is set against a floor measured in the same run: one in-process `hashlib.sha256`
 pass over the bytes plus a `cp` of them. Whole processes are timed through this interpreter's
 own `modelreg` console script; peak memory is the child's max RSS.
@@ -104,9 +107,11 @@ def bench(label: str, source: Path, repo: Path, env: dict[str, str], runs: int) 
     rss.append(peak)
     cached = []
     for run in range(runs):
-        seconds, peak = timed([MODELREG, "pull", label, "-o", str(repo.parent / f"{label}-pull-{run}")], repo, env)
+        out = repo.parent / f"{label}-pull-{run}"
+        seconds, peak = timed([MODELREG, "pull", label, "-o", str(out)], repo, env)
         cached.append(seconds)
         rss.append(peak)
+        shutil.rmtree(out)
 
     reg, dup, pull = statistics.median(fresh), statistics.median(dedup), statistics.median(cached)
     return [
@@ -114,7 +119,7 @@ def bench(label: str, source: Path, repo: Path, env: dict[str, str], runs: int) 
         (f"{label}: register, new blobs", f"{reg:.2f} s  = {reg / floor:.2f}x floor  (goal ≤ 1.3x)"),
         (f"{label}: register, blobs present", f"{dup:.2f} s  = {dup / floor_hash:.2f}x hashlib pass  (goal ≤ 1.15x)"),
         (f"{label}: pull, cold cache", f"{first_pull:.2f} s"),
-        (f"{label}: pull, cached", f"{pull:.3f} s  (goal < 0.2 s)"),
+        (f"{label}: pull, cached", f"{pull:.3f} s  = {pull / floor_cp:.2f}x cp  (goal ≤ 2x: a copy, never a link)"),
         (f"{label}: peak RSS", f"{max(rss):.0f} MiB  (goal < 150 MiB)"),
     ]
 

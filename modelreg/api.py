@@ -345,6 +345,11 @@ class Registry(Writer):
         return collect_garbage(self, delete=delete, grace_s=grace_s)
 
 
-def pull(ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".") -> Path:
-    """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`."""
-    return Registry.open(repo).pull(ref, dest)
+def pull(
+    ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".", store: str | None = None
+) -> Path:
+    """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`.
+
+    Blobs come from the store of record (the main branch's config), or from `store` when given.
+    """
+    return Registry.open(repo).pull(ref, dest, store=store)

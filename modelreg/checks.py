@@ -56,15 +56,15 @@ def verify(
         findings += _worktree_findings(reg, tag, manifest)
     checked = 0
     if blobs:
-        unique: dict[tuple[str, str], ArtifactFile] = {}
+        unique: dict[str, ArtifactFile] = {}
         for manifest in manifests.values():
             for blob in manifest.artifact.files:
-                unique.setdefault((manifest.artifact.store, blob.digest), blob)
+                unique.setdefault(blob.digest, blob)
         if progress is not None:
             progress.start("verifying blobs", sum(b.size for b in unique.values()))
-        stores = {url: reg.store(url) for url, _ in unique}
-        for (url, _), blob in sorted(unique.items()):
-            problem = stores[url].verify(blob)
+        store = reg.store(reg.config.store)  # the store of record: never a URL a manifest names
+        for _, blob in sorted(unique.items()):
+            problem = store.verify(blob)
             checked += 1
             if progress is not None:
                 progress.advance(blob.size)
@@ -79,6 +79,12 @@ def verify(
         events=events,
         blobs=checked,
         findings=tuple(findings),
+        warnings=tuple(
+            f"{tag}: its manifest names the store {m.artifact.store!r}, not the store of record {reg.config.store!r}"
+            + (" (its blobs were checked there)" if blobs else "")
+            for tag, m in sorted(manifests.items())
+            if m.artifact.store != reg.config.store
+        ),
     )
 
 
@@ -232,7 +238,7 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
         target=event.target,
         seq=event.seq,
         digest=manifest.artifact.digest,
-        store=manifest.artifact.store,
+        store=reader.config.store,
         actor=event.actor,
         date=event.date,
         current=current,

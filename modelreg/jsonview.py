@@ -46,7 +46,7 @@ def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
         "ref": f"{mv.name}@v{mv.version}",
         "digest": mv.digest,
         "size": mv.manifest.artifact.size,
-        "store": mv.manifest.artifact.store,
+        "store": mv.store or mv.manifest.artifact.store,
         "stage": mv.stage,
         "aliases": list(mv.aliases),
         "commit": mv.commit,
@@ -129,6 +129,7 @@ def verify_json(r: VerifyReport) -> dict[str, Any]:
         "events": r.events,
         "blobs": r.blobs,
         "findings": [{"kind": f.kind, "subject": f.subject, "message": f.message} for f in r.findings],
+        "warnings": list(r.warnings),
     }
 
 

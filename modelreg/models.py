@@ -131,6 +131,7 @@ class ModelVersion(NamedTuple):
     aliases: tuple[str, ...]
     commit: str  # the commit its version tag points at
     warnings: tuple[str, ...] = ()  # things the caller may want to tell the user; never errors
+    store: str = ""  # where its blobs are read from: the store of record (the policy config's), not the manifest's
 
     @property
     def name(self) -> str:

@@ -152,9 +152,14 @@ class Reader:
                 f"{manifest.artifact.digest} (run `modelreg verify`)"
             )
         state = view.state
-        return ModelVersion(
-            manifest, state.stages.get(version), state.aliases_of(version), registered.commit, view.rejected
-        )
+        warnings = view.rejected
+        if manifest.artifact.store != self.config.store:
+            warnings += (
+                f"{registered.tag}: its manifest names the store {manifest.artifact.store!r}; blobs are read only "
+                f"from the store of record {self.config.store!r} (pull --store URL reads another you trust)",
+            )
+        stage, aliases = state.stages.get(version), state.aliases_of(version)
+        return ModelVersion(manifest, stage, aliases, registered.commit, warnings, self.config.store)
 
     def read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:
         """The manifest as tagged, with `description` and `tags` from the current copy.
@@ -196,17 +201,20 @@ class Reader:
         ref: str | ModelRef | ModelVersion,
         dest: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
+        store: str | None = None,
     ) -> Path:
+        """Place a verified artifact under `dest`; its blobs come from the store of record (the policy
+        config's), or from `store` when the caller names one, never from a URL the manifest names."""
         from pathlib import Path
 
         from modelreg.transfer import materialise
 
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
-        store = self.store(resolved.manifest.artifact.store)
+        blobs = self.store(store or self.config.store)
         if progress is not None:
             progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
-        return materialise(store, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
+        return materialise(blobs, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
 
     def store(self, url: str) -> BlobStore:
         from modelreg.storage import open_store

@@ -60,8 +60,9 @@ class VerifyReport(NamedTuple):
     models: int
     versions: int
     events: int
-    blobs: int  # blobs re-hashed (0 without --blobs)
+    blobs: int  # blobs re-hashed (0 without --blobs), always in the store of record
     findings: tuple[Finding, ...]
+    warnings: tuple[str, ...] = ()  # manifests naming another store than the store of record
 
     @property
     def ok(self) -> bool:

@@ -182,7 +182,12 @@ class Writer(Reader):
                 [(f"refs/tags/{tag}", tag_object)],
                 f"modelreg: register {name} v{version}",
             )
-            return ModelVersion(manifest, None, (), commit, warnings)
+            if artifact.store != self.config.store:
+                warnings += (
+                    f"{tag}: its blobs went to {artifact.store!r}, not the store of record {self.config.store!r}: "
+                    f"pull it with --store {artifact.store}",
+                )
+            return ModelVersion(manifest, None, (), commit, warnings, self.config.store)
 
         return self.retry(target, name, attempt)
 

@@ -170,7 +170,8 @@ def test_register_to_another_store(repo, cli, artifact, tmp_path):
     assert result.code == 0, result.err
     assert json.loads(result.out)["artifact"]["store"] == str(other)
     assert len([p for p in other.rglob("*") if p.is_file()]) == 1
-    pulled = cli("pull", "m", "-o", tmp_path / "out", "--json")
+    assert cli("pull", "m", "-o", tmp_path / "elsewhere").code == 1  # not in the store of record
+    pulled = cli("pull", "m", "-o", tmp_path / "out", "--store", str(other), "--json")
     assert Path(json.loads(pulled.out)["path"]).read_bytes() == b"weights v1"
 
 

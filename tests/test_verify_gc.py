@@ -30,7 +30,7 @@ def test_a_clean_registry_verifies(repo, cli, artifact):
     cli("promote", "m", "1", "production")
     code, report = findings(cli, "--blobs")
     assert code == 0
-    assert report == {"ok": True, "models": 1, "versions": 1, "events": 1, "blobs": 1, "findings": []}
+    assert report == {"ok": True, "models": 1, "versions": 1, "events": 1, "blobs": 1, "findings": [], "warnings": []}
     assert cli("verify").out.startswith("OK: 1 models, 1 versions, 1 events")
 
 

@@ -80,7 +80,9 @@ def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
 @app.command()
 def verify(
     name: Annotated[str | None, typer.Argument(help="Only this model (default: every model).")] = None,
-    blobs: Annotated[bool, typer.Option("--blobs", help="Also re-hash every referenced blob in its store.")] = False,
+    blobs: Annotated[
+        bool, typer.Option("--blobs", help="Also re-hash every referenced blob in the store of record.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Check the registry: tags, claim refs, manifests against their tags, and (--blobs) stored bytes.
@@ -92,6 +94,7 @@ def verify(
     reg = open_registry()
     with progress() as bar:
         report = reg.verify(name, blobs=blobs, progress=bar)
+    warn(report.warnings)
     if json_:
         json_out(jsonview.verify_json(report))
     else:

@@ -57,13 +57,26 @@ def pull(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Directory to place the artifact in (default: ./NAME-vN).")
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Read the blobs from this store URL instead of the store of record (the config's on main). "
+            "A URL a manifest names is never contacted.",
+            show_default=False,
+        ),
+    ] = None,
     fetch: FetchOpt = False,
     remote: RemoteOpt = None,
     repo: RepoOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Download a version's artifact, verify every byte, and place it (atomically) in a directory."""
-    reads.pull(ref, output, fetch, remote, repo, json_)
+    """Download a version's artifact, verify every byte, and place it (atomically) in a directory.
+
+    The blobs come from the store of record, and every byte is hashed against the digest the
+    version tag records before anything is placed.
+    """
+    reads.pull(ref, output, store, fetch, remote, repo, json_)
 
 
 @app.command("check-ref")

@@ -103,7 +103,9 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
     line(f"{found.name}@v{found.version} {found.digest}")
 
 
-def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+def pull(
+    ref: str, output: Path | None, store: str | None, fetch: bool, remote: str | None, repo: str | None, json_: bool
+) -> None:
     from modelreg import jsonview
 
     parsed = parse_ref(ref)
@@ -111,9 +113,10 @@ def pull(ref: str, output: Path | None, fetch: bool, remote: str | None, repo: s
     with progress() as bar:
         mv = reg.resolve(parsed)
         warn(mv.warnings)
-        path = reg.pull(mv, output, progress=bar)
+        path = reg.pull(mv, output, progress=bar, store=store)
     if json_:
-        json_out({**jsonview.resolve_json(mv, reg.context.policy_commit), "path": str(path)})
+        facts = jsonview.resolve_json(mv, reg.context.policy_commit)
+        json_out({**facts, "store": store or facts["store"], "path": str(path)})
         return
     line(str(path))
 
