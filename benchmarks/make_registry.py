@@ -154,6 +154,9 @@ def build(
             if name.count("#") == 2:
                 model, _, seq = name.split("#")
                 claims.append(f"create refs/modelreg/events/{model}/{seq} {obj}\n")
+            elif "@v" in name:
+                model, _, version = name.rpartition("@v")
+                claims.append(f"create refs/modelreg/versions/{model}/{version} {obj}\n")
         subprocess.run(["git", "update-ref", "--stdin"], cwd=dest, input="".join(claims).encode(), check=True)
     step("checkout and pack-refs")
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)

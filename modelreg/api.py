@@ -18,7 +18,7 @@ from modelreg.events import current_holder, held_before, rollback_version, to_ar
 from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
 from modelreg.paths import cache_home
-from modelreg.refs import CLAIMS_PREFIX, ModelRef, check_alias, check_name
+from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         GcReport,
         InitResult,
         RequestList,
+        UpgradeResult,
         VerifyReport,
     )
 
@@ -73,15 +74,8 @@ class Registry(Writer):
         """
         if name is not None:
             check_name(name)
-        refspecs = (
-            [
-                f"refs/tags/{name}@v*:refs/tags/{name}@v*",
-                f"refs/tags/{name}#*:refs/tags/{name}#*",
-                f"+{CLAIMS_PREFIX}{name}/*:{CLAIMS_PREFIX}{name}/*",
-            ]
-            if name is not None
-            else ["refs/tags/*:refs/tags/*", f"{CLAIMS_PREFIX}*:{CLAIMS_PREFIX}*"]
-        )
+        tags = [f"refs/tags/{name}@v*", f"refs/tags/{name}#*"] if name is not None else ["refs/tags/*"]
+        refspecs = [f"{ref}:{ref}" for ref in tags] + [f"+{ref}*:{ref}*" for ref in claim_prefixes(name)]
         from modelreg.git.remote import mirror
 
         git, head = mirror(url, cache_home() / "repos", refspecs)
@@ -332,6 +326,12 @@ class Registry(Writer):
         if name is not None:
             self.model(name)
         return verify(self, name, blobs=blobs, progress=progress)
+
+    def upgrade(self, *, push: bool | None = None, remote: str | None = None) -> UpgradeResult:
+        """Claim the version tags an earlier modelreg wrote without claim refs, where they verify (see upgrade)."""
+        from modelreg.upgrade import upgrade
+
+        return upgrade(self, self.target(push, remote))
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
         """Blobs in the configured store that no manifest references; removed only with `delete`.

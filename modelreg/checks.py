@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from modelreg import manifest as manifestmod
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
-from modelreg.refs import claim_ref, parse_tag_name, version_tag
+from modelreg.policy import claim_problem
+from modelreg.refs import parse_tag_name, version_tag
 
 if TYPE_CHECKING:
     from modelreg.hashing import Progress
@@ -97,7 +98,7 @@ def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str
         from modelreg.evidence import review_findings
 
         findings += review_findings(reg.context, {event.name: events}, only=event.tag)
-    if event.seq is not None and reg.config.require_signed:
+    if reg.config.require_signed:
         from modelreg.sigverify import signature_findings
 
         findings += signature_findings(reg.context, {event.name: events}, only=event.tag)
@@ -109,21 +110,11 @@ def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> l
     commits = {e.version: e.commit for e in events if e.action == "register"}
     by_seq: dict[int, list[Event]] = defaultdict(list)
     for event in events:
+        if (problem := claim_problem(event, claims)) is not None:
+            findings.append(Finding("claim", event.tag, problem))
         if event.seq is None:
             continue
         by_seq[event.seq].append(event)
-        claim = claims.get(claim_ref(name, event.seq))
-        if claim is None:
-            findings.append(Finding("claim", event.tag, f"{event.tag} has no claim ref {claim_ref(name, event.seq)}"))
-        elif claim != event.object:
-            findings.append(
-                Finding(
-                    "claim",
-                    event.tag,
-                    f"{claim_ref(name, event.seq)} claims another tag object "
-                    f"than {event.tag}: two writers took seq {event.seq}",
-                )
-            )
         for version in (event.version, *event.archived):
             if version not in commits:
                 findings.append(

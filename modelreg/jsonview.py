@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         InitResult,
         Request,
         RequestStatus,
+        UpgradeResult,
         VerifyReport,
     )
 
@@ -131,6 +132,10 @@ def verify_json(r: VerifyReport) -> dict[str, Any]:
         "findings": [{"kind": f.kind, "subject": f.subject, "message": f.message} for f in r.findings],
         "warnings": list(r.warnings),
     }
+
+
+def upgrade_json(r: UpgradeResult) -> dict[str, Any]:
+    return {"claimed": list(r.claimed), "refused": list(r.refused)}
 
 
 def gc_json(r: GcReport) -> dict[str, Any]:

@@ -124,7 +124,8 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
 # --- tag names (DESIGN §3) ---------------------------------------------------------------------
 
 TAGS_PREFIX = "refs/tags/"
-CLAIMS_PREFIX = "refs/modelreg/events/"
+CLAIMS_PREFIX = "refs/modelreg/events/"  # NAME/SEQ → the event tag object that took that seq
+VERSION_CLAIMS_PREFIX = "refs/modelreg/versions/"  # NAME/N → the version tag object of vN
 
 
 def version_tag(name: str, version: int) -> str:
@@ -137,6 +138,19 @@ def event_tag(name: str, target: str, seq: int) -> str:
 
 def claim_ref(name: str, seq: int) -> str:
     return f"{CLAIMS_PREFIX}{name}/{seq}"
+
+
+def version_claim_ref(name: str, version: int) -> str:
+    return f"{VERSION_CLAIMS_PREFIX}{name}/{version}"
+
+
+def claim_prefixes(name: str | None) -> list[str]:
+    """`for-each-ref` patterns (ref prefixes) of the claim refs of one model (or of all models)."""
+    return [f"{prefix}{name}/" if name else prefix for prefix in (CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX)]
+
+
+def is_claim_ref(ref: str) -> bool:
+    return ref.startswith((CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX))
 
 
 def tag_patterns(name: str | None) -> list[str]:

@@ -75,6 +75,11 @@ class StoredBlob(NamedTuple):
     modified: float | None  # unix time, when the store reports it
 
 
+class UpgradeResult(NamedTuple):
+    claimed: tuple[str, ...]  # version tags given the claim ref they lacked
+    refused: tuple[str, ...]  # why each other unclaimed version tag was left as it is (and out of reads)
+
+
 class GcReport(NamedTuple):
     store: str
     referenced: int  # distinct digests that some manifest references

@@ -53,6 +53,10 @@ def create(
         reg.config.check_stage(target)
     else:
         check_alias(target, reg.config.stages)
+    if dest.remote is not None:  # judge the request against the remote's refs, as the reviewer will
+        from modelreg.sync import fetch_for_write
+
+        fetch_for_write(reg, dest, name)
     view = reg.model(name)
     state = view.state
     reg.select(state, ModelRef(name, version=version))

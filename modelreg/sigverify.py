@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 
 def signature_findings(ctx: Context, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
-    """When the registry requires signed events: every event tag whose signature git or the signers list refuse."""
+    """When the registry requires signed events: every version or event tag whose signature git or the signers
+    list refuse. A version tag may be signed by any allowed signer; an event tag by one allowed for its target."""
     if not ctx.config.require_signed:
         return []
-    todo = [e for model in events.values() for e in model if e.seq is not None and (only is None or e.tag == only)]
+    todo = [e for model in events.values() for e in model if only is None or e.tag == only]
     if not todo:
         return []
     from concurrent.futures import ThreadPoolExecutor

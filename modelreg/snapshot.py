@@ -25,12 +25,20 @@ from modelreg import cachefile
 from modelreg.errors import MalformedEvent
 from modelreg.events import event_from_tag
 from modelreg.models import Event
-from modelreg.refs import CLAIMS_PREFIX, TAGS_PREFIX, parse_tag_name, tag_patterns
+from modelreg.refs import (
+    CLAIMS_PREFIX,
+    TAGS_PREFIX,
+    VERSION_CLAIMS_PREFIX,
+    claim_prefixes,
+    is_claim_ref,
+    parse_tag_name,
+    tag_patterns,
+)
 
 if TYPE_CHECKING:
     from modelreg.git import GitRepo
 
-FORMAT = 7  # 7: one file per pattern set: the listing and its parse, extended in place
+FORMAT = 8  # 8: version claim refs too
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
 _BY_TAG = itemgetter(Event._fields.index("tag"))
@@ -45,13 +53,13 @@ class Snapshot(NamedTuple):
 
     events: dict[str, list[Event]]
     taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
-    taken_versions: dict[str, set[int]]  # from version tag names, well-formed or not
+    taken_versions: dict[str, set[int]]  # from version tag names and version claim refs, well-formed or not
     problems: tuple[str, ...]  # tags with a modelreg name that are not well-formed events
-    claims: dict[str, str]  # claim ref → the tag object it points at
+    claims: dict[str, str]  # claim ref (of an event or a version) → the tag object it points at
 
 
 def patterns_for(name: str | None) -> list[str]:
-    return [*tag_patterns(name), f"{CLAIMS_PREFIX}{name}/" if name else CLAIMS_PREFIX]
+    return [*tag_patterns(name), *claim_prefixes(name)]
 
 
 def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
@@ -111,6 +119,10 @@ def _read(git: GitRepo, patterns: list[str]) -> list[tuple[str, str, str | None,
             parse = str(exc)
         found.append((ref, record.object, parsed.name, parsed.version, parsed.seq, parse))
     for ref, obj in others.items():
+        if ref.startswith(VERSION_CLAIMS_PREFIX):
+            model, _, version = ref.removeprefix(VERSION_CLAIMS_PREFIX).rpartition("/")
+            found.append((ref, obj, model, int(version) if version.isdigit() else None, None, None))
+            continue
         model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
         found.append((ref, obj, model, None, int(seq) if seq.isdigit() else None, None))
     return found
@@ -122,7 +134,7 @@ def _add(parse: Parse, found: list[tuple[str, str, str | None, int | None, int |
     for ref, obj, model, version, seq, parsed in found:
         if model is None:
             continue
-        if ref.startswith(CLAIMS_PREFIX):
+        if is_claim_ref(ref):
             claims[ref] = obj
         if seq is not None:
             taken.setdefault(model, set()).add(seq)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from modelreg.errors import IntegrityError, InvalidInputError
 from modelreg.git import remote as gitremote
-from modelreg.refs import CLAIMS_PREFIX, parse_tag_name, tag_patterns
+from modelreg.refs import claim_prefixes, is_claim_ref, parse_tag_name, tag_patterns
 
 if TYPE_CHECKING:
     from modelreg.publish import Target
@@ -54,21 +54,21 @@ def compare_and_fetch(
     project is none of its business.
     """
     git = reader.git
-    claims = f"{CLAIMS_PREFIX}{model}/" if model else CLAIMS_PREFIX
+    claims = claim_prefixes(model)
     tag_globs = [f"refs/tags/{model}@v*", f"refs/tags/{model}#*"] if model else ["refs/tags/*"]
-    theirs_all = gitremote.ls_remote(git, remote, [*tag_globs, f"{claims}*", *branches])
-    ours_text = git.ref_ids([*tag_patterns(model), claims])
+    theirs_all = gitremote.ls_remote(git, remote, [*tag_globs, *(f"{prefix}*" for prefix in claims), *branches])
+    ours_text = git.ref_ids([*tag_patterns(model), *claims])
     ours = dict(line.split(" ", 1) for line in ours_text.splitlines() if line)
 
     def ours_to_check(ref: str) -> bool:
-        if ref.startswith(CLAIMS_PREFIX):
-            return model is None or ref.startswith(claims)
+        if is_claim_ref(ref):
+            return ref.startswith(tuple(claims))
         parsed = parse_tag_name(ref)
         return parsed is not None and (model is None or parsed.name == model)
 
     theirs = {ref: obj for ref, obj in theirs_all.items() if ours_to_check(ref)}
     moved, only_here = [], []
-    for ref, obj in sorted(ours.items(), key=lambda item: (item[0].startswith(CLAIMS_PREFIX), item[0])):
+    for ref, obj in sorted(ours.items(), key=lambda item: (is_claim_ref(item[0]), item[0])):
         if not ours_to_check(ref):
             continue
         short = ref.removeprefix("refs/tags/")

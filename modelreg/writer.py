@@ -26,7 +26,16 @@ from modelreg.models import (
     Training,
 )
 from modelreg.reader import Reader, registration
-from modelreg.refs import ModelRef, check_name, claim_ref, event_tag, parse_tag_name, tag_patterns, version_tag
+from modelreg.refs import (
+    ModelRef,
+    check_name,
+    claim_ref,
+    event_tag,
+    parse_tag_name,
+    tag_patterns,
+    version_claim_ref,
+    version_tag,
+)
 from modelreg.snapshot import Snapshot
 from modelreg.values import check_scalars
 
@@ -171,7 +180,7 @@ class Writer(Reader):
             message = event_message(
                 f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
             )
-            tag_object = self.git.make_tag(tag, commit, message)
+            tag_object = self._tag_object(target, tag, commit, message, "")
             warnings = self._publish_commit(
                 target,
                 move_from,
@@ -179,7 +188,7 @@ class Writer(Reader):
                 rel,
                 text,
                 blobs[rel],
-                [(f"refs/tags/{tag}", tag_object)],
+                [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)],
                 f"modelreg: register {name} v{version}",
             )
             if artifact.store != self.config.store:
@@ -335,14 +344,7 @@ class Writer(Reader):
             "request": request,
             **(extra or {}),
         }
-        if self.config.require_signed and not dest.sign:
-            raise InvalidInputError(
-                f"this registry requires signed events (require_signed in {CONFIG_PATH}): "
-                "drop --no-sign, and set up a signing key (git config user.signingkey)"
-            )
-        tag_object = self.git.make_tag(tag, commit, event_message(subject, payload), sign=dest.sign)
-        if self.config.require_signed:
-            self._check_signature(tag, tag_object, target)
+        tag_object = self._tag_object(dest, tag, commit, event_message(subject, payload), target)
         from modelreg.publish import publish
 
         publish(
@@ -372,19 +374,31 @@ class Writer(Reader):
         )
         return event
 
-    def _check_signature(self, tag: str, tag_object: str, target: str) -> None:
-        """Refuse, before anything is published, a signature that `verify` would not accept."""
+    def _tag_object(self, dest: Target, tag: str, commit: str, message: str, target: str) -> str:
+        """The tag object, signed as `dest` asks; refused, before anything is published, when the registry
+        requires signatures and `verify` would not accept this one. `target` is "" for a version tag."""
+        if self.config.require_signed and not dest.sign:
+            raise InvalidInputError(
+                f"this registry requires signed events (require_signed in {CONFIG_PATH}): "
+                "drop --no-sign, and set up a signing key (git config user.signingkey)"
+            )
+        tag_object = self.git.make_tag(tag, commit, message, sign=dest.sign)
+        if not self.config.require_signed:
+            return tag_object
         from modelreg.models import Event
         from modelreg.sigverify import signature_findings
 
-        probe = Event(name="", action="assign", version=1, tag=tag, seq=1, target=target, object=tag_object)
+        seq = 1 if target else None
+        probe = Event(name="", action="assign", version=1, tag=tag, seq=seq, target=target or None, object=tag_object)
         findings = signature_findings(self.context, {"": [probe]})
         if findings:
             signers = self.config.allowed_signers or "git's allowed signers"
+            may = f"that may sign {target!r} events" if target else "allowed to sign"
             raise InvalidInputError(
-                f"{findings[0].message}; nothing was written (sign with a key in {signers} "
-                f"that may sign {target!r} events: git config user.signingkey)"
+                f"{findings[0].message}; nothing was written (sign with a key in {signers} {may}: "
+                "git config user.signingkey)"
             )
+        return tag_object
 
     def update(
         self,

@@ -96,3 +96,89 @@ def test_a_local_main_behind_its_remote_tracking_branch_yields_to_it(repo, cli, 
     git(repo, "remote", "add", "origin", str(tmp_path / "nowhere.git"))
     assert json.loads(cli("check-ref", "fraud@v1").out)["policy"] == new
     assert cli("check-ref", "fraud#production#1").code == 4
+
+
+def version_tag_by_hand(
+    repo: Path, name: str, version: int, like: int, *, claim: bool, sign: Path | None = None, digest: str | None = None
+) -> None:
+    """Commit vN's manifest as a copy of v`like`'s (same artifact) and tag it with plain git, as an attacker
+    with push rights could (recording `digest` instead of the manifest's when given); with `claim`, point the
+    version claim ref at the new tag too."""
+    text = (repo / f".modelreg/models/{name}/v{like}.yaml").read_text()
+    (repo / f".modelreg/models/{name}/v{version}.yaml").write_text(
+        text.replace(f"version: {like}\n", f"version: {version}\n")
+    )
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", f"register {name} v{version}")
+    digest = digest or json.loads(git(repo, "tag", "-l", "--format=%(contents:body)", f"{name}@v{like}"))["digest"]
+    body = {"modelreg": 1, "action": "register", "version": version, "digest": digest}
+    how = ["-c", f"user.signingkey={sign}", "tag", "-f", "-s"] if sign else ["tag", "-f", "-a"]
+    message = f"{name} v{version}: registered\n\n{json.dumps(body)}\n"
+    tag = f"{name}@v{version}"
+    subprocess.run(["git", *how, "--cleanup=verbatim", "-F", "-", tag], cwd=repo, input=message, text=True, check=True)
+    if claim:
+        tag_object = git(repo, "rev-parse", f"refs/tags/{tag}").strip()
+        git(repo, "update-ref", f"refs/modelreg/versions/{name}/{version}", tag_object)
+
+
+def test_register_claims_its_version(repo, cli, artifact):
+    assert cli("register", "m", artifact()).code == 0
+    assert git(repo, "rev-parse", "refs/modelreg/versions/m/1") == git(repo, "rev-parse", "refs/tags/m@v1") != ""
+
+
+def test_a_version_tag_pointed_at_other_bytes_is_never_served(repo, cli, artifact, tmp_path):
+    """`git tag -f -a m@v3` on a commit whose v3.yaml names v2's artifact: v3 is no longer a version."""
+    for n in (1, 2, 3):
+        assert cli("register", "m", artifact(content=f"weights {n}".encode())).code == 0
+    assert cli("promote", "m", "3", "production").code == 0
+    version_tag_by_hand(repo, "m", 3, like=2, claim=False)  # re-points m@v3; its claim still names the old tag
+
+    resolved = cli("resolve", "m@3")
+    assert resolved.code == 1 and "ignoring m@v3: refs/modelreg/versions/m/3 claims another tag object" in resolved.err
+    pulled = cli("pull", "m/production", "-o", tmp_path / "out")
+    assert pulled.code == 1 and not (tmp_path / "out").exists()  # v3 is not a version: production has no holder
+    with pytest.raises(modelreg.NotFoundError):
+        modelreg.pull("m@3", tmp_path / "api", repo=repo)
+    assert cli("check-ref", "m@v3").code == 4
+    verified = cli("verify", "--blobs", "--json")
+    assert verified.code == 4
+    assert any(f["kind"] == "claim" and f["subject"] == "m@v3" for f in json.loads(verified.out)["findings"])
+    latest = json.loads(cli("resolve", "m", "--json").out)
+    assert latest["version"] == 2 and any("m@v3" in w for w in latest["warnings"])
+
+
+def test_a_version_tag_nobody_claimed_is_not_a_version(repo, cli, artifact, tmp_path):
+    assert cli("register", "m", artifact(content=b"weights 1")).code == 0
+    version_tag_by_hand(repo, "m", 2, like=1, claim=False)
+    resolved = cli("resolve", "m", "--json")
+    assert json.loads(resolved.out)["version"] == 1
+    assert "ignoring m@v2: has no claim ref refs/modelreg/versions/m/2" in resolved.err
+    assert cli("pull", "m@2", "-o", tmp_path / "out").code == 1 and not (tmp_path / "out").exists()
+    assert cli("verify").code == 4
+    assert cli("promote", "m", "2", "staging").code == 1  # writes judge versions as reads do
+
+
+def test_upgrade_claims_the_version_tags_an_earlier_modelreg_left_unclaimed(clone, remote, cli, artifact, monkeypatch):
+    """A registry from before version claim refs: versions that verify are claimed (and pushed); a forged one is not."""
+    repo = clone("old")
+    monkeypatch.chdir(repo)
+    for n in (1, 2):
+        assert cli("register", "m", artifact(content=f"weights {n}".encode()), "--push").code == 0
+    other = json.loads(cli("resolve", "m@2", "--json").out)["digest"]
+    version_tag_by_hand(repo, "m", 3, like=1, claim=False, digest=other)  # its tag and manifest disagree
+    version_tag_by_hand(repo, "m", 4, like=2, claim=False)
+    git(repo, "push", "-q", "origin", "main", "m@v3", "m@v4")
+    for ref in ("refs/modelreg/versions/m/1", "refs/modelreg/versions/m/2"):  # as an earlier modelreg left them
+        git(repo, "update-ref", "-d", ref)
+        git(remote, "update-ref", "-d", ref)
+    assert cli("resolve", "m").code == 1  # no claimed version at all
+    upgraded = cli("upgrade", "--push", "--json")
+    assert upgraded.code == 4, upgraded.err
+    report = json.loads(upgraded.out)
+    assert report["claimed"] == ["m@v1", "m@v2", "m@v4"]
+    assert len(report["refused"]) == 1 and "m@v3" in report["refused"][0]
+    assert json.loads(cli("resolve", "m", "--json").out)["version"] == 4
+    on_remote = git(remote, "for-each-ref", "--format=%(refname)", "refs/modelreg/versions/")
+    assert on_remote.split() == [f"refs/modelreg/versions/m/{n}" for n in (1, 2, 4)]
+    again = cli("upgrade", "--json")
+    assert json.loads(again.out)["claimed"] == []

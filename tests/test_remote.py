@@ -148,8 +148,12 @@ def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    claims = sorted(int(ref.rsplit("/", 1)[1]) for ref in remote_refs(remote) if ref.startswith("refs/modelreg/"))
+    claims = sorted(
+        int(ref.rsplit("/", 1)[1]) for ref in remote_refs(remote) if ref.startswith("refs/modelreg/events/")
+    )
     assert claims == [1, 2, 3]
+    versions = sorted(int(ref.rsplit("/", 1)[1]) for ref in remote_refs(remote) if "/modelreg/versions/" in ref)
+    assert versions == [1, 2, 3]
     seqs = sorted(int(tag.rsplit("#", 1)[1]) for tag in remote_tags(remote) if "#" in tag)
     assert seqs == [1, 2, 3]
     fresh = clone("fresh")

@@ -315,7 +315,7 @@ def test_reviewed_promotion_through_a_shared_remote(remote: Path, clone, tmp_pat
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"weights")
     run_modelreg(setup, "register", "fraud", str(weights), "-m", "auc=0.9")
-    git(setup, "push", "-q", "origin", "main", "--tags")
+    git(setup, "push", "-q", "origin", "main", "--tags", "refs/modelreg/*:refs/modelreg/*")
     # Count the tags each push carries: GitHub starts no workflow for a push of more than three.
     log = tmp_path / "pushes.log"
     hook = remote / "hooks" / "post-receive"

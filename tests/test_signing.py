@@ -150,3 +150,20 @@ def test_apply_signs_the_events_it_writes(signed: dict[str, Path], repo: Path, c
     assert result.code == 0, result.err
     assert cli("verify").code == 0
     assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", "fraud#production#1")
+
+
+def test_version_tags_are_signed_and_an_unsigned_one_is_not_a_version(
+    signed: dict[str, Path], repo: Path, cli, tmp_path: Path
+) -> None:
+    from tests.test_policy import version_tag_by_hand
+
+    assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", "fraud@v1")
+    assert cli("check-ref", "fraud@v1").code == 0
+    version_tag_by_hand(repo, "fraud", 3, like=1, claim=True)  # claimed, but not signed
+    check = cli("check-ref", "fraud@v3")
+    assert check.code == 4 and "fraud@v3 is not signed" in check.err
+    resolved = cli("resolve", "fraud", "--json")
+    assert json.loads(resolved.out)["version"] == 2 and "ignoring fraud@v3: is not signed" in resolved.err
+    version_tag_by_hand(repo, "fraud", 4, like=1, claim=True, sign=signed["mallory"])  # a key nobody allows
+    assert cli("check-ref", "fraud@v4").code == 4
+    assert json.loads(cli("resolve", "fraud", "--json").out)["version"] == 2

@@ -12,6 +12,7 @@ import pytest
 
 import modelreg
 from modelreg import cachefile, snapshot
+from modelreg.errors import NotFoundError
 from modelreg.git import GitRepo
 from modelreg.paths import cache_dir
 
@@ -74,8 +75,13 @@ def test_a_moved_tag_is_read_again_not_taken_from_the_cache(history, repo, tmp_p
     # Re-point m@v1's tag at m@v2's commit: the cache must follow the ref, not its old parse.
     body = git(repo, "cat-file", "tag", "m@v1").split("\n\n", 1)[1]
     git(repo, "tag", "-f", "-a", "-m", body, "m@v1", "m@v2^{commit}")
-    assert history.resolve("m@1").commit == git(repo, "rev-parse", "m@v2^{commit}").strip()
-    assert snapshot.take(history.git, "m", cache_dir()) == fresh(repo, "m", tmp_path)
+    taken = snapshot.take(history.git, "m", cache_dir())
+    assert taken == fresh(repo, "m", tmp_path)
+    moved = next(e for e in taken.events["m"] if e.tag == "m@v1")
+    assert moved.commit == git(repo, "rev-parse", "m@v2^{commit}").strip()
+    with pytest.raises(NotFoundError) as info:  # its claim ref still names the old tag object: not a version
+        history.resolve("m@1")
+    assert any("m@v1 was replaced after it was claimed" in w for w in info.value.warnings)
 
 
 def test_another_models_cache_file_under_this_ones_name_is_not_believed(history, repo):

@@ -106,6 +106,28 @@ def verify(
 
 
 @app.command()
+def upgrade(push: PushOpt = None, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
+    """Claim the version tags an earlier modelreg wrote without claim refs.
+
+    Since version claim refs (refs/modelreg/versions/NAME/N) exist, reads take only claimed
+    versions. This claims every unclaimed version tag whose manifest verifies (and, when the
+    registry requires signatures, whose signature does); the others stay out and are listed, with
+    exit code 4. Run it once, in a clone up to date with the remote, and push (--push) the claims.
+    """
+    result = open_registry().upgrade(push=push, remote=remote)
+    if json_:
+        json_out(jsonview.upgrade_json(result))
+    else:
+        line(
+            f"claimed {len(result.claimed)} version tags" + (": " + ", ".join(result.claimed) if result.claimed else "")
+        )
+        for reason in result.refused:
+            say(f"not claimed: {reason}")
+    if result.refused:
+        raise SystemExit(ExitCode.INTEGRITY)
+
+
+@app.command()
 def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted (the default).")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Delete the unreferenced blobs.")] = False,
