@@ -1,5 +1,11 @@
 """Review evidence (DESIGN §6): which requests reached the main line through a merge, and whether an event
-on a review-required stage is backed by one. Read-only: used by verify, check-ref, requests and apply.
+on a review-required stage is backed by one. Read-only (it may fetch history): used by verify, check-ref,
+reads, requests and apply.
+
+In a shallow clone (CI checkouts, `--repo` views) the main line stops at commits held without
+their parents: such a commit proves nothing either way, so it is never taken as evidence, and
+the history a check needs is fetched from the remote (a merge commit's parents are what show it
+was merged); when that fails the check fails and says the history is shallow, never "not merged".
 """
 
 from __future__ import annotations
@@ -7,25 +13,95 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelreg import requestfile
-from modelreg.errors import InvalidInputError, ModelregError
+from modelreg.errors import GitError, ModelregError
 from modelreg.events import held_before
 from modelreg.models import Event, Finding
 from modelreg.results import REQUESTS_DIR, Merge
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from modelreg.context import Context
 
+# How much deeper each fetch into a shallow clone goes (cumulative: 1, 9, 73 commits), then all of it.
+# A deploy job's checkout usually ends at the request's own merge, so the first step is the one taken.
+_DEEPEN_STEPS: tuple[int | None, ...] = (1, 8, 64, None)
 
-def mainline_merges(ctx: Context, rev: str = "HEAD") -> tuple[dict[str, list[Merge]], list[str]]:
+
+def mainline_merges(
+    ctx: Context, rev: str = "HEAD", wanted: Collection[tuple[str, str | None]] = ()
+) -> tuple[dict[str, list[Merge]], list[str]]:
     """Every request that came into `rev`'s main line (first parents), newest first, by id.
 
     The request is read as the commit that brought it in holds it: a later edit on the main
     line changes nothing that was approved. Returns (merges by id, problems with request files).
+    `wanted`: (request id, the commit that must have brought it in, or None: any). While one of
+    them is not found and the history is shallow, more of it is fetched (see `_deepen`).
     """
+    for step in _DEEPEN_STEPS:
+        merges, problems = _merges(ctx, rev)
+        missing = _not_found(ctx, merges, wanted)
+        if not missing:
+            return merges, problems
+        _deepen(ctx, step, missing)
+    merges, problems = _merges(ctx, rev)
+    missing = _not_found(ctx, merges, wanted)
+    if missing:
+        raise GitError(f"{_shallow_problem(ctx, missing)}, and its remote sent no more of it: {_shallow_fix(ctx)}")
+    return merges, problems
+
+
+def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[tuple[str, str | None]]) -> list[str]:
+    """The wanted request ids whose merge this clone's shallow history may hide (none in a full clone)."""
+    if not wanted or not ctx.git.shallow_commits:
+        return []
+    found = {
+        (rid, commit): merge
+        for rid, commit in wanted
+        if (merge := next((m for m in merges.get(rid, []) if commit in (None, m.commit)), None)) is not None
+    }
+    if found:  # a merge commit's parents are what show it was merged: they must be here
+        parents = ctx.git.git("show", "--no-patch", "--format=%P", *{m.commit for m in found.values()}).split()
+        if ctx.git.missing_objects(sorted(set(parents))):
+            return [rid for rid, _ in wanted]
+    return [rid for rid, commit in wanted if (rid, commit) not in found]
+
+
+def _deepen(ctx: Context, step: int | None, missing: list[str]) -> None:
+    """Fetch more of the main line's history into this shallow clone, or fail saying how to get it."""
+    from modelreg.git.remote import deepen
+
+    remote, want = ("origin", "HEAD") if ctx.source else (ctx.config.remote, f"refs/heads/{ctx.config.main_branch}")
+    try:
+        deepen(ctx.git, remote, want, step)
+    except GitError as exc:
+        raise GitError(
+            f"{_shallow_problem(ctx, missing)}, and fetching more of it from {remote!r} failed ({exc}): "
+            + _shallow_fix(ctx)
+        ) from None
+
+
+def _shallow_problem(ctx: Context, missing: list[str]) -> str:
+    where = f"the read-only view of {ctx.source}" if ctx.source else "this clone"
+    return f"cannot check the review of request {missing[0]!r}: the history of {where} is shallow"
+
+
+def _shallow_fix(ctx: Context) -> str:
+    if ctx.source:
+        return "try again when it is reachable, or read from a clone with full history"
+    return (
+        f"run `git fetch --unshallow {ctx.config.remote}`, or check out with full history "
+        "(`fetch-depth: 0` in GitHub Actions)"
+    )
+
+
+def _merges(ctx: Context, rev: str) -> tuple[dict[str, list[Merge]], list[str]]:
+    shallow = ctx.git.shallow_commits  # read once per registry: no git process in a full clone
     additions = ctx.git.first_parent_additions(rev, REQUESTS_DIR)
     found = [
         (index, addition, path, request_id)
         for index, addition in enumerate(additions)
+        if addition.commit not in shallow  # without its parents, it seems to add every file it holds
         for path in addition.paths
         if (request_id := requestfile.request_id_of(path)) is not None
     ]
@@ -54,12 +130,11 @@ def main_line(ctx: Context) -> str | None:
     """The tip of the main branch, whose first-parent line is where approved requests are merged.
 
     The remote-tracking branch comes first: a merge that exists only in this clone approves nothing.
-    A read-only view (`--repo`) has the remote's default branch, but not its history.
+    A read-only view (`--repo`) has the remote's default branch, whose config is its policy of
+    record, and fetches as much of its history as the evidence needs.
     """
     if ctx.source:
-        raise InvalidInputError(
-            "review evidence needs the main branch's history: check this tag in a clone (fetch-depth 0)"
-        )
+        return ctx.policy_commit
     branch = ctx.config.main_branch
     for ref in (f"refs/remotes/{ctx.config.remote}/{branch}", f"refs/heads/{branch}"):
         tip = ctx.git.resolve_commit(ref)
@@ -109,7 +184,8 @@ def review_findings(ctx: Context, events: dict[str, list[Event]], only: str | No
     if not relevant:
         return []
     main = main_line(ctx)
-    merges = mainline_merges(ctx, main)[0] if main else {}
+    wanted = [(e.request, e.merge_commit) for e, _ in relevant if e.request is not None]
+    merges = mainline_merges(ctx, main, wanted)[0] if main else {}
     findings = []
     for event, model_events in relevant:
         problem = (

@@ -167,10 +167,12 @@ def apply(
         raise InvalidInputError(
             f"HEAD is not on {branch}: apply runs on the main branch, where reviewed requests are merged"
         )
-    merges, problems = mainline_merges(reg.context, head)
+    present = _present(reg, head)
+    # In a shallow clone, the merges of the requests still to apply must be in the history read.
+    unapplied = present - _applied(reg.snapshot(None).events).keys() if reg.git.shallow_commits else set()
+    merges, problems = mainline_merges(reg.context, head, [(rid, None) for rid in sorted(unapplied)])
     if problems:
         raise InvalidInputError(problems[0])
-    present = _present(reg, head)
     pending = sorted(
         (found[0] for request_id, found in merges.items() if request_id in present),
         key=lambda m: -m.newer,  # the oldest merge first

@@ -402,3 +402,114 @@ def test_init_records_a_main_branch_other_than_main(tmp_path: Path) -> None:
     Registry.init(path)
     assert "main_branch: trunk\n" in (path / ".modelreg" / "config.yaml").read_text()
     assert Registry.open(path).config.main_branch == "trunk"
+
+
+@pytest.fixture
+def pushed_reviews(
+    remote: Path,
+    clone: Callable[..., Path],
+    cli: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A remote where production needs review and two reviewed promotions (v1, then v2) were applied.
+
+    Its main branch ends with the merge of the second request, as a deploy job's checkout does.
+    """
+    setup = clone("setup")
+    monkeypatch.chdir(setup)
+    require_review(setup, "production")
+    git(setup, "push", "-q", "origin", "main")
+    for version in (1, 2):
+        weights = tmp_path / f"w{version}.bin"
+        weights.write_bytes(f"weights {version}".encode())
+        assert cli("register", "fraud", weights, "-m", f"auc=0.9{version}", "--push").code == 0
+    for promoted in ("1", "2"):
+        created = request(cli, "fraud", promoted, "production", "--push")
+        git_as(setup, BOB, "merge", "-q", "--no-ff", created["branch"], "-m", f"Merge request {promoted}")
+        git(setup, "push", "-q", "origin", "main")
+        assert cli("apply", "--push").code == 0
+    return remote
+
+
+def shallow_deploy(
+    clone: Callable[..., Path], remote: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """What a tag-triggered CI job has: a depth-1 clone, its tags and modelreg's refs fetched."""
+    deploy = clone("deploy", "--depth", "1", url=f"file://{remote}")  # file://: a local path ignores --depth
+    monkeypatch.chdir(deploy)
+    git(deploy, "fetch", "-q", "--force", "--tags", "origin")
+    assert cli("fetch").code == 0
+    assert git(deploy, "rev-parse", "--is-shallow-repository").strip() == "true"
+    assert git(deploy, "log", "-1", "--format=%s").startswith("Merge request 2")
+    return deploy
+
+
+def test_a_shallow_clone_fetches_the_history_review_evidence_needs(
+    pushed_reviews: Path, clone: Callable[..., Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy = shallow_deploy(clone, pushed_reviews, cli, monkeypatch)
+    main = git(deploy, "rev-parse", "refs/remotes/origin/main")
+    check = cli("check-ref", "fraud#production#2")
+    assert check.code == 0, check.err
+    facts = json.loads(check.out)
+    assert (facts["version"], facts["approved_by"], facts["current"]) == (2, "Bob Reviewer <bob@example.com>", True)
+    assert cli("check-ref", "fraud#production#1").code == 0  # its merge is further back than one fetch reached
+    resolved = cli("resolve", "fraud/production", "--json")
+    assert resolved.code == 0, resolved.err
+    assert json.loads(resolved.out)["version"] == 2 and "ignoring" not in resolved.err
+    assert git(deploy, "rev-parse", "refs/remotes/origin/main") == main  # history fetched, no ref moved
+
+
+def test_a_shallow_clone_that_cannot_fetch_says_so_and_how_to_fix_it(
+    pushed_reviews: Path,
+    clone: Callable[..., Path],
+    cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    deploy = shallow_deploy(clone, pushed_reviews, cli, monkeypatch)
+    git(deploy, "remote", "set-url", "origin", f"file://{tmp_path / 'gone.git'}")  # offline
+    for args in (("check-ref", "fraud#production#2"), ("resolve", "fraud/production")):
+        result = cli(*args)
+        assert result.code == 1, (args, result.out)
+        assert "shallow" in result.err and "git fetch --unshallow origin" in result.err, result.err
+        assert "fetch-depth: 0" in result.err and result.err.count("\n") == 1, result.err
+        assert "not merged" not in result.err and "Traceback" not in result.err
+        assert result.out == ""
+    git(deploy, "remote", "set-url", "origin", f"file://{pushed_reviews}")  # back online: it catches up
+    assert cli("check-ref", "fraud#production#2").code == 0
+
+
+def test_a_repo_url_read_fetches_the_history_review_evidence_needs(
+    pushed_reviews: Path, cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"file://{pushed_reviews}"
+    resolved = cli("resolve", "fraud/production", "--repo", url, "--json")
+    assert resolved.code == 0, resolved.err
+    assert json.loads(resolved.out)["version"] == 2 and "ignoring" not in resolved.err
+    check = cli("check-ref", "fraud#production#1", "--repo", url)
+    assert check.code == 0, check.err
+    assert json.loads(check.out)["current"] is False
+
+
+def test_apply_in_a_shallow_clone_fetches_the_merge_it_applies(
+    pushed_reviews: Path,
+    clone: Callable[..., Path],
+    cli: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    setup = tmp_path / "setup"
+    monkeypatch.chdir(setup)
+    created = request(cli, "fraud", "1", "production", "--push")
+    git_as(setup, BOB, "merge", "-q", "--no-ff", created["branch"], "-m", "Merge request 3")
+    git(setup, "push", "-q", "origin", "main")
+    ci = clone("ci", "--depth", "1", url=f"file://{pushed_reviews}")
+    monkeypatch.chdir(ci)
+    git(ci, "fetch", "-q", "--force", "--tags", "origin")
+    result = cli("apply", "--push", "--json")
+    assert result.code == 0, result.err
+    assert [(r["outcome"], r["request"]) for r in json.loads(result.out)] == [("applied", created["request"]["id"])]
+    assert payload(pushed_reviews, "fraud#production#3")["approved_by"] == "Bob Reviewer <bob@example.com>"

@@ -122,6 +122,22 @@ def fetch(repo: GitRepo, remote: str, refspecs: list[str], *options: str) -> Non
         raise
 
 
+def deepen(repo: GitRepo, remote: str, want: str, by: int | None) -> frozenset[str]:
+    """Fetch `by` more commits behind this shallow repository's boundary on `want`'s line (None: all of it).
+
+    Only objects and git's `shallow` file change: no ref is updated (`--refmap=`), no tag is
+    fetched. Returns the commits still held without their parents.
+    """
+    depth = "--unshallow" if by is None else f"--deepen={by}"
+    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--refmap=", depth, remote, want]
+    proc = run_git_raw(args, repo.root)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+        fatal = next((line for line in lines if line.startswith("fatal: ")), lines[-1] if lines else "")
+        raise GitError(f"git fetch failed: {fatal.removeprefix('fatal: ') or f'exit {proc.returncode}'}")
+    return repo.reread_shallow()
+
+
 def ls_remote(repo: GitRepo, remote: str, patterns: list[str], peeled_head: bool = False) -> dict[str, str]:
     """The remote's refs matching `patterns` → object id (peeled entries left out).
 

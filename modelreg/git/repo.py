@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -262,6 +263,36 @@ class GitRepo:
             additions.append(Addition(commit, tuple(parents.split()), author, date, tuple(p for p in paths if p)))
         return additions
 
+    @cached_property
+    def shallow_commits(self) -> frozenset[str]:
+        """The commits held here without their parents (a `git clone --depth` boundary); empty in a full clone.
+
+        Read once per repository object from git's `shallow` file, found without a git process in a
+        plain or bare repository; `reread_shallow` after a fetch that deepens.
+        """
+        dot_git = self.root / ".git"
+        if dot_git.is_dir():
+            path = dot_git / "shallow"
+        elif not dot_git.exists() and (self.root / "HEAD").is_file() and (self.root / "objects").is_dir():
+            path = self.root / "shallow"  # a bare repository (the read-only views of a URL)
+        else:
+            path = Path(self.git("rev-parse", "--path-format=absolute", "--git-path", "shallow").strip())
+        try:
+            return frozenset(path.read_text(encoding="ascii").split())
+        except FileNotFoundError:
+            return frozenset()
+
+    def reread_shallow(self) -> frozenset[str]:
+        self.__dict__.pop("shallow_commits", None)
+        return self.shallow_commits
+
+    def missing_objects(self, ids: list[str]) -> set[str]:
+        """The object ids in `ids` this repository does not have (one `cat-file --batch-check`)."""
+        if not ids:
+            return set()
+        out = self.git("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{oid}\n" for oid in ids))
+        return {line.split(" ", 1)[0] for line in out.splitlines() if line.endswith(" missing")}
+
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
         try:
@@ -364,6 +395,11 @@ class GitRepo:
         config = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
         proc = run_git_raw([*config, "verify-tag", "--raw", tag], self.root)
         return proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+    def config_get(self, key: str) -> str | None:
+        """git's effective value of a config key here (None when unset)."""
+        proc = run_git_raw(["config", "--get", key], self.root)
+        return proc.stdout.decode(errors="surrogateescape").strip() if proc.returncode == 0 else None
 
     def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
         """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""
