@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from modelreg.hashing import Progress
     from modelreg.reader import Reader
     from modelreg.results import GcReport, VerifyReport
+
+_MANIFEST_PATH = re.compile(re.escape(manifestmod.MODELS_DIR) + r"/([^/]+)/v([1-9][0-9]*)\.yaml")
 
 
 def tagged_manifests(reg: Reader, events: dict[str, list[Event]]) -> tuple[dict[str, Manifest], list[Finding]]:
@@ -50,7 +53,7 @@ def verify(
     findings += review_findings(reg.context, snap.events)
     from modelreg.sigverify import signature_findings
 
-    findings += signature_findings(reg.context, snap.events)
+    findings += signature_findings(reg.context, snap.events, remembered=False)  # verify asks git every time
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
     findings += manifest_findings
     for tag, manifest in sorted(manifests.items()):
@@ -173,6 +176,16 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
     if findings:
         # A version whose manifest cannot be read might reference anything: deleting is unsafe.
         raise ModelregError(f"cannot tell which blobs are referenced: {findings[0].message}")
+    untagged = _untagged_manifest(reg, snap.events)
+    if untagged is not None:
+        # Blobs count as referenced through version tags: a clone that has a version's manifest but not
+        # its tag (a branch pulled without tags) would take that version's blobs for garbage.
+        path, rev, tag = untagged
+        raise ModelregError(
+            f"cannot tell which blobs are referenced: {path} is on {rev} but its version tag {tag} is not "
+            "in this clone: run `modelreg fetch` (or push the tag from the clone that registered it); "
+            "nothing was deleted"
+        )
     referenced = {blob.digest for m in manifests.values() for blob in m.artifact.files}
     store = reg.store(reg.config.store)
     unreferenced, young = [], 0
@@ -194,6 +207,33 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
     return GcReport(
         reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete
     )
+
+
+def _untagged_manifest(reg: Reader, events: dict[str, list[Event]]) -> tuple[str, str, str] | None:
+    """(path, branch, tag) of a manifest on HEAD or the main branch whose version tag this clone lacks."""
+    tagged = {
+        manifestmod.manifest_path(e.name, e.version)
+        for model in events.values()
+        for e in model
+        if e.action == "register"
+    }
+    main, remote = reg.config.main_branch, reg.config.remote
+    seen: set[str] = set()
+    for rev, label in (
+        (f"refs/heads/{main}", main),
+        (f"refs/remotes/{remote}/{main}", f"{remote}/{main}"),
+        ("HEAD", "HEAD"),
+    ):
+        commit = reg.git.resolve_commit(rev)
+        if commit is None or commit in seen:
+            continue
+        seen.add(commit)
+        listing = reg.git.git("ls-tree", "-r", "-z", "--name-only", commit, "--", manifestmod.MODELS_DIR)
+        for path in sorted(listing.split("\x00")):
+            found = _MANIFEST_PATH.fullmatch(path)
+            if found is not None and path not in tagged:
+                return path, label, version_tag(found[1], int(found[2]))
+    return None
 
 
 def check_ref(reader: Reader, ref: str) -> RefCheck:

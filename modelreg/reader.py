@@ -70,7 +70,11 @@ class Reader:
         events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
         state = replay(name, events)
         if not state.versions:
-            raise self.not_found(f"no model named {name!r} is registered")
+            if not rejected:
+                raise self.not_found(f"no model named {name!r} is registered")
+            error = self.not_found(f"no version of {name!r} takes effect: the policy leaves out every one")
+            error.warnings = rejected
+            raise error
         return ModelView(state, events, snap, rejected)
 
     def not_found(self, message: str) -> NotFoundError:

@@ -140,7 +140,11 @@ def test_a_missing_key_writes_nothing(signed: dict[str, Path], repo: Path, cli) 
 def test_a_missing_allowed_signers_file_is_a_finding(signed: dict[str, Path], repo: Path, cli) -> None:
     assert cli("promote", "fraud", "1", "staging").code == 0
     (repo / ".modelreg" / "allowed_signers").unlink()
-    assert findings(cli) == ["the allowed-signers file .modelreg/allowed_signers named in the config does not exist"]
+    git(repo, "commit", "-qam", "drop the allowed signers")
+    tip = git(repo, "rev-parse", "HEAD").strip()
+    assert findings(cli) == [
+        f"the allowed-signers file .modelreg/allowed_signers named in the config is not committed at {tip[:12]}"
+    ]
 
 
 def test_apply_signs_the_events_it_writes(signed: dict[str, Path], repo: Path, cli) -> None:
@@ -167,3 +171,51 @@ def test_version_tags_are_signed_and_an_unsigned_one_is_not_a_version(
     version_tag_by_hand(repo, "fraud", 4, like=1, claim=True, sign=signed["mallory"])  # a key nobody allows
     assert cli("check-ref", "fraud@v4").code == 4
     assert json.loads(cli("resolve", "fraud", "--json").out)["version"] == 2
+
+
+def test_the_allowed_signers_are_the_main_branchs_not_the_work_trees(
+    signed: dict[str, Path], repo: Path, cli, tmp_path: Path
+) -> None:
+    """Adding a key to the checked-out allowed-signers file (uncommitted, or on a branch) admits nobody."""
+    public = signed["mallory"].with_suffix(".pub").read_text().strip()
+    signers = repo / ".modelreg" / "allowed_signers"
+    signers.write_text(signers.read_text() + f'mallory@example.com namespaces="git" {public}\n')
+    signed_by_hand(repo, signed["mallory"], "fraud#staging#1", 2)
+    assert cli("check-ref", "fraud#staging#1").code == 4
+    assert cli("resolve", "fraud/staging").code == 1
+    git(repo, "checkout", "-q", "-b", "mallorys-branch")
+    git(repo, "commit", "-qam", "trust mallory")
+    assert cli("check-ref", "fraud#staging#1").code == 4  # main's file still does not name her
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--ff-only", "mallorys-branch")
+    assert cli("check-ref", "fraud#staging#1").code == 0  # once main says so, it counts
+
+
+def test_reads_remember_gits_verdicts_per_tag_and_signers_file(
+    signed: dict[str, Path], repo: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelreg.git import GitRepo
+
+    assert cli("promote", "fraud", "1", "production").code == 0
+    asked: list[str] = []
+    real = GitRepo.verify_tag
+
+    def counting(self: GitRepo, tag: str, allowed_signers: Path | None = None) -> tuple[bool, str]:
+        asked.append(tag)
+        return real(self, tag, allowed_signers)
+
+    monkeypatch.setattr(GitRepo, "verify_tag", counting)
+    assert cli("resolve", "fraud/production").code == 0
+    assert asked == []  # the writes checked these tags against this signers file already
+    assert cli("verify").code == 0
+    assert len(asked) == 3  # verify asks git every time: two version tags and the event
+    asked.clear()
+    assert cli("resolve", "fraud/production").code == 0
+    assert asked == []
+    # Jane leaves the allowed signers on main: every verdict that named her file is void.
+    signers = repo / ".modelreg" / "allowed_signers"
+    signers.write_text("".join(line for line in signers.read_text().splitlines(True) if "jane@" not in line))
+    git(repo, "commit", "-qam", "jane leaves")
+    resolved = cli("resolve", "fraud/production")
+    assert resolved.code == 1 and len(asked) == 3
+    assert "ignoring fraud#production#1: git does not accept its signature" in resolved.err
