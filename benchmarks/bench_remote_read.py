@@ -34,7 +34,13 @@ from benchenv import MODELREG, compile_package, installed_env, median_time, prog
 from make_registry import build
 from servers import git_daemon
 
-BENCH_REFS = ["HEAD", "refs/tags/bench@v*", "refs/tags/bench#*", "refs/modelreg/events/bench/*"]
+BENCH_REFS = [
+    "HEAD",
+    "refs/tags/bench@v*",
+    "refs/tags/bench#*",
+    "refs/modelreg/events/bench/*",
+    "refs/modelreg/versions/bench/*",
+]
 LS_REMOTE = "git ls-remote URL " + " ".join(BENCH_REFS)
 RESOLVE = "modelreg resolve bench/production --repo URL"
 

@@ -49,7 +49,12 @@ def bye() -> None:
 app()
 """
 CONTENTS = "--format=%(refname)%(objectname)%(*objectname)%(contents)"
-BENCH_REFS = ["refs/tags/bench@v*", "refs/tags/bench#*#*", "refs/modelreg/events/bench/"]
+BENCH_REFS = [
+    "refs/tags/bench@v*",
+    "refs/tags/bench#*#*",
+    "refs/modelreg/events/bench/",
+    "refs/modelreg/versions/bench/",
+]
 ALL_REFS = ["refs/tags/", "refs/modelreg/"]
 
 PYTHON_PASS = "python -c pass"
