@@ -336,10 +336,15 @@ class Registry(Writer):
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
         """Blobs in the configured store that no manifest references; removed only with `delete`.
 
-        Blobs younger than `grace_s` seconds are kept: a registration may be uploading them.
+        Blobs younger than `grace_s` seconds are kept: a registration may be uploading them. A blob
+        is referenced through a version tag, so when the registry's remote exists its refs are
+        fetched first (`fetch`; a ref moved or deleted there is an IntegrityError), and gc refuses
+        while the main branch or HEAD has a manifest whose version tag is not here.
         """
         if grace_s < 0:
             raise InvalidInputError("the grace period must not be negative")
+        if self.source is None and self.config.remote in self.git.git("remote").split():
+            self.fetch(strict=True)
         from modelreg.checks import collect_garbage
 
         return collect_garbage(self, delete=delete, grace_s=grace_s)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from modelreg import Registry, render
 from tests.conftest import git
 
 
@@ -162,6 +165,32 @@ def test_history_is_ordered_by_seq_with_registrations_first(three_versions, cli)
     assert events[1]["actor"] == "Jane Doe <jane@example.com>" and events[1]["reason"] == "go"
     table = cli("history", "fraud").out
     assert "production" in table and "champion" in table
+
+
+def test_history_interleaves_registrations_with_the_events_that_followed_them(repo, cli, artifact):
+    steps = [
+        ("register", "fraud", artifact(content=b"weights 1")),
+        ("promote", "fraud", "1", "production"),
+        ("register", "fraud", artifact(content=b"weights 2")),
+        ("promote", "fraud", "2", "production"),
+    ]
+    for step in steps:
+        assert cli(*step).code == 0
+    expected = [("register", 1), ("assign", 1), ("register", 2), ("assign", 2)]
+    events = json.loads(cli("history", "fraud", "--json").out)
+    assert [(e["action"], e["version"]) for e in events] == expected
+    assert [e["seq"] for e in events] == [None, 1, None, 2]
+    rows = [line.split("\t")[:3] for line in cli("history", "fraud").out.splitlines()[1:]]
+    assert rows == [
+        ["", "v1", "registered"],
+        ["1", "v1", "→ production"],
+        ["", "v2", "registered"],
+        ["2", "v2", "→ production (v1 archived)"],
+    ]
+    out = StringIO()
+    render.history_table(Console(file=out, width=200), "fraud", Registry.open(repo).history("fraud"))
+    cells = [[c.strip() for c in line.split("│")[1:4]] for line in out.getvalue().splitlines() if "│" in line]
+    assert cells == [[seq, version, event] for seq, version, event in rows]
 
 
 def test_state_ignores_tag_dates_even_when_clocks_run_backwards(three_versions, cli, monkeypatch):

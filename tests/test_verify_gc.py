@@ -163,3 +163,46 @@ def test_a_negative_grace_period_is_refused_by_the_api_and_the_cli(repo, cli):
         modelreg.Registry.open(repo).gc(grace_s=-1)
     result = cli("gc", "--grace-hours", "-1")
     assert result.code == 1 and result.err == "error: the grace period must not be negative\n"
+
+
+def shared_blob(remote: Path, digest: str) -> Path:
+    hexdigest = digest.removeprefix("sha256:")
+    return remote.parent / "shared-store/blobs/sha256" / hexdigest[:2] / hexdigest
+
+
+def test_gc_in_a_clone_without_the_tags_fetches_them_and_deletes_no_pushed_blob(clone, remote, cli, monkeypatch):
+    a = clone("a")
+    (a.parent / "pushed.bin").write_bytes(b"pushed weights")
+    digest = modelreg.Registry.open(a).register("m", a.parent / "pushed.bin", push=True).digest
+    b = clone("b", "--no-tags")
+    assert git(b, "tag", "-l") == "" and (b / ".modelreg/models/m/v1.yaml").is_file()
+    monkeypatch.chdir(b)
+    result = cli("gc", "--yes", "--grace-hours", "0", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert (report["referenced"], report["unreferenced"]) == (1, [])
+    assert shared_blob(remote, digest).read_bytes() == b"pushed weights"
+    assert git(b, "tag", "-l").split() == ["m@v1"]
+
+
+def test_gc_refuses_while_a_manifest_on_the_branch_has_no_version_tag_here(clone, remote, cli, monkeypatch):
+    a = clone("a")
+    (a.parent / "local.bin").write_bytes(b"registered without --push")
+    digest = modelreg.Registry.open(a).register("m", a.parent / "local.bin", push=False).digest
+    git(a, "push", "-q", "origin", "main")  # the branch went to the remote, its version tag did not
+    b = clone("b")
+    monkeypatch.chdir(b)
+    for args in (["--yes"], ["--json"]):
+        result = cli("gc", "--grace-hours", "0", *args)
+        assert result.code == 1 and result.out == ""
+        assert result.err.startswith("error: cannot tell which blobs are referenced: ")
+        assert "m@v1" in result.err and "modelreg fetch" in result.err and result.err.count("\n") == 1
+    assert shared_blob(remote, digest).is_file()
+
+
+def test_gc_without_a_remote_refuses_when_a_version_tag_is_missing(repo, cli, artifact):
+    digest = json.loads(cli("register", "m", artifact(content=b"kept"), "--json").out)["artifact"]["digest"]
+    git(repo, "tag", "-d", "m@v1")
+    result = cli("gc", "--yes", "--grace-hours", "0")
+    assert result.code == 1 and "m@v1" in result.err and "modelreg fetch" in result.err
+    assert blob_file(repo, digest).is_file()

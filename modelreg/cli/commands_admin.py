@@ -139,7 +139,12 @@ def gc(
     ] = 24.0,
     json_: JsonOpt = False,
 ) -> None:
-    """List (or, with --yes, delete) store blobs that no version's manifest references."""
+    """List (or, with --yes, delete) store blobs that no version's manifest references.
+
+    A blob is referenced through a version tag, so gc first fetches the registry's refs from its
+    remote (when the clone has it), and refuses while the main branch or HEAD has a manifest whose
+    version tag is not in this clone (a branch pulled without its tags).
+    """
     if dry_run and yes:
         raise InvalidInputError("--dry-run and --yes contradict each other")
     report = open_registry().gc(delete=yes, grace_s=grace_hours * 3600)
