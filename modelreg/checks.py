@@ -147,7 +147,7 @@ def _worktree_findings(reg: Reader, tag: str, tagged: Manifest) -> list[Finding]
     if not local.is_file():
         return []
     try:
-        current = manifestmod.from_yaml(local.read_text(encoding="utf-8"), path)
+        current = manifestmod.from_yaml(local.read_bytes().decode("utf-8", errors="replace"), path)
     except ModelregError as exc:
         return [Finding("manifest", path, str(exc))]
     if current._replace(description=tagged.description, tags=tagged.tags) != tagged:

@@ -6,6 +6,7 @@ Order comes from `seq` alone, never from tag dates (DESIGN §3).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
@@ -16,6 +17,11 @@ from modelreg.refs import parse_tag_name
 FORMAT_VERSION = 1
 ARCHIVED = "archived"
 _ACTIONS = ("register", "assign", "unassign", "rollback")
+MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
+MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
+# A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def event_message(subject: str, payload: dict[str, Any]) -> str:
@@ -33,10 +39,7 @@ def event_from_tag(record: TagRecord) -> Event | None:
         return None
     if not record.annotated:
         raise MalformedEvent(f"{record.tag}: a lightweight tag (modelreg tags are annotated)")
-    try:
-        payload = json.loads(record.body.strip() or "null")
-    except json.JSONDecodeError:
-        raise MalformedEvent(f"{record.tag}: the tag message holds no JSON payload") from None
+    payload = _payload(record)
     if (
         not isinstance(payload, dict)
         or not _is_positive_int(payload.get("modelreg"))
@@ -54,21 +57,23 @@ def event_from_tag(record: TagRecord) -> Event | None:
         action="register",
         version=version,
         tag=record.tag,
-        reason=_str_or_none(payload.get("reason")),
-        request=_str_or_none(payload.get("request")),
-        approved_by=_str_or_none(payload.get("approved_by")),
-        merge_commit=_str_or_none(payload.get("merge_commit")),
-        actor=record.tagger,
+        reason=_text(record.tag, payload, "reason"),
+        request=_text(record.tag, payload, "request"),
+        approved_by=_text(record.tag, payload, "approved_by"),
+        merge_commit=_text(record.tag, payload, "merge_commit"),
+        actor=_display(record.tagger),
         date=record.date,
         commit=record.commit,
-        subject=record.subject,
+        subject=_display(record.subject),
         object=record.object,
     )
     if parsed.seq is None:
         if action != "register" or version != parsed.version:
             raise MalformedEvent(f"{record.tag}: a version tag must record the registration of that version")
-        digest = payload.get("digest")
-        return base._replace(digest=digest) if isinstance(digest, str) else base
+        digest = _text(record.tag, payload, "digest") if isinstance(payload.get("digest"), str) else None
+        after = payload.get("after")
+        seen = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_NUMBER else None
+        return base._replace(digest=digest, after=seen)
     kind = payload.get("kind")
     archived = payload.get("archived", [])
     if action == "register" or kind not in ("stage", "alias") or payload.get("target") != parsed.target:
@@ -80,12 +85,52 @@ def event_from_tag(record: TagRecord) -> Event | None:
     return base._replace(action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
 
 
+def _payload(record: TagRecord) -> object:
+    """The JSON object of a tag message; MalformedEvent for anything json.loads cannot take safely."""
+    body = record.body.strip() or "null"
+    if _nesting(body) > MAX_NESTING:
+        raise MalformedEvent(f"{record.tag}: the payload nests deeper than {MAX_NESTING} levels")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer of more than 4300 digits
+        raise MalformedEvent(f"{record.tag}: the tag message holds no JSON payload") from None
+
+
+def _nesting(body: str) -> int:
+    """How deep brackets nest in `body`, outside JSON strings; counting stops past MAX_NESTING."""
+    if body.count("[") + body.count("{") <= MAX_NESTING:
+        return 0  # too few brackets to nest deeper than the limit: no scan needed
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(body):
+        char = match.group()
+        if char in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_NESTING:
+                break
+        elif char in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
 def _is_positive_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER
 
 
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
+def _text(tag: str, payload: dict[str, Any], key: str) -> str | None:
+    """A payload value as text; MalformedEvent if it is not Unicode (a lone surrogate cannot be printed)."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    text = str(value)
+    if not text.isascii() and _SURROGATE.search(text):
+        raise MalformedEvent(f"{tag}: {key!r} in the payload is not Unicode text")
+    return text
+
+
+def _display(text: str) -> str:
+    """Tagger and subject as printable text: git's bytes that are not UTF-8 come as lone surrogates."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def replay(name: str, events: Iterable[Event]) -> ModelState:
@@ -184,17 +229,25 @@ def to_archive(state: ModelState, version: int, stage: str, single_holder: bool)
 def history_order(events: Iterable[Event]) -> list[Event]:
     """Registrations and changes in one causal order, without reading clocks.
 
-    Changes come in `seq` order; each registration is placed just before the first change
-    that concerns its version or a later one (a version exists before anything happens to it).
+    Changes come in `seq` order. A registration comes before the first change that concerns
+    its version or a later one (a version exists before anything happens to it), and, when its
+    tag records the last `seq` its writer had seen (`after`), before the first change past that
+    one. Registrations keep version order.
     """
     events = list(events)
     registrations = sorted((e for e in events if e.action == "register"), key=lambda e: e.version)
     changes = sorted((e for e in events if e.action != "register"), key=lambda e: (e.seq or 0, e.tag))
+    never = float("inf")
+    limits: list[float] = []  # the seq each registration must come before
+    for reg in registrations:
+        limit = min((c.seq or 0 for c in changes if max((c.version, *c.archived)) >= reg.version), default=never)
+        limits.append(min(limit, reg.after + 1) if reg.after is not None else limit)
+    for index in range(len(limits) - 2, -1, -1):  # an older version never comes after a newer one
+        limits[index] = min(limits[index], limits[index + 1])
     ordered: list[Event] = []
-    pending = list(registrations)
+    pending = list(zip(registrations, limits, strict=True))
     for change in changes:
-        newest = max((change.version, *change.archived))
-        while pending and pending[0].version <= newest:
-            ordered.append(pending.pop(0))
+        while pending and pending[0][1] <= (change.seq or 0):
+            ordered.append(pending.pop(0)[0])
         ordered.append(change)
-    return ordered + pending
+    return ordered + [reg for reg, _ in pending]

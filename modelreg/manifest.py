@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from modelreg import yamlio
@@ -11,8 +12,10 @@ from modelreg.refs import NAME_RE
 from modelreg.schema import Fields
 
 MODELS_DIR = ".modelreg/models"
+MAX_INT = 2**63 - 1  # bounds sizes and versions: what file systems, object stores and JSON readers all hold
 SCHEMA = "modelreg/manifest/v1"
 READABLE_SCHEMAS = (SCHEMA,)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _KNOWN_KEYS = (
     "schema",
     "name",
@@ -84,7 +87,7 @@ def from_dict(data: Any, source: str) -> Manifest:
     if not NAME_RE.fullmatch(name):
         raise doc.fail("name", f"is not a valid model name: {name!r}")
     version = doc.required("version", int)
-    if version < 1:
+    if not 1 <= version <= MAX_INT:
         raise doc.fail("version", "must be a positive integer")
     lineage, training = doc.child("lineage"), doc.child("training")
     return Manifest(
@@ -114,17 +117,21 @@ def from_dict(data: Any, source: str) -> Manifest:
 
 def _artifact(art: Fields) -> Artifact:
     files: list[ArtifactFile] = []
+    paths: set[str] = set()
     raw_files = art.required("files", list)
     for index, raw in enumerate(raw_files):
         entry = Fields(raw, art.source, f"{art.key('files')}[{index}]")
         path = entry.required("path", str)
         if not is_safe_relative_path(path):
             raise entry.fail("path", f"must be a relative path inside the artifact, not {path!r}")
-        if any(f.path == path for f in files):
+        if path in paths:
             raise entry.fail("path", f"lists {path!r} twice")
+        paths.add(path)
         files.append(ArtifactFile(path, _digest(entry, "digest"), _size(entry)))
     if not files:
         raise art.fail("files", "must list at least one file")
+    if clash := _file_and_directory(paths):
+        raise art.fail("files", f"lists {clash[0]!r} as a file and as a directory (of {clash[1]!r})")
     return Artifact(
         store=art.required("store", str),
         digest=_digest(art, "digest"),
@@ -133,10 +140,20 @@ def _artifact(art: Fields) -> Artifact:
     )
 
 
+def _file_and_directory(paths: set[str]) -> tuple[str, str] | None:
+    """(a path, a path beneath it) when one listed path is the directory of another: no pull could place both."""
+    for path in sorted(paths):
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            if (parent := "/".join(parts[:end])) in paths:
+                return parent, path
+    return None
+
+
 def _size(fields: Fields) -> int:
     size = fields.required("size", int)
-    if size < 0:
-        raise fields.fail("size", "must not be negative")
+    if not 0 <= size <= MAX_INT:
+        raise fields.fail("size", f"must be a number of bytes from 0 to 2**63 - 1, not {size}")
     return size
 
 
@@ -149,11 +166,17 @@ def _digest(fields: Fields, key: str) -> str:
 
 
 def is_safe_relative_path(path: str) -> bool:
+    """A relative POSIX path that stays inside its directory, without control characters.
+
+    NUL cuts a path short in the OS, a newline would break the canonical file list (DESIGN §2),
+    and an escape sequence would reach the user's terminal.
+    """
     parts = path.split("/")
     return (
         bool(path)
         and not path.startswith("/")
         and "\\" not in path
+        and not _CONTROL.search(path)
         and all(part not in ("", ".", "..") for part in parts)
     )
 

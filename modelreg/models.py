@@ -85,6 +85,7 @@ class Event(NamedTuple):
     subject: str = ""  # the tag message's first line, for people
     object: str = ""  # the tag object's id
     digest: str | None = None  # a registration's artifact digest, as its tag's payload records it
+    after: int | None = None  # a registration's place among the events: the last seq its writer saw
 
 
 class VersionInfo(NamedTuple):

@@ -19,7 +19,7 @@ from modelreg.events import history_order, replay
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
 from modelreg.policy import admit
-from modelreg.refs import ModelRef, check_name, parse_ref, version_tag
+from modelreg.refs import ModelRef, check_name, parse_ref, parse_tag_name, version_tag
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,6 +68,7 @@ class Reader:
         check_name(name)
         snap = self.snapshot(name)
         events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
+        rejected += _malformed(snap.problems, name)
         state = replay(name, events)
         if not state.versions:
             if not rejected:
@@ -89,6 +90,7 @@ class Reader:
         snap = self.snapshot(None)
         for name, all_events in sorted(snap.events.items()):
             events, rejected = admit(self.context, name, all_events, snap.claims)
+            rejected += _malformed(snap.problems, name)
             state = replay(name, events)
             if not state.versions:
                 continue
@@ -249,6 +251,17 @@ def _telling(warnings: tuple[str, ...]) -> Iterator[None]:
     except ModelregError as exc:
         exc.warnings = warnings
         raise
+
+
+def _malformed(problems: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """One warning per tag of model `name` that has a modelreg name but is no well-formed event."""
+    found = []
+    for problem in problems:
+        tag, _, why = problem.partition(": ")
+        parsed = parse_tag_name(tag)
+        if parsed is not None and parsed.name == name:
+            found.append(f"ignoring {tag}: {why}")
+    return tuple(found)
 
 
 def registration(events: list[Event], version: int) -> Event:

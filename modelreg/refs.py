@@ -13,7 +13,8 @@ from modelreg.errors import InvalidInputError
 NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 100
 LATEST = "latest"
-_VERSION_RE = re.compile(r"^v?([0-9]+)$")
+_VERSION_RE = re.compile(r"^v?([0-9]{1,19})$")  # at most 2**63 - 1, as manifests and tags allow
+MAX_NUMBER = 2**63 - 1
 
 NameKind = Literal["model", "stage", "alias"]
 
@@ -50,7 +51,7 @@ def looks_like_version(text: str) -> bool:
 def parse_version(text: str) -> int:
     """`7` or `v7` → 7."""
     match = _VERSION_RE.fullmatch(text.strip())
-    if not match or int(match.group(1)) < 1:
+    if not match or not 1 <= int(match.group(1)) <= MAX_NUMBER:
         raise InvalidInputError(f"invalid version {text!r}: expected a positive number like 7 or v7")
     return int(match.group(1))
 
@@ -168,21 +169,22 @@ class TagName(NamedTuple):
     seq: int | None = None
 
 
-_VERSION_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)@v(?P<version>[1-9][0-9]*)$")
-_EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9][0-9]*)$")
+_VERSION_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)@v(?P<version>[1-9][0-9]{0,18})$")
+_EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9][0-9]{0,18})$")
 
 
 def parse_tag_name(text: str) -> TagName | None:
     """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours."""
     tag = text.removeprefix(TAGS_PREFIX)
     if match := _VERSION_TAG_RE.fullmatch(tag):
-        if NAME_RE.fullmatch(match["name"]):
+        if NAME_RE.fullmatch(match["name"]) and int(match["version"]) <= MAX_NUMBER:
             return TagName(match["name"], version=int(match["version"]))
         return None
     if (
         (match := _EVENT_TAG_RE.fullmatch(tag))
         and NAME_RE.fullmatch(match["name"])
         and NAME_RE.fullmatch(match["target"])
+        and int(match["seq"]) <= MAX_NUMBER
     ):
         return TagName(match["name"], target=match["target"], seq=int(match["seq"]))
     return None

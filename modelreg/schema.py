@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, TypeVar
 
 from modelreg.errors import ConfigError
 
 T = TypeVar("T")
+_MAX_FLOAT = int(sys.float_info.max)  # float() of a larger int raises OverflowError
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -51,6 +53,8 @@ class Fields:
         value = self.data[key]
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > _MAX_FLOAT:
+                raise self.fail(key, "is too large a number")
             ok, value = True, float(value)
         if not ok:
             raise self.fail(key, f"must be {_TYPE_NAMES.get(kind, kind.__name__)}, not {value!r}")

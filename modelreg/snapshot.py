@@ -38,7 +38,7 @@ from modelreg.refs import (
 if TYPE_CHECKING:
     from modelreg.git import GitRepo
 
-FORMAT = 8  # 8: version claim refs too
+FORMAT = 9  # 9: registrations record `after`; payload text checked for Unicode
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
 _BY_TAG = itemgetter(Event._fields.index("tag"))

@@ -135,6 +135,11 @@ class Writer(Reader):
         }
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
+        unsafe = next((rel for _, rel in files if not manifestmod.is_safe_relative_path(rel)), None)
+        if unsafe is not None:
+            raise InvalidInputError(
+                f"{path}: cannot register a file named {unsafe!r}: rename it (no control characters or backslashes)"
+            )
         target = self.target(push, remote, branch, commits=True)
         who, epoch, _ = self.git.identity()
         if duration_s is not None and duration_s < 0:
@@ -177,8 +182,11 @@ class Writer(Reader):
             text = manifestmod.to_yaml(manifest)
             commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
             tag = version_tag(name, version)
+            # `after`: the model's last seq as this writer saw it, so history places the registration among events.
+            after = max(self.snapshot(name).taken_seqs.get(name, {0}))
             message = event_message(
-                f"{name} v{version}: registered", {"action": "register", "version": version, "digest": digest}
+                f"{name} v{version}: registered",
+                {"action": "register", "version": version, "digest": digest, "after": after},
             )
             tag_object = self._tag_object(target, tag, commit, message, "")
             warnings = self._publish_commit(

@@ -3,6 +3,10 @@
 `yaml.safe_load` keeps the last of duplicate keys, reads `no` as False and accepts alias bombs.
 The loader here refuses duplicate keys and anchors/aliases, reads only true/false as booleans and
 leaves dates as strings; the dumper quotes every string that a YAML reader could coerce.
+
+Files from a repository may be hostile: the loader also refuses nesting deeper than MAX_NESTING
+(PyYAML composes recursively: 3,000 levels would end in RecursionError) and escapes of lone
+surrogates (`"\ud800"`, which no UTF-8 output can print). yamlio refuses text that was not UTF-8.
 """
 
 from __future__ import annotations
@@ -14,18 +18,37 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
-from modelreg.errors import ConfigError
+from modelreg.errors import ConfigError, InvalidInputError
 
+MAX_NESTING = 64  # manifests, config and requests nest 3 levels; PyYAML needs ~3 stack frames per level
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _StrictLoader(yaml.SafeLoader):
+    _depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise ConstructorError(None, None, "anchors and aliases are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            mark: Any = event.start_mark
+            raise ConstructorError(None, None, f"nested deeper than {MAX_NESTING} levels", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+            raise ConstructorError(None, None, "a lone surrogate escape is not Unicode text", node.start_mark)
+        return value
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -59,6 +82,8 @@ _YAML12_SCALAR = re.compile(
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if not data.isascii() and _SURROGATE.search(data):  # e.g. from bytes in argv that are not UTF-8
+        raise InvalidInputError(f"{data!r} is not Unicode text: it holds a lone surrogate")
     if _YAML12_SCALAR.fullmatch(data):
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
     return dumper.represent_str(data)
@@ -93,9 +118,10 @@ def dump(data: Any) -> str:
     """YAML text with keys in insertion order; strings that could be coerced are quoted.
 
     Non-ASCII text is written as is, unless that would not read back the same (PyYAML writes
-    some characters, such as U+0085, raw where a reader folds them): then it is escaped.
+    some characters, such as U+0085, raw where a reader folds them) or holds U+FFFD (which
+    yamlio.load takes for bytes that were not UTF-8): then it is escaped.
     """
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
-    if text.isascii() or yaml.load(text, Loader=_StrictLoader) == data:  # noqa: S506 - a SafeLoader subclass
+    if text.isascii() or ("\ufffd" not in text and yaml.load(text, Loader=_StrictLoader) == data):  # noqa: S506
         return text
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=4096)

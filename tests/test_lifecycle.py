@@ -146,7 +146,8 @@ def test_rollback_to_a_version_and_of_an_alias(three_versions, cli):
     assert state(cli)["aliases"]["champion"] == 1
 
 
-def test_history_is_ordered_by_seq_with_registrations_first(three_versions, cli):
+def test_history_places_registrations_where_they_happened(three_versions, cli):
+    """All three versions were registered before any event: history says so (the register tags record it)."""
     cli("promote", "fraud", "1", "production", "-r", "go")
     cli("alias", "set", "fraud", "champion", "1")
     cli("promote", "fraud", "2", "production")
@@ -155,14 +156,14 @@ def test_history_is_ordered_by_seq_with_registrations_first(three_versions, cli)
     events = json.loads(result.out)
     assert [(e["seq"], e["action"], e["version"], e["target"]) for e in events] == [
         (None, "register", 1, None),
+        (None, "register", 2, None),
+        (None, "register", 3, None),
         (1, "assign", 1, "production"),
         (2, "assign", 1, "champion"),
-        (None, "register", 2, None),
         (3, "assign", 2, "production"),
-        (None, "register", 3, None),
     ]
-    assert set(events[1]) >= {"seq", "action", "version", "target", "actor", "date", "reason"}
-    assert events[1]["actor"] == "Jane Doe <jane@example.com>" and events[1]["reason"] == "go"
+    assert set(events[3]) >= {"seq", "action", "version", "target", "actor", "date", "reason"}
+    assert events[3]["actor"] == "Jane Doe <jane@example.com>" and events[3]["reason"] == "go"
     table = cli("history", "fraud").out
     assert "production" in table and "champion" in table
 

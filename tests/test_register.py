@@ -109,7 +109,7 @@ def test_register_a_file(repo, cli, artifact):
     assert tagged == git(repo, "rev-parse", "HEAD").strip()
     assert git(repo, "show", f"{tagged}:.modelreg/models/fraud-detector/v1.yaml") == text
     body = git(repo, "tag", "-l", "--format=%(contents:body)", "fraud-detector@v1")
-    assert json.loads(body) == {"modelreg": 1, "action": "register", "version": 1, "digest": digest}
+    assert json.loads(body) == {"modelreg": 1, "action": "register", "version": 1, "digest": digest, "after": 0}
     assert git(repo, "status", "--porcelain") == ""
 
 

@@ -202,6 +202,56 @@ def test_wrong_modelreg_version_is_malformed(payload: Any) -> None:
         event_from_tag(record("m#production#1", payload))
 
 
+NESTED = "the payload nests deeper than 64 levels"
+NOT_JSON = "the tag message holds no JSON payload"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 100_000, NESTED),
+        ("[" * 65 + "]" * 65, NESTED),
+        (json.dumps(ASSIGN)[:-1] + ', "reason": ' + "[" * 65 + "]" * 65 + "}", NESTED),
+        (json.dumps(ASSIGN).replace('"version": 3', '"version": ' + "9" * 5000), NOT_JSON),
+        (json.dumps(ASSIGN)[:-1] + ', "reason": "\\"' + "[" * 100, NOT_JSON),  # an unterminated string
+    ],
+)
+def test_payloads_json_cannot_take_safely_are_malformed(body: str, message: str) -> None:
+    with pytest.raises(MalformedEvent, match=f"^m#production#1: {message}$"):
+        event_from_tag(record("m#production#1", None, body=body))
+
+
+def test_nesting_up_to_the_limit_and_brackets_in_strings_are_fine() -> None:
+    deep = json.dumps({**ASSIGN, "x": json.loads("[" * 63 + "]" * 63)})
+    assert event_from_tag(record("m#production#1", None, body=deep)) is not None
+    brackets = {**ASSIGN, "reason": '[{"\\' * 100}
+    assert decode("m#production#1", brackets).reason == brackets["reason"]
+
+
+@pytest.mark.parametrize("key", ["reason", "request", "approved_by", "merge_commit"])
+def test_a_lone_surrogate_in_a_text_field_is_malformed(key: str) -> None:
+    with pytest.raises(MalformedEvent, match=f"^m#production#1: '{key}' in the payload is not Unicode text$"):
+        event_from_tag(record("m#production#1", {**ASSIGN, key: "ok \udcff"}))
+    with pytest.raises(MalformedEvent, match="'digest' in the payload is not Unicode text"):
+        event_from_tag(record("m@v1", {"modelreg": 1, "action": "register", "version": 1, "digest": "\ud800"}))
+
+
+def test_a_tagger_and_subject_that_are_not_utf8_are_shown_with_replacement_characters() -> None:
+    """git's output is decoded with surrogateescape: bytes that are not UTF-8 come as lone surrogates."""
+    tagged = record("m#production#1", ASSIGN)._replace(tagger="Mal\udcffory <m@x>", subject="caf\udce9")
+    event = event_from_tag(tagged)
+    assert event is not None and (event.actor, event.subject) == ("Mal\ufffdory <m@x>", "caf\ufffd")
+
+
+@pytest.mark.parametrize("version", [2**63, 10**38])
+def test_versions_beyond_64_bits_are_malformed(version: int) -> None:
+    with pytest.raises(MalformedEvent, match="bad 'version'"):
+        event_from_tag(record("m#production#1", {**ASSIGN, "version": version}))
+    with pytest.raises(MalformedEvent, match="'archived' must be a list of versions"):
+        event_from_tag(record("m#production#1", {**ASSIGN, "archived": [version]}))
+    assert decode("m#production#1", {**ASSIGN, "version": 2**63 - 1}).version == 2**63 - 1
+
+
 def test_empty_message_is_malformed() -> None:
     with pytest.raises(MalformedEvent, match="is not a modelreg 1 payload"):
         event_from_tag(record("m#production#1", None, body="  \n"))
@@ -499,3 +549,24 @@ def test_history_order_of_registrations_only() -> None:
     regs = [reg(3), reg(1), reg(2)]
     assert [e.version for e in history_order(regs)] == [1, 2, 3]
     assert history_order([]) == []
+
+
+def test_history_order_places_a_registration_after_the_last_seq_its_writer_saw() -> None:
+    r1, r2, r3 = reg(1)._replace(after=0), reg(2)._replace(after=0), reg(3)._replace(after=2)
+    c1, c2, c3 = change(1, "production", 1), change(2, "champion", 1, kind="alias"), change(3, "production", 2)
+    assert history_order([c3, r3, c2, r2, c1, r1]) == [r1, r2, c1, c2, r3, c3]
+
+
+def test_history_order_never_lets_after_place_a_version_behind_what_concerns_it() -> None:
+    """A forged or stale `after` cannot move a registration past the first change about its version."""
+    r1, r2 = reg(1)._replace(after=0), reg(2)._replace(after=9)
+    c1, c2 = change(1, "production", 2), change(2, "champion", 1, kind="alias")
+    assert history_order([c2, c1, r2, r1]) == [r1, r2, c1, c2]
+
+
+def test_the_register_payload_records_after() -> None:
+    event = decode("m@v2", {"modelreg": 1, "action": "register", "version": 2, "after": 7})
+    assert event is not None and event.after == 7
+    for bad in (-1, "7", True, 2**64):
+        odd = decode("m@v2", {"modelreg": 1, "action": "register", "version": 2, "after": bad})
+        assert odd is not None and odd.after is None  # a hint, not a rule: ignored when it is not a seq

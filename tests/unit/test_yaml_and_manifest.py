@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from modelreg import manifest, yamlio
-from modelreg.errors import ConfigError
+from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
 
 SOURCE = ".modelreg/models/fraud/v7.yaml"
@@ -103,6 +104,26 @@ def test_odd_but_parseable_yaml_is_a_config_error(text: str) -> None:
         yamlio.load(text, "f.yaml")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: 1\nb: caf\ufffd\n", "invalid YAML (line 2): not UTF-8 text"),
+        ('a: "\\ud800"\n', "invalid YAML (line 1): a lone surrogate escape is not Unicode text"),
+        ('? "\\udcff"\n: 1\n', "invalid YAML (line 1): a lone surrogate escape is not Unicode text"),
+        ("a: " + "[" * 65 + "]" * 65 + "\n", "invalid YAML (line 1): nested deeper than 64 levels"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "invalid YAML (line 1): nested deeper than 64 levels"),
+        ("- " * 3000 + "x\n", "invalid YAML (line 1): nested deeper than 64 levels"),
+    ],
+)
+def test_hostile_text_is_a_config_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^f\\.yaml: {re.escape(message)}"):
+        yamlio.load(text, "f.yaml")
+
+
+def test_nesting_up_to_the_limit_loads() -> None:
+    assert yamlio.load("[" * 64 + "]" * 64, "f.yaml") == json.loads("[" * 64 + "]" * 64)
+
+
 # --- dumping: load(dump(x)) == x ----------------------------------------------------------------
 
 TRICKY_STRINGS = [
@@ -140,6 +161,18 @@ def test_dump_load_round_trips_next_line_character() -> None:
 )
 def test_dump_load_round_trips_other_values(value: Any) -> None:
     assert yamlio.load(yamlio.dump({"k": value}), "x") == {"k": value}
+
+
+def test_dump_escapes_a_replacement_character_so_it_reads_back() -> None:
+    data = {"description": "caf\ufffd é"}
+    text = yamlio.dump(data)
+    assert "\ufffd" not in text and yamlio.load(text, "x") == data
+
+
+@pytest.mark.parametrize("value", ["\udcff", "ok \ud800", {"k\udce9": 1}])
+def test_dump_refuses_a_lone_surrogate(value: Any) -> None:
+    with pytest.raises(InvalidInputError, match="is not Unicode text: it holds a lone surrogate"):
+        yamlio.dump({"description": value})
 
 
 def test_dump_keeps_insertion_order_and_writes_flow_maps_on_one_line() -> None:
@@ -315,7 +348,11 @@ def test_bad_digest(digest: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/etc/passwd", "../x", "a/../../b", "..", ".", "./a", "a/./b", "a//b", "a/", "", "a\\b", "..\\x"]
+    "path",
+    [
+        *("/etc/passwd", "../x", "a/../../b", "..", ".", "./a", "a/./b", "a//b", "a/", "", "a\\b", "..\\x"),
+        *("a\0b", "model.pkl\0/../../x", "a\nb", "a\r", "\x1b[31mred", "a\x7f", "a\x85b", "\t"),
+    ],
 )
 def test_unsafe_artifact_paths_are_refused(path: str) -> None:
     expected = f"key 'artifact.files[0].path' must be a relative path inside the artifact, not {path!r}"
@@ -329,6 +366,51 @@ def test_safe_artifact_paths(path: str) -> None:
     assert manifest.is_safe_relative_path(path)
     loaded = manifest.from_yaml(manifest_text(artifact=artifact_with(path=path)), SOURCE)
     assert loaded.artifact.files[0].path == path
+
+
+def files_artifact(*files: tuple[str, int], size: int | None = None) -> dict[str, Any]:
+    entries = [{"path": path, "digest": f"sha256:{HEX_A}", "size": n} for path, n in files]
+    total = sum(n for _, n in files) if size is None else size
+    return {"store": "s", "digest": f"sha256:{HEX_A}", "size": total, "files": entries}
+
+
+@pytest.mark.parametrize(
+    ("paths", "clash"),
+    [
+        (["a", "a/b"], ("a", "a/b")),
+        (["a/b/c", "a/b"], ("a/b", "a/b/c")),
+        (["x", "d/e", "d/e/f/g"], ("d/e", "d/e/f/g")),
+    ],
+)
+def test_a_path_that_is_both_a_file_and_a_directory_is_refused(paths: list[str], clash: tuple[str, str]) -> None:
+    artifact = files_artifact(*((p, 1) for p in paths))
+    refused(manifest_text(artifact=artifact), f"key 'artifact.files' lists {clash[0]!r} as a file and as a directory")
+
+
+def test_paths_that_share_a_prefix_but_not_a_directory_are_fine() -> None:
+    artifact = files_artifact(("a", 1), ("ab/c", 1), ("a.d/e", 1), ("b/a", 1))
+    assert len(manifest.from_yaml(manifest_text(artifact=artifact), SOURCE).artifact.files) == 4
+
+
+@pytest.mark.parametrize("size", [-1, 2**63, 10**38])
+def test_sizes_outside_0_to_2_63_are_refused(size: int) -> None:
+    problem = f"must be a number of bytes from 0 to 2**63 - 1, not {size}"
+    refused(manifest_text(artifact=files_artifact(("m", 5), size=size)), f"key 'artifact.size' {problem}")
+    refused(manifest_text(artifact=files_artifact(("m", size))), f"key 'artifact.files[0].size' {problem}")
+
+
+def test_the_largest_size_is_fine() -> None:
+    artifact = files_artifact(("a", 2**63 - 1), ("b", 0))
+    assert manifest.from_yaml(manifest_text(artifact=artifact), SOURCE).artifact.size == 2**63 - 1
+
+
+@pytest.mark.parametrize("version", [2**63, 10**38])
+def test_a_version_beyond_64_bits_is_refused(version: int) -> None:
+    refused(manifest_text(version=version), "key 'version' must be a positive integer")
+
+
+def test_a_duration_too_large_for_a_float_is_refused() -> None:
+    refused(manifest_text(training={"duration_s": 10**400}), "key 'training.duration_s' is too large a number")
 
 
 @pytest.mark.parametrize("schema", ["modelreg/manifest/v2", "modelreg/manifest/v0", "other"])
