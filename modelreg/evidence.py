@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from modelreg import requestfile
 from modelreg.errors import GitError, ModelregError
 from modelreg.events import held_before
+from modelreg.git.repo import Addition
 from modelreg.models import Event, Finding
 from modelreg.results import REQUESTS_DIR, Merge
 
@@ -95,9 +96,46 @@ def _shallow_fix(ctx: Context) -> str:
     )
 
 
+# Per process: the merges found on a main line, by (repository, tip commit, shallow boundary).
+_MERGES: dict[tuple[str, str, frozenset[str]], tuple[dict[str, list[Merge]], list[str]]] = {}
+
+
 def _merges(ctx: Context, rev: str) -> tuple[dict[str, list[Merge]], list[str]]:
     shallow = ctx.git.shallow_commits  # read once per registry: no git process in a full clone
+    key = (str(ctx.root), rev, shallow)
+    if key not in _MERGES or not _is_commit_id(rev):
+        _MERGES[key] = _read_merges(ctx, rev, shallow)
+    return _MERGES[key]
+
+
+def _is_commit_id(rev: str) -> bool:
+    return len(rev) in (40, 64) and all(c in "0123456789abcdef" for c in rev)
+
+
+def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition]:
+    """The main line's request additions; kept across processes by tip commit (a commit fixes its history)."""
+    if not _is_commit_id(rev):
+        return ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+    import os
+
+    from modelreg import cachefile
+    from modelreg.paths import cache_dir
+
+    ident = ("additions", 1, str(ctx.root), rev, REQUESTS_DIR, sorted(shallow))
+    path = os.path.join(cache_dir(), "evidence", cachefile.file_name(*map(str, ident)))
+    cached = cachefile.load(path)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident:
+        try:
+            return [Addition(*fields) for fields in cached[1]]
+        except TypeError:  # a damaged entry: read afresh
+            pass
     additions = ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+    cachefile.dump(path, (ident, [tuple(a) for a in additions]))
+    return additions
+
+
+def _read_merges(ctx: Context, rev: str, shallow: frozenset[str]) -> tuple[dict[str, list[Merge]], list[str]]:
+    additions = _additions(ctx, rev, shallow)
     found = [
         (index, addition, path, request_id)
         for index, addition in enumerate(additions)
