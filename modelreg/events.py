@@ -238,12 +238,21 @@ def history_order(events: Iterable[Event]) -> list[Event]:
     registrations = sorted((e for e in events if e.action == "register"), key=lambda e: e.version)
     changes = sorted((e for e in events if e.action != "register"), key=lambda e: (e.seq or 0, e.tag))
     never = float("inf")
-    limits: list[float] = []  # the seq each registration must come before
-    for reg in registrations:
-        limit = min((c.seq or 0 for c in changes if max((c.version, *c.archived)) >= reg.version), default=never)
-        limits.append(min(limit, reg.after + 1) if reg.after is not None else limit)
-    for index in range(len(limits) - 2, -1, -1):  # an older version never comes after a newer one
-        limits[index] = min(limits[index], limits[index + 1])
+    first_about: dict[int, float] = {}  # newest version a change concerns → the lowest seq of such a change
+    for change in changes:
+        newest = max((change.version, *change.archived))
+        first_about[newest] = min(first_about.get(newest, never), change.seq or 0)
+    newest_first = sorted(first_about, reverse=True)
+    limits: list[float] = [never] * len(registrations)  # the seq each registration must come before
+    limit, taken = never, 0
+    for index in range(len(registrations) - 1, -1, -1):  # newest version first: its limit binds older ones
+        reg = registrations[index]
+        while taken < len(newest_first) and newest_first[taken] >= reg.version:
+            limit = min(limit, first_about[newest_first[taken]])
+            taken += 1
+        if reg.after is not None:
+            limit = min(limit, reg.after + 1)
+        limits[index] = limit
     ordered: list[Event] = []
     pending = list(zip(registrations, limits, strict=True))
     for change in changes:

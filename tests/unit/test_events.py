@@ -570,3 +570,33 @@ def test_the_register_payload_records_after() -> None:
     for bad in (-1, "7", True, 2**64):
         odd = decode("m@v2", {"modelreg": 1, "action": "register", "version": 2, "after": bad})
         assert odd is not None and odd.after is None  # a hint, not a rule: ignored when it is not a seq
+
+
+def _history_order_by_definition(events: list[Event]) -> list[Event]:
+    """The rule, spelled out the slow way: each registration's limit, then older versions never after newer."""
+    regs = sorted((e for e in events if e.action == "register"), key=lambda e: e.version)
+    changes = sorted((e for e in events if e.action != "register"), key=lambda e: (e.seq or 0, e.tag))
+    limits = []
+    for r in regs:
+        about = [c.seq or 0 for c in changes if max((c.version, *c.archived)) >= r.version]
+        limit = min(about, default=float("inf"))
+        limits.append(min(limit, r.after + 1) if r.after is not None else limit)
+    limits = [min(limits[i:]) for i in range(len(limits))]
+    ordered: list[Event] = []
+    pending = list(zip(regs, limits, strict=True))
+    for c in changes:
+        while pending and pending[0][1] <= (c.seq or 0):
+            ordered.append(pending.pop(0)[0])
+        ordered.append(c)
+    return ordered + [r for r, _ in pending]
+
+
+def test_history_order_matches_its_definition_on_random_histories() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        versions = rng.randint(1, 8)
+        regs = [reg(v)._replace(after=rng.choice([None, rng.randint(0, 10)])) for v in range(1, versions + 1)]
+        changes = [change(seq, rng.choice(["production", "staging"]), rng.randint(1, versions)) for seq in range(1, 11)]
+        events = regs + changes
+        rng.shuffle(events)
+        assert history_order(events) == _history_order_by_definition(events)
