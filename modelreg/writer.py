@@ -182,8 +182,7 @@ class Writer(Reader):
             text = manifestmod.to_yaml(manifest)
             commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
             tag = version_tag(name, version)
-            # `after`: the model's last seq as this writer saw it, so history places the registration among events.
-            after = max(self.snapshot(name).taken_seqs.get(name, {0}))
+            after = self._last_seq(name)  # so history places the registration among the events it followed
             message = event_message(
                 f"{name} v{version}: registered",
                 {"action": "register", "version": version, "digest": digest, "after": after},
@@ -301,6 +300,12 @@ class Writer(Reader):
     def _parent_ref(self, parent: str) -> str:
         resolved = self.resolve(parent)
         return version_tag(resolved.name, resolved.version)
+
+    def _last_seq(self, name: str) -> int:
+        """The highest seq claimed for `name`: from claim ref names alone (no tag is read)."""
+        listing = self.git.ref_ids([claim_ref(name, 0)[:-1]])
+        seqs = (line.split(" ", 1)[0].rpartition("/")[2] for line in listing.splitlines())
+        return max((int(seq) for seq in seqs if seq.isdigit() and len(seq) < 20), default=0)
 
     def _next_version(self, name: str, base: str | None) -> int:
         """One past every version seen: version tag names (even malformed tags'), manifests at the
