@@ -104,6 +104,8 @@ def _merges(ctx: Context, rev: str) -> tuple[dict[str, list[Merge]], list[str]]:
     shallow = ctx.git.shallow_commits  # read once per registry: no git process in a full clone
     key = (str(ctx.root), rev, shallow)
     if key not in _MERGES or not _is_commit_id(rev):
+        if len(_MERGES) >= 64:  # a long-lived process sees many tips: keep memory bounded
+            _MERGES.clear()
         _MERGES[key] = _read_merges(ctx, rev, shallow)
     return _MERGES[key]
 
