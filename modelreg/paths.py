@@ -10,9 +10,10 @@ if TYPE_CHECKING:
 
 
 def cache_dir() -> str:
-    """`$XDG_CACHE_HOME/modelreg` (default `~/.cache/modelreg`): blobs, digests, parsed tags, URL views, memo.
+    """`$XDG_CACHE_HOME/modelreg` (default `~/.cache/modelreg`): blobs, digests, parsed refs, files at commits,
+    URL views, signature verdicts, review evidence.
 
-    A plain string, so the memo's replay can use it without importing pathlib.
+    A plain string, so the lean read path can use it without importing pathlib.
     """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "modelreg")
