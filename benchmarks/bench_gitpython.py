@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchenv import IDENTITY, MODELREG, PYTHON, compile_package, installed_env, median_time, progress
+from benchenv import CONTENTS, IDENTITY, MODELREG, PYTHON, compile_package, installed_env, median_time, progress
 from make_registry import build
 
 GITPYTHON_READ = """import sys, git
@@ -28,7 +28,6 @@ repo = git.Repo(".")
 messages = [t.tag.message for t in repo.tags if t.name.startswith("bench") and t.tag is not None]
 assert messages, "no bench tags"
 """
-CONTENTS = "--format=%(refname)%(objectname)%(*objectname)%(contents)"
 
 
 def main() -> None:

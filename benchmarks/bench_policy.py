@@ -60,7 +60,19 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchenv import IDENTITY, MODELREG, PYTHON, compile_package, installed_env, median_time, progress, run_checked
+from benchenv import (
+    ALL_REFS,
+    BENCH_REFS,
+    CONTENTS,
+    IDENTITY,
+    MODELREG,
+    PYTHON,
+    compile_package,
+    installed_env,
+    median_time,
+    progress,
+    run_checked,
+)
 from make_registry import CONFIG, TAGGER, build, layout
 
 from modelreg import requestfile
@@ -73,14 +85,6 @@ SIGNERS_PATH = ".modelreg/allowed_signers"
 SIGNED = f"require_signed: true\nallowed_signers: {SIGNERS_PATH}\n"
 REVIEWED = f"review_required: [{STAGE}]\n"
 WHEN = "2023-11-14T22:13:20Z"  # TAGGER's time, as the manifests write it
-CONTENTS = "--format=%(refname)%(objectname)%(*objectname)%(contents)"
-BENCH_REFS = [
-    "refs/tags/bench@v*",
-    "refs/tags/bench#*#*",
-    "refs/modelreg/events/bench/",
-    "refs/modelreg/versions/bench/",
-]
-ALL_REFS = ["refs/tags/", "refs/modelreg/"]
 WORKERS = os.cpu_count() or 1
 
 # Read label → arguments ({N}: bench's last version, the production holder); list compares with the list floor.

@@ -18,6 +18,15 @@ from pathlib import Path
 
 PYTHON = sys.executable  # run the benchmarks with the venv's python: .venv/bin/python benchmarks/...
 MODELREG = str(Path(PYTHON).with_name("modelreg"))  # the venv's console script
+# What every reader of bench's tags must list (the floor), and every ref of the registry (the list floor).
+CONTENTS = "--format=%(refname)%(objectname)%(*objectname)%(contents)"
+BENCH_REFS = [
+    "refs/tags/bench@v*",
+    "refs/tags/bench#*#*",
+    "refs/modelreg/events/bench/",
+    "refs/modelreg/versions/bench/",
+]
+ALL_REFS = ["refs/tags/", "refs/modelreg/"]
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",

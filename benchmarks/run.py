@@ -34,7 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchenv import IDENTITY, MODELREG, PYTHON, compile_package, installed_env, median_time, progress, run_checked
+from benchenv import (
+    ALL_REFS,
+    BENCH_REFS,
+    CONTENTS,
+    IDENTITY,
+    MODELREG,
+    PYTHON,
+    compile_package,
+    installed_env,
+    median_time,
+    progress,
+    run_checked,
+)
 from make_registry import build, layout
 
 HERE = Path(__file__).resolve().parent
@@ -48,14 +60,6 @@ def bye() -> None:
     pass
 app()
 """
-CONTENTS = "--format=%(refname)%(objectname)%(*objectname)%(contents)"
-BENCH_REFS = [
-    "refs/tags/bench@v*",
-    "refs/tags/bench#*#*",
-    "refs/modelreg/events/bench/",
-    "refs/modelreg/versions/bench/",
-]
-ALL_REFS = ["refs/tags/", "refs/modelreg/"]
 
 PYTHON_PASS = "python -c pass"
 FOR_EACH_REF_BENCH = "git for-each-ref, bench's refs with messages"
