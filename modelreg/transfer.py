@@ -74,7 +74,9 @@ class BlobCache:
         if cached is not None:
             return cached
         cached = self.path(blob.digest)
-        cached.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for directory in reversed((cached.parent, *cached.parent.parents)):  # each level 0700, not just the last
+            if not directory.is_dir():
+                directory.mkdir(mode=0o700, exist_ok=True)
         self._check_private(cached.parent)
         tmp = cached.parent / f".{cached.name}.{uuid.uuid4().hex}.tmp"
         try:

@@ -29,6 +29,7 @@ from modelreg.reader import Reader, registration
 from modelreg.refs import (
     ModelRef,
     check_name,
+    claim_prefixes,
     claim_ref,
     event_tag,
     parse_tag_name,
@@ -303,7 +304,7 @@ class Writer(Reader):
 
     def _last_seq(self, name: str) -> int:
         """The highest seq claimed for `name`: from claim ref names alone (no tag is read)."""
-        listing = self.git.ref_ids([claim_ref(name, 0)[:-1]])
+        listing = self.git.ref_ids(claim_prefixes(name)[:1])
         seqs = (line.split(" ", 1)[0].rpartition("/")[2] for line in listing.splitlines())
         return max((int(seq) for seq in seqs if seq.isdigit() and len(seq) < 20), default=0)
 
