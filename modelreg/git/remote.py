@@ -50,7 +50,7 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
             ("extensions.partialClone", "origin"),
         ):
             repo.git("config", key, value)
-    elif (head := _mirror_head_if_current(repo, refspecs)) is not None:
+    elif (head := _mirror_head_if_current(repo, url, refspecs)) is not None:
         return repo, head
     try:
         repo.git(
@@ -72,15 +72,18 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     return repo, head
 
 
-def _mirror_head_if_current(repo: GitRepo, refspecs: list[str]) -> str | None:
+def _mirror_head_if_current(repo: GitRepo, url: str, refspecs: list[str]) -> str | None:
     """The remote's HEAD commit when it and the refs matching `refspecs` are exactly the ones held here.
 
-    One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
-    of an unchanged registry downloads no objects at all.
+    One protocol v2 `ls-refs` request for just those ref prefixes (see lsrefs: `git ls-remote`'s
+    patterns would have the server send every ref): a repeated read of an unchanged registry
+    downloads a few refs and no objects at all.
     """
     sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
+    from modelreg.git.lsrefs import ls_refs
+
     try:
-        theirs = ls_remote(repo, "origin", ["HEAD", *sources], peeled_head=True)
+        theirs = ls_refs(url, ["HEAD", *(source.rstrip("*") for source in sources)])
     except GitError:
         return None
     theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
