@@ -375,3 +375,56 @@ def test_sync_follows_a_clone_without_a_url(tmp_path, monkeypatch, artifact):
     result = modelreg.sync("m/staging", dest, path=repo, once=True)
     assert result.exit_code == 0 and result.current is not None and result.current.version == 1
     assert (dest / "current" / "model.pkl").read_bytes() == b"one"
+
+
+def test_a_failing_hook_is_retried_next_round_and_the_swap_stays(served, tmp_path):
+    served.promote(served.register(b"weights"))
+    dest = tmp_path / "serving"
+    attempts, ready = tmp_path / "attempts", tmp_path / "ready"
+    hook = f"sh -c 'echo try >> {attempts}; test -e {ready} || {{ echo app not ready >&2; exit 3; }}'"
+    log = tmp_path / "sync.log"
+    with running(start_sync(served, dest, "--exec", hook, log=log)) as proc:
+        wait_for("v1", lambda: current_version(dest) == 1, proc)
+        wait_for("a retry", lambda: attempts.exists() and len(attempts.read_text().splitlines()) >= 2, proc)
+        assert current_version(dest) == 1  # not undone
+        failed = [r for r in records(log) if r["event"] == "hook-failed"]
+        assert failed and "app not ready" in failed[0]["message"]  # type: ignore[operator]
+        ready.touch()
+        wait_for("the hook to succeed", lambda: [r for r in records(log) if r["event"] == "hook"], proc)
+        tries = len(attempts.read_text().splitlines())
+        served.promote(served.register(b"weights two"))  # a later change: the hook is not run again for v1
+        wait_for("v2", lambda: current_version(dest) == 2, proc)
+        wait_for("the hook for v2", lambda: len([r for r in records(log) if r["event"] == "hook"]) == 2, proc)
+    assert len(attempts.read_text().splitlines()) == tries + 1
+
+
+def test_a_round_in_which_nothing_moved_asks_one_ls_refs_and_reads_nothing_else(served, tmp_path, monkeypatch):
+    """Spies on modelreg's own functions (git and the store stay real): no registry read, no store after round one."""
+    from modelreg.api import Registry as RegistryClass
+    from modelreg.git import lsrefs
+
+    monkeypatch.setenv("XDG_CACHE_HOME", served.env["XDG_CACHE_HOME"])
+    served.promote(served.register(b"weights"))
+    opened: list[str] = []
+    asked: list[list[str]] = []
+    real_open, real_ls = RegistryClass.open_url.__func__, lsrefs.ls_refs  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        RegistryClass, "open_url", classmethod(lambda cls, *a: opened.append(a[0]) or real_open(cls, *a))
+    )
+    monkeypatch.setattr(
+        lsrefs, "ls_refs", lambda url, prefixes, *a: asked.append(prefixes) or real_ls(url, prefixes, *a)
+    )
+    dest = tmp_path / "serving"
+    stop = threading.Event()
+    thread = threading.Thread(target=modelreg.sync, args=("m/production", dest), kwargs={"repo": served.url,
+                              "interval": 0.05, "stop": stop})  # fmt: skip
+    thread.start()
+    try:
+        wait_for("v1", lambda: current_version(dest) == 1)
+        wait_for("ten no-change rounds", lambda: len(asked) >= 12)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert len(opened) == 1  # the first round only
+    watched = asked[-1]
+    assert "HEAD" in watched and len(watched) <= 12 and all(p.startswith(("HEAD", "refs/")) for p in watched)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from modelreg.api import Registry
     from modelreg.models import ModelVersion, RefCheck
 
+HOOK_TIMEOUT_S = 300.0  # a hook that hangs is stopped and counted as failed (run again next round)
+
 RecordKind = Literal["swap", "hook", "hook-failed", "ignored", "refused", "error", "cleaned", "pruned"]
 
 
@@ -292,8 +294,12 @@ class _Syncer:
         }
         started = time.monotonic()
         try:
-            proc = subprocess.run(shlex.split(self.exec), env=env, capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                shlex.split(self.exec), env=env, capture_output=True, text=True, check=False, timeout=HOOK_TIMEOUT_S
+            )
             failure = "" if proc.returncode == 0 else _last_line(proc.stderr) or f"exit {proc.returncode}"
+        except subprocess.TimeoutExpired:
+            failure = f"still running after {HOOK_TIMEOUT_S:.0f} s: stopped"
         except OSError as exc:
             failure = exc.strerror or str(exc)
         took = time.monotonic() - started
