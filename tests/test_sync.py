@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -428,3 +429,40 @@ def test_a_round_in_which_nothing_moved_asks_one_ls_refs_and_reads_nothing_else(
     assert len(opened) == 1  # the first round only
     watched = asked[-1]
     assert "HEAD" in watched and len(watched) <= 12 and all(p.startswith(("HEAD", "refs/")) for p in watched)
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_an_unsigned_event_where_signatures_are_required_never_becomes_current(served, tmp_path):
+    key = tmp_path / "keys" / "jane"
+    key.parent.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "jane", "-f", str(key)], check=True)
+    seed = served.seed
+    signers = seed / ".modelreg" / "allowed_signers"
+    signers.write_text(f'jane@example.com namespaces="git" {key.with_suffix(".pub").read_text().strip()}\n')
+    config = seed / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(seed, "add", ".modelreg")
+    git(seed, "commit", "-q", "-m", "require signed events")
+    git(seed, "push", "-q", "origin", "main")
+    git(seed, "config", "gpg.format", "ssh")
+    git(seed, "config", "user.signingkey", str(key))
+    served.promote(served.register(b"signed weights"))
+    dest = tmp_path / "serving"
+    sync_once = ("sync", "m/production", "--dest", str(dest), "--repo", served.url, "--once", "--json")
+    run_modelreg(tmp_path, *sync_once, env=served.env)
+    assert current_version(dest) == 1
+    v2 = served.register(b"other weights")  # a signed version tag
+    commit = git(seed, "rev-parse", f"m@v{v2}^{{commit}}").strip()
+    payload = {"modelreg": 1, "action": "assign", "kind": "stage", "target": "production", "version": v2}
+    message = f"m v{v2} → production\n\n{json.dumps({**payload, 'archived': [1]})}\n"
+    subprocess.run(["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", "m#production#2", commit], cwd=seed,
+                   input=message, text=True, check=True)  # fmt: skip
+    git(seed, "update-ref", "refs/modelreg/events/m/2", git(seed, "rev-parse", "refs/tags/m#production#2").strip())
+    git(seed, "push", "-q", "--atomic", "origin", "refs/tags/m#production#2", "refs/modelreg/events/m/2")
+
+    once = run_modelreg(tmp_path, *sync_once, env=served.env)
+    assert current_version(dest) == 1  # the unsigned event is left out: production is still v1's
+    logged = [json.loads(line) for line in once.stdout.splitlines()]
+    ignored = [r["message"] for r in logged if r["event"] == "ignored" and "m#production#2" in r["message"]]
+    assert ignored and "sign" in ignored[0], logged
+    assert not any(p.name.startswith(f"m-v{v2}-") for p in (dest / "versions").iterdir())
