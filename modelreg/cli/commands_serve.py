@@ -53,8 +53,8 @@ def sync(
 ) -> None:
     """Keep DIR/current on the version REF names, verified, following promotions and rollbacks.
 
-    Each round asks the git remote only whether this model's deciding refs moved (a few hundred
-    bytes with --repo); on a change it resolves REF under the registry's policy (as `check-ref`
+    Each round asks the git remote only whether this model's deciding refs moved (about 1 KiB
+    with --repo); on a change it resolves REF under the registry's policy (as `check-ref`
     does), pulls the version verified into DIR/versions/, and swaps the DIR/current symlink in
     one rename. Nothing that fails verification or the policy is ever swapped in: the current
     version stays, and the reason is logged. Errors back off exponentially (with jitter).
