@@ -220,8 +220,18 @@ def main() -> None:
                 rounds = proxy.finished()[: args.rounds]
                 if proc.poll() is not None:
                     raise SystemExit(f"sync exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                progress("a commit to the project's code: HEAD moves, .modelreg/ does not")
+                (writer / "train.py").write_text("print('train')\n")
+                git(writer, "add", "train.py")
+                git(writer, "commit", "-q", "-m", "a code change")
+                proxy.reset()
+                git(writer, "push", "-q", "origin", "HEAD:main")
+                pushed = len(proxy.finished())
+                wait_until("the rounds after it", lambda: len(proxy.finished()) >= pushed + 4, 120)
+                after_commit = proxy.finished()[pushed:]
             round_bytes = statistics.median(b for b, _ in rounds)
             round_s = statistics.median(s for _, s in rounds)
+            probe_bytes = max(b for b, _ in after_commit)
 
             progress(f"change round: a {args.size} MB model promoted, then `sync --once`")
             version = register_and_promote(writer, env, args.size, "big")
@@ -258,6 +268,10 @@ def main() -> None:
     print(
         f"sync no-change round (median of {len(rounds)})         {kib(round_bytes):>12}  {round_s:6.3f} s "
         f"(one ls-refs connection; goal ≤ 4 KiB: {'✓' if round_bytes <= 4096 else '✗'})"
+    )
+    print(
+        f"sync round after a code commit (HEAD moved)  {kib(probe_bytes):>12}  "
+        "(+ its ls-refs: the new HEAD's root tree, to see .modelreg/ unchanged)"
     )
     print(
         f"sync --once, {args.size} MB model promoted           {kib(change_bytes):>12}  {change_s:6.3f} s "

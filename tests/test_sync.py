@@ -423,10 +423,23 @@ def test_a_round_in_which_nothing_moved_asks_one_ls_refs_and_reads_nothing_else(
     try:
         wait_for("v1", lambda: current_version(dest) == 1)
         wait_for("ten no-change rounds", lambda: len(asked) >= 12)
+        assert len(opened) == 1  # the first round only
+        # A commit to the project's code moves HEAD: one root tree fetched shows .modelreg/ is untouched.
+        (served.seed / "train.py").write_text("print('train better')\n")
+        git(served.seed, "commit", "-q", "-am", "code change")
+        git(served.seed, "push", "-q", "origin", "main")
+        rounds = len(asked)
+        wait_for("ten more rounds", lambda: len(asked) >= rounds + 10)
+        assert len(opened) == 1
+        # A policy change is read in full.
+        config = served.seed / ".modelreg/config.yaml"
+        config.write_text(config.read_text().replace("review_required: []", "review_required: [staging]"))
+        git(served.seed, "commit", "-q", "-am", "policy change")
+        git(served.seed, "push", "-q", "origin", "main")
+        wait_for("the policy change to be read", lambda: len(opened) == 2)
     finally:
         stop.set()
         thread.join(timeout=60)
-    assert len(opened) == 1  # the first round only
     watched = asked[-1]
     assert "HEAD" in watched and len(watched) <= 12 and all(p.startswith(("HEAD", "refs/")) for p in watched)
 

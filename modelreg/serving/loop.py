@@ -144,6 +144,7 @@ class _Syncer:
         self.last_problem: str | None = None
         self.pending: Record | None = None
         self.hook_env: dict[str, str] = {}
+        self.policy: dict[str, str | None] = {}  # path → its id in the last full read's policy commit
 
     def emit(self, record: Record) -> None:
         if self.on_record is not None:
@@ -215,7 +216,30 @@ class _Syncer:
             return False
         from modelreg.git.lsrefs import ls_refs
 
-        return self.watch.unchanged(ls_refs(self.repo, list(self.watch.prefixes)))
+        seen = ls_refs(self.repo, list(self.watch.prefixes))
+        if self.watch.unchanged(seen):
+            return True
+        if self.policy and self.watch.only_head_moved(seen) and self._policy_untouched(seen["HEAD"]):
+            self.watch = self.watch.with_head(seen["HEAD"])
+            return True
+        return False
+
+    def _policy_untouched(self, head: str) -> bool:
+        """Whether the default branch's new commit holds the same `.modelreg/` (and signers file) as the last read's.
+
+        A commit to the code of the repository the registry lives in moves HEAD; that one commit's
+        root tree (a few KiB) tells whether the policy could have changed, instead of reading every
+        ref of the model again.
+        """
+        from modelreg.git.remote import head_entries
+        from modelreg.paths import cache_home
+
+        assert self.repo is not None
+        try:
+            fetched, entries = head_entries(self.repo, tuple(self.policy), cache_home() / "repos")
+        except ModelregError:
+            return False
+        return fetched == head and entries == self.policy
 
     def _open(self) -> Registry:
         from modelreg.api import Registry
@@ -247,6 +271,10 @@ class _Syncer:
             refs = dict(line.split(" ", 1) for line in listing.splitlines() if line)
             decisive = plan.decisive_refs(self.parsed.name, version, event)
             self.watch = plan.watch(self.parsed.name, decisive, refs, reg.context.policy_commit or "")
+            from modelreg.git.remote import entry_id
+
+            head = reg.context.policy_commit or ""
+            self.policy = {p: entry_id(reg.git, head, p) for p in plan.policy_paths(reg.config.allowed_signers)}
 
     def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
         from modelreg import jsonview

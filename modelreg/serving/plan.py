@@ -72,6 +72,23 @@ class Watch(NamedTuple):
     def unchanged(self, seen: Mapping[str, str]) -> bool:
         return dict(seen) == self.expected
 
+    def only_head_moved(self, seen: Mapping[str, str]) -> bool:
+        """The default branch moved and nothing else did: a commit that may not touch the policy at all."""
+        others = {ref: oid for ref, oid in seen.items() if ref != "HEAD"}
+        expected = {ref: oid for ref, oid in self.expected.items() if ref != "HEAD"}
+        return others == expected and seen.get("HEAD") not in (None, self.expected.get("HEAD"))
+
+    def with_head(self, head: str) -> Watch:
+        return self._replace(expected={**self.expected, "HEAD": head})
+
+
+def policy_paths(allowed_signers: str | None) -> tuple[str, ...]:
+    """The paths of the default branch the policy is read from: `.modelreg/` (config, requests) and the signers file."""
+    paths = [".modelreg"]
+    if allowed_signers and not allowed_signers.startswith(".modelreg/"):
+        paths.append(allowed_signers)
+    return tuple(paths)
+
 
 def watch(name: str, decisive: Iterable[str], refs: Mapping[str, str], head: str) -> Watch:
     """The prefixes that tell whether anything that decides `name`'s answer moved, and their answer now.

@@ -131,6 +131,22 @@ def test_the_watch_asks_for_head_the_deciding_refs_and_the_next_claims_only():
     assert not watch.unchanged(gone)
 
 
+def test_only_head_moved_means_nothing_but_the_default_branch_moved():
+    watch = plan.Watch(("HEAD", "refs/tags/m@v1"), {"HEAD": "h1", "refs/tags/m@v1": "t1"})
+    assert watch.only_head_moved({"HEAD": "h2", "refs/tags/m@v1": "t1"})
+    assert not watch.only_head_moved({"HEAD": "h1", "refs/tags/m@v1": "t1"})  # nothing moved at all
+    assert not watch.only_head_moved({"HEAD": "h2", "refs/tags/m@v1": "t2"})
+    assert not watch.only_head_moved({"HEAD": "h2", "refs/tags/m@v1": "t1", "refs/modelreg/events/m/2": "e"})
+    assert not watch.only_head_moved({"refs/tags/m@v1": "t1"})  # HEAD gone
+    assert watch.with_head("h2").unchanged({"HEAD": "h2", "refs/tags/m@v1": "t1"})
+
+
+def test_the_policy_is_read_from_modelreg_and_the_signers_file():
+    assert plan.policy_paths(None) == (".modelreg",)
+    assert plan.policy_paths(".modelreg/allowed_signers") == (".modelreg",)
+    assert plan.policy_paths(".github/allowed_signers") == (".modelreg", ".github/allowed_signers")
+
+
 def test_an_unclaimed_event_tag_moves_the_next_seq_watched():
     refs = {"refs/modelreg/events/m/3": "e3", "refs/tags/m#production#5": "x"}  # seq 4 skipped, 5 unclaimed
     prefixes = plan.watch("m", [], refs, "h").prefixes
