@@ -179,9 +179,14 @@ class _Syncer:
     def round(self) -> int:
         """One round; the exit code `--once` would give now (0: current holds the reference's version)."""
         try:
-            if self._unchanged():
-                self._run_due_hook()
-                return ExitCode.OK
+            unchanged = self._unchanged()
+        except ModelregError as exc:  # the remote is unreachable: ask the same cheap question next round
+            return self._problem(exc, reread=False)
+        if unchanged:
+            self.last_problem = None
+            self._run_due_hook()
+            return ExitCode.OK
+        try:
             self._evaluate()
         except ModelregError as exc:
             return self._problem(exc)
@@ -191,8 +196,9 @@ class _Syncer:
         self._run_due_hook()
         return ExitCode.OK
 
-    def _problem(self, exc: ModelregError) -> int:
-        self.watch = None  # read everything again next round
+    def _problem(self, exc: ModelregError, reread: bool = True) -> int:
+        if reread:
+            self.watch = None  # read everything again next round
         for warning in exc.warnings:
             self._tell(warning)
         refused = isinstance(exc, IntegrityError) or (isinstance(exc, NotFoundError) and bool(exc.warnings))
