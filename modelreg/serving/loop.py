@@ -306,7 +306,10 @@ class _Syncer:
         self.hook_env = {f"MODELREG_{k.upper()}": text_of(v) for k, v in jsonview.check_json(check).items()}
         self._prune(name)
         if self.on_change is not None:
-            self.on_change(deployed)
+            try:
+                self.on_change(deployed)
+            except Exception as exc:  # the app's own code: reported like a failing hook; the swap stays
+                self.emit(Record("hook-failed", f"on_change raised {type(exc).__name__}: {exc}", deployed))
 
     def _prune(self, current: str) -> None:
         doomed = plan.prune_plan(self.layout.version_dirs(), current, self.keep)
