@@ -5,6 +5,7 @@
     reg.register("fraud-detector", "model.pkl", metrics={"auc": 0.92})
     reg.promote("fraud-detector", 1, "production")
     modelreg.pull("fraud-detector/production", "serving/")
+    modelreg.sync("fraud-detector/production", "/models", repo=URL, on_change=reload, stop=event)
 
 Names are imported on first use, so `import modelreg` (and the CLI's start-up) stays cheap.
 """
@@ -54,6 +55,7 @@ _EXPORTS = {
         "VerifyReport",
     ),
     "modelreg.refs": ("ModelRef", "parse_ref"),
+    "modelreg.serving.loop": ("Deployed", "SyncResult", "sync"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "CreatedRequest",
+    "Deployed",
     "Event",
     "ExitCode",
     "FetchReport",
@@ -85,12 +88,14 @@ __all__ = [
     "RequestList",
     "RequestStatus",
     "StoreError",
+    "SyncResult",
     "UpdateResult",
     "VerifyReport",
     "VersionDiff",
     "__version__",
     "parse_ref",
     "pull",
+    "sync",
 ]
 
 if TYPE_CHECKING:
@@ -133,6 +138,7 @@ if TYPE_CHECKING:
         UpdateResult,
         VerifyReport,
     )
+    from modelreg.serving.loop import Deployed, SyncResult, sync
 
 
 def __getattr__(name: str) -> Any:

@@ -90,14 +90,14 @@ class Registry(Writer):
         return init_registry(path, store)
 
     def fetch(self, remote: str | None = None, *, strict: bool = False) -> FetchReport:
-        """Bring the registry's tags, claim refs and branch up to date from `remote` (see sync).
+        """Bring the registry's tags, claim refs and branch up to date from `remote` (see fetching).
 
         A ref that moved or vanished on the remote is reported, never taken; with `strict` the
         first one is raised as an IntegrityError instead (what a read with `--fetch` wants).
         """
-        from modelreg import sync
+        from modelreg import fetching
 
-        report = sync.fetch(self, remote)
+        report = fetching.fetch(self, remote)
         if strict and report.problems:
             raise IntegrityError(f"{report.problems[0]} (run `modelreg fetch` for the full list)")
         return report

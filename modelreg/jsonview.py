@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         UpgradeResult,
         VerifyReport,
     )
+    from modelreg.serving.loop import Record
 
 
 def manifest_json(m: Manifest) -> dict[str, Any]:
@@ -199,4 +200,22 @@ def apply_json(r: ApplyResult) -> dict[str, Any]:
         "outcome": r.outcome,
         "event": event_json(r.event) if r.event else None,
         "error": r.error,
+    }
+
+
+def sync_record_json(r: Record, time: str) -> dict[str, Any]:
+    """One JSON line of `modelreg sync --json`."""
+    d = r.deployed
+    return {
+        "time": time,
+        "event": r.kind,
+        "message": r.message,
+        "name": d.name if d else None,
+        "version": d.version if d else None,
+        "digest": d.digest if d else None,
+        "tag": d.tag if d else None,
+        "approved_by": d.approved_by if d else None,
+        "path": str(d.path) if d else None,
+        "exit_code": r.exit_code,
+        "retry_in": r.retry_in,
     }

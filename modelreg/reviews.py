@@ -16,13 +16,13 @@ from modelreg import requestfile
 from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
 from modelreg.events import current_holder, to_archive
 from modelreg.evidence import main_line, mainline_merges
+from modelreg.fetching import fetch_for_write
 from modelreg.git import RefUpdate
 from modelreg.git.remote import push_atomic
 from modelreg.models import Event, TargetKind
 from modelreg.publish import Target, with_retries
 from modelreg.refs import ModelRef, check_alias
 from modelreg.results import REQUESTS_DIR, ApplyResult, CreatedRequest, Merge, Request, RequestStatus
-from modelreg.sync import fetch_for_write
 
 if TYPE_CHECKING:
     from modelreg.writer import Writer
@@ -54,7 +54,7 @@ def create(
     else:
         check_alias(target, reg.config.stages)
     if dest.remote is not None:  # judge the request against the remote's refs, as the reviewer will
-        from modelreg.sync import fetch_for_write
+        from modelreg.fetching import fetch_for_write
 
         fetch_for_write(reg, dest, name)
     view = reg.model(name)

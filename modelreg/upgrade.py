@@ -26,7 +26,7 @@ def upgrade(reader: Reader, target: Target) -> UpgradeResult:
     from modelreg.results import UpgradeResult
 
     if target.remote is not None:
-        from modelreg.sync import fetch_for_write
+        from modelreg.fetching import fetch_for_write
 
         fetch_for_write(reader, target, None)
     snap = reader.snapshot(None)

@@ -246,8 +246,8 @@ class Writer(Reader):
 
     def retry(self, target: Target, name: str | None, attempt: Callable[[], T]) -> T:
         """Run `attempt` once, or, through a remote, fetch-then-attempt until the remote takes it."""
+        from modelreg.fetching import fetch_for_write
         from modelreg.publish import with_retries
-        from modelreg.sync import fetch_for_write
 
         return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
 

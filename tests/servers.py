@@ -496,13 +496,14 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def git_daemon(base: Path) -> Iterator[str]:
+def git_daemon(base: Path, port: int | None = None) -> Iterator[str]:
     """`git daemon` on 127.0.0.1 serving the repositories under `base` (pushes enabled).
 
     Yields the URL prefix, `git://127.0.0.1:PORT`; append `/NAME.git`. Raises RuntimeError when the
-    daemon does not answer within 10 s.
+    daemon does not answer within 10 s. `port`: the one to listen on (default: a free one).
     """
-    (port,) = free_ports(1)
+    if port is None:
+        (port,) = free_ports(1)
     proc = subprocess.Popen(
         [
             "git",

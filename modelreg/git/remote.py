@@ -41,16 +41,8 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     repo = GitRepo(root)
     if not (root / "HEAD").exists():
         root.mkdir(parents=True, exist_ok=True)
-        repo.git("init", "--quiet", "--bare")
-        for key, value in (
-            ("remote.origin.url", url),
-            ("remote.origin.promisor", "true"),
-            ("remote.origin.partialclonefilter", "blob:none"),
-            ("core.repositoryformatversion", "1"),
-            ("extensions.partialClone", "origin"),
-        ):
-            repo.git("config", key, value)
-    elif (head := _mirror_head_if_current(repo, refspecs)) is not None:
+        _init_partial(repo, url)
+    elif (head := _mirror_head_if_current(repo, url, refspecs)) is not None:
         return repo, head
     try:
         repo.git(
@@ -72,15 +64,31 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     return repo, head
 
 
-def _mirror_head_if_current(repo: GitRepo, refspecs: list[str]) -> str | None:
+def _init_partial(repo: GitRepo, url: str) -> None:
+    """A bare partial clone of `url` in `repo.root`: missing objects are fetched from it on demand."""
+    repo.git("init", "--quiet", "--bare")
+    for key, value in (
+        ("remote.origin.url", url),
+        ("remote.origin.promisor", "true"),
+        ("remote.origin.partialclonefilter", "blob:none"),
+        ("core.repositoryformatversion", "1"),
+        ("extensions.partialClone", "origin"),
+    ):
+        repo.git("config", key, value)
+
+
+def _mirror_head_if_current(repo: GitRepo, url: str, refspecs: list[str]) -> str | None:
     """The remote's HEAD commit when it and the refs matching `refspecs` are exactly the ones held here.
 
-    One `ls-remote` asking for just those refs (protocol v2 sends no others): a repeated read
-    of an unchanged registry downloads no objects at all.
+    One protocol v2 `ls-refs` request for just those ref prefixes (see lsrefs: `git ls-remote`'s
+    patterns would have the server send every ref): a repeated read of an unchanged registry
+    downloads a few refs and no objects at all.
     """
     sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
+    from modelreg.git.lsrefs import ls_refs
+
     try:
-        theirs = ls_remote(repo, "origin", ["HEAD", *sources], peeled_head=True)
+        theirs = ls_refs(url, ["HEAD", *(source.rstrip("*") for source in sources)])
     except GitError:
         return None
     theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
@@ -88,6 +96,49 @@ def _mirror_head_if_current(repo: GitRepo, refspecs: list[str]) -> str | None:
     listing = repo.ref_ids(["refs/remotes/origin/HEAD", *sources])
     ours = dict(line.split(" ", 1) for line in listing.splitlines() if line)
     return ours["refs/remotes/origin/HEAD"] if theirs == ours else None
+
+
+PROBE_REF = "refs/probe/head"
+
+
+def head_entries(url: str, paths: tuple[str, ...], scratch: Path) -> tuple[str, dict[str, str | None]]:
+    """The remote's HEAD commit and the object ids of `paths` in its tree, at the cost of that one commit.
+
+    A throwaway partial repository fetches only the commit and its root tree (no history, no
+    subtrees; a deeper path's trees come on demand), and has nothing to negotiate with: no
+    refs to offer as "have"s, no shallow list to send. A few KiB, however large the repository.
+    """
+    import tempfile
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="probe-", dir=scratch) as tmp:
+        repo = GitRepo(Path(tmp))
+        _init_partial(repo, url)
+        try:
+            repo.git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--depth=1",
+                "--filter=tree:1",
+                "origin",
+                f"+HEAD:{PROBE_REF}",
+            )
+        except GitError as exc:
+            raise GitError(f"cannot read the registry at {url}: {exc}") from None
+        head = repo.resolve_commit(PROBE_REF)
+        if head is None:
+            raise GitError(f"cannot read the registry at {url}: it has no default branch")
+        return head, {path: entry_id(repo, head, path) for path in paths}
+
+
+def entry_id(repo: GitRepo, commit: str, path: str) -> str | None:
+    """The object id of `path` in `commit`'s tree (None when it has no such entry)."""
+    try:
+        return repo.git("rev-parse", "--verify", "-q", f"{commit}:{path}").strip() or None
+    except GitError:
+        return None
 
 
 def check_remote(repo: GitRepo, remote: str) -> None:

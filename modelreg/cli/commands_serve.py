@@ -1,0 +1,118 @@
+"""`modelreg sync`: the serving side's command. The work is in modelreg.serving."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelreg.cli.options import JsonOpt, RefArg, RepoOpt, app
+from modelreg.errors import ExitCode
+
+
+@app.command()
+def sync(
+    ref: RefArg,
+    dest: Annotated[
+        Path,
+        typer.Option(
+            "--dest", help="The serving directory: DIR/current is the version, DIR/current.json describes it."
+        ),
+    ],
+    repo: RepoOpt = None,
+    interval: Annotated[
+        str, typer.Option("--interval", help="How often to ask whether anything changed (30s, 500ms, 2m).")
+    ] = "30s",
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="One round, then exit: 0 when DIR/current holds the reference's version, 4 when the policy "
+            "or verification refused it, 1 when it could not be found or the remote could not be reached.",
+        ),
+    ] = False,
+    exec_: Annotated[
+        str | None,
+        typer.Option(
+            "--exec",
+            help="Run this command after each change (split like a shell would, never run by one), with the "
+            "MODELREG_* variables of `check-ref --env` plus MODELREG_PATH and MODELREG_DIR. A failure is "
+            "logged and retried next round; the change stays.",
+            show_default=False,
+        ),
+    ] = None,
+    keep: Annotated[
+        int, typer.Option("--keep", help="Versions to keep in DIR/versions for instant rollback (current included).")
+    ] = 2,
+    json_: JsonOpt = False,
+) -> None:
+    """Keep DIR/current on the version REF names, verified, following promotions and rollbacks.
+
+    Each round asks the git remote only whether this model's deciding refs moved (about 1 KiB
+    with --repo); on a change it resolves REF under the registry's policy (as `check-ref`
+    does), pulls the version verified into DIR/versions/, and swaps the DIR/current symlink in
+    one rename. Nothing that fails verification or the policy is ever swapped in: the current
+    version stays, and the reason is logged. Errors back off exponentially (with jitter).
+    SIGTERM stops it cleanly. One log line per change, JSON lines with --json.
+
+        modelreg sync fraud-detector/production --dest /models --repo https://git.example.com/ml/registry.git
+
+    Init container: add --once. The app reads DIR/current (re-open it on change: watch
+    DIR/current.json, or use --exec to signal it).
+    """
+    from modelreg.serving import plan
+    from modelreg.serving.loop import sync as run_sync
+
+    seconds = plan.parse_duration(interval)
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        result = run_sync(
+            ref,
+            dest,
+            repo=repo,
+            path=Path.cwd(),
+            interval=seconds,
+            once=once,
+            exec_=exec_,
+            keep=keep,
+            on_record=lambda record: _log(record, json_),
+            stop=stop,
+        )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if result.stopped and received and received[-1] == signal.SIGINT:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _log(record: object, json_: bool) -> None:
+    from modelreg.serving.loop import Record
+
+    assert isinstance(record, Record)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if json_:
+        import json
+
+        from modelreg.jsonview import sync_record_json
+
+        sys.stdout.write(json.dumps(sync_record_json(record, now), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    retry = f" (retrying in {record.retry_in:.1f} s)" if record.retry_in is not None else ""
+    stream = sys.stdout if record.kind in ("swap", "hook", "pruned", "cleaned") else sys.stderr
+    stream.write(f"{now} {record.kind}: {record.message}{retry}\n")
+    stream.flush()
