@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from modelreg import config as configmod
 from modelreg.config import CONFIG_PATH, Config
-from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
+from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError, ReviewRequired
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
@@ -130,6 +130,20 @@ class Registry(Writer):
         target = self.target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
+    def remove_stage(
+        self,
+        name: str,
+        version: int,
+        *,
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
+        """Take a version out of its stage (an `unassign` event): MLflow's transition to stage "None"."""
+        target = self.target(push, remote, sign=sign)
+        return self._event(target, name, lambda: self._remove_stage(target, name, version, reason))
+
     def set_alias(
         self,
         name: str,
@@ -183,7 +197,7 @@ class Registry(Writer):
     ) -> Event:
         self.config.check_stage(stage)
         if stage in self.config.review_required:
-            raise InvalidInputError(
+            raise ReviewRequired(
                 f"stage {stage!r} requires review (review_required in {CONFIG_PATH}): request it with "
                 f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
                 "applies it after the merge (`modelreg apply`)"
@@ -197,6 +211,15 @@ class Registry(Writer):
             f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
         )
         return self.write_event(dest, state, events, snap, "assign", "stage", stage, version, subject, reason, archived)
+
+    def _remove_stage(self, dest: Target, name: str, version: int, reason: str | None) -> Event:
+        state, events, snap, _ = self.model(name)
+        self.select(state, ModelRef(name, version=version))
+        stage = state.stages.get(version)
+        if stage is None:
+            raise InvalidInputError(f"{name} v{version} is in no stage")
+        subject = f"{name} v{version} left {stage}"
+        return self.write_event(dest, state, events, snap, "unassign", "stage", stage, version, subject, reason)
 
     def _set_alias(self, dest: Target, name: str, alias: str, version: int, reason: str | None) -> Event:
         check_alias(alias, self.config.stages)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
+    from modelreg.importers.apply import ImportReport
     from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, VersionDiff
     from modelreg.results import (
         ApplyResult,
@@ -199,4 +200,15 @@ def apply_json(r: ApplyResult) -> dict[str, Any]:
         "outcome": r.outcome,
         "event": event_json(r.event) if r.event else None,
         "error": r.error,
+    }
+
+
+def import_json(r: ImportReport) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "dry_run": r.dry_run,
+        "registered": r.registered,
+        "events": r.events,
+        "already_imported": r.already,
+        "not_mapped": r.skipped,
     }
