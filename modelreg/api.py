@@ -22,9 +22,11 @@ from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from modelreg.hashing import Progress
+    from modelreg.importers.apply import ImportReport
     from modelreg.publish import Target
     from modelreg.results import (
         ApplyResult,
@@ -355,6 +357,40 @@ class Registry(Writer):
         from modelreg.upgrade import upgrade
 
         return upgrade(self, self.target(push, remote))
+
+    def import_mlflow(
+        self,
+        names: Sequence[str] = (),
+        *,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Bring MLflow's registered models (all, or `names`) over; a second run writes only what is new.
+
+        Needs the `mlflow` extra (`pip install 'modelreg[mlflow]'`). See docs/mlflow.md.
+        """
+        try:
+            from modelreg.importers.mlflow import import_registry
+        except ImportError:
+            raise InvalidInputError("importing from MLflow needs mlflow: pip install 'modelreg[mlflow]'") from None
+        return import_registry(
+            self, list(names), tracking_uri=tracking_uri, registry_uri=registry_uri, dry_run=dry_run, progress=progress
+        )
+
+    def import_gto(
+        self,
+        repo: str | os.PathLike[str] = ".",
+        *,
+        stage_map: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Bring a GTO repository's artifact versions and stage history over (see docs/mlflow.md#gto)."""
+        from modelreg.importers.gto import import_repo
+
+        return import_repo(self, str(repo), stage_map or {}, dry_run=dry_run, progress=progress)
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
         """Blobs in the configured store that no manifest references; removed only with `delete`.

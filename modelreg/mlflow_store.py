@@ -84,6 +84,12 @@ def mlflow_errors() -> Iterator[None]:
         raise MlflowException(f"modelreg: {exc}", error_code=code) from None
 
 
+def _logged_model_id(source: str) -> str | None:
+    """`models:/m-<id>` → `m-<id>`: MLflow 3 registers logged models by that URI."""
+    rest = source.removeprefix("models:/") if source.startswith("models:/") else ""
+    return rest if rest.startswith("m-") and "/" not in rest else None
+
+
 def _unsupported(what: str, instead: str) -> MlflowException:
     return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=INVALID_STATE)
 
@@ -277,15 +283,19 @@ class ModelregRegistryStore(AbstractStore):
         model_id: str | None = None,
     ) -> MlflowModelVersion:
         """Download the model through MLflow and register it as any `modelreg register` does."""
-        from modelreg.importers.mlflow import RunFacts, download, run_facts
+        from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
 
         self._name(name)
+        with mlflow_errors():
+            run_id = run_id or logged_model_run(model_id or _logged_model_id(source), self.tracking_uri)
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
             if local_model_path is not None and Path(local_model_path).exists():
                 path = Path(local_model_path)
             else:
-                path = download(source, scratch, self.tracking_uri)
-            facts = run_facts(run_id, self.tracking_uri) if run_id else RunFacts()
+                with mlflow_errors():
+                    path = download(source, scratch, self.tracking_uri)
+            with mlflow_errors():
+                facts = run_facts(run_id, self.tracking_uri) if run_id else RunFacts()
             origin = {
                 "from": "MLflow",
                 "source": source,

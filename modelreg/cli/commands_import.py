@@ -45,16 +45,10 @@ def import_mlflow(
 
     Example: modelreg import mlflow --tracking-uri sqlite:///mlflow.db fraud-detector
     """
-    try:
-        from modelreg.importers.mlflow import import_registry
-    except ImportError:
-        from modelreg.errors import InvalidInputError
-
-        raise InvalidInputError("importing from MLflow needs mlflow: pip install 'modelreg[mlflow]'") from None
     reg = open_registry()
     with progress() as bar:
-        report = import_registry(
-            reg, list(names or []), tracking_uri=tracking_uri, registry_uri=registry_uri, dry_run=dry_run, progress=bar
+        report = reg.import_mlflow(
+            names or (), tracking_uri=tracking_uri, registry_uri=registry_uri, dry_run=dry_run, progress=bar
         )
     _report(report, json_)
 
@@ -77,13 +71,12 @@ def import_gto(
 
     Example: modelreg import gto --repo ../models --stage prod=production
     """
-    from modelreg.importers.gto import import_repo
     from modelreg.values import parse_pairs
 
     mapping = {k: str(v) for k, v in parse_pairs(stage or [], "--stage").items()}
     reg = open_registry()
     with progress() as bar:
-        report = import_repo(reg, repo, mapping, dry_run=dry_run, progress=bar)
+        report = reg.import_gto(repo, stage_map=mapping, dry_run=dry_run, progress=bar)
     _report(report, json_)
 
 

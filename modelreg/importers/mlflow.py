@@ -18,9 +18,10 @@ if TYPE_CHECKING:
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
 
-__all__ = ["RunFacts", "download", "import_registry", "run_facts"]
+__all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+REGISTERED_META = "registered_model_meta"
 
 
 def _mlflow_error(exc: Exception) -> str:
@@ -47,6 +48,9 @@ def download(source: str, scratch: str | Path, tracking_uri: str | None, registr
         raise StoreError(f"MLflow could not download {source}: {_mlflow_error(exc)}") from None
     except OSError as exc:
         raise StoreError(f"MLflow could not download {source}: {exc}") from None
+    # MLflow's marker of which registry name/version a download came from: not part of the model.
+    if Path(where).is_dir():
+        (Path(where) / REGISTERED_META).unlink(missing_ok=True)
     return Path(where)
 
 
@@ -67,6 +71,20 @@ def run_facts(run_id: str | None, tracking_uri: str | None) -> RunFacts:
         git_commit=run.data.tags.get(GIT_COMMIT_TAG),
         experiment_id=run.info.experiment_id,
     )
+
+
+def logged_model_run(model_id: str | None, tracking_uri: str | None) -> str | None:
+    """The run that logged an MLflow 3 "logged model" (`models:/m-…`), when MLflow knows it."""
+    if not model_id:
+        return None
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        run_id = MlflowClient(tracking_uri=tracking_uri).get_logged_model(model_id).source_run_id
+    except MlflowException:
+        return None
+    return run_id if isinstance(run_id, str) and run_id else None
 
 
 def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
