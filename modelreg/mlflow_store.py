@@ -262,10 +262,14 @@ class ModelregRegistryStore(AbstractStore):
         page_token: Any = None,
     ) -> PagedList[Any]:
         from modelreg import mlflowsearch
+        from modelreg.filtering import SearchRecord
 
         def search(reg: Registry) -> PagedList[Any]:
-            models = [self._model_entity(reg, summary.name) for summary in reg.models()]
-            return mlflowsearch.page(mlflowsearch.models(models, filter_string, order_by), max_results, page_token)
+            filter_, order = mlflowsearch.models(filter_string, order_by)
+            names = [summary.name for summary in reg.models()]
+            found = mlflowsearch.matching(names, filter_, order, lambda name: SearchRecord(name=name))
+            paged = mlflowsearch.page(found, max_results, page_token)
+            return PagedList([self._model_entity(reg, name) for name in paged], paged.token)
 
         return self._call(search)
 
@@ -391,15 +395,16 @@ class ModelregRegistryStore(AbstractStore):
         from modelreg import mlflowsearch
 
         def search(reg: Registry) -> PagedList[Any]:
-            names = mlflowsearch.names_wanted(filter_string)
-            versions = []
+            filter_, order = mlflowsearch.versions(filter_string, order_by)
+            names = mlflowsearch.names_wanted(filter_)
+            found = []
             for summary in reg.models():
-                if names is not None and summary.name not in names:
-                    continue
-                state = reg.state(summary.name)
-                versions += [self._get(reg, ModelRef(summary.name, version=v)) for v in state.versions]
-            matched = mlflowsearch.versions(versions, filter_string, order_by)
-            return mlflowsearch.page(matched, max_results, page_token)
+                if names is None or summary.name in names:
+                    view = reg.model(summary.name)
+                    found += [reg.version(view, version) for version in view.state.versions]
+            matched = mlflowsearch.matching(found, filter_, order, mlflowsearch.version_record)
+            paged = mlflowsearch.page(matched, max_results, page_token)
+            return PagedList([self._entity(reg, mv) for mv in paged], paged.token)
 
         return self._call(search)
 

@@ -118,11 +118,11 @@ def _log(name: str | None, c: float) -> Any:
 
 
 @pytest.fixture
-def plugin(repo: Path, tracking: str) -> Iterator[MlflowClient]:
+def plugin(repo: Path, tracking: str) -> MlflowClient:
     """An MlflowClient whose registry is the modelreg repository."""
     uri = f"modelreg://{repo}"
     mlflow.set_registry_uri(uri)
-    yield MlflowClient(tracking_uri=tracking, registry_uri=uri)
+    return MlflowClient(tracking_uri=tracking, registry_uri=uri)
 
 
 def test_plugin_records_lineage_and_serves_verified_bytes(repo: Path, plugin: MlflowClient) -> None:
@@ -181,6 +181,11 @@ def test_plugin_stages_aliases_tags_and_search(repo: Path, plugin: MlflowClient)
 
     found = plugin.search_model_versions("name = 'churn' AND tags.owner = 'risk'")
     assert list(found) == []
+    found = plugin.search_model_versions("name = 'churn' AND params.C = '0.5' AND metrics.accuracy > 0.5")
+    assert [(mv.version, mv.current_stage) for mv in found] == [("2", "Production")]
+    with pytest.raises(MlflowException) as caught:
+        plugin.search_model_versions("name = 'churn' AND")
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     found = plugin.search_model_versions("name LIKE 'ch%'", order_by=["version_number ASC"])
     assert [mv.version for mv in found] == ["1", "2", "3"]
     assert [m.name for m in plugin.search_registered_models("name = 'churn'")] == ["churn"]
