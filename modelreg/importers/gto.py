@@ -119,5 +119,7 @@ def _missing(repo: GitRepo, step: VersionStep) -> str | None:
     if pointer is not None:
         if _dvc_cached(repo.root, pointer) is not None:
             return None
+        if ".dir" in pointer:
+            return f"{path} is a DVC directory output, which this importer does not read (register it by hand)"
         return f"{path} is a DVC output not in the local DVC cache (run `dvc pull {path}` in the GTO repository first)"
     return f"{path} was not committed at {commit[:12]} (GTO records the path, not the bytes)"
