@@ -57,7 +57,7 @@ def build_mlflow(tracking: str, models: int, versions: int) -> None:
 
 def fresh_registry(where: Path) -> Path:
     repo = where / "repo"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     env = {**os.environ, **IDENTITY}
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True, env=env)
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=repo, check=True, env=env)

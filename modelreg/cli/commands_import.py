@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelreg import jsonview
 from modelreg.cli.options import JsonOpt, app
-from modelreg.cli.output import json_out, line, progress, say
+from modelreg.cli.output import console, json_out, line, say
 from modelreg.cli.reads import open_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from modelreg.importers.apply import ImportReport
+    from modelreg.render import CountProgress
 
 import_app = typer.Typer(
     help="Bring an existing registry over: MLflow's model registry, or a GTO repository.", no_args_is_help=True
 )
 app.add_typer(import_app, name="import")
+
+
+@contextmanager
+def per_model_bar() -> Iterator[CountProgress | None]:
+    """One bar per model (versions imported of its total) on a terminal; None otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from modelreg.render import CountProgress
+
+    bar = CountProgress(console(stderr=True))
+    try:
+        yield bar
+    finally:
+        bar.close()
+
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="List what it would write; write nothing.")]
 
@@ -46,7 +67,7 @@ def import_mlflow(
     Example: modelreg import mlflow --tracking-uri sqlite:///mlflow.db fraud-detector
     """
     reg = open_registry()
-    with progress() as bar:
+    with per_model_bar() as bar:
         report = reg.import_mlflow(
             names or (), tracking_uri=tracking_uri, registry_uri=registry_uri, dry_run=dry_run, progress=bar
         )
@@ -75,7 +96,7 @@ def import_gto(
 
     mapping = {k: str(v) for k, v in parse_pairs(stage or [], "--stage").items()}
     reg = open_registry()
-    with progress() as bar:
+    with per_model_bar() as bar:
         report = reg.import_gto(repo, stage_map=mapping, dry_run=dry_run, progress=bar)
     _report(report, json_)
 
