@@ -115,7 +115,8 @@ def main() -> None:
         assert len(report.registered) == total
         assert not again.registered
         assert not again.events
-        assert client.get_model_version_by_alias("model-0", "champion").version == str(args.versions - 1)
+        champion = client.get_model_version_by_alias("model-0", "champion").version
+        assert Registry.open(repo).state("model-0").aliases["champion"] == int(champion)
 
         print(f"{'what':<52} {'seconds':>8} {'per version':>12}")
         rows = [
