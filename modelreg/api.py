@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from modelreg import config as configmod
 from modelreg.config import CONFIG_PATH, Config
-from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError
+from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError, ReviewRequired
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
@@ -22,9 +22,11 @@ from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from modelreg.hashing import Progress
+    from modelreg.importers.apply import ImportReport
     from modelreg.publish import Target
     from modelreg.results import (
         ApplyResult,
@@ -130,6 +132,20 @@ class Registry(Writer):
         target = self.target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
+    def remove_stage(
+        self,
+        name: str,
+        version: int,
+        *,
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
+        """Take a version out of its stage (an `unassign` event): MLflow's transition to stage "None"."""
+        target = self.target(push, remote, sign=sign)
+        return self._event(target, name, lambda: self._remove_stage(target, name, version, reason))
+
     def set_alias(
         self,
         name: str,
@@ -183,7 +199,7 @@ class Registry(Writer):
     ) -> Event:
         self.config.check_stage(stage)
         if stage in self.config.review_required:
-            raise InvalidInputError(
+            raise ReviewRequired(
                 f"stage {stage!r} requires review (review_required in {CONFIG_PATH}): request it with "
                 f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
                 "applies it after the merge (`modelreg apply`)"
@@ -197,6 +213,15 @@ class Registry(Writer):
             f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
         )
         return self.write_event(dest, state, events, snap, "assign", "stage", stage, version, subject, reason, archived)
+
+    def _remove_stage(self, dest: Target, name: str, version: int, reason: str | None) -> Event:
+        state, events, snap, _ = self.model(name)
+        self.select(state, ModelRef(name, version=version))
+        stage = state.stages.get(version)
+        if stage is None:
+            raise InvalidInputError(f"{name} v{version} is in no stage")
+        subject = f"{name} v{version} left {stage}"
+        return self.write_event(dest, state, events, snap, "unassign", "stage", stage, version, subject, reason)
 
     def _set_alias(self, dest: Target, name: str, alias: str, version: int, reason: str | None) -> Event:
         check_alias(alias, self.config.stages)
@@ -332,6 +357,40 @@ class Registry(Writer):
         from modelreg.upgrade import upgrade
 
         return upgrade(self, self.target(push, remote))
+
+    def import_mlflow(
+        self,
+        names: Sequence[str] = (),
+        *,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Bring MLflow's registered models (all, or `names`) over; a second run writes only what is new.
+
+        Needs the `mlflow` extra (`pip install 'modelreg[mlflow]'`). See docs/mlflow.md.
+        """
+        try:
+            from modelreg.importers.mlflow import import_registry
+        except ImportError:
+            raise InvalidInputError("importing from MLflow needs mlflow: pip install 'modelreg[mlflow]'") from None
+        return import_registry(
+            self, list(names), tracking_uri=tracking_uri, registry_uri=registry_uri, dry_run=dry_run, progress=progress
+        )
+
+    def import_gto(
+        self,
+        repo: str | os.PathLike[str] = ".",
+        *,
+        stage_map: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Bring a GTO repository's artifact versions and stage history over (see docs/mlflow.md#gto)."""
+        from modelreg.importers.gto import import_repo
+
+        return import_repo(self, str(repo), stage_map or {}, dry_run=dry_run, progress=progress)
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
         """Blobs in the configured store that no manifest references; removed only with `delete`.

@@ -29,6 +29,10 @@ class InvalidInputError(ModelregError):
     """Bad input from the user: a name, a reference, a path, a key=value pair."""
 
 
+class ReviewRequired(InvalidInputError):
+    """A change to a `review_required` stage was asked for directly: it must come through a request."""
+
+
 class NotFoundError(ModelregError):
     """A model, version, stage holder, alias or file that does not exist.
 

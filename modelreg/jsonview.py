@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
+    from modelreg.importers.apply import ImportReport
     from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, VersionDiff
     from modelreg.results import (
         ApplyResult,
@@ -218,4 +219,15 @@ def sync_record_json(r: Record, time: str) -> dict[str, Any]:
         "path": str(d.path) if d else None,
         "exit_code": r.exit_code,
         "retry_in": r.retry_in,
+    }
+
+
+def import_json(r: ImportReport) -> dict[str, Any]:
+    return {
+        "source": r.source,
+        "dry_run": r.dry_run,
+        "registered": r.registered,
+        "events": r.events,
+        "already_imported": r.already,
+        "not_mapped": r.skipped,
     }

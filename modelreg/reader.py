@@ -216,6 +216,12 @@ class Reader:
         from modelreg.transfer import materialise
 
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
+        origin = resolved.manifest.extra.get("origin")
+        if isinstance(origin, dict) and isinstance(origin.get("missing"), str):
+            raise NotFoundError(
+                f"{resolved.name} v{resolved.version} has no model bytes: it was imported from "
+                f"{origin.get('from', 'another registry')} without them ({origin['missing']})"
+            )
         target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
         blobs = self.store(store or self.config.store)
         if progress is not None:

@@ -168,3 +168,19 @@ class BarProgress:
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+class CountProgress(BarProgress):
+    """A bar per task that counts items (an import's versions of one model), not bytes."""
+
+    def start(self, label: str, total: int) -> None:
+        if not self.console.is_terminal:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+        if self._progress is None:
+            self._progress = Progress(
+                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), console=self.console
+            )
+            self._progress.start()
+        self._task = self._progress.add_task(label, total=total)

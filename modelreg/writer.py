@@ -41,7 +41,7 @@ from modelreg.snapshot import Snapshot
 from modelreg.values import check_scalars
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from modelreg.hashing import Progress
     from modelreg.publish import Target
@@ -119,12 +119,21 @@ class Writer(Reader):
         push: bool | None = None,
         remote: str | None = None,
         branch: str | None = None,
+        code_commit: str | None = None,
+        origin: Mapping[str, Any] | None = None,
+        imported: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
         """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`.
 
         With `push` the commit and tag go to the remote in one atomic push, retried on top of
         other writers' work until the remote takes them; `branch` commits to a branch that need
         not be checked out (CI runs on a detached HEAD).
+
+        `code_commit` is the commit of the code that trained it when that is not this
+        repository's HEAD (e.g. an MLflow run's `mlflow.source.git.commit`). `origin` says where
+        the bytes and metadata came from (`{"from": "MLflow", "run_id": ...}`), kept in the
+        manifest under `origin`; `imported` marks a version brought over by `modelreg import`
+        (the version tag's payload keeps it under `imported`, with the original author and time).
         """
         from modelreg.hashing import scan, tree_digest
         from modelreg.transfer import ingest
@@ -153,10 +162,10 @@ class Writer(Reader):
         hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
         digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
-        head = self.git.resolve_commit("HEAD")
+        head = code_commit or self.git.resolve_commit("HEAD")
         lineage = Lineage(
             code_commit=head,
-            code_dirty=self.git.is_dirty(".modelreg/") if head else False,
+            code_dirty=self.git.is_dirty(".modelreg/") if head and not code_commit else False,
             dataset=dataset,
             run_id=run_id,
             parent=parent_ref,
@@ -178,16 +187,18 @@ class Writer(Reader):
                 lineage=lineage,
                 training=Training(duration_s=duration_s, hardware=hardware),
                 tags=checked["tags"],
+                extra={"origin": dict(origin)} if origin else {},
             )
             rel = manifestmod.manifest_path(name, version)
             text = manifestmod.to_yaml(manifest)
             commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
             tag = version_tag(name, version)
             after = self._last_seq(name)  # so history places the registration among the events it followed
-            message = event_message(
-                f"{name} v{version}: registered",
-                {"action": "register", "version": version, "digest": digest, "after": after},
-            )
+            payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
+            if imported:
+                payload["imported"] = dict(imported)
+            suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""
+            message = event_message(f"{name} v{version}: registered{suffix}", payload)
             tag_object = self._tag_object(target, tag, commit, message, "")
             warnings = self._publish_commit(
                 target,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelreg.cli import commands_admin, commands_read, commands_serve, commands_write
+from modelreg.cli import commands_admin, commands_import, commands_read, commands_serve, commands_write
 from modelreg.cli.options import app
 
 COMMAND_MODULES = (
@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     commands_write,
     commands_admin,
     commands_serve,
+    commands_import,
 )  # importing them registers their commands
 
 __all__ = ["COMMAND_MODULES", "app"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -90,6 +92,9 @@ class Addition(NamedTuple):
 class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Identity and date the next commits and tags record, when a write replays someone else's
+        # history (an import): git's own GIT_COMMITTER_* variables, applied to this repository only.
+        self.acting_as: dict[str, str] = {}
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
@@ -110,7 +115,28 @@ class GitRepo:
         return cls(Path(top))
 
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        if self.acting_as:
+            env = {**self.acting_as, **(env or {})}
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+
+    @contextmanager
+    def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
+        """Commits and tags made inside record `who` ("Name <email>") and `date` (git's date formats).
+
+        Either may be None to keep git's own. For imports that keep the original authors and times.
+        """
+        env: dict[str, str] = {}
+        if who is not None:
+            name, _, email = who.partition("<")
+            env["GIT_COMMITTER_NAME"] = env["GIT_AUTHOR_NAME"] = name.strip() or "unknown"
+            env["GIT_COMMITTER_EMAIL"] = env["GIT_AUTHOR_EMAIL"] = email.rstrip(">").strip()
+        if date is not None:
+            env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"] = date
+        saved, self.acting_as = self.acting_as, {**self.acting_as, **env}
+        try:
+            yield
+        finally:
+            self.acting_as = saved
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -210,6 +236,23 @@ class GitRepo:
             if keep and _FULL_ID.fullmatch(rev):
                 cachefile.dump(_object_file(rev, path), (rev, path, text))
         return [known[rev, path] if rev is not None else self._worktree_text(path) for rev, path in files]
+
+    def export(self, commit: str, path: str, dest: Path) -> bool:
+        """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).
+
+        False when the commit has no such path. Only regular files are written (`git archive`
+        members are checked: no links, nothing outside `dest`).
+        """
+        import io
+        import tarfile
+
+        proc = run_git_raw(["archive", "--format=tar", commit, "--", path], self.root)
+        if proc.returncode != 0:
+            return False
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
+            members = [m for m in archive.getmembers() if m.isfile() or m.isdir()]
+            archive.extractall(dest, members=members, filter="data")
+        return any(m.isfile() for m in members)
 
     def _worktree_text(self, path: str) -> str | None:
         try:
@@ -370,7 +413,7 @@ class GitRepo:
         objects = objects if objects.is_absolute() else self.root / objects
         with tempfile.TemporaryDirectory(prefix="modelreg-sign-") as scratch:
             run_git(["init", "--quiet", "--bare", scratch], cwd=self.root)
-            env = {"GIT_DIR": scratch, "GIT_OBJECT_DIRECTORY": str(objects)}
+            env = {**self.acting_as, "GIT_DIR": scratch, "GIT_OBJECT_DIRECTORY": str(objects)}
             proc = run_git_raw(
                 [*overrides, "tag", "-s", "--cleanup=verbatim", "-F", "-", name, commit],
                 self.root,

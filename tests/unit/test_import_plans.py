@@ -1,0 +1,152 @@
+"""The importers' pure mapping: MLflow and GTO vocabulary, plans, what still needs writing."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelreg import mlflowmap
+from modelreg.errors import InvalidInputError
+from modelreg.events import replay
+from modelreg.filtering import parse_filter
+from modelreg.importers import gto_plan, mlflow_plan
+from modelreg.importers.plan import EventStep, needed
+from modelreg.mlflowsearch import models, names_wanted, versions
+from modelreg.models import Event
+
+STAGES = ("staging", "production", "archived")
+
+
+def test_registry_uri() -> None:
+    assert mlflowmap.registry_path("modelreg:///srv/models%20repo") == "/srv/models repo"
+    for bad in ("file:///srv/x", "modelreg://host/srv/x", "modelreg:relative"):
+        with pytest.raises(InvalidInputError):
+            mlflowmap.registry_path(bad)
+
+
+def test_stage_names_both_ways() -> None:
+    assert mlflowmap.to_modelreg_stage("Production", STAGES) == "production"
+    assert mlflowmap.to_modelreg_stage("None", STAGES) is None
+    with pytest.raises(InvalidInputError, match="stages: None, Staging, Production, Archived"):
+        mlflowmap.to_modelreg_stage("Shadow", STAGES)
+    assert [mlflowmap.to_mlflow_stage(s) for s in (None, "staging", "canary")] == ["None", "Staging", "canary"]
+
+
+def test_values_keys_and_times() -> None:
+    assert mlflowmap.params({"lr": "0.1", "depth": "6", "name": "xgb", "odd key": "x"}) == {
+        "depth": 6,
+        "lr": 0.1,
+        "name": "xgb",
+        "odd_key": "x",
+    }
+    assert mlflowmap.metrics({"auc": 0.9, "nan": float("nan")}) == {"auc": 0.9, "nan": "nan"}
+    assert mlflowmap.tags({"id": "007"}) == {"id": "007"}
+    assert mlflowmap.model_name("Churn Model (EU)") == "churn-model-eu"
+    assert mlflowmap.millis("2026-01-02T03:04:05Z") == 1767323045000
+    assert mlflowmap.git_date(1767323045123) == "@1767323045 +0000"
+    assert mlflowmap.iso_time(1767323045123) == "2026-01-02T03:04:05Z"
+
+
+def _mv(version: int, stage: str, updated: int, run: str | None = None) -> mlflow_plan.MlflowVersion:
+    return mlflow_plan.MlflowVersion("Churn", version, 1000 * version, updated, "ann", stage, "", "src", run, {})
+
+
+def test_mlflow_plan_orders_stages_by_last_update_and_maps_aliases() -> None:
+    model = mlflow_plan.MlflowModel(
+        "Churn",
+        "about churn",
+        {"team": "risk"},
+        {"Champion": 2, "v9": 1},
+        9000,
+        (_mv(1, "Archived", 5000, "r1"), _mv(2, "Production", 4000), _mv(3, "None", 3000)),
+    )
+    facts = {"r1": mlflow_plan.RunFacts({"C": "1.5"}, {"auc": 0.5}, "c" * 40, "7")}
+    plan = mlflow_plan.plan([model], facts, STAGES, "sqlite:///m.db")
+    assert [v.key for v in plan.versions] == ["MLflow:Churn:1", "MLflow:Churn:2", "MLflow:Churn:3"]
+    first = plan.versions[0]
+    assert (first.name, dict(first.params), first.code_commit, first.imported["experiment_id"]) == (
+        "churn",
+        {"C": 1.5},
+        "c" * 40,
+        "7",
+    )
+    assert [(e.action, e.target, e.version_key) for e in plan.events] == [
+        ("unassign", "", "MLflow:Churn:3"),
+        ("assign", "production", "MLflow:Churn:2"),
+        ("assign", "archived", "MLflow:Churn:1"),
+        ("assign", "champion", "MLflow:Churn:2"),
+    ]
+    assert any("description" in line for line in plan.skipped)
+    assert any("v9" in line for line in plan.skipped)  # an alias that looks like a version
+
+
+def _state(*events: Event) -> object:
+    return replay("m", [Event("m", "register", v, f"m@v{v}") for v in (1, 2)] + list(events))
+
+
+def test_state_events_are_needed_only_when_the_state_differs() -> None:
+    promote = EventStep("m", "k", "assign", "stage", "production", "state")
+    leave = EventStep("m", "k", "unassign", "stage", "", "state")
+    state = _state(Event("m", "assign", 1, "m#production#1", 1, "stage", "production"))
+    assert not needed(promote, state, 1, set())  # type: ignore[arg-type]
+    assert needed(promote, state, 2, set())  # type: ignore[arg-type]
+    assert needed(leave, state, 1, set()) and not needed(leave, state, 2, set())  # type: ignore[arg-type]
+    history = promote._replace(mode="history", key="GTO:m#prod#1")
+    assert needed(history, state, 1, set()) and not needed(history, state, 1, {"GTO:m#prod#1"})  # type: ignore[arg-type]
+
+
+def test_gto_tag_grammar() -> None:
+    assert gto_plan.parse("churn@v1.2.3") == gto_plan.Parsed("churn", "register", "v1.2.3", None, 0)
+    assert gto_plan.parse("churn@v1.2.3!#4") == gto_plan.Parsed("churn", "deregister", "v1.2.3", None, 4)
+    assert gto_plan.parse("nlp=bert#prod#12") == gto_plan.Parsed("nlp:bert", "assign", None, "prod", 12)
+    assert gto_plan.parse("churn#dev!#5") == gto_plan.Parsed("churn", "unassign", None, "dev", 5)
+    assert gto_plan.parse("churn@deprecated#6") == gto_plan.Parsed("churn", "deprecate", None, None, 6)
+    assert gto_plan.parse("churn#prod") == gto_plan.Parsed("churn", "assign", None, "prod", 0)
+    for other in ("v1.0.0", "release-2", "churn@1.0"):
+        assert gto_plan.parse(other) is None
+    assert gto_plan.map_stage("prod", {}, STAGES) == "production"
+    assert gto_plan.map_stage("dev", {"dev": "staging"}, STAGES) == "staging"
+    assert gto_plan.map_stage("dev", {}, STAGES) is None
+
+
+def _tag(name: str, commit: str, second: int) -> gto_plan.GtoTag:
+    return gto_plan.GtoTag(name, commit, "Ann <ann@example.com>", f"2026-03-04T05:06:{second:02d}+00:00", name)
+
+
+def test_gto_plan_follows_tag_order_and_explains_what_does_not_map() -> None:
+    tags = [
+        _tag("churn#prod#3", "c2", 5),
+        _tag("churn@v0.1.0", "c2", 2),
+        _tag("churn@v0.0.1", "c1", 1),
+        _tag("churn#dev#1", "c1", 3),
+        _tag("churn#prod#2", "c1", 3),  # same second as #1: the counter orders them
+        _tag("churn#dev!#4", "c1", 4),  # v0.0.1 no longer holds dev: modelreg moved it to production
+        _tag("churn@v0.0.1!#5", "c1", 6),
+        _tag("churn#qa#6", "c2", 7),
+    ]
+    index = {"c1": {"churn": {"path": "m.pkl", "description": "d"}}, "c2": {}}
+    plan = gto_plan.plan(tags, index, {"dev": "staging"}, STAGES)
+    assert [(v.key, v.location, v.missing is None) for v in plan.versions] == [
+        ("GTO:churn@v0.0.1", "c1:m.pkl", True),
+        ("GTO:churn@v0.1.0", None, False),
+    ]
+    assert [(e.key, e.action, e.target, e.version_key) for e in plan.events] == [
+        ("GTO:churn#dev#1", "assign", "staging", "GTO:churn@v0.0.1"),
+        ("GTO:churn#prod#2", "assign", "production", "GTO:churn@v0.0.1"),
+        ("GTO:churn#prod#3", "assign", "production", "GTO:churn@v0.1.0"),
+        ("churn@v0.0.1!#5:GTO:churn@v0.0.1", "unassign", "production", "GTO:churn@v0.0.1"),
+    ]
+    assert plan.events[0].imported["tag"] == "churn#dev#1" and plan.events[0].who == "Ann <ann@example.com>"
+    assert any(line.startswith("churn#dev!#4:") for line in plan.skipped)
+    assert any(line.startswith("churn#qa#6: GTO stage 'qa'") for line in plan.skipped)
+
+
+def test_search_pins_names_and_drops_mlflows_prompt_clause() -> None:
+    assert names_wanted(parse_filter("name = 'a' AND version > 2")) == {"a"}
+    assert names_wanted(parse_filter("name IN ('a', 'b') AND name = 'b'")) == {"b"}
+    assert names_wanted(parse_filter("name LIKE 'a%'")) is None
+    filter_, _ = models("name = 'a' AND tags.`mlflow.prompt.is_prompt` != 'true'", None)
+    assert [c.field for c in filter_.clauses] == ["name"]
+    filter_, order = versions("run_id = 'r'", ["version_number DESC"])
+    assert len(filter_.clauses) == 1 and order[0].descending
+    with pytest.raises(InvalidInputError):
+        models("params.C = '1'", None)
