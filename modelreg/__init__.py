@@ -39,6 +39,7 @@ _EXPORTS = {
         "ModelSummary",
         "ModelVersion",
         "RefCheck",
+        "SearchResult",
         "VersionDiff",
     ),
     "modelreg.results": (
@@ -84,6 +85,7 @@ __all__ = [
     "Request",
     "RequestList",
     "RequestStatus",
+    "SearchResult",
     "StoreError",
     "UpdateResult",
     "VerifyReport",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:
         ModelSummary,
         ModelVersion,
         RefCheck,
+        SearchResult,
         VersionDiff,
     )
     from modelreg.refs import ModelRef, parse_ref

@@ -22,9 +22,11 @@ from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from modelreg.hashing import Progress
+    from modelreg.models import SearchResult
     from modelreg.publish import Target
     from modelreg.results import (
         ApplyResult,
@@ -103,6 +105,23 @@ class Registry(Writer):
         return report
 
     show = Writer.resolve
+
+    def search(
+        self,
+        filter_string: str | None = None,
+        *,
+        model: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> SearchResult:
+        """Versions matching an MLflow filter string, e.g. `reg.search("metrics.auc > 0.9", order_by=["created DESC"])`.
+
+        Only versions the policy of record admits are searched, with their current stages and aliases
+        (see modelreg.filtering for the grammar). InvalidInputError names the column of a malformed filter.
+        """
+        from modelreg.search import search
+
+        return search(self, filter_string, model=model, order_by=order_by, limit=limit)
 
     def check_ref(self, ref: str) -> RefCheck:
         """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI.

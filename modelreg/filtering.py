@@ -522,8 +522,12 @@ def search(
     view: Callable[[T], SearchRecord],
 ) -> list[T]:
     """The items whose record (`view(item)`) the filter matches, in order, at most `limit` of them."""
-    key = sort_key(order)
-    matched = [(record, item) for item in items if filter_.matches(record := view(item))]
-    matched.sort(key=lambda pair: key(pair[0]))
+    records = ((view(item), item) for item in items)
+    matched = [pair for pair in records if filter_.matches(pair[0])] if filter_.clauses else list(records)
+    if order:
+        key = sort_key(order)
+        matched.sort(key=lambda pair: key(pair[0]))
+    else:  # the default order alone: no need for the general key
+        matched.sort(key=lambda pair: (pair[0].name, -(pair[0].version or 0)))
     found = [item for _record, item in matched]
     return found if limit is None else found[:limit]

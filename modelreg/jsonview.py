@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
-    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, VersionDiff
+    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
     from modelreg.results import (
         ApplyResult,
         CreatedRequest,
@@ -38,6 +38,15 @@ def version_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
         "warnings": list(mv.warnings),
         "policy": policy,
     }
+
+
+def search_json(found: SearchResult, policy: str | None = None) -> dict[str, Any]:
+    """The matching versions (each as `show --json` gives it, without per-version warnings), in order."""
+    versions = [
+        {**manifestmod.to_dict(mv.manifest), "stage": mv.stage, "aliases": list(mv.aliases), "commit": mv.commit}
+        for mv in found.versions
+    ]
+    return {"versions": versions, "warnings": list(found.warnings), "policy": policy}
 
 
 def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:

@@ -226,3 +226,10 @@ class RefCheck(NamedTuple):
     @property
     def alias(self) -> str | None:
         return self.target if self.kind == "alias" else None
+
+
+class SearchResult(NamedTuple):
+    """What `search` found: the matching versions, in order, and what the user should hear about."""
+
+    versions: tuple[ModelVersion, ...]
+    warnings: tuple[str, ...] = ()  # events the policy leaves out, manifests that could not be read

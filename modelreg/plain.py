@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from modelreg.models import Event, ModelSummary, ModelVersion
+    from modelreg.models import Event, ModelSummary, ModelVersion, SearchResult
 
 
 def fmt(value: Any) -> str:
@@ -123,3 +123,23 @@ def history_text(events: list[Event]) -> str:
     columns = history_columns(events)
     reviewed = "approved by" in columns
     return tsv(columns, (history_row(e, reviewed) for e in events))
+
+
+SEARCH_COLUMNS = ("model", "version", "stage", "aliases", "created", "metrics", "tags")
+
+
+def search_row(mv: ModelVersion) -> list[str]:
+    m = mv.manifest
+    return [
+        m.name,
+        f"v{m.version}",
+        mv.stage or "",
+        ", ".join(mv.aliases),
+        m.created_at,
+        ", ".join(f"{k}={fmt(v)}" for k, v in m.metrics.items()),
+        ", ".join(f"{k}={fmt(v)}" for k, v in m.tags.items()),
+    ]
+
+
+def search_text(found: SearchResult) -> str:
+    return tsv(SEARCH_COLUMNS, (search_row(mv) for mv in found.versions))

@@ -85,18 +85,27 @@ class Reader:
     def state(self, name: str) -> ModelState:
         return self.model(name).state
 
+    def views(self, name: str | None = None) -> list[ModelView]:
+        """Model `name` (an error if it has no version), or every model that has a version, by name."""
+        if name is not None:
+            return [self.model(name)]
+        views = []
+        snap = self.snapshot(None)
+        for model, all_events in sorted(snap.events.items()):
+            events, rejected = admit(self.context, model, all_events, snap.claims)
+            rejected += _malformed(snap.problems, model)
+            state = replay(model, events)
+            if state.versions:
+                views.append(ModelView(state, events, snap, rejected))
+        return views
+
     def models(self) -> list[ModelSummary]:
         summaries = []
-        snap = self.snapshot(None)
-        for name, all_events in sorted(snap.events.items()):
-            events, rejected = admit(self.context, name, all_events, snap.claims)
-            rejected += _malformed(snap.problems, name)
-            state = replay(name, events)
-            if not state.versions:
-                continue
+        for view in self.views():
+            state = view.state
             holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
             summaries.append(
-                ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases), rejected)
+                ModelSummary(state.name, state.latest, len(state.versions), holders, dict(state.aliases), view.rejected)
             )
         return summaries
 

@@ -44,6 +44,43 @@ def history(
 
 
 @app.command()
+def search(
+    filter_: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILTER]",
+            help="MLflow's filter grammar: clauses joined by AND, e.g. \"metrics.auc > 0.9 AND stage = 'production'\".",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Search this model's versions only.")] = None,
+    order_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--order-by",
+            help="Sort key, e.g. 'metrics.auc DESC' (repeatable; default: model, then newest version first).",
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many versions.", min=1)] = None,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Find versions by metric, param, tag, stage, alias, date, author, dataset or run id.
+
+    Fields: name, version, stage, alias, created, author, dataset, run_id, metrics.KEY, params.KEY,
+    tags.KEY (quote odd keys: metrics.`f1 score`). Operators: =, !=, <, <=, >, >=, LIKE, ILIKE
+    (% any text, _ one character), IN (...), NOT IN (...), IS NULL, IS NOT NULL. Metrics and version
+    compare with numbers, the rest with quoted strings; created with an ISO 8601 date or datetime.
+    Only versions the policy admits are searched, with their current stages and aliases.
+
+    Example: modelreg search "metrics.auc >= 0.9 and created > '2026-01-01'" --order-by "metrics.auc DESC" --limit 5
+    """
+    reads.search(filter_, model, order_by, limit, fetch, remote, repo, json_)
+
+
+@app.command()
 def resolve(
     ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
 ) -> None:

@@ -88,6 +88,31 @@ def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_:
         sys.stdout.write(plain.history_text(events))
 
 
+def search(
+    filter_: str | None,
+    model: str | None,
+    order_by: list[str] | None,
+    limit: int | None,
+    fetch: bool,
+    remote: str | None,
+    repo: str | None,
+    json_: bool,
+) -> None:
+    from modelreg import jsonview
+
+    reg = open_registry(fetch, remote, repo, model)
+    found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit)
+    warn(found.warnings)
+    if json_:
+        json_out(jsonview.search_json(found, reg.context.policy_commit))
+    elif _terminal():
+        from modelreg import render
+
+        render.search_table(console(), found, repr(filter_) if filter_ else "no filter")
+    else:
+        sys.stdout.write(plain.search_text(found))
+
+
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
     from modelreg import jsonview
 
