@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         UpgradeResult,
         VerifyReport,
     )
+    from modelreg.when import When
 
 
 class Registry(Writer):
@@ -113,15 +114,18 @@ class Registry(Writer):
         model: str | None = None,
         order_by: Sequence[str] = (),
         limit: int | None = None,
+        at: When | None = None,
     ) -> SearchResult:
         """Versions matching an MLflow filter string, e.g. `reg.search("metrics.auc > 0.9", order_by=["created DESC"])`.
 
         Only versions the policy of record admits are searched, with their current stages and aliases
         (see modelreg.filtering for the grammar). InvalidInputError names the column of a malformed filter.
+        With `at`, stages and aliases are as they were then, and only versions registered by then are searched.
         """
         from modelreg.search import search
 
-        return search(self, filter_string, model=model, order_by=order_by, limit=limit)
+        views = self.views(model, at) if at is not None else None
+        return search(self, filter_string, model=model, order_by=order_by, limit=limit, views=views)
 
     def check_ref(self, ref: str) -> RefCheck:
         """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI.

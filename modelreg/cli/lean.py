@@ -17,11 +17,12 @@ if TYPE_CHECKING:
 _READ_OPTIONS = {"--fetch": "fetch", "--json": "json_"}, {"--remote": "remote", "--repo": "repo"}
 
 # command → (operand names, flags, options that take a value)
+_AT = {"--at": "at"}
 COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str], dict[str, str]]] = {
-    "list": ((), *_READ_OPTIONS),
-    "show": (("ref",), *_READ_OPTIONS),
-    "history": (("name",), *_READ_OPTIONS),
-    "resolve": (("ref",), *_READ_OPTIONS),
+    "list": ((), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
+    "show": (("ref",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
+    "history": (("name",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], "--since": "since", "--until": "until"}),
+    "resolve": (("ref",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
     "check-ref": (
         ("ref",),
         {**_READ_OPTIONS[0], "--env": "env"},

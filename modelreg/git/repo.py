@@ -136,6 +136,10 @@ class GitRepo:
         except GitError:
             return None
 
+    def commit_date(self, commit: str) -> str:
+        """The committer date of `commit`, ISO 8601 with its offset."""
+        return self.git("show", "-s", "--format=%cI", commit, "--").strip()
+
     def identity(self) -> tuple[str, int, str]:
         """(`Name <email>`, unix time, `+hhmm` offset) of the committer git would use; an error if none."""
         try:
