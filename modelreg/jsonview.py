@@ -80,6 +80,12 @@ def event_json(e: Event) -> dict[str, Any]:
         "approved_by": e.approved_by,
         "merge_commit": e.merge_commit,
         "tag": e.tag,
+        # describe and update: what changed (other events have no such keys)
+        **(
+            {"description": e.description, "tags": dict(e.set_tags), "removed_tags": list(e.removed_tags)}
+            if e.action in ("describe", "update")
+            else {}
+        ),
     }
 
 
@@ -91,6 +97,9 @@ def summary_json(s: ModelSummary) -> dict[str, Any]:
         "stages": s.stages,
         "aliases": s.aliases,
         "warnings": list(s.warnings),
+        "retired": s.retired,
+        "description": s.description,
+        "tags": dict(s.tags),
     }
 
 
@@ -128,6 +137,7 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "approved_by": c.approved_by,
         "ref": f"{c.model}@v{c.version}",
         "policy": c.policy,
+        "retired": c.retired,
     }
 
 

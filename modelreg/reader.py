@@ -123,9 +123,23 @@ class Reader:
         summaries = []
         for view in self.views(at=at):
             state = view.state
+            # A retired model's stages and aliases no longer resolve: it is listed with none, and its retirement.
             holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
+            aliases = dict(state.aliases)
+            if state.retired is not None:
+                holders, aliases = {}, {}
             summaries.append(
-                ModelSummary(state.name, state.latest, len(state.versions), holders, dict(state.aliases), view.rejected)
+                ModelSummary(
+                    state.name,
+                    state.latest,
+                    len(state.versions),
+                    holders,
+                    aliases,
+                    view.rejected,
+                    state.retired,
+                    state.description,
+                    state.tags,
+                )
             )
         return summaries
 
@@ -164,7 +178,12 @@ class Reader:
         return Located(parsed.name, version, digest, view.rejected)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
-        """The version `ref` names in `state`."""
+        """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""
+        if state.retired is not None and ref.version is None:
+            raise NotFoundError(
+                f"{ref} does not resolve: {ref.name} is retired ({state.retired}); "
+                f"its stages, aliases and latest no longer resolve, {ref.name}@vN still does"
+            )
         if ref.version is not None:
             if ref.version not in state.versions:
                 raise self.not_found(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
@@ -201,6 +220,9 @@ class Reader:
                 f"from the store of record {self.config.store!r} (pull --store URL reads another you trust)",
             )
         stage, aliases = state.stages.get(version), state.aliases_of(version)
+        if state.retired is not None:
+            stage, aliases = None, ()
+            warnings += (f"{state.name} is retired ({state.retired}): v{version} holds no stage or alias",)
         return ModelVersion(manifest, stage, aliases, registered.commit, warnings, self.config.store)
 
     def read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:

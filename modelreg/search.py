@@ -61,21 +61,22 @@ def search(
     aliases: dict[str, dict[int, tuple[str, ...]]] = {}
     for view in views:
         held = aliases.setdefault(view.state.name, {})
-        for alias, version in sorted(view.state.aliases.items()):
+        for alias, version in sorted(view.state.aliases.items()) if view.state.retired is None else ():
             held[version] = (*held.get(version, ()), alias)
 
     def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
         view, event = item
         plain = batch.plain[event.name, event.version]
-        return plain_record(plain, view.state.stages.get(event.version), aliases[event.name].get(event.version, ()))
+        stage = view.state.stages.get(event.version) if view.state.retired is None else None
+        return plain_record(plain, stage, aliases[event.name].get(event.version, ()))
 
     matched = filtering.search(candidates, parsed, order, limit, view=seen)
     store = reader.config.store
     versions = tuple(
         ModelVersion(
             batch.manifest((event.name, event.version)),
-            view.state.stages.get(event.version),
-            view.state.aliases_of(event.version),
+            view.state.stages.get(event.version) if view.state.retired is None else None,
+            view.state.aliases_of(event.version) if view.state.retired is None else (),
             event.commit,
             view.rejected,
             store,

@@ -167,6 +167,9 @@ def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport
             "stages": {"staging": 1, "production": 3},
             "aliases": {"champion": 2},
             "warnings": [],
+            "retired": None,
+            "description": "",
+            "tags": {},
         }
     ]
     assert json.loads(run_modelreg(fresh, "verify", "--json").stdout)["ok"] is True

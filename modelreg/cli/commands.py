@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from modelreg.cli import commands_admin, commands_read, commands_write
+from modelreg.cli import commands_admin, commands_model, commands_read, commands_write
 from modelreg.cli.options import app
 
-COMMAND_MODULES = (commands_read, commands_write, commands_admin)  # importing them registers their commands
+COMMAND_MODULES = (
+    commands_read,
+    commands_write,
+    commands_model,
+    commands_admin,
+)  # importing them registers their commands
 
 __all__ = ["COMMAND_MODULES", "app"]
