@@ -291,7 +291,12 @@ def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bo
     if event.action in ("retire", "unretire"):
         return state.retired == event.tag if event.action == "retire" else state.retired is None
     later = any(e.seq is not None and e.seq > event.seq and e.target == event.target for e in events)
-    if event.kind in ("model", "version"):  # describe, update: until the next one
+    if event.kind == "version":  # update: until the next update of that version
+        return not any(
+            e.seq is not None and e.seq > event.seq and e.target == event.target and e.version == event.version
+            for e in events
+        )
+    if event.kind == "model":  # describe: until the next one
         return not later
     if event.action == "unassign":
         return not later and event.target not in state.aliases

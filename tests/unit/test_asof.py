@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from modelreg.asof import Moment, between, until
 from modelreg.instants import parse_span
 from modelreg.models import Event
@@ -78,3 +81,27 @@ def test_between_keeps_the_entries_from_since_to_until() -> None:
     since_3 = Moment(datetime(2026, 3, 6, 10, tzinfo=UTC), datetime(2026, 3, 6, 10, tzinfo=UTC), "m#champion#3")
     assert tags(between(EVENTS, since_3, None)) == ["m#champion#3", "m#champion#4", "m@v3"]
     assert tags(between(EVENTS, None, None)) == tags(until(EVENTS, moment("2099-01-01")))
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=12),
+    st.integers(min_value=0, max_value=21),
+    st.integers(min_value=0, max_value=21),
+)
+def test_cuts_are_prefixes_of_event_order_and_grow_with_time(days: list[int], a: int, b: int) -> None:
+    # Events in seq order, each dated by a clock that may be anywhere: a cut never reorders them.
+    events = [reg(1, "2026-01-01T00:00:00Z", after=0)] + [
+        change(seq, 1, "production", f"2026-02-{day + 1:02d}T12:00:00Z") for seq, day in enumerate(days, start=1)
+    ]
+    ordered = tags(until(events, moment("2099-01-01")))
+    early, late = sorted((a, b))
+    first = tags(until(events, moment(f"2026-02-{early + 1:02d}")))
+    second = tags(until(events, moment(f"2026-02-{late + 1:02d}")))
+    assert first == ordered[: len(first)] and second == ordered[: len(second)]
+    assert len(first) <= len(second)
+    # The last event kept is dated by then, and none after it is.
+    cut = moment(f"2026-02-{late + 1:02d}")
+    kept_dates = [e.date for e in events if e.tag in second and e.seq is not None]
+    if kept_dates:
+        assert max(kept_dates[-1:]) <= cut.last.isoformat().replace("+00:00", "Z")
+    assert all(e.date > cut.last.isoformat().replace("+00:00", "Z") for e in events[len(second) :] if e.seq)
