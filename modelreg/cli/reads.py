@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import plain
-from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, warn
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
 
@@ -123,7 +123,7 @@ def search(
     found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit)
     warn(found.warnings)
     if json_:
-        json_out(jsonview.search_json(found, reg.context.policy_commit))
+        json_rows_out(jsonview.search_json(found, reg.context.policy_commit), "versions")
     elif _terminal():
         from modelreg import render
 
