@@ -119,6 +119,10 @@ def test_api_parity(registry) -> None:
     assert [m.name for m in reg.models(at="2026-03-03")] == ["fraud"]
     assert [e.tag for e in reg.history("fraud", since="2026-03-08")] == ["fraud@v3"]
     assert [e.tag for e in reg.history("fraud", until="fraud@v1")] == ["fraud@v1"]
+    cli_found = json.loads(
+        run_modelreg(registry, "search", "alias = 'champion'", "--at", "fraud#champion#3", "--json").stdout
+    )
+    assert [(v["name"], v["version"]) for v in cli_found["versions"]] == [("fraud", 2)]
     found = reg.search("stage = 'production'", at="2026-03-03")
     assert [(mv.name, mv.version) for mv in found.versions] == [("fraud", 1)]
     assert reg.search("", at="2026-03-01").versions[0].version == 1

@@ -91,6 +91,7 @@ def search(
     remote: RemoteOpt = None,
     repo: RepoOpt = None,
     json_: JsonOpt = False,
+    at: AtOpt = None,
 ) -> None:
     """Find versions by metric, param, tag, stage, alias, date, author, dataset or run id.
 
@@ -98,11 +99,12 @@ def search(
     tags.KEY (quote odd keys: metrics.`f1 score`). Operators: =, !=, <, <=, >, >=, LIKE, ILIKE
     (% any text, _ one character), IN (...), NOT IN (...), IS NULL, IS NOT NULL. Metrics and version
     compare with numbers, the rest with quoted strings; created with an ISO 8601 date or datetime.
-    Only versions the policy admits are searched, with their current stages and aliases.
+    Only versions the policy admits are searched, with their current stages and aliases (with --at: those
+    registered by then, with the stages and aliases of then).
 
     Example: modelreg search "metrics.auc >= 0.9 and created > '2026-01-01'" --order-by "metrics.auc DESC" --limit 5
     """
-    reads.search(filter_, model, order_by, limit, fetch, remote, repo, json_)
+    reads.search(filter_, model, order_by, limit, fetch, remote, repo, json_, at)
 
 
 @app.command()

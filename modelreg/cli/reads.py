@@ -116,11 +116,12 @@ def search(
     remote: str | None,
     repo: str | None,
     json_: bool,
+    at: str | None = None,
 ) -> None:
     from modelreg import jsonview
 
     reg = open_registry(fetch, remote, repo, model)
-    found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit)
+    found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit, at=at)
     warn(found.warnings)
     if json_:
         json_rows_out(jsonview.search_json(found, reg.context.policy_commit), "versions")
