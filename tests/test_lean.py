@@ -70,6 +70,13 @@ FORMS = [
     ["check-ref", "not-a-tag"],
     ["check-ref", "m@v1", "--env", "--json"],
     ["resolve", "m", "--remote=origin"],
+    ["search"],
+    ["search", "--json"],
+    ["search", "metrics.auc > 0.5", "--json"],
+    ["search", "stage = 'production'", "--order-by", "version DESC", "--order-by=name", "--limit", "1"],
+    ["search", "--model", "m", "--at", "m#production#1"],
+    ["search", "metrics.auc 0.9"],
+    ["search", "--limit", "1", "--model=nope"],
 ]
 
 
@@ -100,6 +107,9 @@ def test_the_lean_path_answers_exactly_as_typer_does(registry, capsys, args):
         ["pull", "m"],
         ["register", "m", "file"],
         ["check-ref", "m@v1", "--github-output"],
+        ["search", "--limit", "0"],
+        ["search", "--limit", "x"],
+        ["search", "a", "b"],
     ],
     ids=repr,
 )

@@ -324,13 +324,17 @@ class GitRepo:
                 return {}
             entries = (entry.split("\t", 1) for entry in out.split("\x00") if entry)
             return {path: head.split(" ")[2] for head, path in entries if head.split(" ")[1] == "blob"}
-        staged = self.git("ls-files", "-s", "-z", "--", directory)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:  # two processes side by side: each mostly waits on git
+            changes = pool.submit(self.git, "ls-files", "-m", "-o", "-z", "--", directory)
+            staged = self.git("ls-files", "-s", "-z", "--", directory)
+            changed = changes.result()
         found: dict[str, str | None] = {}
         for entry in staged.split("\x00"):
             if entry:
                 head, path = entry.split("\t", 1)
                 found[path] = head.split(" ")[1]
-        changed = self.git("ls-files", "-m", "-o", "-z", "--", directory)
         found.update(dict.fromkeys((path for path in changed.split("\x00") if path), None))
         return found
 
