@@ -40,9 +40,9 @@ def json_rows_out(data: dict[str, Any], key: str) -> None:
     json's C encoder, where an indented dump of thousands of records takes seconds in pure Python.
     """
     import json
-    import secrets
+    import os
 
-    marker = f"rows-{secrets.token_hex(16)}"
+    marker = f"rows-{os.urandom(16).hex()}"  # no value can hold it by chance
     head = json.dumps({**data, key: marker}, indent=2, ensure_ascii=False)
     rows = ",\n".join(f"    {json.dumps(row, ensure_ascii=False)}" for row in data[key])
     sys.stdout.write(head.replace(f'"{marker}"', f"[\n{rows}\n  ]" if rows else "[]", 1) + "\n")

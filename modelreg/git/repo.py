@@ -324,12 +324,25 @@ class GitRepo:
                 return {}
             entries = (entry.split("\t", 1) for entry in out.split("\x00") if entry)
             return {path: head.split(" ")[2] for head, path in entries if head.split(" ")[1] == "blob"}
-        from concurrent.futures import ThreadPoolExecutor
+        import threading  # not concurrent.futures: it imports logging, 10 ms of start-up
 
-        with ThreadPoolExecutor(2) as pool:  # two processes side by side: each mostly waits on git
-            changes = pool.submit(self.git, "ls-files", "-m", "-o", "-z", "--", directory)
+        outcome: dict[str, str | BaseException] = {}
+
+        def changes() -> None:
+            try:
+                outcome["changed"] = self.git("ls-files", "-m", "-o", "-z", "--", directory)
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                outcome["changed"] = exc
+
+        worker = threading.Thread(target=changes)  # two git processes side by side: each mostly waits
+        worker.start()
+        try:
             staged = self.git("ls-files", "-s", "-z", "--", directory)
-            changed = changes.result()
+        finally:
+            worker.join()
+        changed = outcome["changed"]
+        if isinstance(changed, BaseException):
+            raise changed
         found: dict[str, str | None] = {}
         for entry in staged.split("\x00"):
             if entry:
