@@ -45,12 +45,11 @@ def _cut(ordered: list[Event], moment: Moment, *, inclusive: bool) -> int:
         for index, event in enumerate(ordered):
             if event.tag == moment.tag:
                 return index + 1 if inclusive else index
-    count = 0
-    for index, event in enumerate(ordered):
-        when = recorded(event)
+    for index in range(len(ordered) - 1, -1, -1):  # the last one that qualifies: search from the end
+        when = recorded(ordered[index])
         if when is not None and (when <= moment.last if inclusive else when < moment.first):
-            count = index + 1
-    return count
+            return index + 1
+    return 0
 
 
 def until(events: Iterable[Event], moment: Moment) -> list[Event]:
