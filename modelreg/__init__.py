@@ -40,6 +40,7 @@ _EXPORTS = {
         "ModelSummary",
         "ModelVersion",
         "RefCheck",
+        "SearchResult",
         "VersionDiff",
     ),
     "modelreg.results": (
@@ -87,6 +88,7 @@ __all__ = [
     "Request",
     "RequestList",
     "RequestStatus",
+    "SearchResult",
     "StoreError",
     "SyncResult",
     "UpdateResult",
@@ -123,6 +125,7 @@ if TYPE_CHECKING:
         ModelSummary,
         ModelVersion,
         RefCheck,
+        SearchResult,
         VersionDiff,
     )
     from modelreg.refs import ModelRef, parse_ref

@@ -16,7 +16,7 @@ from modelreg.config import CONFIG_PATH, Config
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError, ReviewRequired
 from modelreg.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.git import GitRepo
-from modelreg.models import Event, RefCheck, TargetKind
+from modelreg.models import Event, ModelState, RefCheck, Scalar, TargetKind
 from modelreg.paths import cache_home
 from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
 from modelreg.writer import Writer, init_registry
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
+    from modelreg.models import SearchResult
     from modelreg.publish import Target
     from modelreg.results import (
         ApplyResult,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         UpgradeResult,
         VerifyReport,
     )
+    from modelreg.when import When
 
 
 class Registry(Writer):
@@ -105,6 +107,26 @@ class Registry(Writer):
         return report
 
     show = Writer.resolve
+
+    def search(
+        self,
+        filter_string: str | None = None,
+        *,
+        model: str | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+        at: When | None = None,
+    ) -> SearchResult:
+        """Versions matching an MLflow filter string, e.g. `reg.search("metrics.auc > 0.9", order_by=["created DESC"])`.
+
+        Only versions the policy of record admits are searched, with their current stages and aliases
+        (see modelreg.filtering for the grammar). InvalidInputError names the column of a malformed filter.
+        With `at`, stages and aliases are as they were then, and only versions registered by then are searched.
+        """
+        from modelreg.search import search
+
+        views = self.views(model, at) if at is not None else None
+        return search(self, filter_string, model=model, order_by=order_by, limit=limit, views=views)
 
     def check_ref(self, ref: str) -> RefCheck:
         """Describe a modelreg tag (`name@v7`, `name#production#12`, or `refs/tags/…`) for CI.
@@ -190,6 +212,55 @@ class Registry(Writer):
         target = self.target(push, remote, sign=sign)
         return self._event(target, name, lambda: self._rollback(target, name, stage, alias, to, reason))
 
+    def retire(
+        self,
+        name: str,
+        *,
+        reason: str,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
+        """Retire a model: its stages, aliases and latest no longer resolve (`NAME@N` still does), as an event.
+
+        Needs a reason; writes `NAME#_retire#SEQ` and its claim ref (see modelreg.lifecycle).
+        """
+        from modelreg.lifecycle import retire
+
+        return retire(self, self.target(push, remote, sign=sign), name, reason)
+
+    def unretire(
+        self,
+        name: str,
+        *,
+        reason: str,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
+        """Return a retired model to service: its stages and aliases resolve again, as they were."""
+        from modelreg.lifecycle import retire
+
+        return retire(self, self.target(push, remote, sign=sign), name, reason, back=True)
+
+    def describe(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: dict[str, Scalar] | None = None,
+        remove_tags: tuple[str, ...] = (),
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
+        """Set the model's own description and tags (`ModelSummary.description`, `.tags`), as an event."""
+        from modelreg.lifecycle import describe
+
+        target = self.target(push, remote, sign=sign)
+        return describe(self, target, name, description, tags, remove_tags, reason)
+
     def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
         check_name(name)
         return self.retry(target, name, attempt)
@@ -205,6 +276,7 @@ class Registry(Writer):
                 "applies it after the merge (`modelreg apply`)"
             )
         state, events, snap, _ = self.model(name)
+        _in_service(state)
         self.select(state, ModelRef(name, version=version))
         if state.stages.get(version) == stage:
             raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
@@ -226,6 +298,7 @@ class Registry(Writer):
     def _set_alias(self, dest: Target, name: str, alias: str, version: int, reason: str | None) -> Event:
         check_alias(alias, self.config.stages)
         state, events, snap, _ = self.model(name)
+        _in_service(state)
         self.select(state, ModelRef(name, version=version))
         if state.aliases.get(alias) == version:
             raise InvalidInputError(f"alias {alias!r} already points at {name} v{version}")
@@ -236,6 +309,7 @@ class Registry(Writer):
     def _remove_alias(self, dest: Target, name: str, alias: str, reason: str | None) -> Event:
         check_name(alias, "alias")
         state, events, snap, _ = self.model(name)
+        _in_service(state)
         if alias not in state.aliases:
             raise NotFoundError(f"{name} has no alias {alias!r}")
         version = state.aliases[alias]
@@ -268,6 +342,7 @@ class Registry(Writer):
         else:
             check_name(target, "alias")
         state, events, snap, _ = self.model(name)
+        _in_service(state)
         if to is not None:
             self.select(state, ModelRef(name, version=to))
         version = rollback_version(state, kind, target, to)
@@ -407,6 +482,14 @@ class Registry(Writer):
         from modelreg.checks import collect_garbage
 
         return collect_garbage(self, delete=delete, grace_s=grace_s)
+
+
+def _in_service(state: ModelState) -> None:
+    """Stages and aliases of a retired model change only after `unretire`: they would not resolve anyway."""
+    if state.retired is not None:
+        raise InvalidInputError(
+            f"{state.name} is retired ({state.retired}): bring it back with `modelreg unretire {state.name}` first"
+        )
 
 
 def pull(

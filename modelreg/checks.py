@@ -259,7 +259,9 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     if findings:
         raise IntegrityError(f"{tag} does not verify: {findings[0].message}")
     manifest = reader.version(view, event.version).manifest
-    current = _still_in_effect(event, view.events, state)
+    # Nothing of a retired model is current: a deploy job acting on its stage or alias tags must not deploy.
+    retired_answer = state.retired is not None and event.kind in ("stage", "alias")
+    current = _still_in_effect(event, view.events, state) and not retired_answer
     return RefCheck(
         tag=tag,
         model=event.name,
@@ -276,6 +278,7 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
         request=event.request,
         approved_by=event.approved_by,
         policy=reader.context.policy_commit,
+        retired=state.retired,
     )
 
 
@@ -285,7 +288,16 @@ def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bo
         return event.version in state.versions
     if event.kind == "stage":
         return state.stages.get(event.version) == event.target and state.stage_since.get(event.version) == event.seq
+    if event.action in ("retire", "unretire"):
+        return state.retired == event.tag if event.action == "retire" else state.retired is None
     later = any(e.seq is not None and e.seq > event.seq and e.target == event.target for e in events)
+    if event.kind == "version":  # update: until the next update of that version
+        return not any(
+            e.seq is not None and e.seq > event.seq and e.target == event.target and e.version == event.version
+            for e in events
+        )
+    if event.kind == "model":  # describe: until the next one
+        return not later
     if event.action == "unassign":
         return not later and event.target not in state.aliases
     return not later and state.aliases.get(event.target or "") == event.version

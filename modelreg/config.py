@@ -9,7 +9,7 @@ from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.events import ARCHIVED
 from modelreg.models import NO_VALUES
-from modelreg.refs import LATEST, NAME_RE, check_name, looks_like_version
+from modelreg.refs import LATEST, check_name, is_event_target, looks_like_version
 from modelreg.schema import Fields
 
 CONFIG_PATH = ".modelreg/config.yaml"
@@ -199,8 +199,8 @@ def _signers(doc: Fields) -> dict[str, tuple[str, ...]]:
     table = doc.optional("signers", dict, {})
     result = {}
     for target, principals in table.items():
-        if not isinstance(target, str) or not NAME_RE.fullmatch(target):
-            raise doc.fail("signers", f"has {target!r}, which is not a stage or alias name")
+        if not isinstance(target, str) or not is_event_target(target):
+            raise doc.fail("signers", f"has {target!r}, which is not a stage or alias name, or _retire, _unretire, …")
         if not isinstance(principals, list) or not principals or not all(isinstance(p, str) and p for p in principals):
             raise doc.fail(f"signers.{target}", "must list the principals (as in the allowed-signers file)")
         result[target] = tuple(principals)

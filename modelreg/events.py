@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
-from modelreg.models import Event, ModelState, TagRecord
-from modelreg.refs import parse_tag_name
+from modelreg.models import Action, Event, ModelState, TagRecord, TargetKind
+from modelreg.refs import MODEL_TARGETS, parse_tag_name
 
 FORMAT_VERSION = 1
 ARCHIVED = "archived"
-_ACTIONS = ("register", "assign", "unassign", "rollback")
+_ACTIONS = ("register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update")
 MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
 MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
 # A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
@@ -76,13 +76,49 @@ def event_from_tag(record: TagRecord) -> Event | None:
         return base._replace(digest=digest, after=seen)
     kind = payload.get("kind")
     archived = payload.get("archived", [])
-    if action == "register" or kind not in ("stage", "alias") or payload.get("target") != parsed.target:
+    if parsed.target in MODEL_TARGETS:
+        return _model_event(record.tag, payload, base._replace(seq=parsed.seq, target=parsed.target))
+    if (
+        action not in ("assign", "unassign", "rollback")
+        or kind not in ("stage", "alias")
+        or (payload.get("target") != parsed.target)
+    ):
         raise MalformedEvent(f"{record.tag}: 'action', 'kind' or 'target' disagree with the tag name")
     if archived is None:
         archived = []
     if not isinstance(archived, list) or not all(_is_positive_int(v) for v in archived):
         raise MalformedEvent(f"{record.tag}: 'archived' must be a list of versions")
     return base._replace(action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
+
+
+def _model_event(tag: str, payload: dict[str, Any], base: Event) -> Event:
+    """A retire, unretire, describe (the model's description and tags) or update (a version's) event."""
+    action = cast("Action", MODEL_TARGETS[base.target or ""])
+    kind: TargetKind = "version" if action == "update" else "model"
+    if payload.get("action") != action or payload.get("kind") != kind or payload.get("target") != base.target:
+        raise MalformedEvent(f"{tag}: 'action', 'kind' or 'target' disagree with the tag name")
+    description = payload.get("description")
+    set_tags = payload.get("tags") or {}
+    removed = payload.get("removed_tags") or []
+    if description is not None and not isinstance(description, str):
+        raise MalformedEvent(f"{tag}: 'description' must be text")
+    if not isinstance(set_tags, dict) or not all(_is_scalar(v) for v in set_tags.values()):
+        raise MalformedEvent(f"{tag}: 'tags' must map keys to single values")
+    if not isinstance(removed, list) or not all(isinstance(k, str) for k in removed):
+        raise MalformedEvent(f"{tag}: 'removed_tags' must be a list of keys")
+    return base._replace(
+        action=action,
+        kind=kind,
+        description=_text(tag, payload, "description"),
+        set_tags=tuple(sorted((_text(tag, {"k": k}, "k") or "", v) for k, v in set_tags.items())),
+        removed_tags=tuple(sorted(removed)),
+    )
+
+
+def _is_scalar(value: object) -> bool:
+    return (
+        value is None or isinstance(value, (str, bool, float)) or (isinstance(value, int) and abs(value) <= MAX_NUMBER)
+    )
 
 
 def _payload(record: TagRecord) -> object:
@@ -151,10 +187,22 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
     aliases: dict[str, int] = {}
     holders: dict[str, list[int]] = {}
     last_seq = 0
+    retired: str | None = None
+    description = ""
+    tags: dict[str, Any] = {}
     for event in sorted(changes, key=lambda e: (e.seq or 0, e.tag)):
         seq = event.seq or 0
         last_seq = max(last_seq, seq)
         target = event.target or ""
+        if event.kind in ("model", "version"):  # no stage or alias changes hands
+            if event.action == "retire":
+                retired = event.tag
+            elif event.action == "unretire":
+                retired = None
+            elif event.action == "describe":
+                description = description if event.description is None else event.description
+                tags = {k: v for k, v in tags.items() if k not in event.removed_tags} | dict(event.set_tags)
+            continue
         history = holders.setdefault(target, [])
         if event.action == "unassign":
             if event.kind == "alias" and aliases.get(target) == event.version:
@@ -184,6 +232,9 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
         aliases=aliases,
         holders={t: tuple(h) for t, h in holders.items()},
         last_seq=last_seq,
+        retired=retired,
+        description=description,
+        tags=tags,
     )
 
 

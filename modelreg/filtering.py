@@ -98,7 +98,7 @@ class Clause(NamedTuple):
         return f"{self.field}.{self.key}" if self.key is not None else self.field
 
     def matches(self, record: SearchRecord) -> bool:
-        value = field_value(record, self.field, self.key)
+        value = _GETTERS[self.field](record, self.key)
         if self.op == "IS NULL":
             return value is None
         if self.op == "IS NOT NULL":
@@ -130,24 +130,27 @@ class OrderKey(NamedTuple):
 
 def field_value(record: SearchRecord, field: str, key: str | None) -> Any:
     """The value a clause compares: None when the record has none (numbers are floats, times aware datetimes)."""
-    if field == "metrics":
-        return _number(record.metrics.get(key)) if key is not None else None
-    if field in ("params", "tags"):
-        values = record.params if field == "params" else record.tags
-        raw = values.get(key) if key is not None else None
-        return None if raw is None else str(raw)
-    if field == "name":
-        return record.name
-    if field == "version":
-        return None if record.version is None else float(record.version)
-    if field == "stage":
-        return record.stages or None
-    if field == "alias":
-        return record.aliases or None
-    if field == "created":
-        return _instant(record.created)
-    raw = getattr(record, field)
-    return raw if raw else None
+    return _GETTERS[field](record, key)
+
+
+def _text_of(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# field → (record, key) → value; one lookup per clause and record, no chain of comparisons.
+_GETTERS: Mapping[str, Callable[[SearchRecord, str | None], Any]] = {
+    "metrics": lambda r, k: _number(r.metrics.get(k)) if k is not None else None,
+    "params": lambda r, k: _text_of(r.params.get(k)) if k is not None else None,
+    "tags": lambda r, k: _text_of(r.tags.get(k)) if k is not None else None,
+    "name": lambda r, _k: r.name,
+    "version": lambda r, _k: None if r.version is None else float(r.version),
+    "stage": lambda r, _k: r.stages or None,
+    "alias": lambda r, _k: r.aliases or None,
+    "created": lambda r, _k: _instant(r.created),
+    "author": lambda r, _k: r.author or None,
+    "dataset": lambda r, _k: r.dataset or None,
+    "run_id": lambda r, _k: r.run_id or None,
+}
 
 
 def _number(value: Any) -> float | None:
@@ -522,8 +525,12 @@ def search(
     view: Callable[[T], SearchRecord],
 ) -> list[T]:
     """The items whose record (`view(item)`) the filter matches, in order, at most `limit` of them."""
-    key = sort_key(order)
-    matched = [(record, item) for item in items if filter_.matches(record := view(item))]
-    matched.sort(key=lambda pair: key(pair[0]))
+    records = ((view(item), item) for item in items)
+    matched = [pair for pair in records if filter_.matches(pair[0])] if filter_.clauses else list(records)
+    if order:
+        key = sort_key(order)
+        matched.sort(key=lambda pair: key(pair[0]))
+    else:  # the default order alone: no need for the general key
+        matched.sort(key=lambda pair: (pair[0].name, -(pair[0].version or 0)))
     found = [item for _record, item in matched]
     return found if limit is None else found[:limit]

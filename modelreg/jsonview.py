@@ -8,7 +8,7 @@ from modelreg import manifest as manifestmod
 
 if TYPE_CHECKING:
     from modelreg.importers.apply import ImportReport
-    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, VersionDiff
+    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
     from modelreg.results import (
         ApplyResult,
         CreatedRequest,
@@ -42,6 +42,15 @@ def version_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
     }
 
 
+def search_json(found: SearchResult, policy: str | None = None) -> dict[str, Any]:
+    """The matching versions (each as `show --json` gives it, without per-version warnings), in order."""
+    versions = [
+        {**manifestmod.to_dict(mv.manifest), "stage": mv.stage, "aliases": list(mv.aliases), "commit": mv.commit}
+        for mv in found.versions
+    ]
+    return {"versions": versions, "warnings": list(found.warnings), "policy": policy}
+
+
 def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
     return {
         "name": mv.name,
@@ -73,6 +82,12 @@ def event_json(e: Event) -> dict[str, Any]:
         "approved_by": e.approved_by,
         "merge_commit": e.merge_commit,
         "tag": e.tag,
+        # describe and update: what changed (other events have no such keys)
+        **(
+            {"description": e.description, "tags": dict(e.set_tags), "removed_tags": list(e.removed_tags)}
+            if e.action in ("describe", "update")
+            else {}
+        ),
     }
 
 
@@ -84,6 +99,9 @@ def summary_json(s: ModelSummary) -> dict[str, Any]:
         "stages": s.stages,
         "aliases": s.aliases,
         "warnings": list(s.warnings),
+        "retired": s.retired,
+        "description": s.description,
+        "tags": dict(s.tags),
     }
 
 
@@ -121,6 +139,7 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "approved_by": c.approved_by,
         "ref": f"{c.model}@v{c.version}",
         "policy": c.policy,
+        "retired": c.retired,
     }
 
 

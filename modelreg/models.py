@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-Action = Literal["register", "assign", "unassign", "rollback"]
-TargetKind = Literal["stage", "alias"]
+Action = Literal["register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update"]
+TargetKind = Literal["stage", "alias", "model", "version"]  # model, version: model-level events (refs.MODEL_TARGETS)
 Scalar = str | int | float | bool | None
 # The default of a mapping field: records are immutable, so an empty default must be too.
 NO_VALUES: Mapping[str, Any] = MappingProxyType({})
@@ -86,6 +86,10 @@ class Event(NamedTuple):
     object: str = ""  # the tag object's id
     digest: str | None = None  # a registration's artifact digest, as its tag's payload records it
     after: int | None = None  # a registration's place among the events: the last seq its writer saw
+    # describe (the model's) and update (a version's): the new description (None: unchanged) and tag changes
+    description: str | None = None
+    set_tags: tuple[tuple[str, Any], ...] = ()
+    removed_tags: tuple[str, ...] = ()
 
 
 class VersionInfo(NamedTuple):
@@ -104,6 +108,9 @@ class ModelState(NamedTuple):
     aliases: dict[str, int]  # alias → version
     holders: dict[str, tuple[int, ...]]  # target → versions that held it, oldest first (rollback walks this)
     last_seq: int
+    retired: str | None = None  # the tag of the event that retired the model, while it is retired
+    description: str = ""  # the model's own description and tags (`modelreg describe`)
+    tags: Mapping[str, Any] = NO_VALUES
 
     @property
     def latest(self) -> int | None:
@@ -156,6 +163,9 @@ class ModelSummary(NamedTuple):
     stages: dict[str, int]  # stage → its current (most recent) holder
     aliases: dict[str, int]
     warnings: tuple[str, ...] = ()  # events the policy of record leaves out of the state
+    retired: str | None = None  # the retirement event's tag: its stages and aliases no longer resolve
+    description: str = ""
+    tags: Mapping[str, Any] = NO_VALUES
 
 
 class Finding(NamedTuple):
@@ -218,6 +228,7 @@ class RefCheck(NamedTuple):
     request: str | None = None  # the merged request it applies, if any
     approved_by: str | None = None  # who merged that request
     policy: str | None = None  # the commit whose config judged it (None: the work tree's)
+    retired: str | None = None  # the model's retirement tag: nothing of a retired model is current
 
     @property
     def stage(self) -> str | None:
@@ -226,3 +237,10 @@ class RefCheck(NamedTuple):
     @property
     def alias(self) -> str | None:
         return self.target if self.kind == "alias" else None
+
+
+class SearchResult(NamedTuple):
+    """What `search` found: the matching versions, in order, and what the user should hear about."""
+
+    versions: tuple[ModelVersion, ...]
+    warnings: tuple[str, ...] = ()  # events the policy leaves out, manifests that could not be read

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from modelreg.models import Event, ModelSummary, ModelVersion
+    from modelreg.models import Event, ModelSummary, ModelVersion, SearchResult
 
 
 def fmt(value: Any) -> str:
@@ -34,6 +34,11 @@ def describe_event(e: Event) -> str:
     """A short label: `registered`, `→ production`, `→ @champion`, `✕ @champion`, `↩ production`."""
     if e.action == "register":
         return "registered"
+    if e.kind in ("model", "version"):
+        word = {"retire": "retired", "unretire": "unretired", "describe": "described", "update": "updated"}[e.action]
+        changed = [f"{k}={fmt(v)}" for k, v in e.set_tags] + [f"-{k}" for k in e.removed_tags]
+        changed += ["description"] if e.description is not None else []
+        return word + (f" ({', '.join(changed)})" if changed else "")
     target = f"@{e.target}" if e.kind == "alias" else str(e.target)
     mark = {"assign": "→", "unassign": "✕", "rollback": "↩"}[e.action]
     archived = f" (v{', v'.join(map(str, e.archived))} archived)" if e.archived else ""
@@ -123,3 +128,23 @@ def history_text(events: list[Event]) -> str:
     columns = history_columns(events)
     reviewed = "approved by" in columns
     return tsv(columns, (history_row(e, reviewed) for e in events))
+
+
+SEARCH_COLUMNS = ("model", "version", "stage", "aliases", "created", "metrics", "tags")
+
+
+def search_row(mv: ModelVersion) -> list[str]:
+    m = mv.manifest
+    return [
+        m.name,
+        f"v{m.version}",
+        mv.stage or "",
+        ", ".join(mv.aliases),
+        m.created_at,
+        ", ".join(f"{k}={fmt(v)}" for k, v in m.metrics.items()),
+        ", ".join(f"{k}={fmt(v)}" for k, v in m.tags.items()),
+    ]
+
+
+def search_text(found: SearchResult) -> str:
+    return tsv(SEARCH_COLUMNS, (search_row(mv) for mv in found.versions))

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
+from modelreg import asof, snapshot
 from modelreg import manifest as manifestmod
-from modelreg import snapshot
 from modelreg.context import Context
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.events import history_order, replay
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from modelreg.git import GitRepo
     from modelreg.hashing import Progress
     from modelreg.storage import BlobStore
+    from modelreg.when import When
 
 
 class ModelView(NamedTuple):
@@ -64,13 +65,26 @@ class Reader:
         """The model's (or every model's) parsed tags and claim refs."""
         return snapshot.take(self.git, name, cache_dir())
 
-    def model(self, name: str) -> ModelView:
+    def moment(self, when: When, option: str = "--at") -> asof.Moment:
+        """The point in the event log `when` names (see modelreg.when)."""
+        from modelreg.when import moment
+
+        return moment(self.git, when, option)
+
+    def model(self, name: str, at: When | None = None) -> ModelView:
+        """The model as the policy admits it; with `at`, as it was at that moment (see modelreg.asof)."""
         check_name(name)
         snap = self.snapshot(name)
         events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
         rejected += _malformed(snap.problems, name)
+        moment = self.moment(at) if at is not None else None
+        registered = any(e.action == "register" for e in events)
+        if moment is not None:
+            events = asof.until(events, moment)
         state = replay(name, events)
         if not state.versions:
+            if moment is not None and registered:
+                raise self.not_found(f"{name} had no version yet at {moment}")
             if not rejected:
                 raise self.not_found(f"no model named {name!r} is registered")
             error = self.not_found(f"no version of {name!r} takes effect: the policy leaves out every one")
@@ -85,41 +99,77 @@ class Reader:
     def state(self, name: str) -> ModelState:
         return self.model(name).state
 
-    def models(self) -> list[ModelSummary]:
-        summaries = []
+    def views(self, name: str | None = None, at: When | None = None) -> list[ModelView]:
+        """Model `name` (an error if it has no version), or every model that has a version, by name.
+
+        With `at`: as they were at that moment; a model with no version yet then is left out.
+        """
+        moment = self.moment(at) if at is not None else None
+        if name is not None:
+            return [self.model(name, moment)]
+        views = []
         snap = self.snapshot(None)
-        for name, all_events in sorted(snap.events.items()):
-            events, rejected = admit(self.context, name, all_events, snap.claims)
-            rejected += _malformed(snap.problems, name)
-            state = replay(name, events)
-            if not state.versions:
-                continue
+        for model, all_events in sorted(snap.events.items()):
+            events, rejected = admit(self.context, model, all_events, snap.claims)
+            rejected += _malformed(snap.problems, model)
+            if moment is not None:
+                events = asof.until(events, moment)
+            state = replay(model, events)
+            if state.versions:
+                views.append(ModelView(state, events, snap, rejected))
+        return views
+
+    def models(self, at: When | None = None) -> list[ModelSummary]:
+        summaries = []
+        for view in self.views(at=at):
+            state = view.state
+            # A retired model's stages and aliases no longer resolve: it is listed with none, and its retirement.
             holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
+            aliases = dict(state.aliases)
+            if state.retired is not None:
+                holders, aliases = {}, {}
             summaries.append(
-                ModelSummary(name, state.latest, len(state.versions), holders, dict(state.aliases), rejected)
+                ModelSummary(
+                    state.name,
+                    state.latest,
+                    len(state.versions),
+                    holders,
+                    aliases,
+                    view.rejected,
+                    state.retired,
+                    state.description,
+                    state.tags,
+                )
             )
         return summaries
 
-    def history(self, name: str) -> list[Event]:
-        return self.model(name).history()
+    def history(self, name: str, since: When | None = None, until: When | None = None) -> list[Event]:
+        """Registrations and events in causal order; `since`/`until` keep those at or after / at or before."""
+        view = self.model(name)
+        if since is None and until is None:
+            return view.history()
+        first = self.moment(since, "--since") if since is not None else None
+        last = self.moment(until, "--until") if until is not None else None
+        return asof.between(view.events, first, last)
 
     def problems(self, name: str | None = None) -> tuple[str, ...]:
         return self.snapshot(name).problems
 
-    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+    def resolve(self, ref: str | ModelRef, at: When | None = None) -> ModelVersion:
+        """The version `ref` names (with `at`: named then; its description and tags are today's)."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name)
+        view = self.model(parsed.name, at)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
 
-    def locate(self, ref: str | ModelRef) -> Located:
+    def locate(self, ref: str | ModelRef, at: When | None = None) -> Located:
         """(name, version, digest) of a reference, from the refs alone (the register tag's payload).
 
         Reads no manifest when the register tag records the digest; `resolve`, `show` and `pull`
         refuse a version whose manifest names another digest than its tag.
         """
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name)
+        view = self.model(parsed.name, at)
         with _telling(view.rejected):
             version = self.select(view.state, parsed)
             digest = registration(view.events, version).digest
@@ -128,7 +178,12 @@ class Reader:
         return Located(parsed.name, version, digest, view.rejected)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
-        """The version `ref` names in `state`."""
+        """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""
+        if state.retired is not None and ref.version is None:
+            raise NotFoundError(
+                f"{ref} does not resolve: {ref.name} is retired ({state.retired}); "
+                f"its stages, aliases and latest no longer resolve, {ref.name}@vN still does"
+            )
         if ref.version is not None:
             if ref.version not in state.versions:
                 raise self.not_found(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
@@ -165,6 +220,9 @@ class Reader:
                 f"from the store of record {self.config.store!r} (pull --store URL reads another you trust)",
             )
         stage, aliases = state.stages.get(version), state.aliases_of(version)
+        if state.retired is not None:
+            stage, aliases = None, ()
+            warnings += (f"{state.name} is retired ({state.retired}): v{version} holds no stage or alias",)
         return ModelVersion(manifest, stage, aliases, registered.commit, warnings, self.config.store)
 
     def read_manifest(self, name: str, version: int, commit: str, branch_rev: str | None = None) -> Manifest:

@@ -129,6 +129,16 @@ CLAIMS_PREFIX = "refs/modelreg/events/"  # NAME/SEQ → the event tag object tha
 VERSION_CLAIMS_PREFIX = "refs/modelreg/versions/"  # NAME/N → the version tag object of vN
 
 
+# Targets of events about a whole model or a version's metadata, not a stage or alias: a leading `_`
+# can never start a stage or alias name (NAME_RE), so `fraud#_retire#9` never collides with one.
+MODEL_TARGETS = {"_retire": "retire", "_unretire": "unretire", "_describe": "describe", "_update": "update"}
+
+
+def is_event_target(target: str) -> bool:
+    """A stage or alias name, or one of the model-level targets."""
+    return bool(NAME_RE.fullmatch(target)) or target in MODEL_TARGETS
+
+
 def version_tag(name: str, version: int) -> str:
     return f"{name}@v{version}"
 
@@ -183,7 +193,7 @@ def parse_tag_name(text: str) -> TagName | None:
     if (
         (match := _EVENT_TAG_RE.fullmatch(tag))
         and NAME_RE.fullmatch(match["name"])
-        and NAME_RE.fullmatch(match["target"])
+        and is_event_target(match["target"])
         and int(match["seq"]) <= MAX_NUMBER
     ):
         return TagName(match["name"], target=match["target"], seq=int(match["seq"]))

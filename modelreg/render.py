@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from modelreg.models import Event, ModelSummary, ModelVersion, VersionDiff
-from modelreg.plain import fmt, history_columns, history_row, size, version_fields
+from modelreg.models import Event, ModelSummary, ModelVersion, SearchResult, VersionDiff
+from modelreg.plain import SEARCH_COLUMNS, fmt, history_columns, history_row, search_row, size, version_fields
 from modelreg.results import GcReport, RequestStatus, VerifyReport
 
 # --- terminal views ------------------------------------------------------------------------
@@ -43,6 +43,24 @@ def version_view(console: Console, mv: ModelVersion) -> None:
     table.add_column(overflow="fold")
     for label, value in version_fields(mv):
         _row(table, label, value)
+    console.print(table)
+
+
+def search_table(console: Console, found: SearchResult, title: str) -> None:
+    if not found.versions:
+        console.print(f"No version matches {title}.")
+        return
+    count = len(found.versions)
+    table = Table(title=f"{count} version{'s' if count != 1 else ''} matching {title}", title_justify="left")
+    for column in SEARCH_COLUMNS:
+        table.add_column(
+            column,
+            justify="right" if column == "version" else "left",
+            no_wrap=column in ("model", "version", "created"),
+            overflow="fold",
+        )
+    for mv in found.versions:
+        _row(table, *search_row(mv))
     console.print(table)
 
 

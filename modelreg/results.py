@@ -46,6 +46,7 @@ class UpdateResult(NamedTuple):
     manifest: Manifest
     commit: str | None  # the commit that recorded the change; None when nothing changed
     warnings: tuple[str, ...] = ()
+    event: Event | None = None  # the `_update` event that records who changed what, and why
 
 
 class FetchReport(NamedTuple):

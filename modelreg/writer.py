@@ -27,7 +27,6 @@ from modelreg.models import (
 )
 from modelreg.reader import Reader, registration
 from modelreg.refs import (
-    ModelRef,
     check_name,
     claim_prefixes,
     claim_ref,
@@ -355,6 +354,31 @@ class Writer(Reader):
         request: str | None = None,
     ) -> Event:
         """Tag the version's commit with the event and claim its seq: both refs land together or neither."""
+        refs, event = self.make_event(
+            dest, state, events, snap, action, kind, target, version, subject, reason, archived, extra, request
+        )
+        from modelreg.publish import publish
+
+        publish(self.git, dest, refs, f"modelreg: {event.tag}")
+        return event
+
+    def make_event(
+        self,
+        dest: Target,
+        state: ModelState,
+        events: list[Event],
+        snap: Snapshot,
+        action: Action,
+        kind: TargetKind,
+        target: str,
+        version: int,
+        subject: str,
+        reason: str | None,
+        archived: tuple[int, ...] = (),
+        extra: dict[str, Any] | None = None,
+        request: str | None = None,
+    ) -> tuple[list[tuple[str, str]], Event]:
+        """The event's tag object (signed as `dest` asks) and the refs that publish it: its tag and claim ref."""
         who, epoch, offset = self.git.identity()
         seq = max(state.last_seq, *snap.taken_seqs.get(state.name, {0})) + 1
         commit = registration(events, version).commit
@@ -370,14 +394,6 @@ class Writer(Reader):
             **(extra or {}),
         }
         tag_object = self._tag_object(dest, tag, commit, event_message(subject, payload), target)
-        from modelreg.publish import publish
-
-        publish(
-            self.git,
-            dest,
-            [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)],
-            f"modelreg: {tag}",
-        )
         event = Event(
             name=state.name,
             action=action,
@@ -397,7 +413,7 @@ class Writer(Reader):
             subject=subject,
             object=tag_object,
         )
-        return event
+        return [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)], event
 
     def _tag_object(self, dest: Target, tag: str, commit: str, message: str, target: str) -> str:
         """The tag object, signed as `dest` asks; refused, before anything is published, when the registry
@@ -433,42 +449,17 @@ class Writer(Reader):
         description: str | None = None,
         tags: dict[str, Scalar] | None = None,
         remove_tags: tuple[str, ...] = (),
+        reason: str | None = None,
         push: bool | None = None,
         remote: str | None = None,
         branch: str | None = None,
+        sign: bool | None = None,
     ) -> UpdateResult:
-        """Edit a version's description and tags (the only mutable keys) in a new commit."""
-        if description is None and not tags and not remove_tags:
-            raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
-        extra_tags = check_scalars(tags or {}, "tags")
-        target = self.target(push, remote, branch, commits=True)
-        self.git.identity()
+        """Edit a version's description and tags (the only mutable keys): a commit and an event (see lifecycle)."""
+        from modelreg.lifecycle import update
 
-        from modelreg.results import UpdateResult
-
-        def attempt() -> UpdateResult:
-            base, move_from = self._commit_base(target)
-            state, events, *_ = self.model(name)
-            self.select(state, ModelRef(name, version=version))
-            # The branch being committed to holds the latest description and tags, not the work tree.
-            current = self.read_manifest(name, version, registration(events, version).commit, base)
-            unknown = [key for key in remove_tags if key not in current.tags]
-            if unknown:
-                raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
-            new_tags = {k: v for k, v in current.tags.items() if k not in remove_tags} | extra_tags
-            new_description = current.description if description is None else description
-            updated = current._replace(description=new_description, tags=new_tags)
-            if updated == current:
-                return UpdateResult(current, None)
-            rel = manifestmod.manifest_path(name, version)
-            text = manifestmod.to_yaml(updated)
-            commit, blobs = self.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
-            warnings = self._publish_commit(
-                target, move_from, commit, rel, text, blobs[rel], [], f"modelreg: update {name} v{version}"
-            )
-            return UpdateResult(updated, commit, warnings)
-
-        return self.retry(target, name, attempt)
+        target = self.target(push, remote, branch, commits=True, sign=sign)
+        return update(self, target, name, version, description, tags, remove_tags, reason)
 
 
 def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:

@@ -70,6 +70,13 @@ FORMS = [
     ["check-ref", "not-a-tag"],
     ["check-ref", "m@v1", "--env", "--json"],
     ["resolve", "m", "--remote=origin"],
+    ["search"],
+    ["search", "--json"],
+    ["search", "metrics.auc > 0.5", "--json"],
+    ["search", "stage = 'production'", "--order-by", "version DESC", "--order-by=name", "--limit", "1"],
+    ["search", "--model", "m", "--at", "m#production#1"],
+    ["search", "metrics.auc 0.9"],
+    ["search", "--limit", "1", "--model=nope"],
 ]
 
 
@@ -100,6 +107,9 @@ def test_the_lean_path_answers_exactly_as_typer_does(registry, capsys, args):
         ["pull", "m"],
         ["register", "m", "file"],
         ["check-ref", "m@v1", "--github-output"],
+        ["search", "--limit", "0"],
+        ["search", "--limit", "x"],
+        ["search", "a", "b"],
     ],
     ids=repr,
 )
@@ -142,7 +152,7 @@ def test_a_full_disk_on_stdout_is_one_line_and_exit_1(registry):
 def test_a_bug_exits_70_with_its_traceback_in_a_file(registry, capsys, monkeypatch):
     from modelreg.reader import Reader
 
-    def broken(self, name):
+    def broken(self, name, at=None):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(Reader, "model", broken)

@@ -29,6 +29,9 @@ def three_versions(repo, cli, artifact):
     return repo
 
 
+NO_MODEL_FACTS = {"retired": None, "description": "", "tags": {}}
+
+
 def state(cli, name="fraud"):
     return {m["name"]: m for m in json.loads(cli("list", "--json").out)}[name]
 
@@ -268,8 +271,9 @@ def test_list_shows_every_model(three_versions, cli, artifact):
     cli("promote", "fraud", "2", "production")
     models = json.loads(cli("list", "--json").out)
     assert models == [
-        {"name": "churn", "latest": 1, "versions": 1, "stages": {}, "aliases": {}, "warnings": []},
-        {"name": "fraud", "latest": 3, "versions": 3, "stages": {"production": 2}, "aliases": {}, "warnings": []},
+        {"name": "churn", "latest": 1, "versions": 1, "stages": {}, "aliases": {}, "warnings": []} | NO_MODEL_FACTS,
+        {"name": "fraud", "latest": 3, "versions": 3, "stages": {"production": 2}, "aliases": {}, "warnings": []}
+        | NO_MODEL_FACTS,
     ]
     table = cli("list").out
     assert "churn" in table and "fraud" in table and "v2" in table
@@ -356,6 +360,7 @@ def test_check_ref_describes_tags_for_ci(three_versions, cli):
         "approved_by": None,
         "ref": "fraud@v2",
         "policy": git(three_versions, "rev-parse", "main").strip(),
+        "retired": None,
     }
     cli("promote", "fraud", "3", "production")
     assert json.loads(cli("check-ref", "fraud#production#1").out)["current"] is False

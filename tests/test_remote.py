@@ -167,6 +167,9 @@ def test_racing_writers_all_land_without_gaps(clone, remote, tmp_path, transport
             "stages": {"staging": 1, "production": 3},
             "aliases": {"champion": 2},
             "warnings": [],
+            "retired": None,
+            "description": "",
+            "tags": {},
         }
     ]
     assert json.loads(run_modelreg(fresh, "verify", "--json").stdout)["ok"] is True
@@ -266,7 +269,7 @@ def test_reading_a_registry_by_url_without_a_clone(clone, remote, tmp_path, isol
     pulled = Path(run_modelreg(server, "pull", "m@champion", "-o", str(server / "model"), "--repo", url).stdout.strip())
     assert pulled.read_bytes() == b"two"
     history = json.loads(run_modelreg(server, "history", "m", "--repo", url, "--json").stdout)
-    assert [e["action"] for e in history] == ["register", "register", "assign", "assign"]  # as it happened
+    assert [e["action"] for e in history] == ["register", "register", "assign", "assign", "update"]  # as it happened
     check = json.loads(run_modelreg(server, "check-ref", "m#production#1", "--repo", url).stdout)
     assert (check["version"], check["current"]) == (1, True)
     listed = json.loads(run_modelreg(server, "list", "--repo", url, "--json").stdout)

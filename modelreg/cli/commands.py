@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from modelreg.cli import commands_admin, commands_import, commands_read, commands_serve, commands_write
+from modelreg.cli import (
+    commands_admin,
+    commands_import,
+    commands_model,
+    commands_read,
+    commands_serve,
+    commands_write,
+)
 from modelreg.cli.options import app
 
 COMMAND_MODULES = (
     commands_read,
     commands_write,
+    commands_model,
     commands_admin,
     commands_serve,
     commands_import,

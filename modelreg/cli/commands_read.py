@@ -12,43 +12,115 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import reads
-from modelreg.cli.options import FetchOpt, JsonOpt, NameArg, RefArg, RemoteOpt, RepoOpt, app
+from modelreg.cli.options import AtOpt, FetchOpt, JsonOpt, NameArg, RefArg, RemoteOpt, RepoOpt, app
 
 
 @app.command("list")
-def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False) -> None:
+def list_(
+    fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False, at: AtOpt = None
+) -> None:
     """List models with their latest version, stage holders and aliases.
 
     In a pipe: tab-separated rows with a header, every value whole.
+    What production held on March 1: `modelreg list --at 2026-03-01`.
     """
-    reads.list_models(fetch, remote, repo, json_)
+    reads.list_models(fetch, remote, repo, json_, at)
 
 
 @app.command()
 def show(
-    ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+    ref: RefArg,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+    at: AtOpt = None,
 ) -> None:
-    """Show a version's manifest, stage and aliases: `modelreg show fraud-detector@champion`."""
-    reads.show(ref, fetch, remote, repo, json_)
+    """Show a version's manifest, stage and aliases: `modelreg show fraud-detector@champion`.
+
+    With --at, the reference is resolved as it was then (`show fraud-detector/production --at 2026-03-01`);
+    the description and tags shown are today's.
+    """
+    reads.show(ref, fetch, remote, repo, json_, at)
 
 
 @app.command()
 def history(
-    name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+    name: NameArg,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only entries at or after WHEN (a date, datetime, tag or revision, as --at)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Only entries at or before WHEN: those the state at WHEN replays."),
+    ] = None,
 ) -> None:
     """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock).
 
     A terminal shows the newest rows of a long history; a pipe and --json get them all.
+    March's entries: `modelreg history fraud-detector --since 2026-03-01 --until 2026-03-31`.
     """
-    reads.history(name, fetch, remote, repo, json_)
+    reads.history(name, fetch, remote, repo, json_, since, until)
+
+
+@app.command()
+def search(
+    filter_: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILTER]",
+            help="MLflow's filter grammar: clauses joined by AND, e.g. \"metrics.auc > 0.9 AND stage = 'production'\".",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Search this model's versions only.")] = None,
+    order_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--order-by",
+            help="Sort key, e.g. 'metrics.auc DESC' (repeatable; default: model, then newest version first).",
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Show at most this many versions.", min=1)] = None,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+    at: AtOpt = None,
+) -> None:
+    """Find versions by metric, param, tag, stage, alias, date, author, dataset or run id.
+
+    Fields: name, version, stage, alias, created, author, dataset, run_id, metrics.KEY, params.KEY,
+    tags.KEY (quote odd keys: metrics.`f1 score`). Operators: =, !=, <, <=, >, >=, LIKE, ILIKE
+    (% any text, _ one character), IN (...), NOT IN (...), IS NULL, IS NOT NULL. Metrics and version
+    compare with numbers, the rest with quoted strings; created with an ISO 8601 date or datetime.
+    Only versions the policy admits are searched, with their current stages and aliases (with --at: those
+    registered by then, with the stages and aliases of then).
+
+    Example: modelreg search "metrics.auc >= 0.9 and created > '2026-01-01'" --order-by "metrics.auc DESC" --limit 5
+    """
+    reads.search(filter_, model, order_by, limit, fetch, remote, repo, json_, at)
 
 
 @app.command()
 def resolve(
-    ref: RefArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
+    ref: RefArg,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+    at: AtOpt = None,
 ) -> None:
-    """Print the version a reference points at: `modelreg resolve fraud-detector@champion`."""
-    reads.resolve(ref, fetch, remote, repo, json_)
+    """Print the version a reference points at: `modelreg resolve fraud-detector@champion`.
+
+    What served production when release v2.3 was tagged: `modelreg resolve fraud-detector/production --at v2.3`.
+    """
+    reads.resolve(ref, fetch, remote, repo, json_, at)
 
 
 @app.command()

@@ -279,14 +279,18 @@ def update(
     description: Annotated[str | None, typer.Option("--description", "-d", help="New description.")] = None,
     tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label to set (repeatable).")] = None,
     remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
+    reason: ReasonOpt = None,
     push: PushOpt = None,
     remote: RemoteOpt = None,
     branch: BranchOpt = None,
+    sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Edit a version's description or tags.
 
-    They are the only fields that may change after registration; the change is one commit.
+    They are the only fields that may change after registration. The change is one commit and one
+    event, NAME#_update#SEQ, published together: `history` shows who changed what, and why.
+    Example: modelreg update fraud-detector 7 -t reviewed=yes --reason "passed the fairness review"
     """
     reg = open_registry()
     number = parse_version(version)
@@ -296,9 +300,11 @@ def update(
         description=description,
         tags=parse_pairs(tag or [], "--tag"),
         remove_tags=tuple(remove_tag or ()),
+        reason=reason,
         push=push,
         remote=remote,
         branch=branch,
+        sign=sign,
     )
     warn(result.warnings)
     manifest = result.manifest
@@ -308,4 +314,4 @@ def update(
     if result.commit is None:
         line(f"{name} v{number} already has that description and those tags: nothing to commit")
     else:
-        line(f"Updated {manifest.name} v{manifest.version}")
+        line(f"Updated {manifest.name} v{manifest.version}" + (f"  [tag {result.event.tag}]" if result.event else ""))

@@ -17,17 +17,26 @@ if TYPE_CHECKING:
 _READ_OPTIONS = {"--fetch": "fetch", "--json": "json_"}, {"--remote": "remote", "--repo": "repo"}
 
 # command → (operand names, flags, options that take a value)
+_AT = {"--at": "at"}
 COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str], dict[str, str]]] = {
-    "list": ((), *_READ_OPTIONS),
-    "show": (("ref",), *_READ_OPTIONS),
-    "history": (("name",), *_READ_OPTIONS),
-    "resolve": (("ref",), *_READ_OPTIONS),
+    "list": ((), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
+    "show": (("ref",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
+    "history": (("name",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], "--since": "since", "--until": "until"}),
+    "resolve": (("ref",), _READ_OPTIONS[0], {**_READ_OPTIONS[1], **_AT}),
     "check-ref": (
         ("ref",),
         {**_READ_OPTIONS[0], "--env": "env"},
         {**_READ_OPTIONS[1], "--github-output": "github_output"},
     ),
+    "search": (
+        ("filter_",),
+        _READ_OPTIONS[0],
+        {**_READ_OPTIONS[1], **_AT, "--model": "model", "--order-by": "order_by", "--limit": "limit"},
+    ),
 }
+OPTIONAL_OPERANDS = frozenset({"search"})  # commands whose operands may be left out (they default to None)
+REPEATABLE = frozenset({"--order-by"})  # options that may be given more than once: a list of their values
+POSITIVE_INTEGERS = frozenset({"--limit"})
 
 
 def parse(args: list[str]) -> Callable[[], None] | None:
@@ -47,14 +56,22 @@ def parse(args: list[str]) -> Callable[[], None] | None:
                 value = next(rest, "")
             if not value or value.startswith("-"):
                 return None
-            values[valued[option]] = value
+            if option in POSITIVE_INTEGERS:
+                if not value.isdigit() or int(value) < 1:
+                    return None  # Typer says why
+                values[valued[option]] = int(value)
+            elif option in REPEATABLE:
+                values[valued[option]] = [*(values[valued[option]] or []), value]  # type: ignore[misc]
+            else:
+                values[valued[option]] = value
         elif word.startswith("-") or len(operands) == len(names):
             return None
         else:
             operands.append(word)
-    if len(operands) != len(names):
+    if len(operands) != len(names) and not (args[0] in OPTIONAL_OPERANDS and len(operands) < len(names)):
         return None
-    return _call(args[0], dict(zip(names, operands, strict=True)) | values)
+    given = dict(zip(names, operands, strict=False))
+    return _call(args[0], {name: given.get(name) for name in names} | values)
 
 
 def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
@@ -70,5 +87,6 @@ def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
         "history": reads.history,
         "resolve": reads.resolve,
         "check-ref": reads.check_ref,
+        "search": reads.search,
     }[command]
     return lambda: function(**kwargs)  # type: ignore[operator]

@@ -73,6 +73,15 @@ RequestBranchOpt = Annotated[
     str | None,
     typer.Option("--branch", help="With --request: the new branch (default: modelreg/request/<id>)."),
 ]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="As the registry was then: an ISO 8601 date (the end of that day, UTC) or datetime, a modelreg tag "
+        "(just after that event) or a git revision (its commit date). Decided by event order, not clocks.",
+        show_default=False,
+    ),
+]
 FetchOpt = Annotated[
     bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
 ]

@@ -33,6 +33,21 @@ def json_out(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def json_rows_out(data: dict[str, Any], key: str) -> None:
+    """`data` as `json_out` prints it, but each item of the list `data[key]` on one line of its own.
+
+    For long lists (search's versions): one row per line greps well, and compact rows go through
+    json's C encoder, where an indented dump of thousands of records takes seconds in pure Python.
+    """
+    import json
+    import os
+
+    marker = f"rows-{os.urandom(16).hex()}"  # no value can hold it by chance
+    head = json.dumps({**data, key: marker}, indent=2, ensure_ascii=False)
+    rows = ",\n".join(f"    {json.dumps(row, ensure_ascii=False)}" for row in data[key])
+    sys.stdout.write(head.replace(f'"{marker}"', f"[\n{rows}\n  ]" if rows else "[]", 1) + "\n")
+
+
 # Rich is imported only by commands that draw a table or a progress bar: start-up time matters
 # in CI steps and serving start-ups, and plain lines and JSON need none of it.
 @cache

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import plain
-from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, warn
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
 
@@ -37,11 +37,11 @@ def _terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     from modelreg import jsonview
 
     reg = open_registry(fetch, remote, repo)
-    models = reg.models()
+    models = reg.models(at)
     warn(tuple(w for m in models for w in m.warnings))
     if json_:
         json_out([jsonview.summary_json(m) for m in models])
@@ -52,15 +52,19 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool) 
     else:
         sys.stdout.write(plain.models_text(models, reg.config.stages))
         if not models:
-            say("No models registered yet. Register one with `modelreg register NAME PATH`.")
+            say(
+                f"No model had a version at {at}."
+                if at is not None
+                else "No models registered yet. Register one with `modelreg register NAME PATH`."
+            )
 
 
-def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     from modelreg import jsonview
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
-    mv = reg.show(parsed)
+    mv = reg.show(parsed, at)
     warn(mv.warnings)
     if json_:
         json_out(jsonview.version_json(mv, reg.context.policy_commit))
@@ -72,12 +76,27 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
         sys.stdout.write(plain.version_text(mv))
 
 
-def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+def history(
+    name: str,
+    fetch: bool,
+    remote: str | None,
+    repo: str | None,
+    json_: bool,
+    since: str | None = None,
+    until: str | None = None,
+) -> None:
     from modelreg import jsonview
 
-    view = open_registry(fetch, remote, repo, name).model(name)
+    reg = open_registry(fetch, remote, repo, name)
+    view = reg.model(name)
     warn(view.rejected)
     events = view.history()
+    if since is not None or until is not None:
+        from modelreg.asof import between
+
+        first = reg.moment(since, "--since") if since is not None else None
+        last = reg.moment(until, "--until") if until is not None else None
+        events = between(view.events, first, last)
     if json_:
         json_out([jsonview.event_json(e) for e in events])
     elif _terminal():
@@ -88,17 +107,43 @@ def history(name: str, fetch: bool, remote: str | None, repo: str | None, json_:
         sys.stdout.write(plain.history_text(events))
 
 
-def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool) -> None:
+def search(
+    filter_: str | None,
+    model: str | None,
+    order_by: list[str] | None,
+    limit: int | None,
+    fetch: bool,
+    remote: str | None,
+    repo: str | None,
+    json_: bool,
+    at: str | None = None,
+) -> None:
+    from modelreg import jsonview
+
+    reg = open_registry(fetch, remote, repo, model)
+    found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit, at=at)
+    warn(found.warnings)
+    if json_:
+        json_rows_out(jsonview.search_json(found, reg.context.policy_commit), "versions")
+    elif _terminal():
+        from modelreg import render
+
+        render.search_table(console(), found, repr(filter_) if filter_ else "no filter")
+    else:
+        sys.stdout.write(plain.search_text(found))
+
+
+def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     from modelreg import jsonview
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
     if json_:
-        mv = reg.resolve(parsed)
+        mv = reg.resolve(parsed, at)
         warn(mv.warnings)
         json_out(jsonview.resolve_json(mv, reg.context.policy_commit))
         return
-    found = reg.locate(parsed)
+    found = reg.locate(parsed, at)
     warn(found.warnings)
     line(f"{found.name}@v{found.version} {found.digest}")
 

@@ -162,6 +162,10 @@ class GitRepo:
         except GitError:
             return None
 
+    def commit_date(self, commit: str) -> str:
+        """The committer date of `commit`, ISO 8601 with its offset."""
+        return self.git("show", "-s", "--format=%cI", commit, "--").strip()
+
     def identity(self) -> tuple[str, int, str]:
         """(`Name <email>`, unix time, `+hhmm` offset) of the committer git would use; an error if none."""
         try:
@@ -254,6 +258,10 @@ class GitRepo:
             archive.extractall(dest, members=members, filter="data")
         return any(m.isfile() for m in members)
 
+    def read_blobs(self, ids: list[str]) -> list[str | None]:
+        """The text of each blob named by its id (one `cat-file --batch`); None where there is none."""
+        return self._cat_blobs(ids) if ids else []
+
     def _worktree_text(self, path: str) -> str | None:
         try:
             return (self.root / path).read_bytes().decode("utf-8", errors="replace")
@@ -335,6 +343,56 @@ class GitRepo:
             return set()
         out = self.git("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{oid}\n" for oid in ids))
         return {line.split(" ", 1)[0] for line in out.splitlines() if line.endswith(" missing")}
+
+    def object_ids(self, specs: list[str]) -> list[str | None]:
+        """The blob id each `rev:path` names (one `cat-file --batch-check`); None where it names no blob."""
+        if not specs:
+            return []
+        out = self.git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{s}\n" for s in specs))
+        ids: list[str | None] = []
+        for line in out.splitlines():
+            oid, _, kind = line.partition(" ")
+            ids.append(oid if kind == "blob" else None)
+        return ids
+
+    def file_ids(self, rev: str | None, directory: str) -> dict[str, str | None]:
+        """path → blob id of each file under `directory` at `rev`, or in the work tree when `rev` is None.
+
+        A work-tree file that differs from the index, or is not in it, maps to None: read it from disk.
+        """
+        if rev is not None:
+            try:
+                out = self.git("ls-tree", "-r", "-z", "--full-tree", rev, "--", directory)
+            except GitError:
+                return {}
+            entries = (entry.split("\t", 1) for entry in out.split("\x00") if entry)
+            return {path: head.split(" ")[2] for head, path in entries if head.split(" ")[1] == "blob"}
+        import threading  # not concurrent.futures: it imports logging, 10 ms of start-up
+
+        outcome: dict[str, str | BaseException] = {}
+
+        def changes() -> None:
+            try:
+                outcome["changed"] = self.git("ls-files", "-m", "-o", "-z", "--", directory)
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                outcome["changed"] = exc
+
+        worker = threading.Thread(target=changes)  # two git processes side by side: each mostly waits
+        worker.start()
+        try:
+            staged = self.git("ls-files", "-s", "-z", "--", directory)
+        finally:
+            worker.join()
+        changed = outcome["changed"]
+        if isinstance(changed, BaseException):
+            raise changed
+        found: dict[str, str | None] = {}
+        for entry in staged.split("\x00"):
+            if entry:
+                head, path = entry.split("\t", 1)
+                found[path] = head.split(" ")[1]
+        found.update(dict.fromkeys((path for path in changed.split("\x00") if path), None))
+        return found
 
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
