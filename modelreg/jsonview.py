@@ -14,6 +14,8 @@ if TYPE_CHECKING:
         FetchReport,
         GcReport,
         InitResult,
+        LintReport,
+        ReportResult,
         Request,
         RequestStatus,
         UpgradeResult,
@@ -200,3 +202,18 @@ def apply_json(r: ApplyResult) -> dict[str, Any]:
         "event": event_json(r.event) if r.event else None,
         "error": r.error,
     }
+
+
+def report_json(r: ReportResult) -> dict[str, Any]:
+    return {
+        "path": str(r.path),
+        "index": str(r.path / r.pages[0]),
+        "pages": list(r.pages),
+        "models": r.models,
+        "versions": r.versions,
+        "events": r.events,
+    }
+
+
+def lint_json(r: LintReport) -> dict[str, Any]:
+    return {"ok": r.ok, "manifests": r.manifests, "problems": list(r.problems), "warnings": list(r.warnings)}

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str], dict[str, str]]] = {
         {**_READ_OPTIONS[0], "--env": "env"},
         {**_READ_OPTIONS[1], "--github-output": "github_output"},
     ),
+    "lint": ((), {"--json": "json_"}, {}),
 }
 
 
@@ -70,5 +71,6 @@ def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
         "history": reads.history,
         "resolve": reads.resolve,
         "check-ref": reads.check_ref,
+        "lint": reads.lint,
     }[command]
     return lambda: function(**kwargs)  # type: ignore[operator]
