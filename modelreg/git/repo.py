@@ -199,6 +199,19 @@ class GitRepo:
             found[name] = peeled[0] if peeled and peeled[0] else obj
         return found
 
+    def blob_ids(self, files: list[tuple[str, str]]) -> list[str | None]:
+        """The blob id of each (revision, path), None where there is no such blob: one `cat-file --batch-check`."""
+        if not files:
+            return []
+        out = self.git(
+            "cat-file", "--batch-check=%(objecttype) %(objectname)", stdin="".join(f"{r}:{p}\n" for r, p in files)
+        )
+        ids: list[str | None] = []
+        for line in out.splitlines():
+            kind, _, oid = line.partition(" ")
+            ids.append(oid if kind == "blob" else None)
+        return ids
+
     def read_files(self, files: list[tuple[str | None, str]], *, keep: bool = False) -> list[str | None]:
         """The text of each (revision, path); revision None is the work tree's copy. None where missing.
 

@@ -32,7 +32,8 @@ background:#e8eefc;color:#23408e;white-space:nowrap}
 .chip.retired{background:#e5e7eb;color:#374151;vertical-align:middle}
 tr:target{background:#fff8d6}
 .timeline-box{padding:8px}
-svg.timeline{display:block;width:100%;min-width:600px;height:auto}
+svg.timeline{display:block;width:100%;min-width:760px;height:auto}
+time{white-space:nowrap}
 svg text{font:13px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:var(--ink)}
 .row-label{text-anchor:end;font-weight:600}
 .track{fill:#eef1f5}
