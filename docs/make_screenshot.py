@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ REGISTER_DAYS = [0, 7, 14, 21, 28, 35]
 
 
 def run(repo: Path, day: int, *words: str) -> None:
-    when = datetime(2026, 10, 1, tzinfo=timezone.utc) + timedelta(days=day, hours=9 + day % 8, minutes=day * 7 % 60)
+    when = datetime(2026, 10, 1, tzinfo=UTC) + timedelta(days=day, hours=9 + day % 8, minutes=day * 7 % 60)
     date = when.isoformat()
     env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, "PYTHONPATH": str(ROOT)}
     subprocess.run(words if words[0] == "git" else [*MODELREG, *words], cwd=repo, env=env, check=True,
