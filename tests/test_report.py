@@ -7,6 +7,7 @@ Also the CLI and API around it: JSON, refusing a directory that is not a report,
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from modelreg import Registry
 from modelreg.report.site import MARKER
+from tests.conftest import git
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -212,3 +214,16 @@ def test_the_api_matches_the_cli(registry: Path) -> None:
     assert (result.models, result.versions) == (1, 3)
     assert result.events == len(Registry.open(registry).history("fraud"))
     shutil.rmtree(result.path)
+
+
+def test_an_event_the_policy_leaves_out_never_shows_as_taking_effect(registry: Path, cli) -> None:
+    """A production tag made by hand, without its claim ref: every read ignores it, and so does the report."""
+    commit = git(registry, "rev-parse", "fraud@v3^{commit}").strip()
+    payload = '{"modelreg": 1, "action": "assign", "kind": "stage", "target": "production", "version": 3}'
+    git(registry, "tag", "-a", "fraud#production#6", commit, "-m", "sneak", "-m", payload)
+    site = Registry.open(registry).report(registry.parent / "site").path
+    page = (site / "models" / "fraud.html").read_text()
+    assert "Left out by the policy of record: ignoring fraud#production#6" in page
+    assert 'data-tag="fraud#production#6"' not in page
+    assert 'data-target="production" data-version="3"' not in page
+    assert re.search(r'<g class="point current" data-version="1">', page)

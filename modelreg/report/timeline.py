@@ -34,7 +34,9 @@ def spans(history: Sequence[Event]) -> tuple[Span, ...]:
         stage_of[version] = _open("stage", stage, version, at, event)
 
     for at, event in enumerate(history):
-        if event.action == "register" or event.target is None:
+        if event.action not in ("assign", "unassign", "rollback") or event.kind not in ("stage", "alias"):
+            continue  # registrations, and any model-level event: they move no stage or alias
+        if event.target is None:
             continue
         if event.action == "unassign":
             if event.kind == "alias" and (span := alias_of.get(event.target)) and span.version == event.version:
