@@ -38,6 +38,8 @@ step modelreg pull fraud-detector/production -o "$work/serving"
 cmp "$work/model-a.pkl" "$work/serving/model-a.pkl" && echo "pulled bytes verified against the original"
 step modelreg pull fraud-detector@champion -o "$work/canary"
 step modelreg history fraud-detector
+step modelreg report -o "$work/report"
+step modelreg lint
 step git log --oneline
 step git tag -n1
 echo

@@ -8,7 +8,7 @@ operations (promote, aliases, rollback), reviews, checks and fetching, and openi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from modelreg import config as configmod
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
         FetchReport,
         GcReport,
         InitResult,
+        LintReport,
+        ReportResult,
         RequestList,
         UpgradeResult,
         VerifyReport,
@@ -92,6 +94,17 @@ class Registry(Writer):
     def init(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:
         """Write and commit `.modelreg/config.yaml` (and ignore the default local store)."""
         return init_registry(path, store)
+
+    @staticmethod
+    def lint(path: str | os.PathLike[str] = ".") -> LintReport:
+        """Check the registry's files in the work tree holding `path` (the pre-commit hook's check).
+
+        The config, manifests and request files against the schema, and each manifest against its
+        version tag's copy (only description and tags may change). No store, no network.
+        """
+        from modelreg.lint import lint
+
+        return lint(path)
 
     def fetch(self, remote: str | None = None, *, strict: bool = False) -> FetchReport:
         """Bring the registry's tags, claim refs and branch up to date from `remote` (see fetching).
@@ -426,6 +439,20 @@ class Registry(Writer):
         if name is not None:
             self.model(name)
         return verify(self, name, blobs=blobs, progress=progress)
+
+    def report(
+        self, out_dir: str | os.PathLike[str], names: Sequence[str] | None = None, *, force: bool = False
+    ) -> ReportResult:
+        """Write a static HTML site of the registry (or of `names`) into `out_dir`: no server, no network.
+
+        An index of the models and a page per model (stage timeline, metric charts, versions,
+        audit trail), from the state the policy of record admits. The site is built beside
+        `out_dir` and swapped in; a non-empty `out_dir` that holds no earlier report is refused
+        unless `force`.
+        """
+        from modelreg.report import write_report
+
+        return write_report(self, out_dir, names, force=force)
 
     def upgrade(self, *, push: bool | None = None, remote: str | None = None) -> UpgradeResult:
         """Claim the version tags an earlier modelreg wrote without claim refs, where they verify (see upgrade)."""

@@ -151,11 +151,7 @@ def _worktree_findings(reg: Reader, tag: str, tagged: Manifest) -> list[Finding]
     except ModelregError as exc:
         return [Finding("manifest", path, str(exc))]
     if current._replace(description=tagged.description, tags=tagged.tags) != tagged:
-        changed = [
-            key
-            for key, value in manifestmod.to_dict(current).items()
-            if key not in ("description", "tags") and manifestmod.to_dict(tagged).get(key) != value
-        ]
+        changed = list(dict.fromkeys(key.split(".")[0] for key, _, _ in manifestmod.immutable_changes(tagged, current)))
         return [
             Finding(
                 "manifest",

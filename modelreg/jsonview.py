@@ -15,6 +15,8 @@ if TYPE_CHECKING:
         FetchReport,
         GcReport,
         InitResult,
+        LintReport,
+        ReportResult,
         Request,
         RequestStatus,
         UpgradeResult,
@@ -250,3 +252,18 @@ def import_json(r: ImportReport) -> dict[str, Any]:
         "already_imported": r.already,
         "not_mapped": r.skipped,
     }
+
+
+def report_json(r: ReportResult) -> dict[str, Any]:
+    return {
+        "path": str(r.path),
+        "index": str(r.path / r.pages[0]),
+        "pages": list(r.pages),
+        "models": r.models,
+        "versions": r.versions,
+        "events": r.events,
+    }
+
+
+def lint_json(r: LintReport) -> dict[str, Any]:
+    return {"ok": r.ok, "manifests": r.manifests, "problems": list(r.problems), "warnings": list(r.warnings)}

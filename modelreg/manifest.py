@@ -184,3 +184,27 @@ def is_safe_relative_path(path: str) -> bool:
 def check_manifest_matches(manifest: Manifest, name: str, version: int, source: str) -> None:
     if manifest.name != name or manifest.version != version:
         raise ConfigError(f"{source}: holds {manifest.name} v{manifest.version}, expected {name} v{version}")
+
+
+MUTABLE_KEYS = ("description", "tags")  # all a manifest may change after registration (DESIGN §2)
+
+
+def immutable_changes(tagged: Manifest, current: Manifest) -> list[tuple[str, Any, Any]]:
+    """(key, tagged value, current value) for each field outside MUTABLE_KEYS that differs.
+
+    A mapping (params, metrics, lineage, training, artifact) is compared key by key, so a
+    hand-edited metric is named as `metrics.auc`.
+    """
+    old, new = to_dict(tagged), to_dict(current)
+    changes: list[tuple[str, Any, Any]] = []
+    for key in dict.fromkeys([*old, *new]):
+        if key in MUTABLE_KEYS or old.get(key) == new.get(key):
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            for inner in dict.fromkeys([*a, *b]):
+                if a.get(inner) != b.get(inner):
+                    changes.append((f"{key}.{inner}", a.get(inner), b.get(inner)))
+        else:
+            changes.append((key, a, b))
+    return changes

@@ -206,7 +206,17 @@ class Reader:
 
     def version(self, view: ModelView, version: int) -> ModelVersion:
         registered = registration(view.events, version)
-        manifest = self.read_manifest(view.state.name, version, registered.commit)
+        return self._version(view, registered, self.read_manifest(view.state.name, version, registered.commit))
+
+    def versions(self, view: ModelView) -> list[ModelVersion]:
+        """Every version of the model, oldest first, as `version` reads each; the manifests in one batch."""
+        registered = {e.version: e for e in view.events if e.action == "register"}
+        wanted = [(v, registered[v].commit) for v in view.state.versions]
+        manifests = self.read_manifests(view.state.name, wanted)
+        return [self._version(view, registered[v], m) for (v, _), m in zip(wanted, manifests, strict=True)]
+
+    def _version(self, view: ModelView, registered: Event, manifest: Manifest) -> ModelVersion:
+        version = registered.version
         if registered.digest is not None and registered.digest != manifest.artifact.digest:
             raise IntegrityError(
                 f"{registered.tag} records {registered.digest}, but its manifest names "
@@ -232,17 +242,33 @@ class Reader:
         taken from the commit the version tag points at. The current copy is the work tree's, or
         the one at `branch_rev` (a remote view reads its default branch's).
         """
-        path = manifestmod.manifest_path(name, version)
+        return self.read_manifests(name, [(version, commit)], branch_rev)[0]
+
+    def read_manifests(
+        self, name: str, versions: list[tuple[int, str]], branch_rev: str | None = None
+    ) -> list[Manifest]:
+        """`read_manifest` of each (version, commit), every file read in one `cat-file --batch`."""
         branch_rev = branch_rev or ("refs/remotes/origin/HEAD" if self.source else None)
-        tagged_text, current_text = self.git.read_files([(commit, path), (branch_rev, path)], keep=True)
-        if tagged_text is None:
-            raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
-        tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
-        if current_text is None:
-            return tagged
-        current = manifestmod.from_yaml(current_text, path)
-        manifestmod.check_manifest_matches(current, name, version, path)
-        return tagged._replace(description=current.description, tags=current.tags)
+        paths = [manifestmod.manifest_path(name, version) for version, _ in versions]
+        specs = [
+            spec
+            for (_, commit), path in zip(versions, paths, strict=True)
+            for spec in ((commit, path), (branch_rev, path))
+        ]
+        texts = self.git.read_files(specs, keep=True)
+        found = []
+        for index, ((version, _), path) in enumerate(zip(versions, paths, strict=True)):
+            tagged_text, current_text = texts[2 * index], texts[2 * index + 1]
+            if tagged_text is None:
+                raise NotFoundError(f"{version_tag(name, version)} points at a commit without {path}")
+            tagged = manifestmod.from_yaml(tagged_text, f"{path} at {version_tag(name, version)}")
+            if current_text is None:
+                found.append(tagged)
+                continue
+            current = manifestmod.from_yaml(current_text, path)
+            manifestmod.check_manifest_matches(current, name, version, path)
+            found.append(tagged._replace(description=current.description, tags=current.tags))
+        return found
 
     def manifest(self, name: str, version: int) -> Manifest:
         return self.resolve(ModelRef(name, version=version)).manifest

@@ -135,3 +135,25 @@ class ApplyResult(NamedTuple):
     outcome: Literal["applied", "already-applied", "failed"]
     event: Event | None = None
     error: str | None = None
+
+
+class ReportResult(NamedTuple):
+    """What `report` wrote."""
+
+    path: Path  # the report's directory
+    pages: tuple[str, ...]  # paths inside it, index.html first
+    models: int
+    versions: int
+    events: int
+
+
+class LintReport(NamedTuple):
+    """What `lint` found in the registry's files."""
+
+    manifests: int  # manifests checked
+    problems: tuple[str, ...]  # one line each, naming the file and the field
+    warnings: tuple[str, ...] = ()  # what could not be checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

@@ -24,6 +24,7 @@ from tests.conftest import ROOT, git
 EXAMPLES = ROOT / "examples"
 GITHUB_APPLY = EXAMPLES / "github" / "modelreg-apply.yml"
 GITHUB_DEPLOY = EXAMPLES / "github" / "modelreg-deploy.yml"
+GITHUB_REPORT = EXAMPLES / "github" / "report-pages.yml"
 GITLAB = EXAMPLES / "gitlab" / ".gitlab-ci.yml"
 NOT_RUN = re.compile(r"^(pip install|\./deploy\.sh)")  # installing modelreg; the user's own deploy script
 BOB = {"GIT_AUTHOR_NAME": "Bob Reviewer", "GIT_AUTHOR_EMAIL": "bob@example.com"}
@@ -223,3 +224,27 @@ def test_gitlab_pipeline_apply_then_deploy(merged_request: Path, clone) -> None:
     env = dict(line.split("=", 1) for line in (deploy / "model.env").read_text().splitlines())
     assert env["MODELREG_APPROVED_BY"] == "Bob Reviewer <bob@example.com>" and env["MODELREG_VERSION"] == "1"
     assert (deploy / "serving" / "model" / "model.bin").read_bytes() == b"production weights"
+
+
+def test_github_report_recipe_builds_the_pages_it_uploads(remote: Path, clone, tmp_path: Path) -> None:
+    workflow = yaml.safe_load(GITHUB_REPORT.read_text())
+    assert GITHUB_REPORT.read_text(encoding="utf-8") in (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    assert workflow[True]["push"] == {"tags": ["*#*#*", "*@v*"]}
+    assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    (job,) = workflow["jobs"].values()
+    uses = [step["uses"].split("@")[0] for step in job["steps"] if "uses" in step]
+    assert uses == ["actions/checkout", "actions/setup-python", "actions/upload-pages-artifact", "actions/deploy-pages"]
+    assert job["steps"][0]["with"]["fetch-depth"] == 0
+    upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+
+    work = clone("work")
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"weights")
+    reg = Registry.open(work)
+    reg.register("fraud", weights, push=True)
+    reg.promote("fraud", 1, "production", push=True)
+    ci = clone("github-report")
+    github_steps(workflow, ci, {}, {})
+    site = ci / upload["with"]["path"]
+    assert (site / "index.html").is_file() and (site / "models" / "fraud.html").is_file()
+    assert "fraud#production#1" in (site / "models" / "fraud.html").read_text()

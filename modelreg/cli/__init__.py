@@ -45,12 +45,12 @@ def _dispatch(args: list[str], lean: bool) -> int:
     from modelreg.cli import lean as leanmod
 
     call = leanmod.parse(args) if lean else None
-    if call is not None:
-        call()
-        return ExitCode.OK
-    from modelreg.cli.commands import app
-
     try:
+        if call is not None:
+            call()
+            return ExitCode.OK
+        from modelreg.cli.commands import app
+
         app(args=args, prog_name="modelreg")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitCode.ERROR)

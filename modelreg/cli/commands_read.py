@@ -182,3 +182,46 @@ def check_ref(
     The ref text is only parsed, never run through a shell.
     """
     reads.check_ref(ref, fetch, remote, repo, github_output, env, json_)
+
+
+@app.command()
+def report(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Directory to write the site into (created, or replaced if it holds a report)."
+        ),
+    ],
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Only these models (default: every model).", show_default=False)
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty directory that holds no earlier report.")
+    ] = False,
+    fetch: FetchOpt = False,
+    remote: RemoteOpt = None,
+    repo: RepoOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Write a static HTML report of the registry: `modelreg report -o site/`, then open site/index.html.
+
+    An index of the models (current stages and aliases, last change, retired models apart) and a
+    page per model: a stage timeline, metric trends across versions (production holders marked),
+    the versions with params, metrics, lineage and digests, and the audit trail (who, when, why,
+    who approved). Self-contained: no server, no scripts, nothing loaded from the network; it
+    works from file://. It shows the state the policy of record admits, as every read does.
+    The site is built beside the directory and swapped in.
+    """
+    reads.report(output, names or [], force, fetch, remote, repo, json_)
+
+
+@app.command()
+def lint(json_: JsonOpt = False) -> None:
+    """Check the registry's files in this work tree: the pre-commit hook `modelreg-check`.
+
+    The config, every manifest and request file against the schema, and every manifest against
+    the copy its version tag points at: only description and tags may change after
+    registration. Reads no store and no network. Exits 1 with one line per problem, naming the
+    file and the field.
+    """
+    reads.lint(json_)

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str], dict[str, str]]] = {
         _READ_OPTIONS[0],
         {**_READ_OPTIONS[1], **_AT, "--model": "model", "--order-by": "order_by", "--limit": "limit"},
     ),
+    "lint": ((), {"--json": "json_"}, {}),
 }
 OPTIONAL_OPERANDS = frozenset({"search"})  # commands whose operands may be left out (they default to None)
 REPEATABLE = frozenset({"--order-by"})  # options that may be given more than once: a list of their values
@@ -88,5 +89,6 @@ def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
         "resolve": reads.resolve,
         "check-ref": reads.check_ref,
         "search": reads.search,
+        "lint": reads.lint,
     }[command]
     return lambda: function(**kwargs)  # type: ignore[operator]

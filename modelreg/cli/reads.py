@@ -192,3 +192,36 @@ def check_ref(
         sys.stdout.write(env_lines(facts))
     else:
         json_out(facts)
+
+
+def report(
+    out: Path, names: list[str], force: bool, fetch: bool, remote: str | None, repo: str | None, json_: bool
+) -> None:
+    from modelreg import jsonview
+
+    reg = open_registry(fetch, remote, repo)
+    result = reg.report(out, names or None, force=force)
+    if json_:
+        json_out(jsonview.report_json(result))
+        return
+    line(str(result.path / result.pages[0]))
+    say(f"{result.models} models, {result.versions} versions, {result.events} events: {len(result.pages)} pages")
+
+
+def lint(json_: bool) -> None:
+    """The pre-commit check: exits 1 with one line per problem."""
+    from modelreg import jsonview
+    from modelreg.errors import ExitCode
+    from modelreg.lint import lint as lint_registry
+
+    result = lint_registry(Path.cwd())
+    warn(result.warnings)
+    if json_:
+        json_out(jsonview.lint_json(result))
+    else:
+        for problem in result.problems:
+            say(f"error: {problem}")
+        if result.ok:
+            line(f"{result.manifests} manifests and the config check out")
+    if not result.ok:
+        raise SystemExit(ExitCode.ERROR)

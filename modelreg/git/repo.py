@@ -220,6 +220,28 @@ class GitRepo:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
         return self.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
 
+    def tag_commits(self, patterns: list[str]) -> dict[str, str]:
+        """Short tag name → the commit it points at (peeled), for the tags matching `patterns`: one call."""
+        out = self.git("for-each-ref", "--format=%(refname:strip=2) %(objectname) %(*objectname)", *patterns)
+        found = {}
+        for line in out.splitlines():
+            name, obj, *peeled = line.split(" ")
+            found[name] = peeled[0] if peeled and peeled[0] else obj
+        return found
+
+    def blob_ids(self, files: list[tuple[str, str]]) -> list[str | None]:
+        """The blob id of each (revision, path), None where there is no such blob: one `cat-file --batch-check`."""
+        if not files:
+            return []
+        out = self.git(
+            "cat-file", "--batch-check=%(objecttype) %(objectname)", stdin="".join(f"{r}:{p}\n" for r, p in files)
+        )
+        ids: list[str | None] = []
+        for line in out.splitlines():
+            kind, _, oid = line.partition(" ")
+            ids.append(oid if kind == "blob" else None)
+        return ids
+
     def read_files(self, files: list[tuple[str | None, str]], *, keep: bool = False) -> list[str | None]:
         """The text of each (revision, path); revision None is the work tree's copy. None where missing.
 
