@@ -18,7 +18,7 @@ from modelreg.events import current_holder, held_before, rollback_version, to_ar
 from modelreg.git import GitRepo
 from modelreg.models import Event, RefCheck, TargetKind
 from modelreg.paths import cache_home
-from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
+from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Registry(Writer):
         sign: bool | None = None,
     ) -> Event:
         """Assign `stage` to a version; a single-holder stage archives its previous holder."""
-        target = self.target(push, remote, sign=sign)
+        target, stage = self.target(push, remote, sign=sign), stage_name(stage)
         return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
     def set_alias(
@@ -172,6 +172,7 @@ class Registry(Writer):
     ) -> Event:
         """Re-assign the version that held a stage (default `production`) or alias before the current one."""
         target = self.target(push, remote, sign=sign)
+        stage = None if stage is None else stage_name(stage)
         return self._event(target, name, lambda: self._rollback(target, name, stage, alias, to, reason))
 
     def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
@@ -296,7 +297,7 @@ class Registry(Writer):
             name,
             version,
             kind,
-            target,
+            stage_name(target) if kind == "stage" else target,
             keep_existing=keep_existing,
             reason=reason,
             branch=branch,
@@ -351,10 +352,15 @@ class Registry(Writer):
 
 
 def pull(
-    ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".", store: str | None = None
+    ref: str,
+    dest: str | os.PathLike[str] | None = None,
+    repo: str | os.PathLike[str] = ".",
+    store: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`.
 
     Blobs come from the store of record (the main branch's config), or from `store` when given.
+    `dest` must not exist or be empty; `force` replaces what is there, atomically.
     """
-    return Registry.open(repo).pull(ref, dest, store=store)
+    return Registry.open(repo).pull(ref, dest, store=store, force=force)

@@ -17,9 +17,9 @@ from modelreg.cli.options import FetchOpt, JsonOpt, NameArg, RefArg, RemoteOpt, 
 
 @app.command("list")
 def list_(fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False) -> None:
-    """List models with their latest version, stage holders and aliases.
+    """List models with their latest version, stage holders and aliases: `modelreg list`.
 
-    In a pipe: tab-separated rows with a header, every value whole.
+    In a pipe: tab-separated rows with a header, every value whole (`modelreg list | cut -f1`).
     """
     reads.list_models(fetch, remote, repo, json_)
 
@@ -36,7 +36,9 @@ def show(
 def history(
     name: NameArg, fetch: FetchOpt = False, remote: RemoteOpt = None, repo: RepoOpt = None, json_: JsonOpt = False
 ) -> None:
-    """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock).
+    """The model's registrations and stage/alias events, oldest first: `modelreg history fraud-detector`.
+
+    Ordered by seq, never by clock; dates are ISO 8601 in UTC.
 
     A terminal shows the newest rows of a long history; a pipe and --json get them all.
     """
@@ -55,8 +57,17 @@ def resolve(
 def pull(
     ref: RefArg,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Directory to place the artifact in (default: ./NAME-vN).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Directory to place the artifact in (default: ./NAME-vN); it must not exist or be empty.",
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace what is at --output (a file or a directory), atomically."),
+    ] = False,
     store: Annotated[
         str | None,
         typer.Option(
@@ -71,12 +82,12 @@ def pull(
     repo: RepoOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Download a version's artifact, verify every byte, and place it (atomically) in a directory.
+    """Download a version's artifact, verify it and place it: `modelreg pull fraud-detector/production -o serving/`.
 
     The blobs come from the store of record, and every byte is hashed against the digest the
     version tag records before anything is placed.
     """
-    reads.pull(ref, output, store, fetch, remote, repo, json_)
+    reads.pull(ref, output, store, fetch, remote, repo, json_, force)
 
 
 @app.command("check-ref")
@@ -101,7 +112,9 @@ def check_ref(
     ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = False,
 ) -> None:
-    """Describe a tag for a deploy job: which model, version, stage or alias, artifact.
+    """Describe a tag for a deploy job: `modelreg check-ref "fraud-detector#production#3" --env > model.env`.
+
+    Which model, version, stage or alias, artifact. --env lines are quoted for a POSIX shell (`. ./model.env`).
 
     The facts: tag, model, version, ref (NAME@vN, to pull), action, kind, target, stage, alias,
     seq, digest, store, actor, date, request, approved_by, and current (whether the event is

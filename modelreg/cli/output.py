@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from modelreg.plain import Table
     from modelreg.render import BarProgress
 
 
@@ -31,6 +32,29 @@ def json_out(data: Any) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def terminal() -> bool:
+    """Whether stdout is a terminal: Rich tables there; plain tab-separated text in a pipe."""
+    return sys.stdout.isatty()
+
+
+def table(t: Table) -> None:
+    """Show a table where it goes: drawn to fit on a terminal, tab-separated with a header in a pipe.
+
+    Every command that shows rows builds a `plain.Table` and calls this; `--json` is the caller's.
+    """
+    if terminal():
+        from modelreg import render
+
+        render.table(console(), t)
+        return
+    from modelreg import plain
+
+    if t.rows:
+        sys.stdout.write(plain.table_text(t))
+    elif t.empty:
+        say(t.empty)
 
 
 # Rich is imported only by commands that draw a table or a progress bar: start-up time matters
