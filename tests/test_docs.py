@@ -106,3 +106,19 @@ def test_python_api_maps_every_command() -> None:
         assert any(cell == label or cell.startswith(f"{label} ") for cell in cells), (
             f"`{label}` is missing from the CLI ↔ Python table in docs/python-api.md"
         )
+
+
+def test_the_design_page_gives_each_decision_its_measured_reason() -> None:
+    design = (DOCS / "design.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## (.+)\n((?:(?!^## ).*\n?)*)", design, re.MULTILINE))
+    gitpython = next(body for title, body in sections.items() if "GitPython" in title)
+    assert "bench_gitpython.py" in gitpython and "import git" in gitpython
+    assert re.search(r"GitPython: .*\| \d+\.\d+ \|", gitpython)  # the side-by-side table, in seconds
+    for topic, evidence in (
+        ("seq", "test_state_ignores_tag_dates_even_when_clocks_run_backwards"),
+        ("Claim refs", "stress_races.py"),
+        ("Caches", "benchmarks/results.md"),
+        ("lean start", "bench_startup.py"),
+    ):
+        body = next(body for title, body in sections.items() if topic in title)
+        assert evidence in body, topic

@@ -51,9 +51,8 @@ def table(t: Table) -> None:
         return
     from modelreg import plain
 
-    if t.rows:
-        sys.stdout.write(plain.table_text(t))
-    elif t.empty:
+    sys.stdout.write(plain.table_text(t))  # the header even when there are no rows: scripts can rely on it
+    if not t.rows and t.empty:
         say(t.empty)
 
 
