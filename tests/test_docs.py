@@ -79,6 +79,17 @@ def test_every_command_and_parameter_has_help(path: tuple[str, ...], command: Co
         assert text.strip(), f"`{label}`: {param.param_type_name} {name} has no help text"
 
 
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS if p], ids=_label)
+def test_every_command_help_shows_an_example(path: tuple[str, ...]) -> None:
+    command = dict(COMMANDS)[path]
+    assert f"`modelreg {path[0]}" in (command.help or ""), f"`{_label(path)}` --help has no example: add one"
+
+
+def test_versioned_commands_show_the_one_grammar_in_their_help() -> None:
+    for path in (("promote",), ("alias", "set"), ("update",), ("diff",)):
+        assert re.search(r"`modelreg [a-z ]+ fraud-detector@\d", dict(COMMANDS)[path].help), path
+
+
 def _table_first_cells(markdown: str) -> list[str]:
     """The first cell of every row of the table under the 'CLI … Python' heading."""
     match = TABLE_HEADING.search(markdown)

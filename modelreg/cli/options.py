@@ -17,7 +17,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-alias_app = typer.Typer(help="Point an alias such as champion at a version, or remove it.", no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Point an alias such as champion at a version, or remove it: `modelreg alias set fraud-detector@2 champion`.",
+    no_args_is_help=True,
+)
 app.add_typer(alias_app, name="alias")
 
 
