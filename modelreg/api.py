@@ -186,7 +186,7 @@ class Registry(Writer):
         if stage in self.config.review_required:
             raise InvalidInputError(
                 f"stage {stage!r} requires review (review_required in {CONFIG_PATH}): request it with "
-                f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
+                f"`modelreg promote {name}@{version} {stage} --request`, open a pull request, and CI "
                 "applies it after the merge (`modelreg apply`)"
             )
         state, events, snap, _ = self.model(name)
@@ -250,7 +250,7 @@ class Registry(Writer):
         if kind == "stage" and target in self.config.review_required and not held_before(events, kind, target, version):
             raise InvalidInputError(
                 f"v{version} never held review-required stage {target!r}: giving it the stage needs a "
-                f"reviewed request (`modelreg promote {name} {version} {target} --request`)"
+                f"reviewed request (`modelreg promote {name}@{version} {target} --request`)"
             )
         previous = current_holder(state, kind, target)
         archived = to_archive(state, version, target, target in self.config.single_holder) if kind == "stage" else ()
