@@ -95,7 +95,8 @@ def version_view(console: Console, mv: ModelVersion) -> None:
 def diff_table(console: Console, d: VersionDiff) -> None:
     """The params and metrics as a table; the digests below it, each on its own line (they are long)."""
     table(console, plain.diff_table(d, digests=False))
-    console.print(Text(f"artifact v{d.a}: {d.digest_a}\nartifact v{d.b}: {d.digest_b}\n({plain.digest_change(d)})"))
+    digests = f"artifact v{d.a}: {d.digest_a}\nartifact v{d.b}: {d.digest_b}\n({plain.digest_change(d)})"
+    console.print(Text(digests), soft_wrap=False, overflow="fold")  # folded at the edge, never cut
 
 
 def verify_view(console: Console, r: VerifyReport) -> None:
