@@ -355,3 +355,28 @@ def test_a_tab_in_a_pipe_cell_cannot_shift_columns(repo, cli, artifact):
     assert cli("promote", "m@1", "production", "--reason", "a\tb").code == 0
     rows = [line.split("\t") for line in piped(repo, "history", "m").stdout.splitlines()]
     assert {len(row) for row in rows} == {len(rows[0])}
+
+
+def test_installed_bash_completion_completes_from_the_registry(fleet, isolated_env):
+    proc = run_modelreg(fleet, "--install-completion", "bash", env={"SHELL": "/bin/bash"})
+    assert proc.returncode == 0, proc.stderr
+    bashrc = (isolated_env / ".bashrc").read_text()
+    script = re.search(r"source '([^']+)'", bashrc)
+    assert script and Path(script[1]).is_file()
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "modelreg").is_file():
+        pytest.skip("no modelreg console script beside this python (install modelreg into the venv)")
+    shell = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f". '{script[1]}' && COMP_WORDS=(modelreg show fraud-detector@c) && COMP_CWORD=2 && "
+            "_modelreg_completion modelreg && printf '%s\\n' \"${COMPREPLY[@]}\"",
+        ],
+        cwd=fleet,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shell.stdout.split() == ["fraud-detector@champion"]
