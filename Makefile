@@ -4,4 +4,4 @@ demo:  ## a real register/promote/rollback/pull tour in a temporary repository
 test:  ## lint, types and the whole test suite (what CI runs)
 	bash .ci/run
 docs:  ## regenerate the CLI reference from the Typer app
-	.venv/bin/python -m typer modelreg.cli.commands utils docs --name modelreg --title 'modelreg CLI reference' --output docs/cli.md
+	.venv/bin/python .ci/cli-docs docs/cli.md

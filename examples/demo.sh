@@ -2,8 +2,9 @@
 # A real tour of modelreg in a throw-away git repository: register, promote, alias, roll back, pull.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-"$here/.ci/setup-venv" test
-export PATH="$here/.venv/bin:$PATH"
+# modelreg alone (typer, rich, pyyaml, fsspec), in its own venv; pip runs only when pyproject.toml changed.
+"$here/.ci/setup-venv" "" .venv-demo
+export PATH="$here/.venv-demo/bin:$PATH"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,11 +28,11 @@ step modelreg register fraud-detector "$work/model-a.pkl" --metric auc=0.912 --p
      --description "Baseline gradient boosting" --dataset s3://data/fraud@v3
 step modelreg register fraud-detector "$work/model-b" --metric auc=0.931 --param depth=8 \
      --description "Sharded ensemble"
-step modelreg promote fraud-detector 1 production --reason "first release"
-step modelreg promote fraud-detector 2 production --reason "AUC +1.9 points"
-step modelreg alias set fraud-detector champion 2
+step modelreg promote fraud-detector@1 production --reason "first release"
+step modelreg promote fraud-detector@2 production --reason "AUC +1.9 points"
+step modelreg alias set fraud-detector@2 champion
 step modelreg list
-step modelreg diff fraud-detector 1 2
+step modelreg diff fraud-detector@1 fraud-detector/production
 step modelreg rollback fraud-detector --reason "latency regression in canary"
 step modelreg resolve models:/fraud-detector/Production
 step modelreg pull fraud-detector/production -o "$work/serving"

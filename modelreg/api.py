@@ -18,7 +18,7 @@ from modelreg.events import current_holder, held_before, rollback_version, to_ar
 from modelreg.git import GitRepo
 from modelreg.models import Event, ModelState, RefCheck, Scalar, TargetKind
 from modelreg.paths import cache_home
-from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes
+from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class Registry(Writer):
         sign: bool | None = None,
     ) -> Event:
         """Assign `stage` to a version; a single-holder stage archives its previous holder."""
-        target = self.target(push, remote, sign=sign)
+        target, stage = self.target(push, remote, sign=sign), stage_name(stage)
         return self._event(target, name, lambda: self._promote(target, name, version, stage, keep_existing, reason))
 
     def remove_stage(
@@ -223,6 +223,7 @@ class Registry(Writer):
     ) -> Event:
         """Re-assign the version that held a stage (default `production`) or alias before the current one."""
         target = self.target(push, remote, sign=sign)
+        stage = None if stage is None else stage_name(stage)
         return self._event(target, name, lambda: self._rollback(target, name, stage, alias, to, reason))
 
     def retire(
@@ -285,7 +286,7 @@ class Registry(Writer):
         if stage in self.config.review_required:
             raise ReviewRequired(
                 f"stage {stage!r} requires review (review_required in {CONFIG_PATH}): request it with "
-                f"`modelreg promote {name} {version} {stage} --request`, open a pull request, and CI "
+                f"`modelreg promote {name}@{version} {stage} --request`, open a pull request, and CI "
                 "applies it after the merge (`modelreg apply`)"
             )
         state, events, snap, _ = self.model(name)
@@ -362,7 +363,7 @@ class Registry(Writer):
         if kind == "stage" and target in self.config.review_required and not held_before(events, kind, target, version):
             raise InvalidInputError(
                 f"v{version} never held review-required stage {target!r}: giving it the stage needs a "
-                f"reviewed request (`modelreg promote {name} {version} {target} --request`)"
+                f"reviewed request (`modelreg promote {name}@{version} {target} --request`)"
             )
         previous = current_holder(state, kind, target)
         archived = to_archive(state, version, target, target in self.config.single_holder) if kind == "stage" else ()
@@ -409,7 +410,7 @@ class Registry(Writer):
             name,
             version,
             kind,
-            target,
+            stage_name(target) if kind == "stage" else target,
             keep_existing=keep_existing,
             reason=reason,
             branch=branch,
@@ -520,10 +521,15 @@ def _in_service(state: ModelState) -> None:
 
 
 def pull(
-    ref: str, dest: str | os.PathLike[str] | None = None, repo: str | os.PathLike[str] = ".", store: str | None = None
+    ref: str,
+    dest: str | os.PathLike[str] | None = None,
+    repo: str | os.PathLike[str] = ".",
+    store: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Pull a verified artifact: `modelreg.pull("fraud-detector@champion", "models/")`.
 
     Blobs come from the store of record (the main branch's config), or from `store` when given.
+    `dest` must not exist or be empty; `force` replaces what is there, atomically.
     """
-    return Registry.open(repo).pull(ref, dest, store=store)
+    return Registry.open(repo).pull(ref, dest, store=store, force=force)

@@ -41,16 +41,20 @@ def github_output(values: Mapping[str, Value], delimiter: str) -> str:
 
 
 def env_lines(values: Mapping[str, Value], prefix: str = "MODELREG_") -> str:
-    """`MODELREG_KEY=value` lines, as `$GITHUB_ENV` and GitLab's dotenv reports read them.
+    """`MODELREG_KEY=value` lines that a POSIX shell can source (`. ./model.env`).
 
-    These formats have no quoting, so a value with a line break (which would add a variable) is refused.
+    Each value is quoted for the shell when it needs it (`shlex.quote`: `MODELREG_ACTOR='Jane Doe <j@x>'`);
+    plain values (a version, a digest, `true`) stay bare. A value with a line break is refused: a
+    dotenv reader has no quoting for it.
     """
+    import shlex
+
     lines = []
     for key, value in values.items():
         text = text_of(value)
         if any(c in text for c in "\n\r\x00"):
             raise InvalidInputError(f"the value of {key} has a line break: it cannot be written as an env line")
-        lines.append(f"{prefix}{key.upper()}={text}\n")
+        lines.append(f"{prefix}{key.upper()}={shlex.quote(text)}\n")
     return "".join(lines)
 
 

@@ -196,8 +196,16 @@ class ValueChange(NamedTuple):
 
     @property
     def delta(self) -> float | None:
+        """b - a, rounded to the inputs' precision: 0.93 - 0.92 is 0.01, not 0.010000000000000009."""
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.a, self.b))
-        return self.b - self.a if numeric else None
+        if not numeric:
+            return None
+        if isinstance(self.a, int) and isinstance(self.b, int):
+            return self.b - self.a
+        from decimal import Decimal
+
+        # repr is the shortest text that reads back as the same float: the precision the value was given with
+        return float(Decimal(repr(float(self.b))) - Decimal(repr(float(self.a))))
 
 
 class VersionDiff(NamedTuple):

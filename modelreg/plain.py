@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from modelreg.models import Event, ModelSummary, ModelVersion, SearchResult
+    from modelreg.models import Event, Finding, ModelSummary, ModelVersion, SearchResult, VersionDiff
+    from modelreg.results import RequestStatus
 
 
 def fmt(value: Any) -> str:
@@ -54,6 +55,42 @@ def tsv(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+class Column(NamedTuple):
+    """A table column. `key` columns hold identifiers (names, versions, digests, stages, aliases):
+    a terminal never cuts them and drops the other columns first when it runs out of width."""
+
+    header: str
+    key: bool = False
+    right: bool = False
+
+
+class Table(NamedTuple):
+    """What a command shows as a table: drawn by Rich on a terminal (render.table), tab-separated in a pipe."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[list[str]]
+    empty: str = ""  # said (on stderr in a pipe) when there are no rows
+
+
+def table_text(table: Table) -> str:
+    """The pipe form: a header row, then one tab-separated row each; full values, no padding."""
+    return tsv((c.header for c in table.columns), table.rows)
+
+
+def timestamp(text: str) -> str:
+    """Every date a person reads is ISO 8601 in UTC with its zone: `2026-11-28T16:45:48Z`."""
+    if not text or text.endswith("Z"):
+        return text
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when.tzinfo else text
+
+
 def version_fields(mv: ModelVersion) -> list[tuple[str, str]]:
     """(label, value) pairs of `show`, in the order a person reads them."""
     m = mv.manifest
@@ -62,7 +99,7 @@ def version_fields(mv: ModelVersion) -> list[tuple[str, str]]:
         ("model", f"{m.name} v{m.version}"),
         ("stage", mv.stage or "—"),
         ("aliases", ", ".join(mv.aliases) or "—"),
-        ("created", f"{m.created_at} by {m.created_by}"),
+        ("created", f"{timestamp(m.created_at)} by {m.created_by}"),
     ]
     if m.description:
         pairs.append(("description", m.description))
@@ -93,22 +130,56 @@ def version_text(mv: ModelVersion) -> str:
     return "".join(f"{label}\t{_cell(value)}\n" for label, value in version_fields(mv))
 
 
-def models_text(models: list[ModelSummary], stages: tuple[str, ...]) -> str:
-    rows = (
+def models_table(
+    models: list[ModelSummary], stages: tuple[str, ...], *, held_only: bool = False, empty: str | None = None
+) -> Table:
+    """`list`: one row per model. `held_only` leaves out the stages no model holds (a terminal's view).
+
+    A `status` column appears when some model is retired (its stages and aliases no longer resolve)."""
+    shown = [s for s in stages if not held_only or any(s in m.stages for m in models)]
+    any_retired = any(m.retired for m in models)
+    rows = [
         [
             m.name,
             f"v{m.latest}",
-            *(f"v{m.stages[s]}" if s in m.stages else "" for s in stages),
+            *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown),
             ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())),
+            *(["retired" if m.retired else ""] if any_retired else []),
         ]
         for m in models
+    ]
+    columns = (
+        Column("model", key=True),
+        Column("latest", key=True, right=True),
+        *(Column(s, key=True, right=True) for s in shown),
+        Column("aliases", key=True),
+        *((Column("status", key=True),) if any_retired else ()),
     )
-    return tsv(["model", "latest", *stages, "aliases"], rows)
+    hint = empty or "No models registered yet. Register one with `modelreg register NAME PATH`."
+    return Table("models", columns, rows, hint)
 
 
-def history_columns(events: list[Event]) -> tuple[str, ...]:
+def models_text(models: list[ModelSummary], stages: tuple[str, ...]) -> str:
+    return table_text(models_table(models, stages))
+
+
+def history_table(name: str, events: list[Event], limit: int | None = None) -> Table:
+    """`history`: one row per event, oldest first; with `limit`, only the newest rows (a terminal's view)."""
     reviewed = any(e.request for e in events)
-    return ("seq", "version", "event", "by", *(("approved by",) if reviewed else ()), "date", "reason")
+    columns = (
+        Column("seq", key=True, right=True),
+        Column("version", key=True, right=True),
+        Column("event", key=True),
+        Column("by"),
+        *((Column("approved by"),) if reviewed else ()),
+        Column("date"),
+        Column("reason"),
+    )
+    shown = events[-limit:] if limit else events
+    title = f"history of {name}"
+    if len(shown) < len(events):
+        title += f" (the newest {len(shown)} of {len(events)} rows: pipe it, or use --json, for all)"
+    return Table(title, columns, [history_row(e, reviewed) for e in shown])
 
 
 def history_row(e: Event, reviewed: bool) -> list[str]:
@@ -119,32 +190,91 @@ def history_row(e: Event, reviewed: bool) -> list[str]:
         describe_event(e),
         e.actor.split(" <")[0],
         *approval,
-        e.date,
+        timestamp(e.date),
         e.reason or "",
     ]
 
 
 def history_text(events: list[Event]) -> str:
-    columns = history_columns(events)
-    reviewed = "approved by" in columns
-    return tsv(columns, (history_row(e, reviewed) for e in events))
+    return table_text(history_table("", events))
 
 
-SEARCH_COLUMNS = ("model", "version", "stage", "aliases", "created", "metrics", "tags")
-
-
-def search_row(mv: ModelVersion) -> list[str]:
-    m = mv.manifest
-    return [
-        m.name,
-        f"v{m.version}",
-        mv.stage or "",
-        ", ".join(mv.aliases),
-        m.created_at,
-        ", ".join(f"{k}={fmt(v)}" for k, v in m.metrics.items()),
-        ", ".join(f"{k}={fmt(v)}" for k, v in m.tags.items()),
+def requests_table(found: list[RequestStatus]) -> Table:
+    columns = (
+        Column("state", key=True),
+        Column("request", key=True),
+        Column("change", key=True),
+        Column("requested by"),
+        Column("merged by"),
+        Column("event", key=True),
+    )
+    rows = [
+        [
+            r.state,
+            r.request.id,
+            r.request.label,
+            r.request.requested_by.split(" <")[0],
+            r.merge.merged_by.split(" <")[0] if r.merge and r.merge.via_merge else "",
+            r.event.tag if r.event else (r.branch or ""),
+        ]
+        for r in found
     ]
+    empty = "No promotion requests. Propose one with `modelreg promote NAME@VERSION STAGE --request`."
+    return Table("promotion requests", columns, rows, empty)
 
 
-def search_text(found: SearchResult) -> str:
-    return tsv(SEARCH_COLUMNS, (search_row(mv) for mv in found.versions))
+def diff_table(d: VersionDiff, *, digests: bool = True) -> Table:
+    """`diff`: params and metrics side by side (Δ for numbers); with `digests`, the artifact row too."""
+    columns = (
+        Column("section"),
+        Column("key", key=True),
+        Column(f"v{d.a}", key=True, right=True),
+        Column(f"v{d.b}", key=True, right=True),
+        Column("Δ", right=True),
+    )
+    rows = [
+        [section, c.key, fmt(c.a), fmt(c.b), "" if c.delta is None else f"{c.delta:+.6g}"]
+        for section, changes in (("param", d.params), ("metric", d.metrics))
+        for c in changes
+    ]
+    if digests:
+        rows.append(["artifact", "digest", d.digest_a, d.digest_b, digest_change(d)])
+    return Table(f"{d.name}: v{d.a} vs v{d.b}", columns, rows)
+
+
+def digest_change(d: VersionDiff) -> str:
+    return "same" if d.digest_a == d.digest_b else "changed"
+
+
+def findings_table(findings: Iterable[Finding], title: str) -> Table:
+    columns = (Column("kind", key=True), Column("subject", key=True), Column("problem"))
+    return Table(title, columns, [[f.kind, f.subject, f.message] for f in findings])
+
+
+def search_table(found: SearchResult, title: str) -> Table:
+    """`search`: one row per version found, in the order asked for."""
+    columns = (
+        Column("model", key=True),
+        Column("version", key=True, right=True),
+        Column("stage", key=True),
+        Column("aliases", key=True),
+        Column("created"),
+        Column("metrics"),
+        Column("tags"),
+    )
+    rows = [
+        [
+            mv.manifest.name,
+            f"v{mv.manifest.version}",
+            mv.stage or "",
+            ", ".join(mv.aliases),
+            timestamp(mv.manifest.created_at),
+            ", ".join(f"{k}={fmt(v)}" for k, v in mv.manifest.metrics.items()),
+            ", ".join(f"{k}={fmt(v)}" for k, v in mv.manifest.tags.items()),
+        ]
+        for mv in found.versions
+    ]
+    count = len(rows)
+    return Table(
+        f"{count} version{'s' if count != 1 else ''} matching {title}", columns, rows, f"No version matches {title}."
+    )

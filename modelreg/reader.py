@@ -86,11 +86,19 @@ class Reader:
             if moment is not None and registered:
                 raise self.not_found(f"{name} had no version yet at {moment}")
             if not rejected:
-                raise self.not_found(f"no model named {name!r} is registered")
+                raise self.not_found(f"no model named {name!r} is registered{self._closest(name)}")
             error = self.not_found(f"no version of {name!r} takes effect: the policy leaves out every one")
             error.warnings = rejected
             raise error
         return ModelView(state, events, snap, rejected)
+
+    def _closest(self, name: str) -> str:
+        """`: did you mean 'fraud-detector'?` when a registered model's name is close to `name`."""
+        import difflib
+
+        names = [m.name for m in self.models()]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        return f": did you mean {close[0]!r}?" if close else ""
 
     def not_found(self, message: str) -> NotFoundError:
         """A not-found error, marked as possibly stale when this clone has a remote it may lag behind."""
@@ -292,12 +300,16 @@ class Reader:
         dest: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
         store: str | None = None,
+        force: bool = False,
     ) -> Path:
-        """Place a verified artifact under `dest`; its blobs come from the store of record (the policy
-        config's), or from `store` when the caller names one, never from a URL the manifest names."""
+        """Place a verified artifact in the directory `dest`; its blobs come from the store of record (the
+        policy config's), or from `store` when the caller names one, never from a URL the manifest names.
+
+        `dest` must not exist or be an empty directory; with `force`, whatever is there is replaced at once.
+        """
         from pathlib import Path
 
-        from modelreg.transfer import materialise
+        from modelreg.transfer import check_destination, materialise
 
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         origin = resolved.manifest.extra.get("origin")
@@ -306,11 +318,13 @@ class Reader:
                 f"{resolved.name} v{resolved.version} has no model bytes: it was imported from "
                 f"{origin.get('from', 'another registry')} without them ({origin['missing']})"
             )
-        target = Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}"
+        target = (Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}").absolute()
+        check_destination(target, force)
         blobs = self.store(store or self.config.store)
         if progress is not None:
             progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
-        return materialise(blobs, resolved.manifest.artifact, target.absolute(), progress.advance if progress else None)
+        advance = progress.advance if progress else None
+        return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
         from modelreg.storage import open_store

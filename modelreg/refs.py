@@ -6,9 +6,12 @@ Every name that reaches a ref, a path or a CI output passes `check_name` first (
 from __future__ import annotations
 
 import re
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from modelreg.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 100
@@ -42,6 +45,11 @@ def check_alias(alias: str, stages: tuple[str, ...]) -> str:
     if alias == LATEST:
         raise InvalidInputError("invalid alias 'latest': it is reserved for the newest version")
     return alias
+
+
+def stage_name(text: str) -> str:
+    """Stage names are case-insensitive everywhere: `Production` is `production` (as in MLflow)."""
+    return text.strip().lower()
 
 
 def looks_like_version(text: str) -> bool:
@@ -110,8 +118,7 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
         check_name(name)
         if not selector:
             raise InvalidInputError("nothing after '/'")
-        # MLflow writes stages capitalised (`Production`); ours are lowercase.
-        selector = selector.lower() if mlflow else selector
+        selector = stage_name(selector)  # `Production` (as MLflow writes it) is `production`
         if _VERSION_RE.fullmatch(selector):
             return ModelRef(name, version=parse_version(selector))
         if selector == LATEST:
@@ -120,6 +127,34 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
     if mlflow:
         raise InvalidInputError("expected models:/NAME/VERSION, models:/NAME/STAGE or models:/NAME@ALIAS")
     return ModelRef(check_name(body))
+
+
+def versioned_operands(words: Sequence[str | None], following: int, usage: str) -> tuple[ModelRef, list[str]]:
+    """The one grammar of the commands that take a version: `NAME@N A…` or `NAME N A…`.
+
+    `words` are the command's operands in order (None for those not given); `following` is how
+    many operands come after the version (a stage, an alias…); `usage` shows the right form in
+    the error. The version may be any reference of one version (`NAME@champion`, `NAME/staging`).
+    """
+    given = [w for w in words if w is not None]
+    if not given:
+        raise InvalidInputError(f"expected {usage}")
+    first, rest = given[0], given[1:]
+    if len(rest) == following + 1 and "@" not in first and "/" not in first and not first.startswith("models:/"):
+        name = check_name(first)
+        return ModelRef(name, version=_operand_version(rest[0], usage)), rest[1:]
+    if len(rest) != following:
+        raise InvalidInputError(f"expected {usage}, got {' '.join(given)!r}")
+    if "@" not in first and "/" not in first:
+        raise InvalidInputError(f"which version of {check_name(first)}? expected {usage}")
+    return parse_ref(first), rest
+
+
+def _operand_version(text: str, usage: str) -> int:
+    try:
+        return parse_version(text)
+    except InvalidInputError:
+        raise InvalidInputError(f"invalid version {text!r}: expected {usage}") from None
 
 
 # --- tag names (DESIGN §3) ---------------------------------------------------------------------

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.progress import ProgressColumn, Task
 from rich.table import Table
 from rich.text import Text
 
-from modelreg.models import Event, ModelSummary, ModelVersion, SearchResult, VersionDiff
-from modelreg.plain import SEARCH_COLUMNS, fmt, history_columns, history_row, search_row, size, version_fields
-from modelreg.results import GcReport, RequestStatus, VerifyReport
+from modelreg import plain
+from modelreg.models import ModelVersion, VersionDiff
+from modelreg.plain import size, version_fields
+from modelreg.results import GcReport, VerifyReport
 
 # --- terminal views ------------------------------------------------------------------------
 
@@ -20,110 +23,80 @@ def _row(table: Table, *cells: str | Text) -> None:
     table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
 
 
-def models_table(console: Console, models: list[ModelSummary], stages: tuple[str, ...]) -> None:
-    if not models:
-        console.print("No models registered yet. Register one with `modelreg register NAME PATH`.")
+def table(console: Console, t: plain.Table) -> None:
+    """Draw `t` to fit the terminal without ever cutting an identifier.
+
+    Key columns (names, versions, digests, stages, aliases) get their full width; the other
+    columns wrap, and the rightmost of them are dropped while the keys would not fit beside them.
+    When even the keys do not fit side by side, each row is shown as a block of `column: value`
+    lines instead, so every identifier is still whole.
+    """
+    if not t.rows:
+        if t.empty:
+            console.print(Text(t.empty), soft_wrap=False)
         return
-    shown = [s for s in stages if any(s in m.stages for m in models)]
-    table = Table(title="models", title_justify="left")
-    table.add_column("model", style="bold")
-    table.add_column("latest", justify="right")
-    for stage in shown:
-        table.add_column(stage, justify="right")
-    table.add_column("aliases")
-    for m in models:
-        aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items()))
-        _row(table, m.name, f"v{m.latest}", *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown), aliases)
-    console.print(table)
+    widths = [max(cell_len(c.header), *(cell_len(row[i]) for row in t.rows)) for i, c in enumerate(t.columns)]
+    shown = list(range(len(t.columns)))
+
+    def needed(columns: list[int]) -> int:  # every column has a border and a space each side
+        return 1 + sum(3 + (widths[i] if t.columns[i].key else min(widths[i], _WRAPPED_MIN)) for i in columns)
+
+    for i in reversed(range(len(t.columns))):
+        if needed(shown) <= console.width:
+            break
+        if not t.columns[i].key:
+            shown.remove(i)
+    if needed(shown) > console.width:
+        _blocks(console, t)
+        return
+    table = Table(title=t.title, title_justify="left")
+    for i in shown:
+        column = t.columns[i]
+        table.add_column(
+            column.header,
+            justify="right" if column.right else "left",
+            width=widths[i] if column.key else None,
+            no_wrap=column.key,
+            overflow="fold",
+        )
+    for row in t.rows:
+        _row(table, *(row[i] for i in shown))
+    console.print(table, soft_wrap=False)
+    left_out = [t.columns[i].header for i in range(len(t.columns)) if i not in shown]
+    if left_out:
+        note = f"({', '.join(left_out)} left out for want of width: widen the terminal, pipe it, or use --json)"
+        console.print(Text(note, style="dim"), soft_wrap=False)
+
+
+def _blocks(console: Console, t: plain.Table) -> None:
+    """A table too wide for the terminal as one block per row: the first cell, then `column: value` lines."""
+    label_width = max(cell_len(c.header) for c in t.columns[1:]) if len(t.columns) > 1 else 0
+    lines = Text(t.title + "\n", style="bold")
+    for row in t.rows:
+        lines.append("\n" + row[0] + "\n", style="bold")
+        for column, cell in zip(t.columns[1:], row[1:], strict=True):
+            if cell:
+                lines.append(f"  {column.header.ljust(label_width)}  {cell}\n")
+    console.print(lines, soft_wrap=False, overflow="fold")
+
+
+_WRAPPED_MIN = 10  # the narrowest a column of free text (a reason, a name) is drawn before it is dropped
 
 
 def version_view(console: Console, mv: ModelVersion) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+    view = Table(show_header=False, box=None, pad_edge=False)
+    view.add_column(style="bold", no_wrap=True)
+    view.add_column(overflow="fold")
     for label, value in version_fields(mv):
-        _row(table, label, value)
-    console.print(table)
-
-
-def search_table(console: Console, found: SearchResult, title: str) -> None:
-    if not found.versions:
-        console.print(f"No version matches {title}.")
-        return
-    count = len(found.versions)
-    table = Table(title=f"{count} version{'s' if count != 1 else ''} matching {title}", title_justify="left")
-    for column in SEARCH_COLUMNS:
-        table.add_column(
-            column,
-            justify="right" if column == "version" else "left",
-            no_wrap=column in ("model", "version", "created"),
-            overflow="fold",
-        )
-    for mv in found.versions:
-        _row(table, *search_row(mv))
-    console.print(table)
-
-
-HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
-
-
-def history_table(console: Console, name: str, events: list[Event]) -> None:
-    columns = history_columns(events)
-    reviewed = "approved by" in columns
-    shown = events[-HISTORY_ROWS:]
-    title = f"history of {name}"
-    if len(shown) < len(events):
-        title += f" (the newest {len(shown)} of {len(events)} rows: pipe it, or use --json, for all)"
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(
-            column, justify="right" if column in ("seq", "version") else "left", no_wrap=column in ("version", "date")
-        )
-    for e in shown:
-        row = history_row(e, reviewed)
-        row[columns.index("date")] = e.date[:16].replace("T", " ")
-        _row(table, *row)
-    console.print(table)
-
-
-def requests_table(console: Console, found: list[RequestStatus]) -> None:
-    if not found:
-        console.print("No promotion requests. Propose one with `modelreg promote NAME VERSION STAGE --request`.")
-        return
-    table = Table(title="promotion requests", title_justify="left")
-    for column in ("state", "request", "change", "requested by", "merged by", "event"):
-        table.add_column(column, no_wrap=column == "state", overflow="fold")
-    for r in found:
-        _row(
-            table,
-            r.state,
-            r.request.id,
-            r.request.label,
-            r.request.requested_by.split(" <")[0],
-            r.merge.merged_by.split(" <")[0] if r.merge and r.merge.via_merge else "",
-            r.event.tag if r.event else (r.branch or ""),
-        )
-    console.print(table)
+        _row(view, label, value)
+    console.print(view)
 
 
 def diff_table(console: Console, d: VersionDiff) -> None:
-    table = Table(title=f"{d.name}: v{d.a} vs v{d.b}", title_justify="left")
-    for column in ("", "key", f"v{d.a}", f"v{d.b}", "Δ"):
-        table.add_column(column)
-    for section, changes in (("param", d.params), ("metric", d.metrics)):
-        for c in changes:
-            delta = "" if c.delta is None else f"{c.delta:+.6g}"
-            key = Text(c.key, style="" if c.a == c.b else "yellow")
-            _row(table, section, key, fmt(c.a), fmt(c.b), delta)
-    _row(
-        table,
-        "artifact",
-        "digest",
-        d.digest_a[:19] + "…",
-        d.digest_b[:19] + "…",
-        "same" if d.digest_a == d.digest_b else "changed",
-    )
-    console.print(table)
+    """The params and metrics as a table; the digests below it, each on its own line (they are long)."""
+    table(console, plain.diff_table(d, digests=False))
+    digests = f"artifact v{d.a}: {d.digest_a}\nartifact v{d.b}: {d.digest_b}\n({plain.digest_change(d)})"
+    console.print(Text(digests), soft_wrap=False, overflow="fold")  # folded at the edge, never cut
 
 
 def verify_view(console: Console, r: VerifyReport) -> None:
@@ -133,12 +106,7 @@ def verify_view(console: Console, r: VerifyReport) -> None:
     if r.ok:
         console.print(Text(f"OK: {checked}"))
         return
-    table = Table(title=f"{len(r.findings)} problems in {checked}", title_justify="left")
-    for column in ("kind", "subject", "problem"):
-        table.add_column(column, overflow="fold")
-    for f in r.findings:
-        _row(table, f.kind, f.subject, f.message)
-    console.print(table)
+    table(console, plain.findings_table(r.findings, f"{len(r.findings)} problems in {checked}"))
 
 
 def gc_view(console: Console, r: GcReport) -> None:
@@ -155,7 +123,7 @@ def gc_view(console: Console, r: GcReport) -> None:
 
 
 class BarProgress:
-    """A Rich progress bar on stderr, shown only when stderr is a terminal."""
+    """A Rich progress bar on stderr, shown only when stderr is a terminal: one line that fits its width."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -165,17 +133,10 @@ class BarProgress:
     def start(self, label: str, total: int) -> None:
         if not self.console.is_terminal:
             return
-        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+        from rich.progress import Progress
 
         if self._progress is None:
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                console=self.console,
-                transient=True,
-            )
+            self._progress = Progress(_ProgressLine(self.console), console=self.console, transient=True)
             self._progress.start()
         self._task = self._progress.add_task(label, total=total)
 
@@ -188,6 +149,60 @@ class BarProgress:
             self._progress.stop()
 
 
+def _mib(n: float) -> str:
+    return f"{n / 1048576:.1f}"
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA -:--"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"ETA {minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"ETA {minutes}:{secs:02d}"
+
+
+def progress_line(label: str, done: float, total: float, speed: float | None, eta: float | None, width: int) -> Text:
+    """`pulling m v2 ━━━━━━━━━━━━ 12.0/48.0 MiB 30.1 MiB/s ETA 0:01`, in at most `width - 1` cells.
+
+    Narrow terminals lose the label's detail first (`pulling`), then the speed, then the label;
+    the bar keeps at least 8 cells. One unit everywhere: MiB.
+    """
+    room = width - 1
+    amounts = f"{_mib(done)}/{_mib(total)} MiB"
+    speed_text = f"{_mib(speed or 0)} MiB/s"
+    for words in (
+        (label, amounts, speed_text, _eta(eta)),
+        (label.split(" ")[0], amounts, speed_text, _eta(eta)),
+        (label.split(" ")[0], amounts, _eta(eta)),
+        (amounts, _eta(eta)),
+        (amounts,),
+    ):
+        bar = room - sum(cell_len(w) + 1 for w in words)
+        if bar >= 8 or len(words) == 1:
+            break
+    bar = max(bar, 1)
+    has_label = words[0] not in (amounts,)
+    filled = int(bar * min(done / total, 1.0)) if total else 0
+    line = Text(words[0] + " " if has_label else "")
+    line.append("━" * filled, style="bar.complete")
+    line.append("━" * (bar - filled), style="bar.back")
+    line.append("".join(" " + w for w in words[1 if has_label else 0 :]))
+    line.truncate(room)
+    return line
+
+
+class _ProgressLine(ProgressColumn):
+    """The whole progress line as one Rich progress column, so it is laid out to the terminal's width."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def render(self, task: Task) -> Text:
+        return progress_line(
+            task.description, task.completed, task.total or 0, task.speed, task.time_remaining, self.console.width
+        )
+
+
 class CountProgress(BarProgress):
     """A bar per task that counts items (an import's versions of one model), not bytes."""
 
@@ -198,7 +213,10 @@ class CountProgress(BarProgress):
 
         if self._progress is None:
             self._progress = Progress(
-                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), console=self.console
+                "[progress.description]{task.description}",
+                BarColumn(bar_width=None),
+                MofNCompleteColumn(),
+                console=self.console,
             )
             self._progress.start()
         self._task = self._progress.add_task(label, total=total)

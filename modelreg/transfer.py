@@ -27,6 +27,27 @@ from modelreg.storage import BlobStore, LocalStore, blob_path, one_line
 _LOCAL_WORKERS = max(1, os.cpu_count() or 1)
 
 
+def _swap_in(staging: Path, dest: Path) -> None:
+    """Rename `staging` to `dest`; whatever `dest` was is first renamed aside, then removed."""
+    try:
+        os.rename(staging, dest)  # also takes the place of an empty directory
+        return
+    except OSError:
+        if not os.path.lexists(dest):
+            raise
+    aside = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.old"
+    os.rename(dest, aside)
+    try:
+        os.rename(staging, dest)
+    except OSError:
+        os.rename(aside, dest)
+        raise
+    if aside.is_dir() and not aside.is_symlink():
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        aside.unlink()
+
+
 def cache_root() -> Path:
     return cache_home() / "blobs"
 
@@ -208,8 +229,24 @@ class _EarlyWriteback:
             self.advised = self.written
 
 
-def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: ProgressFn | None = None) -> Path:
-    """Place the artifact's files under `dest`, verified, all at once or not at all.
+def check_destination(dest: Path, force: bool) -> None:
+    """Refuse to pull onto a file or into a non-empty directory unless `force` says to replace it."""
+    if force or not os.path.lexists(dest):
+        return
+    if dest.is_dir() and not dest.is_symlink():
+        if next(os.scandir(dest), None) is None:
+            return
+        raise InvalidInputError(f"{dest} is not empty: pull into a new or empty directory, or replace it with --force")
+    raise InvalidInputError(f"{dest} exists and is not a directory: -o names the directory to create (or --force)")
+
+
+def materialise(
+    store: BlobStore, artifact: Artifact, dest: Path, progress: ProgressFn | None = None, *, force: bool = False
+) -> Path:
+    """Place the artifact's files in the directory `dest`, verified, all at once or not at all.
+
+    `dest` must not exist or be empty; with `force`, what is there (a file, a directory) is swapped
+    out by renames and removed afterwards, so `dest` never holds a mix of old and new files.
 
     The files are copies of verified cache entries (reflinks where the filesystem has them), never
     hard links: editing a pulled file cannot change the cache. Returns the file's path for a
@@ -234,13 +271,8 @@ def materialise(store: BlobStore, artifact: Artifact, dest: Path, progress: Prog
             target = staging / blob.path
             target.parent.mkdir(parents=True, exist_ok=True)
             copy_file(hits[blob.digest], target)
-        if not dest.exists():
-            os.rename(staging, dest)
-        else:
-            for blob in artifact.files:
-                target = dest / blob.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / blob.path, target)
+        check_destination(dest, force)  # again: something may have appeared while downloading
+        _swap_in(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest / artifact.files[0].path if artifact.is_single_file else dest

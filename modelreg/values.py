@@ -33,7 +33,7 @@ def coerce(text: str) -> Scalar:
 
 
 def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, Scalar]:
-    """`["lr=0.1", "depth=6"]` → `{"lr": 0.1, "depth": 6}`; a later key wins."""
+    """`["lr=0.1", "depth=6"]` → `{"lr": 0.1, "depth": 6}`; a key given twice is an error."""
     result: dict[str, Scalar] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -42,6 +42,8 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, Scalar]:
             raise InvalidInputError(f"{option} {pair!r}: expected KEY=VALUE")
         if not _KEY_RE.fullmatch(key):
             raise InvalidInputError(f"{option} {pair!r}: the key must be letters, digits, '_', '.', '-' or '/'")
+        if key in result:
+            raise InvalidInputError(f"{option} {key} is given twice: give each key once")
         result[key] = coerce(value)
     return result
 

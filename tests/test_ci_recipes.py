@@ -221,8 +221,8 @@ def test_gitlab_pipeline_apply_then_deploy(merged_request: Path, clone) -> None:
     assert git(merged_request, "tag", "-l", "fraud#*").split() == ["fraud#production#1"]
     deploy = checkout_tag(clone("gitlab-deploy"), "fraud#production#1")
     job("deploy", deploy, {"CI_COMMIT_TAG": "fraud#production#1"})
-    env = dict(line.split("=", 1) for line in (deploy / "model.env").read_text().splitlines())
-    assert env["MODELREG_APPROVED_BY"] == "Bob Reviewer <bob@example.com>" and env["MODELREG_VERSION"] == "1"
+    sourced = bash('. ./model.env && printf \'%s|%s\' "$MODELREG_APPROVED_BY" "$MODELREG_VERSION"', deploy, {})
+    assert sourced.stdout == "Bob Reviewer <bob@example.com>|1"
     assert (deploy / "serving" / "model" / "model.bin").read_bytes() == b"production weights"
 
 

@@ -146,6 +146,10 @@ def test_a_full_disk_on_stdout_is_one_line_and_exit_1(registry):
     with open("/dev/full", "w") as full:
         proc = run_modelreg(registry, "history", "m", "--json", check=False, stdout=full)
     assert proc.returncode == 1
+    assert json.loads(proc.stderr) == {"error": "cannot write the output: No space left on device", "exit_code": 1}
+    with open("/dev/full", "w") as full:
+        proc = run_modelreg(registry, "history", "m", check=False, stdout=full)
+    assert proc.returncode == 1
     assert proc.stderr == "error: cannot write the output: No space left on device\n"
 
 

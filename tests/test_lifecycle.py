@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from modelreg import Registry, render
+from modelreg import Registry, plain, render
 from tests.conftest import git
 
 
@@ -192,7 +192,7 @@ def test_history_interleaves_registrations_with_the_events_that_followed_them(re
         ["2", "v2", "→ production (v1 archived)"],
     ]
     out = StringIO()
-    render.history_table(Console(file=out, width=200), "fraud", Registry.open(repo).history("fraud"))
+    render.table(Console(file=out, width=200), plain.history_table("fraud", Registry.open(repo).history("fraud")))
     cells = [[c.strip() for c in line.split("│")[1:4]] for line in out.getvalue().splitlines() if "│" in line]
     assert cells == [[seq, version, event] for seq, version, event in rows]
 

@@ -138,13 +138,14 @@ def test_a_missing_blob_names_the_digest_and_store(repo, cli, artifact, tmp_path
     assert not (tmp_path / "out").exists()
 
 
-def test_pull_into_an_existing_directory_keeps_other_files(repo, cli, artifact, tmp_path):
+def test_pull_into_a_non_empty_directory_is_refused_and_leaves_it_alone(repo, cli, artifact, tmp_path):
     cli("register", "m", artifact(content=b"weights"))
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert cli("pull", "m", "-o", out).code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "model.pkl"]
+    result = cli("pull", "m", "-o", out)
+    assert result.code == 1 and "is not empty" in result.err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from modelreg import InvalidInputError, Registry, render
+from modelreg import InvalidInputError, Registry, plain, render
 from tests import dated
 from tests.conftest import git, run_modelreg
 
@@ -140,11 +140,11 @@ def test_search_honours_the_policy_like_list(registry, cli) -> None:
 def test_terminal_table_and_pipe_text(registry) -> None:
     reg = Registry.open(registry)
     out = StringIO()
-    render.search_table(Console(file=out, width=160), reg.search("name = 'fraud'"), "\"name = 'fraud'\"")
+    render.table(Console(file=out, width=160), plain.search_table(reg.search("name = 'fraud'"), "\"name = 'fraud'\""))
     text = out.getvalue()
     assert "3 versions matching" in text and "production" in text and "auc=0.95" in text
     out = StringIO()
-    render.search_table(Console(file=out, width=160), reg.search("name = 'x'"), "'x'")
+    render.table(Console(file=out, width=160), plain.search_table(reg.search("name = 'x'"), "'x'"))
     assert "No version matches 'x'." in out.getvalue()
     piped = run_modelreg(registry, "search", "stage = 'production'").stdout.splitlines()
     assert piped[0].split("\t") == ["model", "version", "stage", "aliases", "created", "metrics", "tags"]

@@ -195,8 +195,9 @@ def test_gc_refuses_while_a_manifest_on_the_branch_has_no_version_tag_here(clone
     for args in (["--yes"], ["--json"]):
         result = cli("gc", "--grace-hours", "0", *args)
         assert result.code == 1 and result.out == ""
-        assert result.err.startswith("error: cannot tell which blobs are referenced: ")
-        assert "m@v1" in result.err and "modelreg fetch" in result.err and result.err.count("\n") == 1
+        message = json.loads(result.err)["error"] if "--json" in args else result.err.removeprefix("error: ")
+        assert message.startswith("cannot tell which blobs are referenced: ")
+        assert "m@v1" in message and "modelreg fetch" in message and result.err.count("\n") == 1
     assert shared_blob(remote, digest).is_file()
 
 

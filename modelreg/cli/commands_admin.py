@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelreg import jsonview
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
-from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
 from modelreg.errors import ExitCode, InvalidInputError
+
+if TYPE_CHECKING:
+    from modelreg.results import VerifyReport
 
 
 @app.command("requests")
 def requests_(json_: JsonOpt = False) -> None:
-    """List promotion requests and where each one stands.
+    """List promotion requests and where each one stands: `modelreg requests`.
 
     open: on a modelreg/request/* branch, not merged yet; merged: on the main branch, waiting for
     `modelreg apply`; unreviewed: committed on the main branch without a merge commit (apply refuses
@@ -27,14 +30,14 @@ def requests_(json_: JsonOpt = False) -> None:
     if json_:
         json_out([jsonview.request_status_json(r) for r in found.statuses])
         return
-    from modelreg import render
+    from modelreg import plain
 
-    render.requests_table(console(), list(found.statuses))
+    table(plain.requests_table(list(found.statuses)))
 
 
 @app.command("apply")
 def apply_(push: PushOpt = None, remote: RemoteOpt = None, sign: SignOpt = None, json_: JsonOpt = False) -> None:
-    """Write the event of every merged request not yet applied (run by CI on the main branch).
+    """Write the event of every merged request not yet applied: `modelreg apply --push` (CI, main branch).
 
     Each event tag records the request, the merge commit and who merged it (the approver). Safe
     to run again and from racing CI jobs: an applied request is never applied twice. With --push
@@ -59,7 +62,7 @@ def apply_(push: PushOpt = None, remote: RemoteOpt = None, sign: SignOpt = None,
 
 @app.command("fetch")
 def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
-    """Bring the registry's tags, event refs and branch up to date from the remote.
+    """Bring the registry's tags, event refs and branch up to date from the remote: `modelreg fetch`.
 
     Clones do not fetch refs/modelreg/* by default, and a plain `git fetch` silently keeps a local
     tag that was moved on the remote. Here every local modelreg tag and event ref is compared with
@@ -85,7 +88,7 @@ def verify(
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Check the registry: tags, claim refs, manifests against their tags, and (--blobs) stored bytes.
+    """Check the registry's tags, claim refs, manifests and (--blobs) bytes: `modelreg verify fraud-detector`.
 
     Also: every event on a review_required stage must come from a request merged into the checked-out
     main line, and with require_signed every event tag must carry a signature from an allowed signer.
@@ -97,17 +100,30 @@ def verify(
     warn(report.warnings)
     if json_:
         json_out(jsonview.verify_json(report))
-    else:
+    elif terminal():
         from modelreg import render
 
         render.verify_view(console(), report)
+    else:
+        _verify_text(report)
     if not report.ok:
         raise SystemExit(ExitCode.INTEGRITY)
 
 
+def _verify_text(report: VerifyReport) -> None:
+    from modelreg import plain
+
+    checked = f"{report.models} models, {report.versions} versions, {report.events} events"
+    if report.ok:
+        line(f"OK: {checked}")
+        return
+    say(f"{len(report.findings)} problems in {checked}")
+    table(plain.findings_table(report.findings, "problems"))
+
+
 @app.command()
 def upgrade(push: PushOpt = None, remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
-    """Claim the version tags an earlier modelreg wrote without claim refs.
+    """Claim the version tags an earlier modelreg wrote without claim refs: `modelreg upgrade --push`.
 
     Since version claim refs (refs/modelreg/versions/NAME/N) exist, reads take only claimed
     versions. This claims every unclaimed version tag whose manifest verifies (and, when the
@@ -139,7 +155,7 @@ def gc(
     ] = 24.0,
     json_: JsonOpt = False,
 ) -> None:
-    """List (or, with --yes, delete) store blobs that no version's manifest references.
+    """List (or, with --yes, delete) store blobs no manifest references: `modelreg gc --yes`.
 
     A blob is referenced through a version tag, so gc first fetches the registry's refs from its
     remote (when the clone has it), and refuses while the main branch or HEAD has a manifest whose

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from modelreg.render import CountProgress
 
 import_app = typer.Typer(
-    help="Bring an existing registry over: MLflow's model registry, or a GTO repository.", no_args_is_help=True
+    help="Bring an existing registry over: MLflow's model registry, or a GTO repository.\n\n"
+    "Example: `modelreg import mlflow --tracking-uri sqlite:///mlflow.db --dry-run`",
+    no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
 
@@ -64,7 +66,7 @@ def import_mlflow(
     Each event records "imported from MLflow" with the original user and time. Running it again
     changes nothing; a later run imports only what is new.
 
-    Example: modelreg import mlflow --tracking-uri sqlite:///mlflow.db fraud-detector
+    Example: `modelreg import mlflow --tracking-uri sqlite:///mlflow.db fraud-detector`
     """
     reg = open_registry()
     with per_model_bar() as bar:
@@ -90,7 +92,7 @@ def import_gto(
     Bytes come from the path (or DVC output) artifacts.yaml gives, at the registered commit; a
     version whose bytes are not there records where they were, and `pull` says why it has none.
 
-    Example: modelreg import gto --repo ../models --stage prod=production
+    Example: `modelreg import gto --repo ../models --stage prod=production`
     """
     from modelreg.values import parse_pairs
 

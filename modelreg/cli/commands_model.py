@@ -31,7 +31,7 @@ def retire(
 
     Written as the event tag NAME#_retire#SEQ (with its claim ref, signed when the registry requires it).
     `list` shows the model as retired; check-ref answers for its stage and alias tags are no longer current.
-    Example: modelreg retire fraud-detector --reason "replaced by fraud-detector-v2"
+    Example: `modelreg retire fraud-detector --reason "replaced by fraud-detector-v2"`
     """
     _report(open_registry().retire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
 
@@ -47,7 +47,7 @@ def unretire(
 ) -> None:
     """Return a retired model to service: its stages and aliases resolve again, as they were before.
 
-    Written as the event tag NAME#_unretire#SEQ. Example: modelreg unretire fraud-detector --reason "rollback"
+    Written as the event tag NAME#_unretire#SEQ. Example: `modelreg unretire fraud-detector --reason "rollback"`
     """
     _report(open_registry().unretire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
 
@@ -69,7 +69,7 @@ def describe(
     """Set the model's own description and tags (not a version's: see `update`), as an event.
 
     Written as NAME#_describe#SEQ; `list --json` shows them, `history` shows who changed them and why.
-    Example: modelreg describe fraud-detector -d "Card fraud scoring" -t owner=risk-team --reason "handover"
+    Example: `modelreg describe fraud-detector -d "Card fraud scoring" -t owner=risk-team --reason "handover"`
     """
     event = open_registry().describe(
         name,

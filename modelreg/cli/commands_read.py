@@ -60,7 +60,9 @@ def history(
         typer.Option("--until", help="Only entries at or before WHEN: those the state at WHEN replays."),
     ] = None,
 ) -> None:
-    """The model's registrations and stage/alias events, oldest first (ordered by seq, never by clock).
+    """The model's registrations and stage/alias events, oldest first: `modelreg history fraud-detector`.
+
+    Ordered by seq, never by clock; dates are ISO 8601 in UTC.
 
     A terminal shows the newest rows of a long history; a pipe and --json get them all.
     March's entries: `modelreg history fraud-detector --since 2026-03-01 --until 2026-03-31`.
@@ -102,7 +104,7 @@ def search(
     Only versions the policy admits are searched, with their current stages and aliases (with --at: those
     registered by then, with the stages and aliases of then).
 
-    Example: modelreg search "metrics.auc >= 0.9 and created > '2026-01-01'" --order-by "metrics.auc DESC" --limit 5
+    Example: `modelreg search "metrics.auc >= 0.9 and created > '2026-01-01'" --order-by "metrics.auc DESC" --limit 5`
     """
     reads.search(filter_, model, order_by, limit, fetch, remote, repo, json_, at)
 
@@ -127,8 +129,17 @@ def resolve(
 def pull(
     ref: RefArg,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Directory to place the artifact in (default: ./NAME-vN).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Directory to place the artifact in (default: ./NAME-vN); it must not exist or be empty.",
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace what is at --output (a file or a directory), atomically."),
+    ] = False,
     store: Annotated[
         str | None,
         typer.Option(
@@ -143,12 +154,12 @@ def pull(
     repo: RepoOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Download a version's artifact, verify every byte, and place it (atomically) in a directory.
+    """Download a version's artifact, verify it and place it: `modelreg pull fraud-detector/production -o serving/`.
 
     The blobs come from the store of record, and every byte is hashed against the digest the
     version tag records before anything is placed.
     """
-    reads.pull(ref, output, store, fetch, remote, repo, json_)
+    reads.pull(ref, output, store, fetch, remote, repo, json_, force)
 
 
 @app.command("check-ref")
@@ -173,7 +184,9 @@ def check_ref(
     ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = False,
 ) -> None:
-    """Describe a tag for a deploy job: which model, version, stage or alias, artifact.
+    """Describe a tag for a deploy job: `modelreg check-ref "fraud-detector#production#3" --env > model.env`.
+
+    Which model, version, stage or alias, artifact. --env lines are quoted for a POSIX shell (`. ./model.env`).
 
     The facts: tag, model, version, ref (NAME@vN, to pull), action, kind, target, stage, alias,
     seq, digest, store, actor, date, request, approved_by, and current (whether the event is
@@ -223,5 +236,7 @@ def lint(json_: JsonOpt = False) -> None:
     the copy its version tag points at: only description and tags may change after
     registration. Reads no store and no network. Exits 1 with one line per problem, naming the
     file and the field.
+
+    Example: `modelreg lint` (or in .pre-commit-config.yaml: the hook id `modelreg-check`).
     """
     reads.lint(json_)

@@ -60,7 +60,7 @@ def sync(
     version stays, and the reason is logged. Errors back off exponentially (with jitter).
     SIGTERM stops it cleanly. One log line per change, JSON lines with --json.
 
-        modelreg sync fraud-detector/production --dest /models --repo https://git.example.com/ml/registry.git
+    Example: `modelreg sync fraud-detector/production --dest /models --repo https://git.example.com/ml/registry.git`
 
     Init container: add --once. The app reads DIR/current (re-open it on change: watch
     DIR/current.json, or use --exec to signal it).

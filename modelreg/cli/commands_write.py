@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelreg import jsonview
+from modelreg.cli import completion
+from modelreg.cli.grammar import alias_operands, two_versions, versioned
 from modelreg.cli.options import (
     BranchOpt,
     JsonOpt,
@@ -20,11 +22,11 @@ from modelreg.cli.options import (
     RequestBranchOpt,
     RequestOpt,
     SignOpt,
-    VersionArg,
+    VersionedArg,
     alias_app,
     app,
 )
-from modelreg.cli.output import console, json_out, line, progress, say, warn
+from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_version
@@ -44,7 +46,7 @@ def init(
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Create .modelreg/config.yaml in this git repository and commit it."""
+    """Create .modelreg/config.yaml in this git repository and commit it: `modelreg init --store s3://bucket/reg`."""
     from modelreg.api import Registry
 
     result = Registry.init(Path.cwd(), store)
@@ -80,7 +82,9 @@ def register(
     branch: BranchOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Register a new version: hash and store the artifact, commit its manifest, tag NAME@vN.
+    """Register a new version: `modelreg register fraud-detector model.pkl --metric auc=0.92`.
+
+    Hashes and stores the artifact, commits its manifest, tags NAME@vN. Each KEY may be given once.
 
     Values given as KEY=VALUE become numbers or booleans when they read as one.
     Only the new manifest is committed; your other changes stay as they are.
@@ -117,11 +121,21 @@ def register(
     line(f"Registered {mv.name} v{mv.version} ({mv.digest})")
 
 
+PROMOTE_USAGE = "NAME@VERSION STAGE (or NAME VERSION STAGE)"
+
+
 @app.command()
 def promote(
-    name: NameArg,
-    version: VersionArg,
-    stage: Annotated[str, typer.Argument(help="Stage to assign, e.g. staging or production.", show_default=False)],
+    ref: VersionedArg,
+    operands: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[VERSION] STAGE",
+            help="The stage to assign (e.g. staging, production; any case), after the version if NAME has none.",
+            show_default=False,
+            autocompletion=completion.operands,
+        ),
+    ],
     keep_existing: Annotated[
         bool, typer.Option("--keep-existing", help="Leave the stage's current holder in place instead of archiving it.")
     ] = False,
@@ -133,14 +147,14 @@ def promote(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Assign a stage to a version (one event tag NAME#STAGE#SEQ).
+    """Assign a stage to a version (one event tag NAME#STAGE#SEQ): `modelreg promote fraud-detector@2 production`.
 
     For single-holder stages (production by default) the previous holder is archived.
     Stages under review_required take --request: the change is proposed on a branch, reviewed as a
     pull request, and applied by `modelreg apply` once merged.
     """
     reg = open_registry()
-    number = parse_version(version)
+    name, number, (stage,) = versioned(reg, [ref, *operands], 1, PROMOTE_USAGE)
     if request:
         _no_sign_for_request(sign)
         created = reg.request(
@@ -182,11 +196,21 @@ def _report_request(reg: Registry, created: Any, json_: bool) -> None:
     sys.stdout.write(created.body)
 
 
+ALIAS_USAGE = "NAME@VERSION ALIAS (or NAME VERSION ALIAS)"
+
+
 @alias_app.command("set")
 def alias_set(
-    name: NameArg,
-    alias: Annotated[str, typer.Argument(help="Alias, e.g. champion.", show_default=False)],
-    version: VersionArg,
+    ref: VersionedArg,
+    operands: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[VERSION] ALIAS",
+            help="The alias, e.g. champion, after the version if NAME has none (NAME ALIAS VERSION works too).",
+            show_default=False,
+            autocompletion=completion.operands,
+        ),
+    ],
     reason: ReasonOpt = None,
     request: RequestOpt = False,
     branch: RequestBranchOpt = None,
@@ -195,9 +219,9 @@ def alias_set(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Point ALIAS at VERSION (moving it if it points elsewhere)."""
+    """Point ALIAS at a version, moving it if it points elsewhere: `modelreg alias set fraud-detector@2 champion`."""
     reg = open_registry()
-    number = parse_version(version)
+    name, number, (alias,) = versioned(reg, alias_operands([ref, *operands]), 1, ALIAS_USAGE)
     if request:
         _no_sign_for_request(sign)
         created = reg.request(name, number, alias, kind="alias", reason=reason, branch=branch, push=push, remote=remote)
@@ -219,7 +243,7 @@ def alias_rm(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Remove an alias."""
+    """Remove an alias: `modelreg alias rm fraud-detector champion`."""
     _report_event(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
 
 
@@ -235,7 +259,7 @@ def rollback(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Give a stage (or alias) back to the version that held it before the current one.
+    """Give a stage (or alias) back to the version that held it before: `modelreg rollback fraud-detector`.
 
     Rolling back twice walks further back; the rollback is itself an event in the history.
     A review-required stage can be rolled back directly only to a version that held it before.
@@ -260,22 +284,47 @@ def _report_event(event: Any, json_: bool) -> None:
     line(f"{event.subject}  [tag {event.tag}]")
 
 
+DIFF_USAGE = "REF REF (e.g. NAME@1 NAME/production) or NAME VERSION VERSION"
+
+
 @app.command()
-def diff(name: NameArg, a: VersionArg, b: VersionArg, json_: JsonOpt = False) -> None:
-    """Compare two versions' params, metrics and artifact digest side by side."""
-    result = open_registry().diff(name, parse_version(a), parse_version(b))
+def diff(
+    operands: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="REF REF | NAME A B",
+            help="Two references to versions of one model (NAME@1 NAME/production), or NAME and two version numbers.",
+            show_default=False,
+            autocompletion=completion.refs,
+        ),
+    ],
+    json_: JsonOpt = False,
+) -> None:
+    """Compare two versions' params, metrics and digest: `modelreg diff fraud-detector@1 fraud-detector/production`."""
+    reg = open_registry()
+    result = reg.diff(*two_versions(reg, operands, DIFF_USAGE))
     if json_:
         json_out(jsonview.diff_json(result))
         return
-    from modelreg import render
+    if terminal():
+        from modelreg import render
 
-    render.diff_table(console(), result)
+        render.diff_table(console(), result)
+    else:
+        from modelreg import plain
+
+        table(plain.diff_table(result))
+
+
+UPDATE_USAGE = "NAME@VERSION (or NAME VERSION)"
 
 
 @app.command()
 def update(
-    name: NameArg,
-    version: VersionArg,
+    ref: VersionedArg,
+    version: Annotated[
+        str | None, typer.Argument(metavar="[VERSION]", help="The version, if NAME has none.", show_default=False)
+    ] = None,
     description: Annotated[str | None, typer.Option("--description", "-d", help="New description.")] = None,
     tag: Annotated[PairsOpt, typer.Option("--tag", "-t", help="KEY=VALUE label to set (repeatable).")] = None,
     remove_tag: Annotated[PairsOpt, typer.Option("--remove-tag", help="Label key to remove (repeatable).")] = None,
@@ -286,14 +335,14 @@ def update(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Edit a version's description or tags.
+    """Edit a version's description or tags: `modelreg update fraud-detector@2 -d "Retrained on May data"`.
 
     They are the only fields that may change after registration. The change is one commit and one
     event, NAME#_update#SEQ, published together: `history` shows who changed what, and why.
     Example: modelreg update fraud-detector 7 -t reviewed=yes --reason "passed the fairness review"
     """
     reg = open_registry()
-    number = parse_version(version)
+    name, number, _ = versioned(reg, [ref, version], 0, UPDATE_USAGE)
     result = reg.update(
         name,
         number,

@@ -6,24 +6,63 @@ from typing import Annotated
 
 import typer
 
+from modelreg.cli import completion
+
 app = typer.Typer(
     name="modelreg",
-    help="A git-native model registry: versions, stages and aliases as git tags, artifacts by content hash.",
+    help="A git-native model registry: versions, stages and aliases as git tags, artifacts by content hash.\n\n"
+    "Versions are named one way everywhere: NAME@7 or NAME 7, NAME@champion, NAME/production "
+    "(stages in any case), e.g. `modelreg promote fraud-detector@2 production`.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-alias_app = typer.Typer(help="Point an alias such as champion at a version, or remove it.", no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Point an alias such as champion at a version, or remove it: `modelreg alias set fraud-detector@2 champion`.",
+    no_args_is_help=True,
+)
 app.add_typer(alias_app, name="alias")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from modelreg import __version__
+
+        typer.echo(f"modelreg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print modelreg's version and exit.", is_eager=True, callback=_version),
+    ] = False,
+) -> None:
+    pass
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why: recorded in the event tag.")]
-NameArg = Annotated[str, typer.Argument(help="Model name, e.g. fraud-detector.", show_default=False)]
+NameArg = Annotated[
+    str, typer.Argument(help="Model name, e.g. fraud-detector.", show_default=False, autocompletion=completion.names)
+]
 RefArg = Annotated[
     str,
     typer.Argument(
-        help="Reference: NAME, NAME@7, NAME@champion, NAME/production, models:/NAME/Production.", show_default=False
+        help="Reference: NAME, NAME@7, NAME@champion, NAME/production, models:/NAME/Production.",
+        show_default=False,
+        autocompletion=completion.refs,
+    ),
+]
+VersionedArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME[@VERSION]",
+        help="The model, with its version as NAME@7 (or give the version next: NAME 7); "
+        "NAME@champion and NAME/staging name a version too.",
+        show_default=False,
+        autocompletion=completion.refs,
     ),
 ]
 VersionArg = Annotated[str, typer.Argument(help="Version number, e.g. 7 or v7.", show_default=False)]

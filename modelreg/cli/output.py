@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from modelreg.plain import Table
     from modelreg.render import BarProgress
 
 
@@ -46,6 +47,28 @@ def json_rows_out(data: dict[str, Any], key: str) -> None:
     head = json.dumps({**data, key: marker}, indent=2, ensure_ascii=False)
     rows = ",\n".join(f"    {json.dumps(row, ensure_ascii=False)}" for row in data[key])
     sys.stdout.write(head.replace(f'"{marker}"', f"[\n{rows}\n  ]" if rows else "[]", 1) + "\n")
+
+
+def terminal() -> bool:
+    """Whether stdout is a terminal: Rich tables there; plain tab-separated text in a pipe."""
+    return sys.stdout.isatty()
+
+
+def table(t: Table) -> None:
+    """Show a table where it goes: drawn to fit on a terminal, tab-separated with a header in a pipe.
+
+    Every command that shows rows builds a `plain.Table` and calls this; `--json` is the caller's.
+    """
+    if terminal():
+        from modelreg import render
+
+        render.table(console(), t)
+        return
+    from modelreg import plain
+
+    sys.stdout.write(plain.table_text(t))  # the header even when there are no rows: scripts can rely on it
+    if not t.rows and t.empty:
+        say(t.empty)
 
 
 # Rich is imported only by commands that draw a table or a progress bar: start-up time matters

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg import plain
-from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, warn
+from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_ref, parse_tag_name
+
+HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
 
 if TYPE_CHECKING:
     from modelreg.api import Registry
@@ -33,10 +35,6 @@ def open_registry(
     return reg
 
 
-def _terminal() -> bool:
-    return sys.stdout.isatty()
-
-
 def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     from modelreg import jsonview
 
@@ -45,18 +43,9 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, 
     warn(tuple(w for m in models for w in m.warnings))
     if json_:
         json_out([jsonview.summary_json(m) for m in models])
-    elif _terminal():
-        from modelreg import render
-
-        render.models_table(console(), models, reg.config.stages)
     else:
-        sys.stdout.write(plain.models_text(models, reg.config.stages))
-        if not models:
-            say(
-                f"No model had a version at {at}."
-                if at is not None
-                else "No models registered yet. Register one with `modelreg register NAME PATH`."
-            )
+        empty = f"No model had a version at {at}." if at is not None else None
+        table(plain.models_table(models, reg.config.stages, held_only=terminal(), empty=empty))
 
 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
@@ -68,7 +57,7 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
     warn(mv.warnings)
     if json_:
         json_out(jsonview.version_json(mv, reg.context.policy_commit))
-    elif _terminal():
+    elif terminal():
         from modelreg import render
 
         render.version_view(console(), mv)
@@ -99,12 +88,8 @@ def history(
         events = between(view.events, first, last)
     if json_:
         json_out([jsonview.event_json(e) for e in events])
-    elif _terminal():
-        from modelreg import render
-
-        render.history_table(console(), name, events)
     else:
-        sys.stdout.write(plain.history_text(events))
+        table(plain.history_table(name, events, HISTORY_ROWS if terminal() else None))
 
 
 def search(
@@ -125,12 +110,8 @@ def search(
     warn(found.warnings)
     if json_:
         json_rows_out(jsonview.search_json(found, reg.context.policy_commit), "versions")
-    elif _terminal():
-        from modelreg import render
-
-        render.search_table(console(), found, repr(filter_) if filter_ else "no filter")
     else:
-        sys.stdout.write(plain.search_text(found))
+        table(plain.search_table(found, repr(filter_) if filter_ else "no filter"))
 
 
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
@@ -149,7 +130,14 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
 
 
 def pull(
-    ref: str, output: Path | None, store: str | None, fetch: bool, remote: str | None, repo: str | None, json_: bool
+    ref: str,
+    output: Path | None,
+    store: str | None,
+    fetch: bool,
+    remote: str | None,
+    repo: str | None,
+    json_: bool,
+    force: bool = False,
 ) -> None:
     from modelreg import jsonview
 
@@ -158,7 +146,7 @@ def pull(
     with progress() as bar:
         mv = reg.resolve(parsed)
         warn(mv.warnings)
-        path = reg.pull(mv, output, progress=bar, store=store)
+        path = reg.pull(mv, output, progress=bar, store=store, force=force)
     if json_:
         facts = jsonview.resolve_json(mv, reg.context.policy_commit)
         json_out({**facts, "store": store or facts["store"], "path": str(path)})

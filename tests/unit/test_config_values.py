@@ -296,10 +296,10 @@ def test_parse_pairs() -> None:
     }
 
 
-def test_parse_pairs_later_key_wins_and_keeps_first_position() -> None:
-    result = values.parse_pairs(["a=1", "b=2", "a=3"], "--param")
-    assert result == {"a": 3, "b": 2}
-    assert list(result) == ["a", "b"]
+@pytest.mark.parametrize("option", ["--param", "--metric", "--tag"])
+def test_parse_pairs_refuses_a_key_given_twice(option: str) -> None:
+    with pytest.raises(InvalidInputError, match=rf"{option} auc is given twice"):
+        values.parse_pairs(["auc=0.9", "b=2", " auc =0.95"], option)
 
 
 @pytest.mark.parametrize("key", ["a", "A_b", "_x", "0", "model.lr", "layer/0/dropout", "x-y", "a.b-c/d_e"])

@@ -19,6 +19,7 @@ from modelreg.refs import (
     parse_version,
     tag_patterns,
     version_tag,
+    versioned_operands,
 )
 
 STAGES = ("staging", "production", "archived")
@@ -183,9 +184,43 @@ def test_model_ref_str_is_the_canonical_form(text: str, shown: str) -> None:
     assert parse_ref(shown) == parse_ref(text)
 
 
-def test_stage_names_are_case_sensitive_outside_mlflow_form() -> None:
-    with pytest.raises(InvalidInputError, match="invalid stage name 'Production'"):
-        parse_ref("fraud/Production")
+@pytest.mark.parametrize("text", ["fraud/Production", "fraud/PRODUCTION", " fraud/production"])
+def test_stage_names_are_case_insensitive_in_every_form(text: str) -> None:
+    assert parse_ref(text) == ModelRef("fraud", stage="production")
+
+
+USAGE = "NAME@VERSION STAGE (or NAME VERSION STAGE)"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["fraud@2", "production"], (ModelRef("fraud", version=2), ["production"])),
+        (["fraud", "2", "production"], (ModelRef("fraud", version=2), ["production"])),
+        (["fraud", "v2", "production"], (ModelRef("fraud", version=2), ["production"])),
+        (["fraud@champion", "production"], (ModelRef("fraud", alias="champion"), ["production"])),
+        (["fraud/Staging", "production"], (ModelRef("fraud", stage="staging"), ["production"])),
+        (["fraud@2", None], (ModelRef("fraud", version=2), [])),
+    ],
+)
+def test_versioned_operands_take_name_at_n_and_name_n_alike(words, expected) -> None:
+    following = 0 if words[-1] is None else 1
+    assert versioned_operands(words, following, USAGE) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["fraud", "production"], "which version of fraud?"),
+        (["fraud@2"], "expected NAME@VERSION STAGE"),
+        (["fraud@2", "2", "production"], "expected NAME@VERSION STAGE"),
+        (["fraud", "two", "production"], "invalid version 'two': expected NAME@VERSION STAGE"),
+        (["Fraud@2", "production"], "invalid model name 'Fraud'"),
+    ],
+)
+def test_versioned_operands_refuse_what_names_no_version(words, message) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        versioned_operands(words, 1, USAGE)
 
 
 @pytest.mark.parametrize(
