@@ -25,6 +25,7 @@ from mlflow.entities.model_registry import (
     ModelVersionTag,
     RegisteredModel,
     RegisteredModelAlias,
+    RegisteredModelTag,
 )
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -92,6 +93,9 @@ def _logged_model_id(source: str) -> str | None:
 
 def _unsupported(what: str, instead: str) -> MlflowException:
     return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=INVALID_STATE)
+
+
+_VIA_MLFLOW = "set through MLflow's registry API"
 
 
 class ModelregRegistryStore(AbstractStore):
@@ -170,9 +174,12 @@ class ModelregRegistryStore(AbstractStore):
             name=name,
             creation_timestamp=created,
             last_updated_timestamp=max([created, *dates]),
-            description="",
+            description=state.description,
             latest_versions=self._latest(reg, name, None),
-            tags=[],
+            tags=[
+                RegisteredModelTag(key, "" if value is None else str(value))  # type: ignore[no-untyped-call]
+                for key, value in sorted(state.tags.items())
+            ],
             aliases=[
                 RegisteredModelAlias(alias, str(version))  # type: ignore[no-untyped-call]
                 for alias, version in sorted(state.aliases.items())
@@ -212,8 +219,8 @@ class ModelregRegistryStore(AbstractStore):
         self._name(name)
         if tags or description:
             raise _unsupported(
-                "a registered model's description and tags",
-                "describe and tag its versions (update_model_version, set_model_version_tag)",
+                "a description or tags before the model's first version",
+                "register a version first, then update_registered_model / set_registered_model_tag",
             )
 
         def create(reg: Registry) -> RegisteredModel:
@@ -228,7 +235,14 @@ class ModelregRegistryStore(AbstractStore):
         return self._call(create)
 
     def update_registered_model(self, name: str, description: str, deployment_job_id: Any = None) -> RegisteredModel:
-        raise _unsupported("a registered model's description", "describe its versions (update_model_version)")
+        """The model's own description, as a `describe` event (`NAME#_describe#SEQ`)."""
+        self._name(name)
+
+        def update(reg: Registry) -> RegisteredModel:
+            reg.describe(name, description=description or "", reason=_VIA_MLFLOW)
+            return self._model_entity(reg, name)
+
+        return self._call(update)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         raise _unsupported(
@@ -249,10 +263,12 @@ class ModelregRegistryStore(AbstractStore):
         return self._call(lambda reg: self._latest(reg, name, stages))
 
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
-        raise _unsupported("a registered model's tags", "tag its versions (set_model_version_tag)")
+        self._name(name)
+        self._call(lambda reg: reg.describe(name, tags=mlflowmap.tags({tag.key: tag.value}), reason=_VIA_MLFLOW))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        raise _unsupported("a registered model's tags", "tag its versions (delete_model_version_tag)")
+        self._name(name)
+        self._call(lambda reg: reg.describe(name, remove_tags=(mlflowmap.safe_key(key),), reason=_VIA_MLFLOW))
 
     def search_registered_models(
         self,

@@ -201,7 +201,7 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
         (lambda: plugin.get_registered_model("Churn Model"), "INVALID_PARAMETER_VALUE", "lowercase"),
         (lambda: plugin.delete_model_version("churn", 1), "INVALID_STATE", "immutable"),
         (lambda: plugin.transition_model_version_stage("churn", 1, "Shadow"), "INVALID_PARAMETER_VALUE", "Shadow"),
-        (lambda: plugin.update_registered_model("churn", "text"), "INVALID_STATE", "not supported"),
+        (lambda: store.create_registered_model("fresh", description="x"), "INVALID_STATE", "first version"),
         (lambda: plugin.set_registered_model_alias("churn", "v3", 1), "INVALID_PARAMETER_VALUE", "alias"),
         (lambda: store.create_registered_model("churn"), "RESOURCE_ALREADY_EXISTS", "already exists"),
     ]
@@ -211,6 +211,17 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
         assert caught.value.error_code == code, caught.value.message
         assert words in caught.value.message
         assert "Traceback" not in caught.value.message
+
+    # A registered model's own description and tags are `describe` events, shown back by MLflow and history.
+    plugin.update_registered_model("churn", "Churn scoring")
+    plugin.set_registered_model_tag("churn", "team", "growth")
+    plugin.set_registered_model_tag("churn", "tier", "1")
+    plugin.delete_registered_model_tag("churn", "tier")
+    model = plugin.get_registered_model("churn")
+    assert (model.description, model.tags) == ("Churn scoring", {"team": "growth"})
+    described = [e for e in run_json(repo, "history", "churn") if e["action"] == "describe"]
+    assert [e["tag"] for e in described] == [f"churn#_describe#{e['seq']}" for e in described]
+    assert len(described) == 4 and described[0]["reason"] == "set through MLflow's registry API"
 
     config = repo / ".modelreg" / "config.yaml"
     config.write_text(config.read_text().replace("review_required: []", "review_required: [production]"))

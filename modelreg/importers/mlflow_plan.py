@@ -65,9 +65,9 @@ def plan(
             skipped.append(f"MLflow model {model.name!r}: its modelreg name {name!r} is taken by {taken[name]!r}")
             continue
         if model.description:
-            skipped.append(f"MLflow model {model.name!r}: its description (modelreg keeps descriptions per version)")
+            skipped.append(f"MLflow model {model.name!r}: its description (not imported: set it with `modelreg describe`)")
         if model.tags:
-            skipped.append(f"MLflow model {model.name!r}: its tags {sorted(model.tags)} (modelreg tags versions only)")
+            skipped.append(f"MLflow model {model.name!r}: its tags {sorted(model.tags)} (not imported: set them with `modelreg describe`)")
         ordered = sorted(model.versions, key=lambda v: v.version)
         for mv in ordered:
             facts = runs.get(mv.run_id or "", RunFacts())
