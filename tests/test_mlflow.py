@@ -81,6 +81,8 @@ def test_the_readme_mlflow_code_runs_unchanged_and_writes_the_registry(repo: Pat
         ("register", 2, None),
         ("assign", 1, "staging"),
         ("assign", 2, "production"),
+        ("update", 2, "_update"),  # the description, then the version tag: each an event with its commit
+        ("update", 2, "_update"),
         ("assign", 2, "champion"),
     ]
     tags = git(repo, "tag").split()
@@ -90,7 +92,9 @@ def test_the_readme_mlflow_code_runs_unchanged_and_writes_the_registry(repo: Pat
             "iris-classifier@v2",
             "iris-classifier#staging#1",
             "iris-classifier#production#2",
-            "iris-classifier#champion#3",
+            "iris-classifier#_update#3",
+            "iris-classifier#_update#4",
+            "iris-classifier#champion#5",
         ]
     )
     assert run_json(repo, "verify")["ok"] is True
