@@ -233,7 +233,7 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
     with pytest.raises(MlflowException) as caught:
         plugin.transition_model_version_stage("churn", 1, "Production")
     assert caught.value.error_code == "PERMISSION_DENIED"
-    assert "`modelreg promote churn 1 production --request`" in caught.value.message
+    assert "`modelreg promote churn@1 production --request`" in caught.value.message
     assert Registry.open(repo).state("churn").stages == {}
 
 
