@@ -187,11 +187,19 @@ def test_promote_switches_current_within_an_interval_runs_the_hook_once_and_roll
 
 def test_keep_prunes_older_versions_after_a_swap(served, tmp_path):
     dest = tmp_path / "serving"
+    reload = tmp_path / "reload"  # --touch: a file a server watches (uWSGI's touch-reload)
     for n in range(1, 4):
         served.promote(served.register(f"weights {n}".encode()))
+        if reload.exists():
+            os.utime(reload, (0, 0))
         run_modelreg(tmp_path, "sync", "m/production", "--dest", str(dest), "--repo", served.url, "--once",
-                     "--keep", "2", env=served.env)  # fmt: skip
+                     "--keep", "2", "--touch", str(reload), env=served.env)  # fmt: skip
         assert current_version(dest) == n
+        assert reload.stat().st_mtime > 0  # created by the first swap, touched by each later one
+    os.utime(reload, (0, 0))
+    run_modelreg(tmp_path, "sync", "m/production", "--dest", str(dest), "--repo", served.url, "--once",
+                 "--touch", str(reload), env=served.env)  # fmt: skip
+    assert reload.stat().st_mtime == 0  # nothing changed: nothing touched
     assert sorted(p.name.split("-")[1] for p in (dest / "versions").iterdir()) == ["v2", "v3"]
 
 

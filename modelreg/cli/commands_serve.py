@@ -46,6 +46,15 @@ def sync(
             show_default=False,
         ),
     ] = None,
+    touch: Annotated[
+        Path | None,
+        typer.Option(
+            "--touch",
+            help="Touch this file after each change (created if missing), for servers that reload on it "
+            "(e.g. uWSGI's touch-reload).",
+            show_default=False,
+        ),
+    ] = None,
     keep: Annotated[
         int, typer.Option("--keep", help="Versions to keep in DIR/versions for instant rollback (current included).")
     ] = 2,
@@ -63,7 +72,7 @@ def sync(
     Example: `modelreg sync fraud-detector/production --dest /models --repo https://git.example.com/ml/registry.git`
 
     Init container: add --once. The app reads DIR/current (re-open it on change: watch
-    DIR/current.json, or use --exec to signal it).
+    DIR/current.json, touch a file with --touch, or signal it with --exec).
     """
     from modelreg.serving import plan
     from modelreg.serving.loop import sync as run_sync
@@ -87,6 +96,7 @@ def sync(
             once=once,
             exec_=exec_,
             keep=keep,
+            touch=touch,
             on_record=lambda record: _log(record, json_),
             stop=stop,
         )

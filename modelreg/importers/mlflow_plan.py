@@ -65,9 +65,12 @@ def plan(
             skipped.append(f"MLflow model {model.name!r}: its modelreg name {name!r} is taken by {taken[name]!r}")
             continue
         if model.description:
-            skipped.append(f"MLflow model {model.name!r}: its description (not imported: set it with `modelreg describe`)")
+            skipped.append(
+                f"MLflow model {model.name!r}: its description (not imported: set it with `modelreg describe`)"
+            )
         if model.tags:
-            skipped.append(f"MLflow model {model.name!r}: its tags {sorted(model.tags)} (not imported: set them with `modelreg describe`)")
+            tags = sorted(model.tags)
+            skipped.append(f"MLflow model {model.name!r}: its tags {tags} (not imported: `modelreg describe`)")
         ordered = sorted(model.versions, key=lambda v: v.version)
         for mv in ordered:
             facts = runs.get(mv.run_id or "", RunFacts())

@@ -90,12 +90,14 @@ def sync(
     on_change: Callable[[Deployed], None] | None = None,
     on_record: Callable[[Record], None] | None = None,
     stop: threading.Event | None = None,
+    touch: str | os.PathLike[str] | None = None,
 ) -> SyncResult:
     """Keep `dest`/current on the version `ref` names; returns when `stop` is set (or after one round with `once`).
 
     `repo`: a git URL read without a clone (else the clone holding `path`, as it is: keep it
     fetched). `on_change` is called after each swap, in this thread; `on_record` gets every log
-    record. Run it in a thread with a `threading.Event` as `stop`.
+    record. Run it in a thread with a `threading.Event` as `stop`. `touch`: a file whose modification
+    time is set after each swap (created if missing), for servers that reload when a file is touched.
     """
     parsed = parse_ref(ref)
     if interval <= 0:
@@ -105,6 +107,7 @@ def sync(
     if exec_ is not None and not shlex.split(exec_):
         raise InvalidInputError("--exec is empty")
     syncer = _Syncer(parsed, ref, Layout(Path(dest)), repo, Path(path), exec_, keep, on_change, on_record)
+    syncer.touch = Path(touch) if touch is not None else None
     stop = stop or threading.Event()
     with syncer.layout.locked():
         cleaned = syncer.layout.clean_leftovers()
@@ -140,6 +143,7 @@ class _Syncer:
         self.exec, self.keep, self.on_change, self.on_record = exec_, keep, on_change, on_record
         self.watch: plan.Watch | None = None
         self.hook_due: Deployed | None = None
+        self.touch: Path | None = None
         self.told: set[str] = set()  # warnings already logged
         self.last_problem: str | None = None
         self.pending: Record | None = None
@@ -305,6 +309,12 @@ class _Syncer:
         self.hook_due = deployed
         self.hook_env = {f"MODELREG_{k.upper()}": text_of(v) for k, v in jsonview.check_json(check).items()}
         self._prune(name)
+        if self.touch is not None:
+            try:
+                self.touch.touch()
+                os.utime(self.touch)  # touch() leaves an existing file's time alone on some systems
+            except OSError as exc:
+                self.emit(Record("hook-failed", f"could not touch {self.touch}: {exc.strerror}", deployed))
         if self.on_change is not None:
             try:
                 self.on_change(deployed)
