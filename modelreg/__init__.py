@@ -58,7 +58,8 @@ _EXPORTS = {
         "VerifyReport",
     ),
     "modelreg.refs": ("ModelRef", "parse_ref"),
-    "modelreg.serving.loop": ("Deployed", "SyncResult", "sync"),
+    "modelreg.serving.loop": ("sync",),
+    "modelreg.serving.records": ("Deployed", "SyncResult"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
@@ -147,7 +148,8 @@ if TYPE_CHECKING:
         UpdateResult,
         VerifyReport,
     )
-    from modelreg.serving.loop import Deployed, SyncResult, sync
+    from modelreg.serving.loop import sync
+    from modelreg.serving.records import Deployed, SyncResult
 
 
 def __getattr__(name: str) -> Any:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         LintReport,
         ReportResult,
         RequestList,
+        UpdateResult,
         UpgradeResult,
         VerifyReport,
     )
@@ -256,6 +257,26 @@ class Registry(Writer):
         from modelreg.lifecycle import retire
 
         return retire(self, self.target(push, remote, sign=sign), name, reason, back=True)
+
+    def update(
+        self,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: dict[str, Scalar] | None = None,
+        remove_tags: tuple[str, ...] = (),
+        reason: str | None = None,
+        push: bool | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
+        sign: bool | None = None,
+    ) -> UpdateResult:
+        """Edit a version's description and tags (the only mutable keys): a commit and an event (see lifecycle)."""
+        from modelreg.lifecycle import update
+
+        target = self.target(push, remote, branch, commits=True, sign=sign)
+        return update(self, target, name, version, description, tags, remove_tags, reason)
 
     def describe(
         self,

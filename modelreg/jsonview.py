@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         UpgradeResult,
         VerifyReport,
     )
-    from modelreg.serving.loop import Record
+    from modelreg.serving.records import Record
 
 
 def manifest_json(m: Manifest) -> dict[str, Any]:

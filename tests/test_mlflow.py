@@ -25,7 +25,7 @@ from modelreg.api import Registry
 from modelreg.mlflow_store import ModelregRegistryStore
 from tests.conftest import ROOT, git
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")]
 README = ROOT / "README.md"
 X, Y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
 

@@ -32,6 +32,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_the_sdist_carries_its_tests_and_a_unit_test_runs_from_it(dist: Path, tmp_path: Path) -> None:
     (sdist,) = dist.glob("modelreg-*.tar.gz")
     with tarfile.open(sdist) as archive:

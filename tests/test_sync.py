@@ -28,6 +28,8 @@ from tests.conftest import git, make_repo, run_modelreg, start_modelreg
 from tests.server_fixtures import seaweedfs  # noqa: F401
 from tests.servers import StoreServer, free_ports, git_daemon
 
+pytestmark = pytest.mark.slow
+
 DEADLINE = 60.0
 
 

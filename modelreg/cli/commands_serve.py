@@ -110,7 +110,7 @@ def sync(
 
 
 def _log(record: object, json_: bool) -> None:
-    from modelreg.serving.loop import Record
+    from modelreg.serving.records import Record
 
     assert isinstance(record, Record)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,9 +13,9 @@ from modelreg.importers.plan import EventStep, Plan, VersionStep, holding, neede
 from modelreg.refs import ModelRef, tag_patterns
 
 if TYPE_CHECKING:
-    from modelreg.api import Registry
     from modelreg.hashing import Progress
     from modelreg.models import ModelState
+    from modelreg.writer import Writer
 
 # Fetches a version's bytes into the scratch directory given; returns the artifact's path.
 Fetch = Callable[[VersionStep, Path], Path]
@@ -35,7 +35,7 @@ class Imported(NamedTuple):
     events: set[str]  # source keys of history events
 
 
-def imported(reg: Registry, name: str) -> Imported:
+def imported(reg: Writer, name: str) -> Imported:
     """What earlier imports wrote for model `name`: the `imported.key` of its tags' payloads."""
     records, _ = reg.git.read_refs(tag_patterns(name))
     versions: dict[str, int] = {}
@@ -57,7 +57,7 @@ def imported(reg: Registry, name: str) -> Imported:
     return Imported(versions, events)
 
 
-def _state(reg: Registry, name: str) -> ModelState | None:
+def _state(reg: Writer, name: str) -> ModelState | None:
     try:
         return reg.state(name)
     except NotFoundError:
@@ -65,7 +65,7 @@ def _state(reg: Registry, name: str) -> ModelState | None:
 
 
 def run(
-    reg: Registry,
+    reg: Writer,
     plan: Plan,
     source: str,
     fetch: Fetch,
@@ -166,7 +166,7 @@ def _event_row(event: EventStep, version: int, tag: str | None) -> dict[str, Any
     }
 
 
-def _write_event(reg: Registry, event: EventStep, version: int, source: str) -> str:
+def _write_event(reg: Writer, event: EventStep, version: int, source: str) -> str:
     """One event tag (with its claim ref) as `promote`/`alias set` write them, with an `imported` payload."""
     if event.kind == "stage":
         reg.config.check_stage(event.target)

@@ -13,10 +13,10 @@ from modelreg.git import GitRepo
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 
 if TYPE_CHECKING:
-    from modelreg.api import Registry
     from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
+    from modelreg.writer import Writer
 
 INDEX = "artifacts.yaml"
 
@@ -81,7 +81,7 @@ def _dvc_cached(root: Path, pointer: str) -> Path | None:
 
 
 def import_repo(
-    reg: Registry,
+    reg: Writer,
     path: str,
     stage_map: Mapping[str, str],
     *,

@@ -13,10 +13,10 @@ from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
 
 if TYPE_CHECKING:
-    from modelreg.api import Registry
     from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
+    from modelreg.writer import Writer
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]
 
@@ -134,7 +134,7 @@ def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
 
 
 def import_registry(
-    reg: Registry,
+    reg: Writer,
     names: list[str],
     *,
     tracking_uri: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from modelreg.serving.loop import Deployed, Record, SyncResult, sync
+from modelreg.serving.loop import sync
+from modelreg.serving.records import Deployed, Record, SyncResult
 
 __all__ = ["Deployed", "Record", "SyncResult", "sync"]

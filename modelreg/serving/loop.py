@@ -18,63 +18,19 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING
 
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
+from modelreg.serving.records import Deployed, Record, SyncResult
 
 if TYPE_CHECKING:
     from modelreg.api import Registry
     from modelreg.models import ModelVersion, RefCheck
 
 HOOK_TIMEOUT_S = 300.0  # a hook that hangs is stopped and counted as failed (run again next round)
-
-RecordKind = Literal["swap", "hook", "hook-failed", "ignored", "refused", "error", "cleaned", "pruned"]
-
-
-class Deployed(NamedTuple):
-    """What `current` holds: the facts written to current.json and given to a change callback."""
-
-    name: str
-    version: int
-    digest: str
-    ref: str  # the reference followed, as given
-    tag: str  # the event (or version) tag that made `ref` name this version
-    approved_by: str | None
-    when: str  # when it became current (UTC, ISO 8601)
-    path: Path  # DIR/current/<file> for a single file, DIR/current for a directory
-
-    def facts(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "digest": self.digest,
-            "ref": self.ref,
-            "tag": self.tag,
-            "approved_by": self.approved_by,
-            "when": self.when,
-            "path": self.path.name if self.path.name != "current" else ".",
-        }
-
-
-class Record(NamedTuple):
-    """One thing worth a log line: a swap, a hook's outcome, a refusal, an error."""
-
-    kind: RecordKind
-    message: str
-    deployed: Deployed | None = None
-    exit_code: int = 0
-    retry_in: float | None = None
-
-
-class SyncResult(NamedTuple):
-    """How a `sync` ended: what `current` holds and the exit code the CLI gives."""
-
-    current: Deployed | None
-    exit_code: int
-    stopped: bool  # ended by `stop`, not by `once`
 
 
 def sync(
