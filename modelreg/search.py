@@ -92,21 +92,3 @@ def plain_record(plain: tuple[Any, ...], stage: str | None, aliases: tuple[str, 
     return filtering.SearchRecord(
         name, version, (stage,) if stage else (), aliases, metrics, params, tags, created_at, created_by, *lineage[2:4]
     )
-
-
-def record(mv: ModelVersion) -> filtering.SearchRecord:
-    """What a filter sees of a version."""
-    m = mv.manifest
-    return filtering.SearchRecord(
-        name=m.name,
-        version=m.version,
-        stages=(mv.stage,) if mv.stage else (),
-        aliases=mv.aliases,
-        metrics=m.metrics,
-        params=m.params,
-        tags=m.tags,
-        created=m.created_at,
-        author=m.created_by,
-        dataset=m.lineage.dataset,
-        run_id=m.lineage.run_id,
-    )
