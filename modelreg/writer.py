@@ -138,6 +138,7 @@ class Writer(Reader):
         from modelreg.transfer import ingest
 
         check_name(name)
+        self._refuse_retired(name)
         checked = {
             what: check_scalars(values or {}, what)
             for what, values in (("params", params), ("metrics", metrics), ("tags", tags))
@@ -217,6 +218,17 @@ class Writer(Reader):
             return ModelVersion(manifest, None, (), commit, warnings, self.config.store)
 
         return self.retry(target, name, attempt)
+
+    def _refuse_retired(self, name: str) -> None:
+        """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`."""
+        try:
+            retired = self.state(name).retired
+        except NotFoundError:
+            return
+        if retired is not None:
+            raise InvalidInputError(
+                f"{name} is retired ({retired}): bring it back with `modelreg unretire {name}` before registering"
+            )
 
     def target(
         self,

@@ -67,6 +67,11 @@ def test_retire_and_unretire(registry, cli, monkeypatch) -> None:
     assert promote.code == 1 and "unretire" in promote.err
     assert repo_state(registry) == before
     assert "already retired" in cli("retire", "fraud", "-r", "again").err
+    new = registry.parent / "new-weights.bin"
+    new.write_bytes(b"v4 weights")
+    register = cli("register", "fraud", str(new))
+    assert register.code == 1 and "fraud is retired (fraud#_retire#5)" in register.err and "unretire" in register.err
+    assert repo_state(registry) == before
 
     dated.tick(monkeypatch, "2026-03-11T10:00:00Z")
     dated.ok(cli("unretire", "fraud", "--reason", "fraud-v2 rolled back"))
