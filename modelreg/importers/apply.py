@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelreg.errors import NotFoundError
-from modelreg.importers.plan import EventStep, Plan, VersionStep, holding, needed, subject
+from modelreg.importers.plan import EventStep, Plan, VersionStep, describe_needed, holding, needed, subject
 from modelreg.refs import ModelRef, tag_patterns
 
 if TYPE_CHECKING:
@@ -145,6 +145,20 @@ def run(
                 tag = _write_event(reg, event, version, source)
             done[name].events.add(event.key)
             written.append(_event_row(event, version, tag))
+    for model in plan.models:
+        state = _state(reg, model.name)
+        if state is not None and not describe_needed(model, state):
+            already += 1
+            continue
+        row = {"name": model.name, "version": None, "action": "describe", "kind": "model", "target": "_describe"}
+        if dry_run or state is None:  # no version of it was imported (a dry run, or all of them skipped)
+            written.append({**row, "tag": None})
+            continue
+        from modelreg.lifecycle import describe
+
+        tags = dict(model.tags)
+        made = describe(reg, reg.target(None, None), model.name, model.description, tags, (), f"imported from {source}")
+        written.append({**row, "version": made.version, "tag": made.tag})
     return ImportReport(source, registered, written, skipped, already, dry_run)
 
 

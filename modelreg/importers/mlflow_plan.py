@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from modelreg import mlflowmap
 from modelreg.errors import InvalidInputError
-from modelreg.importers.plan import EventStep, Plan, VersionStep
+from modelreg.importers.plan import EventStep, ModelStep, Plan, VersionStep
 from modelreg.refs import check_alias
 
 SOURCE = "MLflow"
@@ -58,19 +58,15 @@ def plan(
     versions: list[VersionStep] = []
     events: list[EventStep] = []
     skipped: list[str] = []
+    described: list[ModelStep] = []
     taken: dict[str, str] = {}
     for model in models:
         name = mlflowmap.model_name(model.name)
         if taken.setdefault(name, model.name) != model.name:
             skipped.append(f"MLflow model {model.name!r}: its modelreg name {name!r} is taken by {taken[name]!r}")
             continue
-        if model.description:
-            skipped.append(
-                f"MLflow model {model.name!r}: its description (not imported: set it with `modelreg describe`)"
-            )
-        if model.tags:
-            tags = sorted(model.tags)
-            skipped.append(f"MLflow model {model.name!r}: its tags {tags} (not imported: `modelreg describe`)")
+        if model.description or model.tags:
+            described.append(ModelStep(name, model.description, mlflowmap.tags(model.tags)))
         ordered = sorted(model.versions, key=lambda v: v.version)
         for mv in ordered:
             facts = runs.get(mv.run_id or "", RunFacts())
@@ -146,4 +142,4 @@ def plan(
                     imported={"from": SOURCE, "alias": alias, "time": mlflowmap.iso_time(model.updated_ms)},
                 )
             )
-    return Plan(versions, events, skipped)
+    return Plan(versions, events, skipped, tuple(described))

@@ -47,10 +47,24 @@ class EventStep(NamedTuple):
     imported: Mapping[str, Any] = {}
 
 
+class ModelStep(NamedTuple):
+    """A model's own description and tags in the source: a `describe` event when modelreg's differ."""
+
+    name: str
+    description: str
+    tags: Mapping[str, Scalar]
+
+
 class Plan(NamedTuple):
     versions: list[VersionStep]
     events: list[EventStep]
     skipped: list[str]  # what does not map, one line each
+    models: tuple[ModelStep, ...] = ()
+
+
+def describe_needed(step: ModelStep, state: ModelState) -> bool:
+    """Whether the model's description or any of the step's tags differ from modelreg's state."""
+    return step.description != state.description or any(state.tags.get(k) != v for k, v in step.tags.items())
 
 
 def needed(step: EventStep, state: ModelState | None, version: int, done_keys: set[str]) -> bool:

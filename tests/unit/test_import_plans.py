@@ -9,9 +9,9 @@ from modelreg.errors import InvalidInputError
 from modelreg.events import replay
 from modelreg.filtering import parse_filter
 from modelreg.importers import gto_plan, mlflow_plan
-from modelreg.importers.plan import EventStep, needed
+from modelreg.importers.plan import EventStep, ModelStep, describe_needed, needed
 from modelreg.mlflowsearch import models, names_wanted, versions
-from modelreg.models import Event
+from modelreg.models import Event, ModelState
 
 STAGES = ("staging", "production", "archived")
 
@@ -75,7 +75,7 @@ def test_mlflow_plan_orders_stages_by_last_update_and_maps_aliases() -> None:
         ("assign", "archived", "MLflow:Churn:1"),
         ("assign", "champion", "MLflow:Churn:2"),
     ]
-    assert any("description" in line for line in plan.skipped)
+    assert plan.models == (ModelStep("churn", "about churn", {"team": "risk"}),)  # the model's own: a describe
     assert any("v9" in line for line in plan.skipped)  # an alias that looks like a version
 
 
@@ -92,6 +92,14 @@ def test_state_events_are_needed_only_when_the_state_differs() -> None:
     assert needed(leave, state, 1, set()) and not needed(leave, state, 2, set())  # type: ignore[arg-type]
     history = promote._replace(mode="history", key="GTO:m#prod#1")
     assert needed(history, state, 1, set()) and not needed(history, state, 1, {"GTO:m#prod#1"})  # type: ignore[arg-type]
+
+
+def test_a_models_own_description_and_tags_are_described_only_when_they_differ() -> None:
+    state = ModelState("m", (1,), {}, {}, {}, {}, 1, description="old", tags={"team": "risk", "tier": 1})
+    assert not describe_needed(ModelStep("m", "old", {"team": "risk"}), state)  # modelreg's extra tags may stay
+    assert describe_needed(ModelStep("m", "new", {}), state)
+    assert describe_needed(ModelStep("m", "old", {"team": "growth"}), state)
+    assert describe_needed(ModelStep("m", "old", {"owner": "jane"}), state)
 
 
 def test_gto_tag_grammar() -> None:
