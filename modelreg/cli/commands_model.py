@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from modelreg import jsonview
 from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app
-from modelreg.cli.output import json_out, line
+from modelreg.cli.output import event_out
 from modelreg.cli.reads import open_registry
-from modelreg.models import Event
 from modelreg.values import parse_pairs
 
 RequiredReason = Annotated[
@@ -33,7 +31,7 @@ def retire(
     `list` shows the model as retired; check-ref answers for its stage and alias tags are no longer current.
     Example: `modelreg retire fraud-detector --reason "replaced by fraud-detector-v2"`
     """
-    _report(open_registry().retire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().retire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
 
 
 @app.command()
@@ -49,7 +47,7 @@ def unretire(
 
     Written as the event tag NAME#_unretire#SEQ. Example: `modelreg unretire fraud-detector --reason "rollback"`
     """
-    _report(open_registry().unretire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().unretire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
 
 
 @app.command()
@@ -81,11 +79,4 @@ def describe(
         remote=remote,
         sign=sign,
     )
-    _report(event, json_)
-
-
-def _report(event: Event, json_: bool) -> None:
-    if json_:
-        json_out(jsonview.event_json(event))
-        return
-    line(f"{event.subject}  [tag {event.tag}]")
+    event_out(event, json_)

@@ -26,7 +26,7 @@ from modelreg.cli.options import (
     alias_app,
     app,
 )
-from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
+from modelreg.cli.output import console, event_out, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
 from modelreg.errors import InvalidInputError
 from modelreg.refs import parse_version
@@ -174,7 +174,7 @@ def promote(
     event = reg.promote(
         name, number, stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote, sign=sign
     )
-    _report_event(event, json_)
+    event_out(event, json_)
 
 
 def _no_sign_for_request(sign: bool | None) -> None:
@@ -230,7 +230,7 @@ def alias_set(
     if branch is not None:
         raise InvalidInputError("--branch goes with --request (moving an alias directly commits nothing)")
     event = reg.set_alias(name, alias, number, reason=reason, push=push, remote=remote, sign=sign)
-    _report_event(event, json_)
+    event_out(event, json_)
 
 
 @alias_app.command("rm")
@@ -244,7 +244,7 @@ def alias_rm(
     json_: JsonOpt = False,
 ) -> None:
     """Remove an alias: `modelreg alias rm fraud-detector champion`."""
-    _report_event(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
 
 
 @app.command()
@@ -274,14 +274,7 @@ def rollback(
         remote=remote,
         sign=sign,
     )
-    _report_event(event, json_)
-
-
-def _report_event(event: Any, json_: bool) -> None:
-    if json_:
-        json_out(jsonview.event_json(event))
-        return
-    line(f"{event.subject}  [tag {event.tag}]")
+    event_out(event, json_)
 
 
 DIFF_USAGE = "REF REF (e.g. NAME@1 NAME/production) or NAME VERSION VERSION"

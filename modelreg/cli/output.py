@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from modelreg.models import Event
     from modelreg.plain import Table
     from modelreg.render import BarProgress
 
@@ -93,3 +94,13 @@ def progress() -> Iterator[BarProgress | None]:
         yield bar
     finally:
         bar.close()
+
+
+def event_out(event: Event, json_: bool) -> None:
+    """What a command that wrote one event reports: the event as JSON, or its subject and tag."""
+    if json_:
+        from modelreg import jsonview
+
+        json_out(jsonview.event_json(event))
+        return
+    line(f"{event.subject}  [tag {event.tag}]")
