@@ -75,8 +75,8 @@ from benchenv import (
 )
 from make_registry import CONFIG, TAGGER, build, layout
 
-from modelreg import requestfile
-from modelreg.events import event_message
+from modelreg.core.events import event_message
+from modelreg.formats import requestfile
 from modelreg.results import Request
 
 STAGE = "production"  # the synthetic layout's production-like stage (single holder, the last version)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelreg import manifest as manifestmod
+from modelreg.formats import manifest as manifestmod
 from modelreg.models import Artifact, ArtifactFile, Manifest
 
 TAGGER = "Bench <bench@example.com> 1700000000 +0000"

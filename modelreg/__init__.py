@@ -57,7 +57,7 @@ _EXPORTS = {
         "UpdateResult",
         "VerifyReport",
     ),
-    "modelreg.refs": ("ModelRef", "parse_ref"),
+    "modelreg.core.refs": ("ModelRef", "parse_ref"),
     "modelreg.serving.loop": ("sync",),
     "modelreg.serving.records": ("Deployed", "SyncResult"),
 }
@@ -109,6 +109,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from modelreg.api import Registry, pull
+    from modelreg.core.refs import ModelRef, parse_ref
     from modelreg.errors import (
         ConfigError,
         ConflictError,
@@ -133,7 +134,6 @@ if TYPE_CHECKING:
         SearchResult,
         VersionDiff,
     )
-    from modelreg.refs import ModelRef, parse_ref
     from modelreg.results import (
         ApplyResult,
         CreatedRequest,

@@ -11,24 +11,24 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from modelreg import config as configmod
-from modelreg.config import CONFIG_PATH, Config
+from modelreg.core.events import current_holder, held_before, rollback_version, to_archive
+from modelreg.core.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError, ReviewRequired
-from modelreg.events import current_holder, held_before, rollback_version, to_archive
+from modelreg.formats import config as configmod
+from modelreg.formats.config import CONFIG_PATH, Config
 from modelreg.git import GitRepo
 from modelreg.models import Event, ModelState, RefCheck, Scalar, TargetKind
 from modelreg.paths import cache_home
-from modelreg.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-    from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
     from modelreg.models import SearchResult
-    from modelreg.publish import Target
+    from modelreg.publish.push import Target
+    from modelreg.read.when import When
     from modelreg.results import (
         ApplyResult,
         CreatedRequest,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         UpgradeResult,
         VerifyReport,
     )
-    from modelreg.when import When
+    from modelreg.store.hashing import Progress
 
 
 class Registry(Writer):
@@ -103,7 +103,7 @@ class Registry(Writer):
         The config, manifests and request files against the schema, and each manifest against its
         version tag's copy (only description and tags may change). No store, no network.
         """
-        from modelreg.lint import lint
+        from modelreg.ops.lint import lint
 
         return lint(path)
 
@@ -113,7 +113,7 @@ class Registry(Writer):
         A ref that moved or vanished on the remote is reported, never taken; with `strict` the
         first one is raised as an IntegrityError instead (what a read with `--fetch` wants).
         """
-        from modelreg import fetching
+        from modelreg.publish import fetching
 
         report = fetching.fetch(self, remote)
         if strict and report.problems:
@@ -134,10 +134,10 @@ class Registry(Writer):
         """Versions matching an MLflow filter string, e.g. `reg.search("metrics.auc > 0.9", order_by=["created DESC"])`.
 
         Only versions the policy of record admits are searched, with their current stages and aliases
-        (see modelreg.filtering for the grammar). InvalidInputError names the column of a malformed filter.
+        (see modelreg.core.filtering for the grammar). InvalidInputError names the column of a malformed filter.
         With `at`, stages and aliases are as they were then, and only versions registered by then are searched.
         """
-        from modelreg.search import search
+        from modelreg.read.search import search
 
         views = self.views(model, at) if at is not None else None
         return search(self, filter_string, model=model, order_by=order_by, limit=limit, views=views)
@@ -148,7 +148,7 @@ class Registry(Writer):
         Raises IntegrityError when the tag does not verify: its claim ref, the merged request a
         review-required stage needs, its signature when the registry requires them.
         """
-        from modelreg.checks import check_ref
+        from modelreg.ops.checks import check_ref
 
         return check_ref(self, ref)
 
@@ -238,9 +238,9 @@ class Registry(Writer):
     ) -> Event:
         """Retire a model: its stages, aliases and latest no longer resolve (`NAME@N` still does), as an event.
 
-        Needs a reason; writes `NAME#_retire#SEQ` and its claim ref (see modelreg.lifecycle).
+        Needs a reason; writes `NAME#_retire#SEQ` and its claim ref (see modelreg.ops.lifecycle).
         """
-        from modelreg.lifecycle import retire
+        from modelreg.ops.lifecycle import retire
 
         return retire(self, self.target(push, remote, sign=sign), name, reason)
 
@@ -254,7 +254,7 @@ class Registry(Writer):
         sign: bool | None = None,
     ) -> Event:
         """Return a retired model to service: its stages and aliases resolve again, as they were."""
-        from modelreg.lifecycle import retire
+        from modelreg.ops.lifecycle import retire
 
         return retire(self, self.target(push, remote, sign=sign), name, reason, back=True)
 
@@ -273,7 +273,7 @@ class Registry(Writer):
         sign: bool | None = None,
     ) -> UpdateResult:
         """Edit a version's description and tags (the only mutable keys): a commit and an event (see lifecycle)."""
-        from modelreg.lifecycle import update
+        from modelreg.ops.lifecycle import update
 
         target = self.target(push, remote, branch, commits=True, sign=sign)
         return update(self, target, name, version, description, tags, remove_tags, reason)
@@ -291,7 +291,7 @@ class Registry(Writer):
         sign: bool | None = None,
     ) -> Event:
         """Set the model's own description and tags (`ModelSummary.description`, `.tags`), as an event."""
-        from modelreg.lifecycle import describe
+        from modelreg.ops.lifecycle import describe
 
         target = self.target(push, remote, sign=sign)
         return describe(self, target, name, description, tags, remove_tags, reason)
@@ -422,7 +422,7 @@ class Registry(Writer):
         The result carries the branch and a Markdown body for the pull request; merging it is the
         approval, and `apply` (in CI, on the main branch) then writes the event.
         """
-        from modelreg import reviews
+        from modelreg.ops import reviews
 
         check_name(name)
         return reviews.create(
@@ -439,7 +439,7 @@ class Registry(Writer):
 
     def requests(self) -> RequestList:
         """Requests on `modelreg/request/*` branches (open), merged and waiting, and applied."""
-        from modelreg import reviews
+        from modelreg.ops import reviews
 
         found, problems = reviews.statuses(self)
         from modelreg.results import RequestList
@@ -450,13 +450,13 @@ class Registry(Writer):
         self, *, push: bool | None = None, remote: str | None = None, sign: bool | None = None
     ) -> list[ApplyResult]:
         """Write the event of every merged, not yet applied request on the checked-out main line."""
-        from modelreg import reviews
+        from modelreg.ops import reviews
 
         return reviews.apply(self, push=push, remote=remote, sign=sign)
 
     def verify(self, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None) -> VerifyReport:
         """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
-        from modelreg.checks import verify
+        from modelreg.ops.checks import verify
 
         if name is not None:
             self.model(name)
@@ -478,7 +478,7 @@ class Registry(Writer):
 
     def upgrade(self, *, push: bool | None = None, remote: str | None = None) -> UpgradeResult:
         """Claim the version tags an earlier modelreg wrote without claim refs, where they verify (see upgrade)."""
-        from modelreg.upgrade import upgrade
+        from modelreg.ops.upgrade import upgrade
 
         return upgrade(self, self.target(push, remote))
 
@@ -528,7 +528,7 @@ class Registry(Writer):
             raise InvalidInputError("the grace period must not be negative")
         if self.source is None and self.config.remote in self.git.git("remote").split():
             self.fetch(strict=True)
-        from modelreg.checks import collect_garbage
+        from modelreg.ops.checks import collect_garbage
 
         return collect_garbage(self, delete=delete, grace_s=grace_s)
 

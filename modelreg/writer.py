@@ -6,13 +6,24 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from modelreg import config as configmod
-from modelreg import manifest as manifestmod
-from modelreg.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.core.events import event_message
+from modelreg.core.refs import (
+    check_name,
+    claim_prefixes,
+    claim_ref,
+    event_tag,
+    parse_tag_name,
+    tag_patterns,
+    version_claim_ref,
+    version_tag,
+)
+from modelreg.core.values import check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
-from modelreg.events import event_message
+from modelreg.formats import config as configmod
+from modelreg.formats import manifest as manifestmod
+from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.formats.manifest import MODELS_DIR
 from modelreg.git import GitRepo, RefUpdate
-from modelreg.manifest import MODELS_DIR
 from modelreg.models import (
     Action,
     Artifact,
@@ -25,26 +36,15 @@ from modelreg.models import (
     TargetKind,
     Training,
 )
-from modelreg.reader import Reader, registration
-from modelreg.refs import (
-    check_name,
-    claim_prefixes,
-    claim_ref,
-    event_tag,
-    parse_tag_name,
-    tag_patterns,
-    version_claim_ref,
-    version_tag,
-)
-from modelreg.snapshot import Snapshot
-from modelreg.values import check_scalars
+from modelreg.read.reader import Reader, registration
+from modelreg.read.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from modelreg.hashing import Progress
-    from modelreg.publish import Target
+    from modelreg.publish.push import Target
     from modelreg.results import InitResult
+    from modelreg.store.hashing import Progress
 
 
 T = TypeVar("T")
@@ -134,8 +134,8 @@ class Writer(Reader):
         manifest under `origin`; `imported` marks a version brought over by `modelreg import`
         (the version tag's payload keeps it under `imported`, with the original author and time).
         """
-        from modelreg.hashing import scan, tree_digest
-        from modelreg.transfer import ingest
+        from modelreg.store.hashing import scan, tree_digest
+        from modelreg.store.transfer import ingest
 
         check_name(name)
         self._refuse_retired(name)
@@ -262,14 +262,14 @@ class Writer(Reader):
                     raise InvalidInputError(
                         "HEAD is detached: check out a branch, or name the one to commit to with --branch"
                     )
-        from modelreg.publish import Target
+        from modelreg.publish.push import Target
 
         return Target(remote_name, branch_ref, self.config.require_signed if sign is None else sign)
 
     def retry(self, target: Target, name: str | None, attempt: Callable[[], T]) -> T:
         """Run `attempt` once, or, through a remote, fetch-then-attempt until the remote takes it."""
-        from modelreg.fetching import fetch_for_write
-        from modelreg.publish import with_retries
+        from modelreg.publish.fetching import fetch_for_write
+        from modelreg.publish.push import with_retries
 
         return with_retries(target, lambda: fetch_for_write(self, target, name), attempt)
 
@@ -306,7 +306,7 @@ class Writer(Reader):
         """Publish the commit (and `refs`); returns warnings for the user."""
         assert target.branch is not None
         checked_out = target.branch == self.git.branch()
-        from modelreg.publish import BranchMove, publish
+        from modelreg.publish.push import BranchMove, publish
 
         followed = publish(
             self.git, target, refs, reason, BranchMove(target.branch, commit, move_from), checked_out=checked_out
@@ -369,7 +369,7 @@ class Writer(Reader):
         refs, event = self.make_event(
             dest, state, events, snap, action, kind, target, version, subject, reason, archived, extra, request
         )
-        from modelreg.publish import publish
+        from modelreg.publish.push import publish
 
         publish(self.git, dest, refs, f"modelreg: {event.tag}")
         return event
@@ -439,7 +439,7 @@ class Writer(Reader):
         if not self.config.require_signed:
             return tag_object
         from modelreg.models import Event
-        from modelreg.sigverify import signature_findings
+        from modelreg.read.sigverify import signature_findings
 
         seq = 1 if target else None
         probe = Event(name="", action="assign", version=1, tag=tag, seq=seq, target=target or None, object=tag_object)

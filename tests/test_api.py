@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 import modelreg
-from modelreg import publish
 from modelreg.git import process as gitprocess
+from modelreg.publish import push as publish
 from tests.conftest import git, install_hook, make_repo
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from modelreg import yamlio
+from modelreg.formats import yamlio
 from tests.conftest import Result, git
 from tests.test_bad_input import assert_refused
 

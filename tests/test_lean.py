@@ -154,7 +154,7 @@ def test_a_full_disk_on_stdout_is_one_line_and_exit_1(registry):
 
 
 def test_a_bug_exits_70_with_its_traceback_in_a_file(registry, capsys, monkeypatch):
-    from modelreg.reader import Reader
+    from modelreg.read.reader import Reader
 
     def broken(self, name, at=None):
         raise ZeroDivisionError("a bug")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from modelreg import Registry, plain, render
+from modelreg import Registry
+from modelreg.display import plain, render
 from tests.conftest import git
 
 

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 from modelreg.api import Registry
-from modelreg.mlflow_store import ModelregRegistryStore
+from modelreg.mlflow.store import ModelregRegistryStore
 from tests.conftest import ROOT, git
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelreg.transfer import cache_root
+from modelreg.store.transfer import cache_root
 
 
 @pytest.fixture

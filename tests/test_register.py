@@ -200,8 +200,8 @@ def test_an_unchanged_file_is_not_hashed_again_but_a_changed_one_is(repo, cli, a
 
 
 def test_register_reads_a_file_rewritten_in_the_timestamp_tick_of_its_cached_digest(repo, cli, artifact):
-    from modelreg.digestcache import DigestCache, stat_key
     from modelreg.paths import cache_home
+    from modelreg.store.digestcache import DigestCache, stat_key
 
     path = artifact(content=b"A" * 4096)
     first = json.loads(cli("register", "m", path, "--json").out)["artifact"]["digest"]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from modelreg import ConflictError, InvalidInputError, Registry, publish
+from modelreg import ConflictError, InvalidInputError, Registry
 from modelreg.git import repo as gitrepo
+from modelreg.publish import push as publish
 from tests.conftest import git, install_hook, run_modelreg, start_modelreg
 from tests.servers import git_daemon
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from modelreg import InvalidInputError, Registry, plain, render
+from modelreg import InvalidInputError, Registry
+from modelreg.display import plain, render
 from tests import dated
 from tests.conftest import git, run_modelreg
 

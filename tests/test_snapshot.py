@@ -1,4 +1,4 @@
-"""The parsed-refs cache (modelreg.snapshot): data keyed by object ids, never answers."""
+"""The parsed-refs cache (modelreg.read.snapshot): data keyed by object ids, never answers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 import modelreg
-from modelreg import cachefile, snapshot
+from modelreg import cachefile
 from modelreg.errors import NotFoundError
 from modelreg.git import GitRepo
 from modelreg.paths import cache_dir
+from modelreg.read import snapshot
 
 
 def git(repo: Path, *args: str) -> str:

@@ -15,8 +15,8 @@ import pytest
 
 from modelreg import IntegrityError, InvalidInputError, NotFoundError, Registry
 from modelreg.models import ArtifactFile
-from modelreg.storage import BlobStore, open_store
-from modelreg.transfer import BlobCache, cache_root
+from modelreg.store.blobs import BlobStore, open_store
+from modelreg.store.transfer import BlobCache, cache_root
 from tests.conftest import git, make_repo, run_modelreg, start_modelreg
 from tests.server_fixtures import azurite, fake_gcs, moto_s3, seaweedfs  # noqa: F401
 from tests.servers import StoreServer
@@ -231,7 +231,7 @@ def test_a_killed_upload_leaves_no_blob_under_its_key(seaweedfs, tmp_path, monke
 
 def test_blobs_uploaded_from_a_file_that_changed_meanwhile_are_taken_back(store_url, tmp_path, monkeypatch):
     """The file is rewritten (same size) between hashing and upload: no blob may keep the wrong bytes."""
-    import modelreg.transfer as transfer
+    import modelreg.store.transfer as transfer
 
     url, options = store_url
     store = open_store(url, tmp_path, options)

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelreg import jsonview
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
 from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
+from modelreg.display import jsonview
 from modelreg.errors import ExitCode, InvalidInputError
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def requests_(json_: JsonOpt = False) -> None:
     if json_:
         json_out([jsonview.request_status_json(r) for r in found.statuses])
         return
-    from modelreg import plain
+    from modelreg.display import plain
 
     table(plain.requests_table(list(found.statuses)))
 
@@ -101,7 +101,7 @@ def verify(
     if json_:
         json_out(jsonview.verify_json(report))
     elif terminal():
-        from modelreg import render
+        from modelreg.display import render
 
         render.verify_view(console(), report)
     else:
@@ -111,7 +111,7 @@ def verify(
 
 
 def _verify_text(report: VerifyReport) -> None:
-    from modelreg import plain
+    from modelreg.display import plain
 
     checked = f"{report.models} models, {report.versions} versions, {report.events} events"
     if report.ok:
@@ -167,6 +167,6 @@ def gc(
     if json_:
         json_out(jsonview.gc_json(report))
         return
-    from modelreg import render
+    from modelreg.display import render
 
     render.gc_view(console(), report)

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from modelreg import jsonview
 from modelreg.cli.options import JsonOpt, app
 from modelreg.cli.output import console, json_out, line, say
 from modelreg.cli.reads import open_registry
+from modelreg.display import jsonview
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from modelreg.display.render import CountProgress
     from modelreg.importers.apply import ImportReport
-    from modelreg.render import CountProgress
 
 import_app = typer.Typer(
     help="Bring an existing registry over: MLflow's model registry, or a GTO repository.\n\n"
@@ -33,7 +33,7 @@ def per_model_bar() -> Iterator[CountProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from modelreg.render import CountProgress
+    from modelreg.display.render import CountProgress
 
     bar = CountProgress(console(stderr=True))
     try:
@@ -94,7 +94,7 @@ def import_gto(
 
     Example: `modelreg import gto --repo ../models --stage prod=production`
     """
-    from modelreg.values import parse_pairs
+    from modelreg.core.values import parse_pairs
 
     mapping = {k: str(v) for k, v in parse_pairs(stage or [], "--stage").items()}
     reg = open_registry()

@@ -1,4 +1,4 @@
-"""Commands about a whole model: retire, unretire, describe. Each writes an event (see modelreg.lifecycle)."""
+"""Commands about a whole model: retire, unretire, describe. Each writes an event (see modelreg.ops.lifecycle)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app
 from modelreg.cli.output import event_out
 from modelreg.cli.reads import open_registry
-from modelreg.values import parse_pairs
+from modelreg.core.values import parse_pairs
 
 RequiredReason = Annotated[
     str, typer.Option("--reason", "-r", help="Why (required): recorded in the event tag.", show_default=False)

@@ -117,7 +117,7 @@ def _log(record: object, json_: bool) -> None:
     if json_:
         import json
 
-        from modelreg.jsonview import sync_record_json
+        from modelreg.display.jsonview import sync_record_json
 
         sys.stdout.write(json.dumps(sync_record_json(record, now), ensure_ascii=False) + "\n")
         sys.stdout.flush()

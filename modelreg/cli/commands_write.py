@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from modelreg import jsonview
 from modelreg.cli import completion
 from modelreg.cli.grammar import alias_operands, two_versions, versioned
 from modelreg.cli.options import (
@@ -28,9 +27,10 @@ from modelreg.cli.options import (
 )
 from modelreg.cli.output import console, event_out, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
+from modelreg.core.refs import parse_version
+from modelreg.core.values import parse_pairs
+from modelreg.display import jsonview
 from modelreg.errors import InvalidInputError
-from modelreg.refs import parse_version
-from modelreg.values import parse_pairs
 
 if TYPE_CHECKING:
     from modelreg.api import Registry
@@ -300,11 +300,11 @@ def diff(
         json_out(jsonview.diff_json(result))
         return
     if terminal():
-        from modelreg import render
+        from modelreg.display import render
 
         render.diff_table(console(), result)
     else:
-        from modelreg import plain
+        from modelreg.display import plain
 
         table(plain.diff_table(result))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelreg.core.refs import ModelRef, looks_like_version, parse_ref, parse_version, versioned_operands
 from modelreg.errors import InvalidInputError
-from modelreg.refs import ModelRef, looks_like_version, parse_ref, parse_version, versioned_operands
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

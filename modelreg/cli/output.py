@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from modelreg.display.plain import Table
+    from modelreg.display.render import BarProgress
     from modelreg.models import Event
-    from modelreg.plain import Table
-    from modelreg.render import BarProgress
 
 
 def line(text: str) -> None:
@@ -61,11 +61,11 @@ def table(t: Table) -> None:
     Every command that shows rows builds a `plain.Table` and calls this; `--json` is the caller's.
     """
     if terminal():
-        from modelreg import render
+        from modelreg.display import render
 
         render.table(console(), t)
         return
-    from modelreg import plain
+    from modelreg.display import plain
 
     sys.stdout.write(plain.table_text(t))  # the header even when there are no rows: scripts can rely on it
     if not t.rows and t.empty:
@@ -87,7 +87,7 @@ def progress() -> Iterator[BarProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from modelreg.render import BarProgress
+    from modelreg.display.render import BarProgress
 
     bar = BarProgress(console(stderr=True))
     try:
@@ -99,7 +99,7 @@ def progress() -> Iterator[BarProgress | None]:
 def event_out(event: Event, json_: bool) -> None:
     """What a command that wrote one event reports: the event as JSON, or its subject and tag."""
     if json_:
-        from modelreg import jsonview
+        from modelreg.display import jsonview
 
         json_out(jsonview.event_json(event))
         return

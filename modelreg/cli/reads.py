@@ -1,7 +1,7 @@
 """The read commands' work, shared by the Typer commands and the lean dispatch (see modelreg.cli).
 
 Nothing here imports Typer; Rich is imported only to draw on a terminal. In a pipe, the human
-views are plain tab-separated text (modelreg.plain).
+views are plain tab-separated text (modelreg.display.plain).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelreg import plain
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
+from modelreg.core.refs import parse_ref, parse_tag_name
+from modelreg.display import plain
 from modelreg.errors import InvalidInputError
-from modelreg.refs import parse_ref, parse_tag_name
 
 HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
 
@@ -36,7 +36,7 @@ def open_registry(
 
 
 def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     reg = open_registry(fetch, remote, repo)
     models = reg.models(at)
@@ -49,7 +49,7 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, 
 
 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
@@ -58,7 +58,7 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
     if json_:
         json_out(jsonview.version_json(mv, reg.context.policy_commit))
     elif terminal():
-        from modelreg import render
+        from modelreg.display import render
 
         render.version_view(console(), mv)
     else:
@@ -74,14 +74,14 @@ def history(
     since: str | None = None,
     until: str | None = None,
 ) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     reg = open_registry(fetch, remote, repo, name)
     view = reg.model(name)
     warn(view.rejected)
     events = view.history()
     if since is not None or until is not None:
-        from modelreg.asof import between
+        from modelreg.core.asof import between
 
         first = reg.moment(since, "--since") if since is not None else None
         last = reg.moment(until, "--until") if until is not None else None
@@ -103,7 +103,7 @@ def search(
     json_: bool,
     at: str | None = None,
 ) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     reg = open_registry(fetch, remote, repo, model)
     found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit, at=at)
@@ -115,7 +115,7 @@ def search(
 
 
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
@@ -139,7 +139,7 @@ def pull(
     json_: bool,
     force: bool = False,
 ) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
@@ -163,19 +163,19 @@ def check_ref(
     env: bool,
     json_: bool,
 ) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     if sum((github_output is not None, env, json_)) > 1:
         raise InvalidInputError("choose one of --json, --github-output and --env")
     tag = parse_tag_name(ref.strip())
     facts = jsonview.check_json(open_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref))
     if github_output is not None:
-        from modelreg.cioutput import append_github_output
+        from modelreg.display.cioutput import append_github_output
 
         append_github_output(github_output, facts)
         say(f"{facts['tag']}: {facts['ref']} ({facts['digest']}), current: {str(facts['current']).lower()}")
     elif env:
-        from modelreg.cioutput import env_lines
+        from modelreg.display.cioutput import env_lines
 
         sys.stdout.write(env_lines(facts))
     else:
@@ -185,7 +185,7 @@ def check_ref(
 def report(
     out: Path, names: list[str], force: bool, fetch: bool, remote: str | None, repo: str | None, json_: bool
 ) -> None:
-    from modelreg import jsonview
+    from modelreg.display import jsonview
 
     reg = open_registry(fetch, remote, repo)
     result = reg.report(out, names or None, force=force)
@@ -198,9 +198,9 @@ def report(
 
 def lint(json_: bool) -> None:
     """The pre-commit check: exits 1 with one line per problem."""
-    from modelreg import jsonview
+    from modelreg.display import jsonview
     from modelreg.errors import ExitCode
-    from modelreg.lint import lint as lint_registry
+    from modelreg.ops.lint import lint as lint_registry
 
     result = lint_registry(Path.cwd())
     warn(result.warnings)

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from modelreg.core.refs import ModelRef, tag_patterns
 from modelreg.errors import NotFoundError
 from modelreg.importers.plan import EventStep, Plan, VersionStep, describe_needed, holding, needed, subject
-from modelreg.refs import ModelRef, tag_patterns
 
 if TYPE_CHECKING:
-    from modelreg.hashing import Progress
     from modelreg.models import ModelState
+    from modelreg.store.hashing import Progress
     from modelreg.writer import Writer
 
 # Fetches a version's bytes into the scratch directory given; returns the artifact's path.
@@ -154,7 +154,7 @@ def run(
         if dry_run or state is None:  # no version of it was imported (a dry run, or all of them skipped)
             written.append({**row, "tag": None})
             continue
-        from modelreg.lifecycle import describe
+        from modelreg.ops.lifecycle import describe
 
         tags = dict(model.tags)
         made = describe(reg, reg.target(None, None), model.name, model.description, tags, (), f"imported from {source}")

@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelreg import yamlio
 from modelreg.errors import ConfigError, InvalidInputError, NotFoundError
+from modelreg.formats import yamlio
 from modelreg.git import GitRepo
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 
 if TYPE_CHECKING:
-    from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
+    from modelreg.store.hashing import Progress
     from modelreg.writer import Writer
 
 INDEX = "artifacts.yaml"

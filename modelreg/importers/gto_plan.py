@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from modelreg import mlflowmap
 from modelreg.importers.plan import EventStep, Plan, VersionStep
+from modelreg.mlflow import mapping as mlflowmap
 
 SOURCE = "GTO"
 _NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"

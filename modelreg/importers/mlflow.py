@@ -13,9 +13,9 @@ from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
 
 if TYPE_CHECKING:
-    from modelreg.hashing import Progress
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
+    from modelreg.store.hashing import Progress
     from modelreg.writer import Writer
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelreg.refs import check_name
+from modelreg.core.refs import check_name
 from modelreg.report.records import ModelRecord, SiteRecord
 from modelreg.report.timeline import spans
 
 if TYPE_CHECKING:
-    from modelreg.reader import ModelView, Reader
+    from modelreg.read.reader import ModelView, Reader
 
 HIGHLIGHT = "production"
 

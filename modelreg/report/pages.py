@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from modelreg.events import ARCHIVED
+from modelreg.core.events import ARCHIVED
 from modelreg.models import Event, ModelVersion
 from modelreg.report.charts import esc, is_number, metric_svg, number, timeline_svg
 from modelreg.report.records import ModelRecord, SiteRecord, Span

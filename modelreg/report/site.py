@@ -19,7 +19,7 @@ from modelreg.report.gather import gather
 from modelreg.report.pages import INDEX, index_html, model_html, model_page
 
 if TYPE_CHECKING:
-    from modelreg.reader import Reader
+    from modelreg.read.reader import Reader
     from modelreg.report.records import SiteRecord
     from modelreg.results import ReportResult
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modelreg.events import ARCHIVED
+from modelreg.core.events import ARCHIVED
 from modelreg.models import Event, TargetKind
 from modelreg.report.records import Span
 

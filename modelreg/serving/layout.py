@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from modelreg.errors import InvalidInputError
-from modelreg.hashing import sha256_file
 from modelreg.models import Artifact
+from modelreg.store.hashing import sha256_file
 
 _INCOMING = ".incoming-"
 _LOCK = ".sync.lock"

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelreg.core.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
-from modelreg.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
 from modelreg.serving.records import Deployed, Record, SyncResult
@@ -243,8 +243,8 @@ class _Syncer:
             self.policy = {p: entry_id(reg.git, head, p) for p in plan.policy_paths(reg.config.allowed_signers)}
 
     def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
-        from modelreg import jsonview
-        from modelreg.cioutput import text_of
+        from modelreg.display import jsonview
+        from modelreg.display.cioutput import text_of
 
         artifact = resolved.manifest.artifact
         if not self.layout.holds(name, artifact):

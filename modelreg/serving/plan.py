@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from modelreg.errors import InvalidInputError
-from modelreg.models import Event, ModelState
-from modelreg.refs import (
+from modelreg.core.refs import (
     CLAIMS_PREFIX,
     TAGS_PREFIX,
     VERSION_CLAIMS_PREFIX,
@@ -20,6 +18,8 @@ from modelreg.refs import (
     version_claim_ref,
     version_tag,
 )
+from modelreg.errors import InvalidInputError
+from modelreg.models import Event, ModelState
 
 MAX_BACKOFF_S = 300.0
 POLL_JITTER = 0.1  # each wait is the interval ± 10%: pods started together drift apart

@@ -1,4 +1,4 @@
-"""Time travel by event order: modelreg.asof."""
+"""Time travel by event order: modelreg.core.asof."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelreg.asof import Moment, between, until
-from modelreg.instants import parse_span
+from modelreg.core.asof import Moment, between, until
+from modelreg.core.instants import parse_span
 from modelreg.models import Event
 
 

@@ -1,4 +1,4 @@
-"""`.modelreg/config.yaml` (DESIGN §2, modelreg.config) and KEY=VALUE options (modelreg.values)."""
+"""`.modelreg/config.yaml` (DESIGN §2, modelreg.formats.config) and KEY=VALUE options (modelreg.core.values)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from modelreg import config, values
-from modelreg.config import Config, check_store_url
+from modelreg.core import values
 from modelreg.errors import ConfigError, InvalidInputError
+from modelreg.formats import config
+from modelreg.formats.config import Config, check_store_url
 
 SOURCE = ".modelreg/config.yaml"
 

@@ -13,8 +13,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from modelreg.digestcache import DigestCache, stat_key
-from modelreg.hashing import sha256_file
+from modelreg.store.digestcache import DigestCache, stat_key
+from modelreg.store.hashing import sha256_file
 
 SECOND = 1_000_000_000
 WRONG = "sha256:" + "0" * 64  # a digest no test file has: served back, it proves the file was not read

@@ -1,4 +1,4 @@
-"""Event tags → Events, and their replay into state (DESIGN §3): modelreg.events."""
+"""Event tags → Events, and their replay into state (DESIGN §3): modelreg.core.events."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
-from modelreg.events import (
+from modelreg.core.events import (
     event_from_tag,
     event_message,
     history_order,
@@ -18,6 +17,7 @@ from modelreg.events import (
     rollback_version,
     to_archive,
 )
+from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
 from modelreg.models import Event, ModelState, TagRecord
 
 SAME_DATE = "2026-01-02T03:04:05+00:00"

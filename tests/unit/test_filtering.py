@@ -1,4 +1,4 @@
-"""MLflow's filter grammar over version records: modelreg.filtering."""
+"""MLflow's filter grammar over version records: modelreg.core.filtering."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelreg.errors import InvalidInputError
-from modelreg.filtering import (
+from modelreg.core.filtering import (
     OrderKey,
     SearchRecord,
     like_pattern,
@@ -19,7 +18,8 @@ from modelreg.filtering import (
     search,
     sort_key,
 )
-from modelreg.instants import parse_instant, parse_span
+from modelreg.core.instants import parse_instant, parse_span
+from modelreg.errors import InvalidInputError
 
 
 def record(name: str = "fraud", version: int = 1, **fields: Any) -> SearchRecord:

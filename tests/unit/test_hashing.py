@@ -1,4 +1,4 @@
-"""Content digests of files and directories (DESIGN §2): modelreg.hashing."""
+"""Content digests of files and directories (DESIGN §2): modelreg.store.hashing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from modelreg.errors import InvalidInputError
-from modelreg.hashing import CHUNK, scan, sha256_file, tree_digest
 from modelreg.models import ArtifactFile
+from modelreg.store.hashing import CHUNK, scan, sha256_file, tree_digest
 
 
 def write(path: Path, data: bytes) -> Path:

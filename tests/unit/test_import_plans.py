@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg import mlflowmap
+from modelreg.core.events import replay
+from modelreg.core.filtering import parse_filter
 from modelreg.errors import InvalidInputError
-from modelreg.events import replay
-from modelreg.filtering import parse_filter
 from modelreg.importers import gto_plan, mlflow_plan
 from modelreg.importers.plan import EventStep, ModelStep, describe_needed, needed
-from modelreg.mlflowsearch import models, names_wanted, versions
+from modelreg.mlflow import mapping as mlflowmap
+from modelreg.mlflow.search import models, names_wanted, versions
 from modelreg.models import Event, ModelState
 
 STAGES = ("staging", "production", "archived")

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from modelreg.core.events import replay
+from modelreg.core.refs import TagName, check_name, event_tag, parse_tag_name
 from modelreg.errors import MalformedEvent
-from modelreg.events import replay
-from modelreg.refs import TagName, check_name, event_tag, parse_tag_name
 from tests.unit.test_events import change, decode, reg
 
 

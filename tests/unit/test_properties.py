@@ -10,11 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelreg import yamlio
-from modelreg.errors import ConfigError, InvalidInputError, MalformedEvent
-from modelreg.events import MAX_NESTING, event_from_tag, replay
-from modelreg.models import Event, TagRecord
-from modelreg.refs import (
+from modelreg.core.events import MAX_NESTING, event_from_tag, replay
+from modelreg.core.refs import (
     LATEST,
     MAX_NAME_LENGTH,
     NAME_RE,
@@ -26,7 +23,10 @@ from modelreg.refs import (
     parse_tag_name,
     version_tag,
 )
-from modelreg.yamlstrict import MAX_NESTING as MAX_YAML_NESTING
+from modelreg.errors import ConfigError, InvalidInputError, MalformedEvent
+from modelreg.formats import yamlio
+from modelreg.formats.yamlstrict import MAX_NESTING as MAX_YAML_NESTING
+from modelreg.models import Event, TagRecord
 
 # Fast and the same on every run: a fixed seed per test, no example database on disk. The
 # autouse fixture (an isolated HOME) does not change between examples, so sharing it is fine.

@@ -1,4 +1,4 @@
-"""Names, references and tag names (DESIGN §1, §3, §4): modelreg.refs."""
+"""Names, references and tag names (DESIGN §1, §3, §4): modelreg.core.refs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from modelreg.errors import InvalidInputError
-from modelreg.refs import (
+from modelreg.core.refs import (
     ModelRef,
     TagName,
     check_alias,
@@ -21,6 +20,7 @@ from modelreg.refs import (
     version_tag,
     versioned_operands,
 )
+from modelreg.errors import InvalidInputError
 
 STAGES = ("staging", "production", "archived")
 

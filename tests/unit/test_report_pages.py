@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelreg.events import ARCHIVED, history_order, replay
+from modelreg.core.events import ARCHIVED, history_order, replay
 from modelreg.models import Artifact, ArtifactFile, Event, Lineage, Manifest, ModelVersion
 from modelreg.report.charts import metric_svg, timeline_svg
 from modelreg.report.pages import CSP, STYLE_HASH, index_html, model_html

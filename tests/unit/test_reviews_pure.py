@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from modelreg import cioutput, requestfile, signatures
-from modelreg.config import from_yaml as config_from_yaml
+from modelreg.core import signatures
+from modelreg.core.events import held_before
+from modelreg.display import cioutput
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.events import held_before
+from modelreg.formats import requestfile
+from modelreg.formats.config import from_yaml as config_from_yaml
+from modelreg.formats.requestfile import Request
 from modelreg.models import Artifact, ArtifactFile, Event, Lineage, Manifest
-from modelreg.requestfile import Request
 
 
 def make_request(**changes) -> Request:

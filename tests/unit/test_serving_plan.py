@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from modelreg.core.refs import ModelRef
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event, ModelState
-from modelreg.refs import ModelRef
 from modelreg.serving import plan
 
 RANDS = [0.0, 0.25, 0.5, 0.999999]

@@ -1,4 +1,4 @@
-"""Strict YAML (modelreg.yamlio) and version manifests (DESIGN §2, modelreg.manifest)."""
+"""Strict YAML (modelreg.formats.yamlio) and version manifests (DESIGN §2, modelreg.formats.manifest)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from modelreg import manifest, yamlio
 from modelreg.errors import ConfigError, InvalidInputError
+from modelreg.formats import manifest, yamlio
 from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
 
 SOURCE = ".modelreg/models/fraud/v7.yaml"

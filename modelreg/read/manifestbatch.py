@@ -1,0 +1,141 @@
+"""Many versions' manifests at once, as `Reader.read_manifest` reads one: what search needs.
+
+Each manifest is the one its version tag's commit holds, with `description` and `tags` from the
+current copy (the work tree's, or the one at `branch_rev`). The blob ids come from git in three
+calls at most (`cat-file --batch-check` for the tagged copies not seen before, `ls-files` or
+`ls-tree` for the current ones) and the parses are cached by blob id: a blob's bytes never
+change, so its parse never does. Work-tree files that differ from the index are read and parsed
+afresh every time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from modelreg import cachefile
+from modelreg.errors import ModelregError
+from modelreg.formats import manifest as manifestmod
+from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
+
+if TYPE_CHECKING:
+    from modelreg.git import GitRepo
+    from modelreg.models import Event
+
+FORMAT = 1
+Parsed = tuple[Any, ...] | str | None  # a manifest as plain data, why it does not parse, or None: no such file
+
+
+class Batch:
+    """The manifests of `registrations`, keyed by (name, version), as plain data (`manifest` makes one whole).
+
+    `problems` says which could not be read.
+    """
+
+    def __init__(
+        self, git: GitRepo, registrations: list[Event], branch_rev: str | None, cache_dir: str, scope: str = "*"
+    ) -> None:
+        """`scope` names the cache file (one per model searched, and one for all): each keeps what it last used."""
+        self.plain: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self.problems: dict[tuple[str, int], str] = {}
+        path = os.path.join(cache_dir, "manifests", cachefile.file_name(str(git.root), scope))
+        ident = (FORMAT, str(git.root))
+        cached = cachefile.load(path)
+        blob_of: dict[str, str] = {}
+        parsed: dict[str, Parsed] = {}
+        if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:
+            blob_of, parsed = cached[1], cached[2]
+        specs = [f"{e.commit}:{manifestmod.manifest_path(e.name, e.version)}" for e in registrations]
+        unknown = [spec for spec in specs if spec not in blob_of]
+        changed = bool(unknown)
+        for spec, oid in zip(unknown, git.object_ids(unknown), strict=True):
+            if oid is not None:
+                blob_of[spec] = oid
+        current = git.file_ids(branch_rev, manifestmod.MODELS_DIR)
+        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for oid in current.values() if oid is not None}
+        missing = sorted(oid for oid in wanted if oid not in parsed)
+        if missing:
+            changed = True
+            for oid, text in zip(missing, git.read_blobs(missing), strict=True):
+                parsed[oid] = _parse(text, oid)
+        for event, spec in zip(registrations, specs, strict=True):
+            self._add(git, event, blob_of.get(spec), parsed, current)
+        if changed:
+            keep = {blob_of.get(s, "") for s in specs} | set(current.values())
+            cachefile.dump(path, (ident, blob_of, {oid: p for oid, p in parsed.items() if oid in keep}))
+
+    def _add(
+        self, git: GitRepo, event: Event, blob: str | None, parsed: dict[str, Parsed], current: dict[str, str | None]
+    ) -> None:
+        key = (event.name, event.version)
+        rel = manifestmod.manifest_path(event.name, event.version)
+        tagged = parsed.get(blob or "")
+        if not isinstance(tagged, tuple):
+            self.problems[key] = f"{rel} at {event.tag}: {tagged or 'missing from its commit'}"
+            return
+        if tagged[:2] != key:
+            self.problems[key] = f"{rel} at {event.tag} is the manifest of {tagged[0]} v{tagged[1]}"
+            return
+        if rel in current and current[rel] != blob:
+            oid = current[rel]
+            now = parsed.get(oid) if oid is not None else _parse(git.read_files([(None, rel)])[0], rel)
+            if isinstance(now, tuple):
+                if now[:2] == key:  # only description and tags may change after registration
+                    tagged = (*tagged[:5], now[5], *tagged[6:10], now[10], *tagged[11:])
+                else:
+                    self.problems[key] = f"{rel} is the manifest of {now[0]} v{now[1]}"
+                    return
+            elif now is not None:
+                self.problems[key] = f"{rel}: {now}"
+                return
+        self.plain[key] = tagged
+
+    def manifest(self, key: tuple[str, int]) -> Manifest:
+        return _manifest(self.plain[key])
+
+
+def _parse(text: str | None, source: str) -> Parsed | None:
+    if text is None:
+        return None
+    try:
+        return _plain(manifestmod.from_yaml(text, source))
+    except ModelregError as exc:
+        return str(exc)
+
+
+def _plain(m: Manifest) -> tuple[Any, ...]:
+    """A manifest as marshal-able data (validated once, when parsed)."""
+    art = m.artifact
+    return (
+        m.name,
+        m.version,
+        m.created_at,
+        m.created_by,
+        (art.store, art.digest, art.size, tuple(tuple(f) for f in art.files)),
+        m.description,
+        dict(m.params),
+        dict(m.metrics),
+        tuple(m.lineage),
+        tuple(m.training),
+        dict(m.tags),
+        dict(m.extra),
+    )
+
+
+def _manifest(plain: tuple[Any, ...]) -> Manifest:
+    name, version, created_at, created_by, art, description, params, metrics, lineage, training, tags, extra = plain
+    store, digest, size, files = art
+    return Manifest(
+        name,
+        version,
+        created_at,
+        created_by,
+        Artifact(store, digest, size, tuple(ArtifactFile(*f) for f in files)),
+        description,
+        params,
+        metrics,
+        Lineage(*lineage),
+        Training(*training),
+        tags,
+        extra,
+    )

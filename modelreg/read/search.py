@@ -1,0 +1,94 @@
+"""Search: the versions the policy admits, filtered and ordered with MLflow's grammar (see filtering).
+
+A version's stage and aliases are the replay of the admitted events, exactly as `list`, `show`
+and `resolve` see them; a version the policy leaves out is not there to be found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from modelreg.core import filtering
+from modelreg.errors import InvalidInputError
+from modelreg.models import ModelVersion, SearchResult
+from modelreg.paths import cache_dir
+from modelreg.read.manifestbatch import Batch
+
+if TYPE_CHECKING:
+    from modelreg.models import Event
+    from modelreg.read.reader import ModelView, Reader
+
+
+def search(
+    reader: Reader,
+    filter_: str | None = None,
+    *,
+    model: str | None = None,
+    order_by: Sequence[str] = (),
+    limit: int | None = None,
+    views: list[ModelView] | None = None,
+) -> SearchResult:
+    """The versions matching `filter_` (every version when empty), ordered by `order_by`, at most `limit`.
+
+    `views`: the models to search, as the caller already read them (time travel passes a past state).
+    """
+    parsed = filtering.parse_filter(filter_)
+    order = filtering.parse_order_by(order_by)
+    if limit is not None and limit < 1:
+        raise InvalidInputError(f"the limit must be at least 1, not {limit}")
+    if views is None:
+        views = reader.views(model)
+    registrations = []
+    for view in views:
+        admitted = set(view.state.versions)
+        registrations += [e for e in view.events if e.action == "register" and e.version in admitted]
+    branch_rev = "refs/remotes/origin/HEAD" if reader.source else None
+    batch = Batch(reader.git, registrations, branch_rev, cache_dir(), scope=model or "*")
+    warnings = [w for v in views for w in v.rejected]
+    candidates: list[tuple[ModelView, Event]] = []
+    by_name = {view.state.name: view for view in views}
+    for event in registrations:
+        key = (event.name, event.version)
+        plain = batch.plain.get(key)
+        if plain is None:
+            warnings.append(f"ignoring {event.tag}: {batch.problems.get(key, 'its manifest cannot be read')}")
+        elif event.digest is not None and event.digest != plain[4][1]:
+            warnings.append(f"ignoring {event.tag}: it records {event.digest}, its manifest another digest")
+        else:
+            candidates.append((by_name[event.name], event))
+
+    aliases: dict[str, dict[int, tuple[str, ...]]] = {}
+    for view in views:
+        held = aliases.setdefault(view.state.name, {})
+        for alias, version in sorted(view.state.aliases.items()) if view.state.retired is None else ():
+            held[version] = (*held.get(version, ()), alias)
+
+    def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
+        view, event = item
+        plain = batch.plain[event.name, event.version]
+        stage = view.state.stages.get(event.version) if view.state.retired is None else None
+        return plain_record(plain, stage, aliases[event.name].get(event.version, ()))
+
+    matched = filtering.search(candidates, parsed, order, limit, view=seen)
+    store = reader.config.store
+    versions = tuple(
+        ModelVersion(
+            batch.manifest((event.name, event.version)),
+            view.state.stages.get(event.version) if view.state.retired is None else None,
+            view.state.aliases_of(event.version) if view.state.retired is None else (),
+            event.commit,
+            view.rejected,
+            store,
+        )
+        for view, event in matched
+    )
+    return SearchResult(versions, tuple(dict.fromkeys(warnings)))
+
+
+def plain_record(plain: tuple[Any, ...], stage: str | None, aliases: tuple[str, ...]) -> filtering.SearchRecord:
+    """What a filter sees of a version, from its manifest as plain data (see manifestbatch)."""
+    name, version, created_at, created_by, _art, _description, params, metrics, lineage, _training, tags, _extra = plain
+    return filtering.SearchRecord(
+        name, version, (stage,) if stage else (), aliases, metrics, params, tags, created_at, created_by, *lineage[2:4]
+    )

@@ -1,0 +1,147 @@
+"""Checking event signatures with git (DESIGN §3): `git verify-tag`, judged by signatures.py.
+
+One `git verify-tag` (and ssh-keygen under it) per tag costs milliseconds, so reads remember
+what git said, keyed by what its answer depends on: the tag object id (its bytes, signature
+included) and the bytes of the allowed-signers file it was checked against. A different file,
+a replaced tag, anything else is checked afresh. Only SSH signatures checked against the
+configured file are remembered (a GPG keyring is state no key names); `verify` never reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelreg.models import Event, Finding
+
+if TYPE_CHECKING:
+    from modelreg.git import GitRepo
+    from modelreg.read.context import Context
+
+
+def signature_findings(
+    ctx: Context, events: dict[str, list[Event]], only: str | None = None, *, remembered: bool = True
+) -> list[Finding]:
+    """When the registry requires signed events: every version or event tag whose signature git or the signers
+    list refuse. A version tag may be signed by any allowed signer; an event tag by one allowed for its target.
+    `remembered`: take git's earlier answers for the same tag and signers file (see above)."""
+    if not ctx.config.require_signed:
+        return []
+    todo = [e for model in events.values() for e in model if only is None or e.tag == only]
+    if not todo:
+        return []
+    allowed = _allowed_signers(ctx)
+    if isinstance(allowed, str):
+        return [Finding("signature", ctx.config.allowed_signers or "", allowed)]
+    reports = _reports(ctx, [e.object for e in todo], allowed, remembered)
+    from modelreg.core.signatures import signature_problem
+
+    findings = []
+    for event, (verified, report) in zip(todo, reports, strict=True):
+        target = event.target or ""
+        problem = signature_problem(event.tag, verified, report, ctx.config.signers.get(target, ()), target)
+        if problem:
+            findings.append(Finding("signature", event.tag, problem))
+    return findings
+
+
+# Per process: git's verdicts by signers key (content), and each repository's revocation list setting.
+_VERDICTS: dict[str, dict[str, tuple[bool, str]]] = {}
+_REVOKED: weakref.WeakKeyDictionary[GitRepo, str | None] = weakref.WeakKeyDictionary()
+
+
+def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered: bool) -> list[tuple[bool, str]]:
+    """git's (accepted, report) for each tag object, from memory where it may be."""
+    if allowed is None or not remembered:
+        return _ask_git(ctx, objects, allowed)
+    from modelreg import cachefile
+    from modelreg.paths import cache_dir
+
+    key = _signers_key(ctx, allowed)
+    path = os.path.join(cache_dir(), "signatures", cachefile.file_name(key))
+    known = _VERDICTS.get(key)
+    if known is None:
+        loaded = cachefile.load(path)
+        valid = isinstance(loaded, tuple) and len(loaded) == 2 and loaded[0] == key and isinstance(loaded[1], dict)
+        known = _VERDICTS[key] = loaded[1] if valid else {}
+    missing = sorted({obj for obj in objects if obj not in known})
+    if missing:
+        known.update(zip(missing, _ask_git(ctx, missing, allowed), strict=True))
+        cachefile.dump(path, (key, known))
+    return [known[obj] for obj in objects]
+
+
+def _ask_git(ctx: Context, objects: list[str], allowed: Path | None) -> list[tuple[bool, str]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Each check is a git process (and ssh-keygen or gpg under it): run them side by side.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda obj: ctx.git.verify_tag(obj, allowed), objects))
+
+
+def _signers_key(ctx: Context, allowed: Path) -> str:
+    """What an SSH verdict depends on besides the tag: the allowed signers, and revoked keys if git has a list."""
+    import hashlib
+
+    if ctx.git not in _REVOKED:
+        _REVOKED[ctx.git] = ctx.git.config_get("gpg.ssh.revocationFile")
+    digest = hashlib.sha256(allowed.read_bytes())
+    if revoked := _REVOKED[ctx.git]:
+        try:
+            digest.update(b"\0revoked\0" + Path(revoked).expanduser().read_bytes())
+        except OSError:
+            digest.update(b"\0unreadable revocation list\0" + revoked.encode())
+    return digest.hexdigest()
+
+
+def _allowed_signers(ctx: Context) -> Path | str | None:
+    """The configured allowed-signers file as a path (None: git's own setting), or why it is unusable.
+
+    The file is part of the policy of record: read as committed where the config was read (the
+    main branch), never from whatever the work tree holds. Its text is written once to a private
+    cache file named by its digest, which git then reads.
+    """
+    rel = ctx.config.allowed_signers
+    if rel is None:
+        return None
+    rev = ctx.policy_commit or ("refs/remotes/origin/HEAD" if ctx.source else None)
+    if rev is None:  # the policy of record is the work tree's own (a registry with no main branch yet)
+        path = ctx.root / rel
+        return path if path.is_file() else f"the allowed-signers file {rel} named in the config does not exist"
+    (text,) = ctx.git.read_files([(rev, rel)], keep=True)
+    if text is None:
+        return f"the allowed-signers file {rel} named in the config is not committed at {rev[:12]}"
+    return _content_file(text)
+
+
+def _content_file(text: str) -> Path:
+    """A private file holding `text`, named by its digest (so made once, and never changed after)."""
+    import hashlib
+
+    from modelreg import cachefile
+    from modelreg.paths import cache_dir
+
+    data = text.encode("utf-8", errors="surrogateescape")
+    directory = os.path.join(cache_dir(), "signers")
+    path = Path(directory) / hashlib.sha256(data).hexdigest()
+    if not cachefile.private_dir(directory):
+        import atexit
+        import tempfile
+
+        handle, name = tempfile.mkstemp(prefix="modelreg-signers-")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        atexit.register(os.unlink, name)
+        return Path(name)
+    try:
+        if path.read_bytes() == data and cachefile.private(path.stat()):
+            return path
+    except OSError:
+        pass
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+        file.write(data)
+    os.replace(tmp, path)
+    return path

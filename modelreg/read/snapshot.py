@@ -1,0 +1,153 @@
+"""What the refs say: every modelreg tag and claim ref of one model (or all), parsed once.
+
+Tag objects are immutable and named by their content, so the list of ref names and object ids
+fixes every byte a parse of them read. The parse is cached (a private marshal file, see
+cachefile) together with exactly that list, as `git for-each-ref` prints it. A read costs one
+`for-each-ref` of names and ids: when the list is the cached one, the cached parse is the parse.
+When refs were only added (every write modelreg makes), just the new ones are read and parsed,
+in one more `for-each-ref` naming exactly them, and added to the parse. A ref that moved or
+vanished (never modelreg's doing) makes the whole set be read afresh.
+
+The cache holds parses keyed by what they were parsed from, never answers: state is replayed
+from them on every call. Key and parse always come from the same git read: a ref is recorded
+with the id that the call which parsed it reported, so a ref moved between two calls is never
+paired with the parse of its old object.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import insort
+from operator import itemgetter
+from typing import TYPE_CHECKING, NamedTuple
+
+from modelreg import cachefile
+from modelreg.core.events import event_from_tag
+from modelreg.core.refs import (
+    CLAIMS_PREFIX,
+    TAGS_PREFIX,
+    VERSION_CLAIMS_PREFIX,
+    claim_prefixes,
+    is_claim_ref,
+    parse_tag_name,
+    tag_patterns,
+)
+from modelreg.errors import MalformedEvent
+from modelreg.models import Event
+
+if TYPE_CHECKING:
+    from modelreg.git import GitRepo
+
+FORMAT = 9  # 9: registrations record `after`; payload text checked for Unicode
+_MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
+_GLOB_CHARS = frozenset("*?[\\")
+_BY_TAG = itemgetter(Event._fields.index("tag"))
+
+# The parse in plain data: events as field tuples by model (sorted by tag, as a full read lists
+# them), taken seqs and versions by model, problems (sorted by tag), claims.
+Parse = tuple[dict[str, list[tuple[object, ...]]], dict[str, set[int]], dict[str, set[int]], list[str], dict[str, str]]
+
+
+class Snapshot(NamedTuple):
+    """Everything one read of the refs told us about one model (or all)."""
+
+    events: dict[str, list[Event]]
+    taken_seqs: dict[str, set[int]]  # from claim refs and event tag names, well-formed or not
+    taken_versions: dict[str, set[int]]  # from version tag names and version claim refs, well-formed or not
+    problems: tuple[str, ...]  # tags with a modelreg name that are not well-formed events
+    claims: dict[str, str]  # claim ref (of an event or a version) → the tag object it points at
+
+
+def patterns_for(name: str | None) -> list[str]:
+    return [*tag_patterns(name), *claim_prefixes(name)]
+
+
+def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
+    """The parsed refs of model `name` (every model when None)."""
+    patterns = patterns_for(name)
+    path = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
+    ident = (FORMAT, Event._fields, str(git.root), patterns)
+    listing = git.ref_ids(patterns)
+    cached = cachefile.load(path)
+    if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:
+        try:
+            if cached[1] == listing:
+                return _snapshot_of(cached[2])
+            extended = _extend(git, cached[1], listing, cached[2])
+        except (TypeError, ValueError, KeyError, IndexError):  # a damaged cache: read afresh
+            extended = None
+        if extended is not None:
+            cachefile.dump(path, (ident, *extended))
+            return _snapshot_of(extended[1])
+    parse: Parse = ({}, {}, {}, [], {})
+    seen = _add(parse, _read(git, patterns))
+    cachefile.dump(path, (ident, seen, parse))
+    return _snapshot_of(parse)
+
+
+def _extend(git: GitRepo, seen: str, listing: str, parse: Parse) -> tuple[str, Parse] | None:
+    """`parse` plus the refs `listing` has beyond `seen`; None when a ref moved or vanished."""
+    before = set(seen.splitlines())
+    now = listing.splitlines()
+    new = [line for line in now if line not in before]
+    if len(before) + len(new) != len(now) or len(new) > _MAX_NEW:
+        return None
+    refs = [line.split(" ", 1)[0] for line in new]
+    if any(_GLOB_CHARS & set(ref) for ref in refs):
+        return None
+    added = _add(parse, _read(git, refs))
+    if sorted(added.splitlines()) == sorted(new):
+        return listing, parse
+    # A new ref moved or went between the two calls: record exactly what was parsed.
+    return "".join(sorted(f"{line}\n" for line in (*before, *added.splitlines()))), parse
+
+
+def _read(git: GitRepo, patterns: list[str]) -> list[tuple[str, str, str | None, int | None, int | None, object]]:
+    """(ref, object id, model, version, seq, event fields or problem) of each ref matching `patterns`."""
+    tags, others = git.read_refs(patterns)
+    found: list[tuple[str, str, str | None, int | None, int | None, object]] = []
+    for record in tags:
+        parsed = parse_tag_name(record.tag)
+        ref = TAGS_PREFIX + record.tag
+        if parsed is None:
+            found.append((ref, record.object, None, None, None, None))
+            continue
+        try:
+            event = event_from_tag(record)
+            parse: object = tuple(event) if event is not None else None
+        except MalformedEvent as exc:
+            parse = str(exc)
+        found.append((ref, record.object, parsed.name, parsed.version, parsed.seq, parse))
+    for ref, obj in others.items():
+        if ref.startswith(VERSION_CLAIMS_PREFIX):
+            model, _, version = ref.removeprefix(VERSION_CLAIMS_PREFIX).rpartition("/")
+            found.append((ref, obj, model, int(version) if version.isdigit() else None, None, None))
+            continue
+        model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
+        found.append((ref, obj, model, None, int(seq) if seq.isdigit() else None, None))
+    return found
+
+
+def _add(parse: Parse, found: list[tuple[str, str, str | None, int | None, int | None, object]]) -> str:
+    """Add refs to `parse` in place; returns their listing, as `for-each-ref` prints it."""
+    rows, taken, versions, problems, claims = parse
+    for ref, obj, model, version, seq, parsed in found:
+        if model is None:
+            continue
+        if is_claim_ref(ref):
+            claims[ref] = obj
+        if seq is not None:
+            taken.setdefault(model, set()).add(seq)
+        elif version is not None:
+            versions.setdefault(model, set()).add(version)
+        if isinstance(parsed, str):
+            insort(problems, parsed, key=lambda p: p.split(":", 1)[0])
+        elif isinstance(parsed, tuple):
+            insort(rows.setdefault(model, []), parsed, key=_BY_TAG)
+    return "".join(f"{ref} {obj}\n" for ref, obj, *_ in sorted(found))
+
+
+def _snapshot_of(parse: Parse) -> Snapshot:
+    rows, taken, versions, problems, claims = parse
+    make = Event._make
+    return Snapshot({model: list(map(make, r)) for model, r in rows.items()}, taken, versions, tuple(problems), claims)
