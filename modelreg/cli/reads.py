@@ -83,8 +83,8 @@ def history(
     if since is not None or until is not None:
         from modelreg.core.asof import between
 
-        first = reg.moment(since, "--since") if since is not None else None
-        last = reg.moment(until, "--until") if until is not None else None
+        first = reg.reader.moment(since, "--since") if since is not None else None
+        last = reg.reader.moment(until, "--until") if until is not None else None
         events = between(view.events, first, last)
     if json_:
         json_out([jsonview.event_json(e) for e in events])

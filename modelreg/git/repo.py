@@ -156,6 +156,19 @@ class GitRepo:
             return tracking
         return local or tracking
 
+    def branch_ref(self, branch: str) -> str:
+        """`refs/heads/<branch>` for a branch name (with or without the prefix) git accepts; an error otherwise."""
+        short = branch.removeprefix("refs/heads/")
+        try:
+            self.git("check-ref-format", "--branch", short)
+        except GitError:
+            raise InvalidInputError(f"{short!r} is not a valid branch name") from None
+        return f"refs/heads/{short}"
+
+    def remote_names(self) -> list[str]:
+        """The remotes configured here (`git remote`)."""
+        return self.git("remote").split()
+
     def resolve_commit(self, rev: str) -> str | None:
         try:
             return self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}").strip() or None
@@ -552,3 +565,12 @@ class GitRepo:
     def add_to_index(self, path: str, blob: str) -> None:
         """Record `path` as `blob` in the user's index, leaving every other entry as it was."""
         self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+
+    def write_worktree_file(self, rel: str, text: str, blob: str) -> None:
+        """Put a committed file in the work tree and the user's index, touching no other entry."""
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        self.add_to_index(rel, blob)

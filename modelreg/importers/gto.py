@@ -15,8 +15,9 @@ from modelreg.importers.gto_plan import GtoTag, parse, plan
 if TYPE_CHECKING:
     from modelreg.importers.apply import ImportReport
     from modelreg.importers.plan import VersionStep
+    from modelreg.publish.publisher import Publisher
+    from modelreg.read.reader import Reader
     from modelreg.store.hashing import Progress
-    from modelreg.writer import Writer
 
 INDEX = "artifacts.yaml"
 
@@ -81,18 +82,19 @@ def _dvc_cached(root: Path, pointer: str) -> Path | None:
 
 
 def import_repo(
-    reg: Writer,
+    reader: Reader,
+    publisher: Publisher,
     path: str,
     stage_map: Mapping[str, str],
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Bring a GTO repository's artifacts over into `reg`; again later, only the tags that are new."""
+    """Bring a GTO repository's artifacts over; again later, only the tags that are new."""
     from modelreg.importers import apply
 
     for gto_stage, ours in stage_map.items():
-        if ours not in reg.config.stages:
+        if ours not in reader.config.stages:
             raise InvalidInputError(f"--stage {gto_stage}={ours}: {ours!r} is not a configured stage")
     repo = GitRepo.discover(path)
     tags = read_tags(repo)
@@ -100,12 +102,18 @@ def import_repo(
         raise NotFoundError(f"{repo.root} has no GTO tags (NAME@vX.Y.Z, NAME#STAGE#N)")
     registered = sorted({t.commit for t in tags if (p := parse(t.tag)) is not None and p.action == "register"})
     index = read_index(repo, registered)
-    the_plan = plan(tags, index, stage_map, reg.config.stages)
+    the_plan = plan(tags, index, stage_map, reader.config.stages)
     the_plan = the_plan._replace(
         versions=[v._replace(missing=v.missing or _missing(repo, v), imported=v.imported) for v in the_plan.versions]
     )
     return apply.run(
-        reg, the_plan, "GTO", lambda step, scratch: fetch_from(repo, step, scratch), dry_run=dry_run, progress=progress
+        reader,
+        publisher,
+        the_plan,
+        "GTO",
+        lambda step, scratch: fetch_from(repo, step, scratch),
+        dry_run=dry_run,
+        progress=progress,
     )
 
 

@@ -365,7 +365,7 @@ class ModelregRegistryStore(AbstractStore):
         def transition(reg: Registry) -> MlflowModelVersion:
             target = mlflowmap.to_modelreg_stage(stage, reg.config.stages)
             current = reg.state(name).stages.get(number)
-            reg.select(reg.state(name), ModelRef(name, version=number))
+            reg.reader.select(reg.state(name), ModelRef(name, version=number))
             if target is None:
                 if current is not None:
                     reg.remove_stage(name, number, reason="MLflow: transition to stage None")
@@ -417,7 +417,7 @@ class ModelregRegistryStore(AbstractStore):
             for summary in reg.models():
                 if names is None or summary.name in names:
                     view = reg.model(summary.name)
-                    found += [reg.version(view, version) for version in view.state.versions]
+                    found += [reg.reader.version(view, version) for version in view.state.versions]
             matched = mlflowsearch.matching(found, filter_, order, mlflowsearch.version_record)
             paged = mlflowsearch.page(matched, max_results, page_token)
             return PagedList([self._entity(reg, mv) for mv in paged], paged.token)

@@ -10,6 +10,7 @@ from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
+from modelreg.publish.fetching import fetch
 from modelreg.read.policy import claim_problem
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ def tagged_manifests(reg: Reader, events: dict[str, list[Event]]) -> tuple[dict[
 def verify(
     reg: Reader, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None
 ) -> VerifyReport:
+    """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
+    if name is not None:
+        reg.model(name)  # an unknown model is an error, not an empty report
     snap = reg.snapshot(name)
     findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
     for model, model_events in sorted(snap.events.items()):
@@ -164,7 +168,17 @@ def _worktree_findings(reg: Reader, tag: str, tagged: Manifest) -> list[Finding]
 
 
 def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
-    """Blobs of the configured store that no manifest references; deleted only when asked."""
+    """Blobs of the configured store that no manifest references; deleted only when asked.
+
+    Blobs younger than `grace_s` seconds are kept: a registration may be uploading them. A blob
+    is referenced through a version tag, so when the registry's remote exists its refs are
+    fetched first (a ref moved or deleted there is an IntegrityError), and gc refuses while the
+    main branch or HEAD has a manifest whose version tag is not here.
+    """
+    if grace_s < 0:
+        raise InvalidInputError("the grace period must not be negative")
+    if reg.source is None and reg.config.remote in reg.git.remote_names():
+        fetch(reg, strict=True)
     from modelreg.store.blobs import older_than
 
     snap = reg.snapshot(None)

@@ -220,8 +220,8 @@ class _Syncer:
         for warning in view.rejected:
             self._tell(warning)
         try:
-            version = reg.select(view.state, self.parsed)
-            resolved = reg.version(view, version)
+            version = reg.reader.select(view.state, self.parsed)
+            resolved = reg.reader.version(view, version)
         except ModelregError as exc:
             exc.warnings = view.rejected
             raise
