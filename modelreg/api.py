@@ -25,7 +25,7 @@ from modelreg.publish import fetching
 from modelreg.publish.options import WriteArgs, WriteOptions
 from modelreg.publish.publisher import Publisher
 from modelreg.read import opening, search
-from modelreg.read.reader import Located, ModelView, Reader
+from modelreg.read.reader import ModelView, Reader
 from modelreg.read.when import When
 from modelreg.report import write_report
 from modelreg.store.hashing import Progress
@@ -70,10 +70,6 @@ class Registry:
         return self.reader.resolve(ref, at)
 
     show = resolve
-
-    def locate(self, ref: str | ModelRef, at: When | None = None) -> Located:
-        """(name, version, digest) of a reference, from the refs alone where they record the digest."""
-        return self.reader.locate(ref, at)
 
     def model(self, name: str, at: When | None = None) -> ModelView:
         """The model as the policy of record admits it: its state, events, and what was left out."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from modelreg.formats.config import from_yaml
 from tests.conftest import git, make_repo, repo_state
 
 
@@ -172,6 +173,7 @@ def test_a_broken_config_names_the_file_and_key(registered, cli):
     # `no` is read as the string it looks like, never as False (YAML 1.1's trap)
     config.write_text(config.read_text().replace("- 1.10", "- no"))
     assert cli("list", "--json").code == 0
+    assert "no" in from_yaml(config.read_text(), "config.yaml").stages
 
 
 def test_usage_errors_exit_2(repo, cli):

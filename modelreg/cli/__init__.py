@@ -42,7 +42,7 @@ def _dispatch(args: list[str], lean: bool, as_json: bool) -> int:
     from modelreg.cli import lean as leanmod
 
     if args == ["--version"]:
-        from modelreg import __version__
+        from modelreg.version import __version__
 
         sys.stdout.write(f"modelreg {__version__}\n")
         return ExitCode.OK

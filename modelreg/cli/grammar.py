@@ -28,7 +28,7 @@ def versioned(reg: Registry, words: Sequence[str | None], following: int, usage:
 
 
 def version_of(reg: Registry, ref: ModelRef) -> int:
-    return ref.version if ref.version is not None else reg.locate(ref).version
+    return ref.version if ref.version is not None else reg.resolve(ref).version
 
 
 def alias_operands(words: Sequence[str]) -> list[str]:

@@ -26,7 +26,7 @@ app.add_typer(alias_app, name="alias")
 
 def _version(value: bool) -> None:
     if value:
-        from modelreg import __version__
+        from modelreg.version import __version__
 
         typer.echo(f"modelreg {__version__}")
         raise typer.Exit()

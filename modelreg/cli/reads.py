@@ -119,14 +119,12 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
 
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
+    mv = reg.resolve(parsed, at)  # one path, whatever the output: the manifest is checked against its tag
+    warn(mv.warnings)
     if json_:
-        mv = reg.resolve(parsed, at)
-        warn(mv.warnings)
         json_out(jsonview.resolve_json(mv, reg.context.policy_commit))
-        return
-    found = reg.locate(parsed, at)
-    warn(found.warnings)
-    line(f"{found.name}@v{found.version} {found.digest}")
+    else:
+        line(f"{mv.name}@v{mv.version} {mv.digest}")
 
 
 def pull(

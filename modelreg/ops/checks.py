@@ -238,8 +238,7 @@ def _untagged_manifest(reg: Reader, events: dict[str, list[Event]]) -> tuple[str
         if commit is None or commit in seen:
             continue
         seen.add(commit)
-        listing = reg.git.git("ls-tree", "-r", "-z", "--name-only", commit, "--", manifestmod.MODELS_DIR)
-        for path in sorted(listing.split("\x00")):
+        for path in sorted(reg.git.list_paths(commit, manifestmod.MODELS_DIR)):
             found = _MANIFEST_PATH.fullmatch(path)
             if found is not None and path not in tagged:
                 return path, label, version_tag(found[1], int(found[2]))

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelreg import __version__, cachefile
+from modelreg import cachefile
 from modelreg.core.refs import NAME_RE, version_tag
 from modelreg.errors import ModelregError
 from modelreg.formats import config as configmod
@@ -30,6 +30,7 @@ from modelreg.git import GitRepo
 from modelreg.models import Manifest
 from modelreg.paths import cache_dir
 from modelreg.results import REQUESTS_DIR, LintReport
+from modelreg.version import __version__
 
 _MANIFEST_FILE = re.compile(r"v([1-9][0-9]*)\.yaml")
 _FORMAT = "1"  # of the verdict cache: change it when the checks change

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
-from modelreg.git.repo import Addition
+from modelreg.git.history import Addition, first_parent_additions, parents_of
 from modelreg.models import Event, Finding
 from modelreg.results import REQUESTS_DIR, Merge
 
@@ -62,7 +62,7 @@ def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[
         if (merge := next((m for m in merges.get(rid, []) if commit in (None, m.commit)), None)) is not None
     }
     if found:  # a merge commit's parents are what show it was merged: they must be here
-        parents = ctx.git.git("show", "--no-patch", "--format=%P", *{m.commit for m in found.values()}).split()
+        parents = parents_of(ctx.git, sorted({m.commit for m in found.values()}))
         if ctx.git.missing_objects(sorted(set(parents))):
             return [rid for rid, _ in wanted]
     return [rid for rid, commit in wanted if (rid, commit) not in found]
@@ -117,7 +117,7 @@ def _is_commit_id(rev: str) -> bool:
 def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition]:
     """The main line's request additions; kept across processes by tip commit (a commit fixes its history)."""
     if not _is_commit_id(rev):
-        return ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+        return first_parent_additions(ctx.git, rev, REQUESTS_DIR)
     import os
 
     from modelreg import cachefile
@@ -131,7 +131,7 @@ def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition
             return [Addition(*fields) for fields in cached[1]]
         except TypeError:  # a damaged entry: read afresh
             pass
-    additions = ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+    additions = first_parent_additions(ctx.git, rev, REQUESTS_DIR)
     cachefile.dump(path, (ident, [tuple(a) for a in additions]))
     return additions
 

@@ -103,7 +103,7 @@ class Reader:
 
     def not_found(self, message: str) -> NotFoundError:
         """A not-found error, marked as possibly stale when this clone has a remote it may lag behind."""
-        return NotFoundError(message, maybe_stale=not self.source and bool(self.git.git("remote").strip()))
+        return NotFoundError(message, maybe_stale=not self.source and bool(self.git.remote_names()))
 
     def state(self, name: str) -> ModelState:
         return self.model(name).state
@@ -170,21 +170,6 @@ class Reader:
         view = self.model(parsed.name, at)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
-
-    def locate(self, ref: str | ModelRef, at: When | None = None) -> Located:
-        """(name, version, digest) of a reference, from the refs alone (the register tag's payload).
-
-        Reads no manifest when the register tag records the digest; `resolve`, `show` and `pull`
-        refuse a version whose manifest names another digest than its tag.
-        """
-        parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name, at)
-        with _telling(view.rejected):
-            version = self.select(view.state, parsed)
-            digest = registration(view.events, version).digest
-            if digest is None:
-                digest = self.version(view, version).digest
-        return Located(parsed.name, version, digest, view.rejected)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
         """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""
@@ -337,15 +322,6 @@ class Reader:
             )
         options = self.config.store_options if url == self.config.store else {}
         return open_store(url, self.root, options)
-
-
-class Located(NamedTuple):
-    """What `locate` finds: a version named by the refs alone."""
-
-    name: str
-    version: int
-    digest: str
-    warnings: tuple[str, ...] = ()
 
 
 @contextmanager

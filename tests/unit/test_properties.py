@@ -159,7 +159,10 @@ FORMS = ["flow lists", "flow mappings", "block lists", "block mappings"]
 @given(st.integers(min_value=1, max_value=300), st.sampled_from(FORMS))
 def test_nesting_up_to_the_limit_loads_and_beyond_it_is_a_config_error(depth: int, form: str) -> None:
     if depth <= MAX_YAML_NESTING:
-        assert yamlio.load(nested(depth, form), "f.yaml") is not None
+        loaded = yamlio.load(nested(depth, form), "f.yaml")
+        for _ in range(depth):  # exactly `depth` containers, then the scalar
+            loaded = loaded["a"] if isinstance(loaded, dict) else loaded[0]
+        assert loaded == "x"
     else:
         with pytest.raises(ConfigError, match=r"^f\.yaml: invalid YAML \(line \d+\): nested deeper than 64 levels$"):
             yamlio.load(nested(depth, form), "f.yaml")
