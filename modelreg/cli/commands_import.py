@@ -11,6 +11,7 @@ import typer
 from modelreg.cli.options import JsonOpt, app
 from modelreg.cli.output import console, json_out, line, say
 from modelreg.cli.reads import open_registry
+from modelreg.core.values import parse_pairs
 from modelreg.display import jsonview
 
 if TYPE_CHECKING:
@@ -94,8 +95,6 @@ def import_gto(
 
     Example: `modelreg import gto --repo ../models --stage prod=production`
     """
-    from modelreg.core.values import parse_pairs
-
     mapping = {k: str(v) for k, v in parse_pairs(stage or [], "--stage").items()}
     reg = open_registry()
     with per_model_bar() as bar:

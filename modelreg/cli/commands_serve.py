@@ -12,7 +12,11 @@ from typing import Annotated
 import typer
 
 from modelreg.cli.options import JsonOpt, RefArg, RepoOpt, app
+from modelreg.display.jsonview import sync_record_json
 from modelreg.errors import ExitCode
+from modelreg.serving import plan
+from modelreg.serving.loop import sync as run_sync
+from modelreg.serving.records import Record
 
 
 @app.command()
@@ -74,9 +78,6 @@ def sync(
     Init container: add --once. The app reads DIR/current (re-open it on change: watch
     DIR/current.json, touch a file with --touch, or signal it with --exec).
     """
-    from modelreg.serving import plan
-    from modelreg.serving.loop import sync as run_sync
-
     seconds = plan.parse_duration(interval)
     stop = threading.Event()
     received: list[int] = []
@@ -110,14 +111,10 @@ def sync(
 
 
 def _log(record: object, json_: bool) -> None:
-    from modelreg.serving.records import Record
-
     assert isinstance(record, Record)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if json_:
         import json
-
-        from modelreg.display.jsonview import sync_record_json
 
         sys.stdout.write(json.dumps(sync_record_json(record, now), ensure_ascii=False) + "\n")
         sys.stdout.flush()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modelreg.api import Registry
 from modelreg.cli import completion
 from modelreg.cli.grammar import alias_operands, two_versions, versioned
 from modelreg.cli.options import (
@@ -29,7 +30,7 @@ from modelreg.cli.output import console, event_out, json_out, line, progress, sa
 from modelreg.cli.reads import open_registry
 from modelreg.core.refs import parse_version
 from modelreg.core.values import parse_pairs
-from modelreg.display import jsonview
+from modelreg.display import jsonview, plain, render
 from modelreg.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ def init(
     json_: JsonOpt = False,
 ) -> None:
     """Create .modelreg/config.yaml in this git repository and commit it: `modelreg init --store s3://bucket/reg`."""
-    from modelreg.api import Registry
-
     result = Registry.init(Path.cwd(), store)
     if json_:
         json_out(jsonview.init_json(result))
@@ -300,12 +299,8 @@ def diff(
         json_out(jsonview.diff_json(result))
         return
     if terminal():
-        from modelreg.display import render
-
         render.diff_table(console(), result)
     else:
-        from modelreg.display import plain
-
         table(plain.diff_table(result))
 
 

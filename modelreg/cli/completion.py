@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelreg.cli.reads import open_registry
+
 if TYPE_CHECKING:
     from modelreg.api import Registry
 
 
 def _registry() -> Registry | None:
     try:
-        from modelreg.cli.reads import open_registry
-
         return open_registry()
     except Exception:
         return None

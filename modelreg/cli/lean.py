@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from modelreg.cli import reads
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,8 +78,6 @@ def parse(args: list[str]) -> Callable[[], None] | None:
 
 
 def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
-    from modelreg.cli import reads
-
     if command == "check-ref" and kwargs["github_output"] is not None:
         from pathlib import Path
 

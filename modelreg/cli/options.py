@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import completion
+from modelreg.version import __version__
 
 app = typer.Typer(
     name="modelreg",
@@ -26,8 +27,6 @@ app.add_typer(alias_app, name="alias")
 
 def _version(value: bool) -> None:
     if value:
-        from modelreg.version import __version__
-
         typer.echo(f"modelreg {__version__}")
         raise typer.Exit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
+from modelreg.git.lsrefs import ls_refs
 from modelreg.git.process import run_git_raw
 from modelreg.git.repo import GitRepo
 
@@ -85,7 +86,6 @@ def _mirror_head_if_current(repo: GitRepo, url: str, refspecs: list[str]) -> str
     downloads a few refs and no objects at all.
     """
     sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
-    from modelreg.git.lsrefs import ls_refs
 
     try:
         theirs = ls_refs(url, ["HEAD", *(source.rstrip("*") for source in sources)])

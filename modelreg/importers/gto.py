@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg.errors import ConfigError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
+from modelreg.importers import apply
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ def import_repo(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Bring a GTO repository's artifacts over; again later, only the tags that are new."""
-    from modelreg.importers import apply
-
     for gto_stage, ours in stage_map.items():
         if ours not in reader.config.stages:
             raise InvalidInputError(f"--stage {gto_stage}={ours}: {ours!r} is not a configured stage")

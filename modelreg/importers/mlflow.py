@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
+from modelreg.importers import apply
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
 from modelreg.store.hashing import Progress
 
@@ -151,8 +152,6 @@ def import_registry(reader: Reader, publisher: Publisher, names: list[str], **ar
         from mlflow.tracking import MlflowClient  # mlflow is an extra: `modelreg[mlflow]`
     except ImportError:
         raise InvalidInputError("importing from MLflow needs mlflow: pip install 'modelreg[mlflow]'") from None
-
-    from modelreg.importers import apply
 
     if registry_uri is not None and registry_uri.startswith("modelreg:"):
         raise InvalidInputError("--registry-uri names a modelreg registry: import from MLflow's own registry")

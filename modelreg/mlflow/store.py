@@ -41,6 +41,8 @@ from mlflow.protos.databricks_pb2 import (
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
+from modelreg.api import Registry
+from modelreg.core.filtering import SearchRecord
 from modelreg.core.refs import NAME_RE, ModelRef
 from modelreg.errors import (
     ConfigError,
@@ -51,7 +53,9 @@ from modelreg.errors import (
     NotFoundError,
     ReviewRequired,
 )
+from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
 from modelreg.mlflow import mapping as mlflowmap
+from modelreg.mlflow import search as mlflowsearch
 
 if TYPE_CHECKING:
     from modelreg.api import Registry
@@ -111,8 +115,6 @@ class ModelregRegistryStore(AbstractStore):
     # --- helpers ---------------------------------------------------------------------------
 
     def _call(self, work: Callable[[Registry], T]) -> T:
-        from modelreg.api import Registry
-
         with mlflow_errors():
             return work(Registry.open(self.path))
 
@@ -277,9 +279,6 @@ class ModelregRegistryStore(AbstractStore):
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList[Any]:
-        from modelreg.core.filtering import SearchRecord
-        from modelreg.mlflow import search as mlflowsearch
-
         def search(reg: Registry) -> PagedList[Any]:
             filter_, order = mlflowsearch.models(filter_string, order_by)
             names = [summary.name for summary in reg.models()]
@@ -303,8 +302,6 @@ class ModelregRegistryStore(AbstractStore):
         model_id: str | None = None,
     ) -> MlflowModelVersion:
         """Download the model through MLflow and register it as any `modelreg register` does."""
-        from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
-
         self._name(name)
         with mlflow_errors():
             run_id = run_id or logged_model_run(model_id or _logged_model_id(source), self.tracking_uri)
@@ -408,8 +405,6 @@ class ModelregRegistryStore(AbstractStore):
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList[Any]:
-        from modelreg.mlflow import search as mlflowsearch
-
         def search(reg: Registry) -> PagedList[Any]:
             filter_, order = mlflowsearch.versions(filter_string, order_by)
             names = mlflowsearch.names_wanted(filter_)

@@ -11,7 +11,11 @@ from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
 from modelreg.publish.fetching import fetch
+from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
+from modelreg.read.sigverify import signature_findings
+from modelreg.results import GcReport, VerifyReport
+from modelreg.store.blobs import older_than
 
 if TYPE_CHECKING:
     from modelreg.read.reader import Reader
@@ -52,10 +56,8 @@ def verify(
     findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
     for model, model_events in sorted(snap.events.items()):
         findings += _event_findings(model, model_events, snap.claims)
-    from modelreg.read.evidence import review_findings
 
     findings += review_findings(reg.context, snap.events)
-    from modelreg.read.sigverify import signature_findings
 
     findings += signature_findings(reg.context, snap.events, remembered=False)  # verify asks git every time
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
@@ -79,7 +81,6 @@ def verify(
             if problem:
                 findings.append(Finding("blob", blob.digest, problem))
     events = sum(1 for model in snap.events.values() for e in model if e.seq is not None)
-    from modelreg.results import VerifyReport
 
     return VerifyReport(
         models=sum(1 for model in snap.events.values() if any(e.action == "register" for e in model)),
@@ -102,12 +103,8 @@ def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str
     near = [e for e in events if e.action == "register" or e is event or (e.seq is not None and e.seq == event.seq)]
     findings = [f for f in _event_findings(event.name, near, claims) if event.tag in f.subject.split(", ")]
     if event.seq is not None and reg.config.review_required:
-        from modelreg.read.evidence import review_findings
-
         findings += review_findings(reg.context, {event.name: events}, only=event.tag)
     if reg.config.require_signed:
-        from modelreg.read.sigverify import signature_findings
-
         findings += signature_findings(reg.context, {event.name: events}, only=event.tag)
     return findings
 
@@ -179,7 +176,6 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
         raise InvalidInputError("the grace period must not be negative")
     if reg.source is None and reg.config.remote in reg.git.remote_names():
         fetch(reg, strict=True)
-    from modelreg.store.blobs import older_than
 
     snap = reg.snapshot(None)
     manifests, findings = tagged_manifests(reg, snap.events)
@@ -212,7 +208,6 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
             store.remove(blob.digest)
         for path in leftovers:
             store.remove_path(path)
-    from modelreg.results import GcReport
 
     return GcReport(
         reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelreg import cachefile
 from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
 from modelreg.git.history import Addition, first_parent_additions, parents_of
+from modelreg.git.remote import deepen
 from modelreg.models import Event, Finding
+from modelreg.paths import cache_dir
 from modelreg.results import REQUESTS_DIR, Merge
 
 if TYPE_CHECKING:
@@ -70,8 +73,6 @@ def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[
 
 def _deepen(ctx: Context, step: int | None, missing: list[str]) -> None:
     """Fetch more of the main line's history into this shallow clone, or fail saying how to get it."""
-    from modelreg.git.remote import deepen
-
     remote, want = ("origin", "HEAD") if ctx.source else (ctx.config.remote, f"refs/heads/{ctx.config.main_branch}")
     try:
         deepen(ctx.git, remote, want, step)
@@ -119,9 +120,6 @@ def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition
     if not _is_commit_id(rev):
         return first_parent_additions(ctx.git, rev, REQUESTS_DIR)
     import os
-
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     ident = ("additions", 1, str(ctx.root), rev, REQUESTS_DIR, sorted(shallow))
     path = os.path.join(cache_dir(), "evidence", cachefile.file_name(*map(str, ident)))

@@ -21,6 +21,9 @@ from modelreg.paths import cache_dir
 from modelreg.read import snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
+from modelreg.read.when import moment
+from modelreg.store.blobs import open_store
+from modelreg.store.transfer import check_destination, materialise
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,8 +71,6 @@ class Reader:
 
     def moment(self, when: When, option: str = "--at") -> asof.Moment:
         """The point in the event log `when` names (see modelreg.read.when)."""
-        from modelreg.read.when import moment
-
         return moment(self.git, when, option)
 
     def model(self, name: str, at: When | None = None) -> ModelView:
@@ -295,8 +296,6 @@ class Reader:
         """
         from pathlib import Path
 
-        from modelreg.store.transfer import check_destination, materialise
-
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         origin = resolved.manifest.extra.get("origin")
         if isinstance(origin, dict) and isinstance(origin.get("missing"), str):
@@ -313,8 +312,6 @@ class Reader:
         return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
-        from modelreg.store.blobs import open_store
-
         if self.source and "://" not in url and not os.path.isabs(url):
             raise InvalidInputError(
                 f"the store {url!r} is a path inside the registry's repository: pull from a clone of "

@@ -14,7 +14,10 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelreg import cachefile
+from modelreg.core.signatures import signature_problem
 from modelreg.models import Event, Finding
+from modelreg.paths import cache_dir
 
 if TYPE_CHECKING:
     from modelreg.git import GitRepo
@@ -36,7 +39,6 @@ def signature_findings(
     if isinstance(allowed, str):
         return [Finding("signature", ctx.config.allowed_signers or "", allowed)]
     reports = _reports(ctx, [e.object for e in todo], allowed, remembered)
-    from modelreg.core.signatures import signature_problem
 
     findings = []
     for event, (verified, report) in zip(todo, reports, strict=True):
@@ -56,8 +58,6 @@ def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered:
     """git's (accepted, report) for each tag object, from memory where it may be."""
     if allowed is None or not remembered:
         return _ask_git(ctx, objects, allowed)
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     key = _signers_key(ctx, allowed)
     path = os.path.join(cache_dir(), "signatures", cachefile.file_name(key))
@@ -119,9 +119,6 @@ def _allowed_signers(ctx: Context) -> Path | str | None:
 def _content_file(text: str) -> Path:
     """A private file holding `text`, named by its digest (so made once, and never changed after)."""
     import hashlib
-
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     data = text.encode("utf-8", errors="surrogateescape")
     directory = os.path.join(cache_dir(), "signers")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from modelreg.errors import InvalidInputError
 from modelreg.report.gather import gather
 from modelreg.report.pages import INDEX, index_html, model_html, model_page
+from modelreg.results import ReportResult
 
 if TYPE_CHECKING:
     from modelreg.read.reader import Reader
@@ -43,7 +44,6 @@ def write_report(
     site = gather(reader, names)
     pages = render_site(site)
     _write(out, pages)
-    from modelreg.results import ReportResult
 
     return ReportResult(
         path=out,

@@ -20,8 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
+from modelreg.display import jsonview
+from modelreg.display.cioutput import text_of
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
+from modelreg.git.lsrefs import ls_refs
+from modelreg.git.remote import entry_id, head_entries
+from modelreg.paths import cache_home
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
 from modelreg.serving.records import Deployed, Record, SyncResult
@@ -180,7 +186,6 @@ class _Syncer:
         """With a URL: one ls-refs for the watched prefixes, compared with the last full read's answer."""
         if self.repo is None or self.watch is None or self.layout.current_name() is None:
             return False
-        from modelreg.git.lsrefs import ls_refs
 
         seen = ls_refs(self.repo, list(self.watch.prefixes))
         if self.watch.unchanged(seen):
@@ -197,9 +202,6 @@ class _Syncer:
         root tree (a few KiB) tells whether the policy could have changed, instead of reading every
         ref of the model again.
         """
-        from modelreg.git.remote import head_entries
-        from modelreg.paths import cache_home
-
         assert self.repo is not None
         try:
             fetched, entries = head_entries(self.repo, tuple(self.policy), cache_home() / "repos")
@@ -208,8 +210,6 @@ class _Syncer:
         return fetched == head and entries == self.policy
 
     def _open(self) -> Registry:
-        from modelreg.api import Registry
-
         if self.repo is not None:
             return Registry.open_url(self.repo, self.parsed.name)
         return Registry.open(self.path)
@@ -237,15 +237,11 @@ class _Syncer:
             refs = dict(line.split(" ", 1) for line in listing.splitlines() if line)
             decisive = plan.decisive_refs(self.parsed.name, version, event)
             self.watch = plan.watch(self.parsed.name, decisive, refs, reg.context.policy_commit or "")
-            from modelreg.git.remote import entry_id
 
             head = reg.context.policy_commit or ""
             self.policy = {p: entry_id(reg.git, head, p) for p in plan.policy_paths(reg.config.allowed_signers)}
 
     def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
-        from modelreg.display import jsonview
-        from modelreg.display.cioutput import text_of
-
         artifact = resolved.manifest.artifact
         if not self.layout.holds(name, artifact):
             incoming = self.layout.incoming()
