@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -11,9 +11,7 @@ from modelreg.cli.output import console, json_out, line, progress, say, table, t
 from modelreg.cli.reads import open_registry
 from modelreg.display import jsonview, plain, render
 from modelreg.errors import ExitCode, InvalidInputError
-
-if TYPE_CHECKING:
-    from modelreg.results import VerifyReport
+from modelreg.results import VerifyReport
 
 
 @app.command("requests")

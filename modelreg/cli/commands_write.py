@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -32,9 +32,6 @@ from modelreg.core.refs import parse_version
 from modelreg.core.values import parse_pairs
 from modelreg.display import jsonview, plain, render
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 @app.command()

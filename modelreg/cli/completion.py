@@ -6,12 +6,10 @@ start-up. Any error means no suggestions: a completion must never print one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from modelreg.api import Registry
 from modelreg.cli.reads import open_registry
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 def _registry() -> Registry | None:

@@ -7,15 +7,11 @@ reference of one version (`NAME@champion`, `NAME/Staging`). See docs/concepts.md
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
+from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, looks_like_version, parse_ref, parse_version, versioned_operands
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from modelreg.api import Registry
 
 
 def versioned(reg: Registry, words: Sequence[str | None], following: int, usage: str) -> tuple[str, int, list[str]]:

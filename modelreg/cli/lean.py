@@ -9,12 +9,9 @@ Typer app, which owns the grammar and the help; a test holds these tables to its
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from modelreg.cli import reads
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 _READ_OPTIONS = {"--fetch": "fetch", "--json": "json_"}, {"--remote": "remote", "--repo": "repo"}
 

@@ -9,13 +9,13 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from modelreg.display import jsonview, plain
+from modelreg.display.plain import Table
+from modelreg.models import Event
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from modelreg.display.plain import Table
     from modelreg.display.render import BarProgress
-    from modelreg.models import Event
 
 
 def line(text: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from modelreg.api import Registry
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
@@ -20,9 +19,6 @@ from modelreg.errors import ExitCode, InvalidInputError
 from modelreg.ops.lint import lint as lint_registry
 
 HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 def open_registry(

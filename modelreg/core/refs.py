@@ -6,12 +6,10 @@ Every name that reaches a ref, a path or a CI output passes `check_name` first (
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 100

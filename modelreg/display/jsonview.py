@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg.formats import manifest as manifestmod
-
-if TYPE_CHECKING:
-    from modelreg.importers.apply import ImportReport
-    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
-    from modelreg.results import (
-        ApplyResult,
-        CreatedRequest,
-        FetchReport,
-        GcReport,
-        InitResult,
-        LintReport,
-        ReportResult,
-        Request,
-        RequestStatus,
-        UpgradeResult,
-        VerifyReport,
-    )
-    from modelreg.serving.records import Record
+from modelreg.importers.apply import ImportReport
+from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
+from modelreg.results import (
+    ApplyResult,
+    CreatedRequest,
+    FetchReport,
+    GcReport,
+    InitResult,
+    LintReport,
+    ReportResult,
+    Request,
+    RequestStatus,
+    UpgradeResult,
+    VerifyReport,
+)
+from modelreg.serving.records import Record
 
 
 def manifest_json(m: Manifest) -> dict[str, Any]:

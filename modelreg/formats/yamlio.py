@@ -16,15 +16,11 @@ dump escapes a U+FFFD of its own, so everything modelreg writes reads back.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from modelreg import cachefile
 from modelreg.errors import ConfigError
 from modelreg.paths import cache_dir
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 
 _LOADER = "2"  # part of the cache key: change it when the loader refuses text it once took (2: hostile input)
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg.errors import ConfigError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
 from modelreg.importers import apply
+from modelreg.importers.apply import ImportReport
 from modelreg.importers.gto_plan import GtoTag, parse, plan
-
-if TYPE_CHECKING:
-    from modelreg.importers.apply import ImportReport
-    from modelreg.importers.plan import VersionStep
-    from modelreg.publish.publisher import Publisher
-    from modelreg.read.reader import Reader
-    from modelreg.store.hashing import Progress
+from modelreg.importers.plan import VersionStep
+from modelreg.publish.publisher import Publisher
+from modelreg.read.reader import Reader
+from modelreg.store.hashing import Progress
 
 INDEX = "artifacts.yaml"
 

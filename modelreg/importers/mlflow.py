@@ -7,18 +7,16 @@ source and read the run that made it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers import apply
+from modelreg.importers.apply import ImportReport
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
+from modelreg.importers.plan import VersionStep
+from modelreg.publish.publisher import Publisher
+from modelreg.read.reader import Reader
 from modelreg.store.hashing import Progress
-
-if TYPE_CHECKING:
-    from modelreg.importers.apply import ImportReport
-    from modelreg.importers.plan import VersionStep
-    from modelreg.publish.publisher import Publisher
-    from modelreg.read.reader import Reader
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]
 

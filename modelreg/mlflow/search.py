@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by, search
+from modelreg.models import ModelVersion
 
 if TYPE_CHECKING:
     from mlflow.store.entities.paged_list import PagedList
 
-    from modelreg.models import ModelVersion
 
 T = TypeVar("T")
 MODEL_FIELDS = frozenset({"name", "tags"})

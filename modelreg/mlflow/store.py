@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from mlflow.entities.model_registry import (
     ModelVersion as MlflowModelVersion,
@@ -56,10 +56,7 @@ from modelreg.errors import (
 from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
 from modelreg.mlflow import mapping as mlflowmap
 from modelreg.mlflow import search as mlflowsearch
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.models import ModelVersion
+from modelreg.models import ModelVersion
 
 T = TypeVar("T")
 _CODES: tuple[tuple[type[ModelregError], int], ...] = (

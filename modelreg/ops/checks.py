@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
@@ -13,14 +12,11 @@ from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, 
 from modelreg.publish.fetching import fetch
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
+from modelreg.read.reader import Reader
 from modelreg.read.sigverify import signature_findings
 from modelreg.results import GcReport, VerifyReport
 from modelreg.store.blobs import older_than
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import Reader
-    from modelreg.results import GcReport, VerifyReport
-    from modelreg.store.hashing import Progress
+from modelreg.store.hashing import Progress
 
 _MANIFEST_PATH = re.compile(re.escape(manifestmod.MODELS_DIR) + r"/([^/]+)/v([1-9][0-9]*)\.yaml")
 

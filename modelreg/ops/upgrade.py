@@ -10,20 +10,14 @@ shown nothing else is wrong, in a clone that is up to date with the remote.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import version_claim_ref
+from modelreg.models import Event
 from modelreg.ops.checks import tagged_manifests
 from modelreg.publish.fetching import fetch_for_write
-from modelreg.publish.push import publish
+from modelreg.publish.push import Target, publish
+from modelreg.read.reader import Reader
 from modelreg.read.sigverify import signature_findings
 from modelreg.results import UpgradeResult
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.publish.push import Target
-    from modelreg.read.reader import Reader
-    from modelreg.results import UpgradeResult
 
 
 def upgrade(reader: Reader, target: Target) -> UpgradeResult:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import claim_prefixes, is_claim_ref, parse_tag_name, tag_patterns
 from modelreg.errors import IntegrityError, InvalidInputError
 from modelreg.git import remote as gitremote
+from modelreg.publish.push import Target
+from modelreg.read.reader import Reader
 from modelreg.results import FetchReport
-
-if TYPE_CHECKING:
-    from modelreg.publish.push import Target
-    from modelreg.read.reader import Reader
 
 
 def fetch(reader: Reader, remote: str | None = None, *, strict: bool = False) -> FetchReport:

@@ -10,7 +10,7 @@ was merged); when that fails the check fails and says the history is shallow, ne
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
 
 from modelreg import cachefile
 from modelreg.core.events import held_before
@@ -20,12 +20,8 @@ from modelreg.git.history import Addition, first_parent_additions, parents_of
 from modelreg.git.remote import deepen
 from modelreg.models import Event, Finding
 from modelreg.paths import cache_dir
+from modelreg.read.context import Context
 from modelreg.results import REQUESTS_DIR, Merge
-
-if TYPE_CHECKING:
-    from collections.abc import Collection
-
-    from modelreg.read.context import Context
 
 # How much deeper each fetch into a shallow clone goes (cumulative: 1, 9, 73 commits), then all of it.
 # A deploy job's checkout usually ends at the request's own merge, so the first step is the one taken.

@@ -12,15 +12,11 @@ The expensive checks (signatures, review evidence) run only when the policy asks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import claim_ref, version_claim_ref
+from modelreg.models import Event
+from modelreg.read.context import Context
 from modelreg.read.evidence import review_findings
 from modelreg.read.sigverify import signature_findings
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.read.context import Context
 
 
 def claim_problem(event: Event, claims: dict[str, str]) -> str | None:

@@ -7,34 +7,27 @@ code is imported unless the answer needs it (see yamlio, snapshot).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from modelreg.core import asof
 from modelreg.core.events import history_order, replay
 from modelreg.core.refs import ModelRef, check_name, parse_ref, parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.formats import manifest as manifestmod
+from modelreg.formats.config import Config
+from modelreg.git import GitRepo
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
 from modelreg.read import snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
-from modelreg.read.when import moment
-from modelreg.store.blobs import open_store
+from modelreg.read.when import When, moment
+from modelreg.store.blobs import BlobStore, open_store
+from modelreg.store.hashing import Progress
 from modelreg.store.transfer import check_destination, materialise
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-    from typing import Any
-
-    from modelreg.formats.config import Config
-    from modelreg.git import GitRepo
-    from modelreg.read.when import When
-    from modelreg.store.blobs import BlobStore
-    from modelreg.store.hashing import Progress
 
 
 class ModelView(NamedTuple):

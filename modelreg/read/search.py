@@ -7,18 +7,15 @@ and `resolve` see them; a version the policy leaves out is not there to be found
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from modelreg.core import filtering
 from modelreg.errors import InvalidInputError
-from modelreg.models import ModelVersion, SearchResult
+from modelreg.models import Event, ModelVersion, SearchResult
 from modelreg.paths import cache_dir
 from modelreg.read.manifestbatch import Batch
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.read.reader import ModelView, Reader
-    from modelreg.read.when import When
+from modelreg.read.reader import ModelView, Reader
+from modelreg.read.when import When
 
 
 class SearchArgs(TypedDict, total=False):

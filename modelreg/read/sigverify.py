@@ -12,16 +12,13 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from modelreg import cachefile
 from modelreg.core.signatures import signature_problem
+from modelreg.git import GitRepo
 from modelreg.models import Event, Finding
 from modelreg.paths import cache_dir
-
-if TYPE_CHECKING:
-    from modelreg.git import GitRepo
-    from modelreg.read.context import Context
+from modelreg.read.context import Context
 
 
 def signature_findings(

@@ -12,17 +12,13 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from modelreg.errors import InvalidInputError
+from modelreg.read.reader import Reader
 from modelreg.report.gather import gather
 from modelreg.report.pages import INDEX, index_html, model_html, model_page
+from modelreg.report.records import SiteRecord
 from modelreg.results import ReportResult
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import Reader
-    from modelreg.report.records import SiteRecord
-    from modelreg.results import ReportResult
 
 MARKER = ".modelreg-report"  # marks a directory as a report that a later one may replace
 

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
@@ -27,14 +26,11 @@ from modelreg.display.cioutput import text_of
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.git.lsrefs import ls_refs
 from modelreg.git.remote import entry_id, head_entries
+from modelreg.models import ModelVersion, RefCheck
 from modelreg.paths import cache_home
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
 from modelreg.serving.records import Deployed, Record, SyncResult
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.models import ModelVersion, RefCheck
 
 HOOK_TIMEOUT_S = 300.0  # a hook that hangs is stopped and counted as failed (run again next round)
 
