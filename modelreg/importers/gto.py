@@ -117,8 +117,7 @@ def import_repo(
 def _missing(repo: GitRepo, step: VersionStep) -> str | None:
     """Why the bytes of a version cannot be had, or None when they can."""
     commit, _, path = (step.location or "").partition(":")
-    listed = repo.git("ls-tree", "-r", "--name-only", commit, "--", path).strip()
-    if listed:
+    if repo.list_paths(commit, path):
         return None
     (pointer,) = repo.read_files([(commit, f"{path}.dvc")])
     if pointer is not None:
