@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app
+from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app, write_args
 from modelreg.cli.output import event_out
 from modelreg.cli.reads import open_registry
 from modelreg.core.values import parse_pairs
@@ -31,7 +31,7 @@ def retire(
     `list` shows the model as retired; check-ref answers for its stage and alias tags are no longer current.
     Example: `modelreg retire fraud-detector --reason "replaced by fraud-detector-v2"`
     """
-    event_out(open_registry().retire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().retire(name, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -47,7 +47,7 @@ def unretire(
 
     Written as the event tag NAME#_unretire#SEQ. Example: `modelreg unretire fraud-detector --reason "rollback"`
     """
-    event_out(open_registry().unretire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().unretire(name, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -74,9 +74,6 @@ def describe(
         description=description,
         tags=parse_pairs(tag or [], "--tag"),
         remove_tags=tuple(remove_tag or ()),
-        reason=reason,
-        push=push,
-        remote=remote,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
     event_out(event, json_)

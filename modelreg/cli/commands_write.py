@@ -25,6 +25,7 @@ from modelreg.cli.options import (
     VersionedArg,
     alias_app,
     app,
+    write_args,
 )
 from modelreg.cli.output import console, event_out, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
@@ -167,9 +168,7 @@ def promote(
         return
     if branch is not None:
         raise InvalidInputError("--branch goes with --request (a direct promotion commits nothing)")
-    event = reg.promote(
-        name, number, stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote, sign=sign
-    )
+    event = reg.promote(name, number, stage, keep_existing=keep_existing, **write_args(reason, push, remote, sign))
     event_out(event, json_)
 
 
@@ -225,7 +224,7 @@ def alias_set(
         return
     if branch is not None:
         raise InvalidInputError("--branch goes with --request (moving an alias directly commits nothing)")
-    event = reg.set_alias(name, alias, number, reason=reason, push=push, remote=remote, sign=sign)
+    event = reg.set_alias(name, alias, number, **write_args(reason, push, remote, sign))
     event_out(event, json_)
 
 
@@ -240,7 +239,7 @@ def alias_rm(
     json_: JsonOpt = False,
 ) -> None:
     """Remove an alias: `modelreg alias rm fraud-detector champion`."""
-    event_out(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().remove_alias(name, alias, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -265,10 +264,7 @@ def rollback(
         stage=stage,
         alias=alias,
         to=parse_version(to) if to else None,
-        reason=reason,
-        push=push,
-        remote=remote,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
     event_out(event, json_)
 
@@ -334,11 +330,8 @@ def update(
         description=description,
         tags=parse_pairs(tag or [], "--tag"),
         remove_tags=tuple(remove_tag or ()),
-        reason=reason,
-        push=push,
-        remote=remote,
         branch=branch,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
     warn(result.warnings)
     manifest = result.manifest

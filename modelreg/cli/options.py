@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import completion
+from modelreg.publish.options import WriteArgs
 from modelreg.version import __version__
 
 app = typer.Typer(
@@ -123,3 +124,8 @@ AtOpt = Annotated[
 FetchOpt = Annotated[
     bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
 ]
+
+
+def write_args(reason: str | None, push: bool | None, remote: str | None, sign: bool | None) -> WriteArgs:
+    """The options every write command takes, as the Registry's write methods take them (`**write_args(...)`)."""
+    return {"reason": reason, "push": push, "remote": remote, "sign": sign}
