@@ -14,6 +14,7 @@ from modelreg.api import Registry
 
 PACKAGE = Path(modelreg.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
+GIT_RUNNERS = {"run_git", "run_git_raw"}
 
 
 def _name(path: Path) -> str:
@@ -76,7 +77,7 @@ def _calls_git_outside(path: Path) -> list[int]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "git":
             lines.append(node.lineno)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"run_git", "run_git_raw"}:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GIT_RUNNERS:
             lines.append(node.lineno)
     return lines
 
@@ -92,14 +93,17 @@ def test_git_argv_lives_only_in_the_git_package() -> None:
 
 def test_fsspec_is_imported_only_in_the_store_package() -> None:
     pattern = re.compile(r"^\s*(import fsspec|from fsspec)", re.M)
-    outside = [str(p.relative_to(PACKAGE)) for p in MODULES if p.parent.name != "store" and pattern.search(p.read_text())]
+    outside = [
+        str(p.relative_to(PACKAGE)) for p in MODULES if p.parent.name != "store" and pattern.search(p.read_text())
+    ]
     assert outside == []
 
 
 def test_the_core_does_no_io() -> None:
     """modelreg/core/ imports nothing of git, the store, the reader or the display."""
     for path in (PACKAGE / "core").glob("*.py"):
-        reaching = {m for m in _imports(path) if not m.startswith(("modelreg.core", "modelreg.errors", "modelreg.models"))}
+        allowed = ("modelreg.core", "modelreg.errors", "modelreg.models")
+        reaching = {m for m in _imports(path) if not m.startswith(allowed)}
         assert reaching == set(), path.name
         source = path.read_text()
         assert not re.search(r"\b(open|subprocess|os\.(replace|remove|makedirs))\(", source), path.name
