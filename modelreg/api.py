@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelreg.core.events import current_holder, held_before, rollback_version, to_archive
 from modelreg.core.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from modelreg.importers.apply import ImportReport
     from modelreg.models import SearchResult
+    from modelreg.ops.notify import NotifyResult
     from modelreg.publish.push import Target
     from modelreg.read.when import When
     from modelreg.results import (
@@ -531,6 +532,12 @@ class Registry(Writer):
         from modelreg.ops.checks import collect_garbage
 
         return collect_garbage(self, delete=delete, grace_s=grace_s)
+
+    def notify(self, **options: Any) -> NotifyResult:
+        """Post each new admitted event once, in order, to a webhook or chat (see modelreg.ops.notify.notify)."""
+        from modelreg.ops.notify import notify  # deferred: urllib.request and ssl cost ~40 ms at start-up
+
+        return notify(self, **options)
 
 
 def _in_service(state: ModelState) -> None:

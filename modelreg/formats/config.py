@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from modelreg.core.events import ARCHIVED
 from modelreg.core.refs import LATEST, check_name, is_event_target, looks_like_version
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.formats import yamlio
+from modelreg.formats import notifyconfig, yamlio
 from modelreg.formats.schema import Fields
 from modelreg.models import NO_VALUES
 
@@ -58,6 +58,7 @@ class Config(NamedTuple):
     require_signed: bool = False  # every stage/alias event must carry a signature verify accepts
     allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
     signers: Mapping[str, tuple[str, ...]] = NO_VALUES  # target → principals allowed to sign its events
+    notify: tuple[notifyconfig.NotifyTarget, ...] = ()  # where `modelreg notify` posts by default
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")
@@ -132,6 +133,8 @@ def to_yaml(config: Config) -> str:
         data["allowed_signers"] = config.allowed_signers
     if config.signers:
         data["signers"] = {target: list(principals) for target, principals in config.signers.items()}
+    if config.notify:
+        data["notify"] = notifyconfig.to_data(config.notify)
     return yamlio.dump(data)
 
 
@@ -182,6 +185,7 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
         single_holder=single,
         review_required=review,
         store_options=options,
+        notify=notifyconfig.parse(doc.data.get("notify"), source),
     )
 
 
