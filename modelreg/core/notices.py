@@ -14,8 +14,10 @@ import heapq
 import hmac
 import json
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from modelreg.core.asof import recorded
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event
 
@@ -23,6 +25,7 @@ Format = Literal["json", "slack", "teams"]
 FORMATS: tuple[Format, ...] = ("json", "slack", "teams")
 KINDS = ("promote", "rollback", "alias", "request", "retire")
 SIGNATURE_HEADER = "X-Modelreg-Signature"
+_NEVER = datetime.min.replace(tzinfo=UTC)  # an event without a date sorts first
 _PRIMARY = ("rollback", "retire", "alias", "promote", "request")  # the `event` an event is announced as
 
 
@@ -72,7 +75,7 @@ def new_events(
     `candidates`: each model's admitted events (any order). `delivered`: the last seq delivered per
     model. `since`: for a model `delivered` does not list, the first seq to consider (a model absent
     from both is new from its first event; with `since` given, a model absent from it has nothing new).
-    Order within a model comes from seq alone; dates only interleave models, never reorder one.
+    Order within a model comes from seq alone; dates (as instants: offsets differ) only interleave models.
     """
     lists = []
     for name in sorted(candidates):
@@ -87,7 +90,7 @@ def new_events(
         events = sorted((e for e in candidates[name] if e.seq is not None and e.seq >= start), key=_seq)
         if events:
             lists.append(events)
-    return list(heapq.merge(*lists, key=lambda e: (e.date, e.name)))
+    return list(heapq.merge(*lists, key=lambda e: (recorded(e) or _NEVER, e.name)))
 
 
 def _seq(event: Event) -> int:
