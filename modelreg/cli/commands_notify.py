@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelreg.cli.options import FetchOpt, JsonOpt, RemoteOpt, RepoOpt, app
 from modelreg.cli.output import json_out, line, warn
 from modelreg.cli.reads import open_registry
-from modelreg.ops import notify as notifymod
+
+if TYPE_CHECKING:
+    from modelreg.ops.notify import NotifyResult
 
 
 @app.command("notify")
@@ -90,6 +92,9 @@ def notify(
     changes and retirements, in seq order. An event counts as delivered once the server answered
     2xx; the first one that is not stops the run (exit 1), and the next run starts again there.
     """
+    # deferred: urllib.request, ssl and the report's page helpers add ~80 ms to every command's start-up
+    from modelreg.ops.notify import NotifyFailed
+
     reg = open_registry(fetch, remote, repo)
     try:
         result = reg.notify(
@@ -102,13 +107,13 @@ def notify(
             timeout=timeout,
             retries=retries,
         )
-    except notifymod.NotifyFailed as exc:
+    except NotifyFailed as exc:
         _show(exc.result, json_, failed=True)
         raise
     _show(result, json_)
 
 
-def _show(result: notifymod.NotifyResult, json_: bool, failed: bool = False) -> None:
+def _show(result: NotifyResult, json_: bool, failed: bool = False) -> None:
     warn(result.warnings)
     if json_:
         json_out(_json(result))
@@ -119,7 +124,7 @@ def _show(result: notifymod.NotifyResult, json_: bool, failed: bool = False) -> 
         line("Nothing new to announce")
 
 
-def _json(result: notifymod.NotifyResult) -> dict[str, Any]:
+def _json(result: NotifyResult) -> dict[str, Any]:
     return {
         "sent": [
             {

@@ -13,17 +13,14 @@ import hashlib
 import heapq
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from modelreg.core.asof import recorded
-from modelreg.errors import InvalidInputError
+from modelreg.core.noticekinds import Format
 from modelreg.models import Event
 
-Format = Literal["json", "slack", "teams"]
-FORMATS: tuple[Format, ...] = ("json", "slack", "teams")
-KINDS = ("promote", "rollback", "alias", "request", "retire")
 SIGNATURE_HEADER = "X-Modelreg-Signature"
 _NEVER = datetime.min.replace(tzinfo=UTC)  # an event without a date sorts first
 _PRIMARY = ("rollback", "retire", "alias", "promote", "request")  # the `event` an event is announced as
@@ -46,25 +43,6 @@ def kinds_of(event: Event) -> frozenset[str]:
 def primary_kind(event: Event) -> str | None:
     kinds = kinds_of(event)
     return next((kind for kind in _PRIMARY if kind in kinds), None)
-
-
-def parse_kinds(text: str | Iterable[str] | None) -> frozenset[str]:
-    """`promote,rollback` (or a list of names) → the kinds; None or empty → all of them."""
-    if text is None:
-        return frozenset(KINDS)
-    words = [w.strip() for w in (text.split(",") if isinstance(text, str) else text)]
-    words = [w for w in words if w]
-    unknown = [w for w in words if w not in KINDS]
-    if unknown:
-        raise InvalidInputError(f"unknown event kind {unknown[0]!r}: choose from {', '.join(KINDS)}")
-    return frozenset(words) if words else frozenset(KINDS)
-
-
-def check_format(text: str) -> Format:
-    for fmt in FORMATS:
-        if text == fmt:
-            return fmt
-    raise InvalidInputError(f"unknown format {text!r}: choose from {', '.join(FORMATS)}")
 
 
 def new_events(

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from modelreg.core import notices
+from modelreg.core import noticekinds, notices
 from modelreg.core.asof import between
-from modelreg.core.notices import Format
+from modelreg.core.noticekinds import Format
 from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
 from modelreg.ops import delivery
 from modelreg.ops.delivery import DeliveryError
@@ -49,7 +49,7 @@ class Destination(NamedTuple):
     url: str
     format: Format = "json"
     secret: str | None = None
-    kinds: frozenset[str] = frozenset(notices.KINDS)
+    kinds: frozenset[str] = frozenset(noticekinds.KINDS)
     report_url: str | None = None
 
 
@@ -92,8 +92,8 @@ def destinations(
     if url is not None:
         delivery.check_url(url)
         key = "url-" + hashlib.sha256(url.encode()).hexdigest()[:16]
-        kinds = notices.parse_kinds(events)
-        return [Destination(key, delivery.where(url), url, notices.check_format(fmt or "json"), secret, kinds)]
+        kinds = noticekinds.parse_kinds(events)
+        return [Destination(key, delivery.where(url), url, noticekinds.check_format(fmt or "json"), secret, kinds)]
     found = []
     for target in configured:
         if target.url_env is not None:
@@ -105,8 +105,8 @@ def destinations(
             value = target.url
         delivery.check_url(value)
         own_secret = _secret(target.secret_env, environ) if target.secret_env is not None else None
-        kinds = notices.parse_kinds(events) if events is not None else frozenset(target.events)
-        fmt_ = notices.check_format(fmt) if fmt is not None else target.format
+        kinds = noticekinds.parse_kinds(events) if events is not None else frozenset(target.events)
+        fmt_ = noticekinds.check_format(fmt) if fmt is not None else target.format
         found.append(Destination(target.name, target.name, value, fmt_, secret or own_secret, kinds, target.report_url))
     if not found:
         raise InvalidInputError("nowhere to post: give --url URL, or add a notify: entry to .modelreg/config.yaml")

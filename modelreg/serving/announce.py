@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from modelreg.core import notices
+from modelreg.core import noticekinds, notices
 from modelreg.errors import InvalidInputError
 from modelreg.ops import delivery
 from modelreg.serving.records import Deployed
@@ -48,7 +48,7 @@ def announcer(
     The URL, format and secret are checked now, so a mistake stops `sync` before its first round.
     """
     delivery.check_url(url)
-    chosen = notices.check_format(fmt)
+    chosen = noticekinds.check_format(fmt)
     secret = None
     if secret_env is not None:
         secret = os.environ.get(secret_env, "")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from modelreg.core import notices
+from modelreg.core import noticekinds, notices
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event
 
@@ -56,13 +56,13 @@ def test_registrations_are_never_new_events() -> None:
 
 
 def test_parse_kinds() -> None:
-    assert notices.parse_kinds(None) == set(notices.KINDS)
-    assert notices.parse_kinds(" promote, rollback ") == {"promote", "rollback"}
-    assert notices.parse_kinds(["alias"]) == {"alias"}
+    assert noticekinds.parse_kinds(None) == set(noticekinds.KINDS)
+    assert noticekinds.parse_kinds(" promote, rollback ") == {"promote", "rollback"}
+    assert noticekinds.parse_kinds(["alias"]) == {"alias"}
     with pytest.raises(InvalidInputError, match="unknown event kind 'deploy': choose from promote, rollback"):
-        notices.parse_kinds("promote,deploy")
+        noticekinds.parse_kinds("promote,deploy")
     with pytest.raises(InvalidInputError, match="unknown format 'xml'"):
-        notices.check_format("xml")
+        noticekinds.check_format("xml")
 
 
 def test_the_json_body_is_the_facts_and_the_signature_is_hmac_sha256_of_its_bytes() -> None:
@@ -103,7 +103,7 @@ def test_config_notify_entries_round_trip_and_refuse_what_they_must() -> None:
     assert (deployer.url, deployer.secret_env, deployer.events) == (
         "https://deploy.example.com/hook",
         "HOOK_SECRET",
-        notices.KINDS,
+        noticekinds.KINDS,
     )
     assert config.from_yaml(config.to_yaml(parsed)) == parsed
     for entry, why in (
