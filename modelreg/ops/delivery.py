@@ -25,7 +25,11 @@ MAX_WAIT_S = 30.0  # no single wait (backoff or Retry-After) is longer
 
 
 class DeliveryError(ModelregError):
-    """A notice could not be delivered (after the retries a failure deserves)."""
+    """A notice could not be delivered (after the retries a failure deserves); `reason` is why, without the URL."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{where(url)}: {reason}")
+        self.reason = reason
 
 
 class Delivered(NamedTuple):
@@ -85,13 +89,13 @@ def post(
             if exc.code == 429:
                 wait = _retry_after(exc.headers.get("Retry-After"))
             elif exc.code < 500:
-                raise DeliveryError(f"{where(url)} answered {problem}") from None
+                raise DeliveryError(url, f"{problem} (not retried)") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             problem = "timed out" if isinstance(reason, TimeoutError) else f"{reason}"
         if attempt > retries:
             tries = f" after {attempt} attempts" if attempt > 1 else ""
-            raise DeliveryError(f"{where(url)}: {problem}{tries}")
+            raise DeliveryError(url, f"{problem}{tries}")
         sleep(min(wait if wait is not None else BACKOFF_S * 2 ** (attempt - 1), MAX_WAIT_S))
 
 

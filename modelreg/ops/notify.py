@@ -71,7 +71,7 @@ class NotifyResult(NamedTuple):
     warnings: tuple[str, ...] = ()  # events the policy leaves out (never announced)
 
 
-class NotifyFailed(DeliveryError):
+class NotifyFailed(ModelregError):
     """A destination refused or could not be reached; `result` holds what was delivered before."""
 
     def __init__(self, message: str, result: NotifyResult) -> None:
@@ -148,6 +148,7 @@ def notify(
     targets = destinations(reg.config.notify, url, format, secret_env, events)
     state_path = Path(state) if state is not None else None
     recorded = load_state(state_path) if state_path is not None else {}
+    loaded = {key: dict(models) for key, models in recorded.items()}
     views = reg.views()
     candidates = {v.state.name: list(v.events) for v in views}
     by_name = {v.state.name: v for v in views}
@@ -156,36 +157,75 @@ def notify(
     sent: list[Sent] = []
     skipped = 0
     failure: str | None = None
+    ledger = _Ledger(state_path, recorded)
     for target in targets:
         delivered = dict(recorded.get(target.key, {}))
-        for event in notices.new_events(candidates, delivered, starts):
-            kind = notices.primary_kind(event)
-            if kind is None or not (notices.kinds_of(event) & target.kinds):
-                skipped += 1
-                delivered[event.name] = event.seq or 0  # handled: not wanted here
-                continue
-            body = notices.body(_facts(reg, by_name[event.name], event, target.report_url), target.format)
-            headers = {"X-Modelreg-Event": kind, "X-Modelreg-Delivery": event.tag}
-            if target.secret is not None:
-                headers[notices.SIGNATURE_HEADER] = notices.signature(body, target.secret)
-            try:
-                done = delivery.post(target.url, body, headers, timeout=timeout, retries=retries, sleep=sleep)
-            except DeliveryError as exc:
-                failure = failure or f"{event.tag} was not delivered to {target.label}: {exc}"
-                break
-            delivered[event.name] = event.seq or 0
-            sent.append(Sent(target.label, event.tag, kind, event.subject, done.status, done.attempts))
-            if state_path is not None:
-                recorded[target.key] = dict(delivered)
-                save_state(state_path, recorded)
+        pending = notices.new_events(candidates, delivered, starts)
+        outcome = _deliver(reg, target, pending, by_name, delivered, ledger, (timeout, retries, sleep))
+        sent += outcome.sent
+        skipped += outcome.skipped
+        failure = failure or outcome.failure
         recorded[target.key] = delivered
-    if state_path is not None:
+    if state_path is not None and (recorded != loaded or not state_path.exists()):
         save_state(state_path, recorded)
     result = NotifyResult(tuple(sent), skipped, state_path, warnings)
     if failure is not None:
         left = " (run again to retry it and what follows)"
         raise NotifyFailed(failure + left, result)
     return result
+
+
+class _Ledger:
+    """The state file's table, written again after each delivery (a crash then resends nothing delivered)."""
+
+    def __init__(self, path: Path | None, recorded: dict[str, dict[str, int]]) -> None:
+        self.path, self.recorded = path, recorded
+
+    def save(self, key: str, delivered: Mapping[str, int]) -> None:
+        self.recorded[key] = dict(delivered)
+        if self.path is not None:
+            save_state(self.path, self.recorded)
+
+
+class _Outcome(NamedTuple):
+    sent: list[Sent]
+    skipped: int
+    failure: str | None  # the one-line reason delivery stopped early
+
+
+def _deliver(
+    reg: Reader,
+    target: Destination,
+    pending: list[Event],
+    views: Mapping[str, ModelView],
+    delivered: dict[str, int],
+    ledger: _Ledger,
+    patience: tuple[float, int, Callable[[float], None]],
+) -> _Outcome:
+    """Post `pending` to `target` in order, each marked in `delivered` and saved after its 2xx; stop at a failure."""
+    timeout, retries, sleep = patience
+    sent: list[Sent] = []
+    skipped = 0
+    for event in pending:
+        kind = notices.primary_kind(event)
+        if kind is None or not (notices.kinds_of(event) & target.kinds):
+            skipped += 1
+            delivered[event.name] = event.seq or 0  # handled: not wanted here
+            continue
+        body = notices.body(_facts(reg, views[event.name], event, target.report_url), target.format)
+        headers = {"X-Modelreg-Event": kind, "X-Modelreg-Delivery": event.tag}
+        if target.secret is not None:
+            headers[notices.SIGNATURE_HEADER] = notices.signature(body, target.secret)
+        try:
+            done = delivery.post(target.url, body, headers, timeout=timeout, retries=retries, sleep=sleep)
+        except DeliveryError as exc:
+            host = delivery.where(target.url)
+            label = target.label if target.label == host else f"{target.label} ({host})"
+            return _Outcome(sent, skipped, f"{event.tag} was not delivered to {label}: {exc.reason}")
+        delivered[event.name] = event.seq or 0
+        sent.append(Sent(target.label, event.tag, kind, event.subject, done.status, done.attempts))
+        ledger.save(target.key, delivered)
+    return _Outcome(sent, skipped, None)
 
 
 def _starts(reg: Reader, views: list[ModelView], since: When) -> dict[str, int]:
