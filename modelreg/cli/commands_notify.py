@@ -21,6 +21,7 @@ def notify(
         str | None,
         typer.Option(
             "--url",
+            metavar="URL",
             help='Post here (e.g. --url "$SLACK_WEBHOOK_URL"; default: every notify: entry of the config).',
             show_default=False,
         ),
@@ -29,6 +30,7 @@ def notify(
         str | None,
         typer.Option(
             "--format",
+            metavar="json|slack|teams",
             help="json (the facts: model, version, target, tag, who, when, why, approver, digest, report), "
             "slack or teams (a chat message). Default: json, or the config entry's.",
             show_default=False,
@@ -48,6 +50,7 @@ def notify(
         str | None,
         typer.Option(
             "--events",
+            metavar="KINDS",
             help="Which kinds to announce, comma-separated: promote (stage changes), rollback, alias, "
             "request (changes that applied a reviewed request), retire. Default: all.",
             show_default=False,

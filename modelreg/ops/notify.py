@@ -142,7 +142,9 @@ def notify(
     the first event a destination did not accept; everything before it stays delivered.
     """
     if state is None and since is None:
-        raise InvalidInputError("say what was already announced: --state FILE (remembered across runs) or --since TAG")
+        raise InvalidInputError(
+            "notify needs to know what was already announced: give --state FILE (kept across runs) or --since TAG"
+        )
     if timeout <= 0 or retries < 0:
         raise InvalidInputError("the timeout must be positive and retries at least 0")
     targets = destinations(reg.config.notify, url, format, secret_env, events)
