@@ -11,14 +11,16 @@ URL (a chat webhook's URL is its secret): they name the destination.
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from modelreg import __version__
 from modelreg.errors import InvalidInputError, ModelregError
+
+if TYPE_CHECKING:
+    import urllib.request
 
 BACKOFF_S = 0.5  # first wait; doubled each attempt
 MAX_WAIT_S = 30.0  # no single wait (backoff or Retry-After) is longer
@@ -37,12 +39,16 @@ class Delivered(NamedTuple):
     attempts: int
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # the 3xx comes back as an HTTPError, reported, not followed
+@cache
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's opener, refusing redirects: a 3xx comes back as an HTTPError, reported, not followed."""
+    import urllib.request  # deferred: with http.client and email, 30-40 ms that only a delivery should pay
 
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+    return urllib.request.build_opener(NoRedirect)
 
 
 def check_url(url: str) -> str:
@@ -69,6 +75,9 @@ def post(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Delivered:
     """POST `body` until a 2xx; DeliveryError with a one-line reason when that does not happen."""
+    import urllib.error
+    import urllib.request  # deferred: see _opener
+
     request_headers = {"Content-Type": "application/json", "User-Agent": f"modelreg/{__version__}", **headers}
     attempt = 0
     while True:
@@ -77,7 +86,7 @@ def post(
         request = urllib.request.Request(check_url(url), data=body, headers=request_headers, method="POST")  # noqa: S310
         wait: float | None = None
         try:
-            with _OPENER.open(request, timeout=timeout) as response:
+            with _opener().open(request, timeout=timeout) as response:
                 response.read()
                 status = int(response.status)
             if 200 <= status < 300:
