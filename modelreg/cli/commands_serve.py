@@ -102,7 +102,7 @@ def sync(
     seconds = plan.parse_duration(interval)
     on_change = None
     if notify is not None:
-        from modelreg.serving.announce import announcer  # deferred: urllib.request and ssl cost ~40 ms
+        from modelreg.serving.announce import announcer  # deferred: hmac and hashlib, ~13 ms
 
         on_change = announcer(notify, notify_format, notify_secret_env)
     stop = threading.Event()

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 from modelreg.core import noticekinds, notices
 from modelreg.core.asof import between
@@ -39,6 +39,20 @@ if TYPE_CHECKING:
     from modelreg.read.when import When
 
 STATE_FORMAT = 1
+
+
+class NotifyArgs(TypedDict, total=False):
+    """`notify`'s keywords (and `Registry.notify`'s)."""
+
+    url: str | None  # post here; None: to the config's notify: destinations
+    format: str | None  # json, slack or teams; None: json, or each destination's
+    secret_env: str | None  # the environment variable whose value signs each body
+    events: str | Iterable[str] | None  # kinds to announce; None: all
+    since: When | None  # start here (for the models `state` does not list)
+    state: str | os.PathLike[str] | None  # the JSON file that remembers what was delivered
+    timeout: float  # seconds to wait for each answer (10)
+    retries: int  # after a connection error, a timeout, a 5xx or a 429 (3)
+    sleep: Callable[[float], None]  # how to wait between attempts (time.sleep)
 
 
 class Destination(NamedTuple):
@@ -120,19 +134,7 @@ def _secret(name: str, environ: Mapping[str, str]) -> str:
     return value
 
 
-def notify(
-    reg: Reader,
-    *,
-    url: str | None = None,
-    format: str | None = None,
-    secret_env: str | None = None,
-    events: str | Iterable[str] | None = None,
-    since: When | None = None,
-    state: str | os.PathLike[str] | None = None,
-    timeout: float = 10.0,
-    retries: int = 3,
-    sleep: Callable[[float], None] = time.sleep,
-) -> NotifyResult:
+def notify(reg: Reader, **args: Unpack[NotifyArgs]) -> NotifyResult:
     """Post every new admitted event to `url` (or to the config's `notify:` destinations).
 
     `state`: the JSON file that remembers what was delivered (created on the first run);
@@ -141,13 +143,16 @@ def notify(
     value signs each body (`X-Modelreg-Signature: sha256=<hex>`). Raises NotifyFailed (exit 1) at
     the first event a destination did not accept; everything before it stays delivered.
     """
+    url, fmt, secret_env = args.get("url"), args.get("format"), args.get("secret_env")
+    since, state = args.get("since"), args.get("state")
+    timeout, retries, sleep = args.get("timeout", 10.0), args.get("retries", 3), args.get("sleep", time.sleep)
     if state is None and since is None:
         raise InvalidInputError(
             "notify needs to know what was already announced: give --state FILE (kept across runs) or --since TAG"
         )
     if timeout <= 0 or retries < 0:
         raise InvalidInputError("the timeout must be positive and retries at least 0")
-    targets = destinations(reg.config.notify, url, format, secret_env, events)
+    targets = destinations(reg.config.notify, url, fmt, secret_env, args.get("events"))
     state_path = Path(state) if state is not None else None
     recorded = load_state(state_path) if state_path is not None else {}
     loaded = {key: dict(models) for key, models in recorded.items()}
