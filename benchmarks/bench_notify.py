@@ -3,7 +3,7 @@
 Four numbers, each set against a floor measured in the same run:
 - a run with nothing new (the CI job on every tag, after the first) vs `modelreg list` (the same policy-checked
   read of every model, and nothing else); `list` takes the lean path and `notify` Typer's, so the same pair is
-  also timed in process: `notify(reg, …)` vs `reg.views()`;
+  also timed in process: `reg.notify(…)` vs `reg.models()`;
 - the first run, which posts every event, per event, vs one `urllib.request` POST of the same body size from this
   process (the wire and the server's own cost);
 - the first run's whole time vs the no-news run plus the POST floor times the event count.
@@ -29,7 +29,6 @@ from benchenv import MODELREG, compile_package, installed_env, median_time, prog
 from make_registry import build
 
 from modelreg.api import Registry
-from modelreg.ops.notify import notify
 
 
 class Sink(BaseHTTPRequestHandler):
@@ -54,12 +53,12 @@ def post_floor(url: str, count: int) -> float:
 
 
 def in_process_pair(repo: Path, url: str, state: Path) -> tuple[float, float]:
-    """(reg.views(), notify with nothing new) in this process, each on a freshly opened registry."""
+    """(reg.models(), notify with nothing new) in this process, each on a freshly opened registry."""
     start = time.perf_counter()
-    Registry.open(repo).views()
+    Registry.open(repo).models()
     views = time.perf_counter() - start
     start = time.perf_counter()
-    result = notify(Registry.open(repo), url=url, state=state)
+    result = Registry.open(repo).notify(url=url, state=state)
     assert not result.sent
     return views, time.perf_counter() - start
 
@@ -93,7 +92,7 @@ def main() -> None:
     )
     views_s, notify_s = (statistics.median(pair[i] for pair in in_process) for i in (0, 1))
     print(
-        f"in process:   notify {notify_s * 1000:7.1f} ms   reg.views() {views_s * 1000:7.1f} ms   "
+        f"in process:   notify {notify_s * 1000:7.1f} ms   reg.models() {views_s * 1000:7.1f} ms   "
         f"ratio {notify_s / views_s:.2f}"
     )
     per_event = (first - again) / events

@@ -17,7 +17,7 @@ import modelreg
 from modelreg.api import Registry
 from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.ops.delivery import DeliveryError
-from modelreg.ops.notify import NotifyFailed, notify
+from modelreg.ops.notify import NotifyFailed
 from modelreg.serving.announce import announcer
 from tests.conftest import git, make_repo, run_modelreg
 from tests.test_policy import tag_without_claim
@@ -114,7 +114,7 @@ def test_a_promotion_is_posted_once_with_its_facts_and_a_valid_signature(reg, ho
     reg.promote("fraud", 1, "production")  # seq 1
     reg.promote("fraud", 2, "production", reason="AUC +1.2%")  # seq 2
     state = tmp_path / "state.json"
-    result = notify(reg, url=hook.url, secret_env=secret, state=state)
+    result = reg.notify(url=hook.url, secret_env=secret, state=state)
     assert [s.tag for s in result.sent] == hook.tags() == ["fraud#production#1", "fraud#production#2"]
     facts = hook.received[1].json()
     digest = reg.resolve("fraud@2").manifest.artifact.digest
@@ -128,17 +128,17 @@ def test_a_promotion_is_posted_once_with_its_facts_and_a_valid_signature(reg, ho
     tampered = hook.received[1]._replace(body=hook.received[1].body.replace(b"AUC", b"auc"))
     assert not signed(tampered)
 
-    again = notify(reg, url=hook.url, secret_env=secret, state=state)  # nothing new: nothing sent
+    again = reg.notify(url=hook.url, secret_env=secret, state=state)  # nothing new: nothing sent
     assert again.sent == () and len(hook.received) == 2
     reg.rollback("fraud", stage="production")  # seq 3
-    third = notify(reg, url=hook.url, secret_env=secret, state=state)
+    third = reg.notify(url=hook.url, secret_env=secret, state=state)
     assert [s.event for s in third.sent] == ["rollback"] and hook.tags()[2:] == ["fraud#production#3"]
     assert hook.received[2].json()["version"] == 1
 
 
 def test_without_a_secret_nothing_is_signed(reg, hook, tmp_path):
     reg.promote("fraud", 1, "staging")
-    notify(reg, url=hook.url, state=tmp_path / "state.json")
+    reg.notify(url=hook.url, state=tmp_path / "state.json")
     assert len(hook.received) == 1 and "X-Modelreg-Signature" not in hook.received[0].headers
 
 
@@ -146,7 +146,7 @@ def test_500s_are_retried_with_backoff_and_the_same_body(reg, hook, tmp_path):
     reg.promote("fraud", 1, "staging")
     hook.replies = [(500, {}), (503, {})]
     waits: list[float] = []
-    result = notify(reg, url=hook.url, state=tmp_path / "s.json", retries=3, sleep=no_sleep(waits))
+    result = reg.notify(url=hook.url, state=tmp_path / "s.json", retries=3, sleep=no_sleep(waits))
     assert [(s.tag, s.attempts, s.status) for s in result.sent] == [("fraud#staging#1", 3, 200)]
     assert len(hook.received) == 3 and len({r.body for r in hook.received}) == 1
     assert waits == [0.5, 1.0]
@@ -156,13 +156,13 @@ def test_a_429_is_retried_after_its_retry_after_and_a_400_is_not(reg, hook, tmp_
     reg.promote("fraud", 1, "staging")
     hook.replies = [(429, {"Retry-After": "2"})]
     waits: list[float] = []
-    notify(reg, url=hook.url, state=tmp_path / "a.json", sleep=no_sleep(waits))
+    reg.notify(url=hook.url, state=tmp_path / "a.json", sleep=no_sleep(waits))
     assert waits == [2.0] and len(hook.received) == 2
 
     hook.replies = [(400, {})]
     not_retried = r"^fraud#staging#1 was not delivered to http://127.0.0.1:\d+: HTTP 400 Bad Request \(not retried\) \("
     with pytest.raises(NotifyFailed, match=not_retried):
-        notify(reg, url=hook.url, state=tmp_path / "b.json", sleep=no_sleep(waits))
+        reg.notify(url=hook.url, state=tmp_path / "b.json", sleep=no_sleep(waits))
     assert len(hook.received) == 3 and waits == [2.0]
 
 
@@ -170,7 +170,7 @@ def test_a_redirect_is_refused_not_followed(reg, hook, tmp_path):
     reg.promote("fraud", 1, "staging")
     hook.replies = [(302, {"Location": "/elsewhere"})]
     with pytest.raises(NotifyFailed, match="HTTP 302"):
-        notify(reg, url=hook.url, state=tmp_path / "s.json", sleep=no_sleep([]))
+        reg.notify(url=hook.url, state=tmp_path / "s.json", sleep=no_sleep([]))
     assert [r.path for r in hook.received] == ["/hooks/modelreg"]
 
 
@@ -203,7 +203,7 @@ def test_a_slow_server_times_out_and_nothing_is_marked_delivered(reg, hook, tmp_
     hook.stall.set()
     state = tmp_path / "state.json"
     with pytest.raises(NotifyFailed, match="timed out after 2 attempts"):
-        notify(reg, url=hook.url, state=state, timeout=0.2, retries=1, sleep=no_sleep([]))
+        reg.notify(url=hook.url, state=state, timeout=0.2, retries=1, sleep=no_sleep([]))
     assert len(hook.received) == 2
     assert all(models == {} for models in json.loads(state.read_text())["delivered"].values())
 
@@ -211,7 +211,7 @@ def test_a_slow_server_times_out_and_nothing_is_marked_delivered(reg, hook, tmp_
 def test_a_hand_made_tag_is_never_announced(reg, hook, tmp_path, repo):
     reg.promote("fraud", 1, "production")
     tag_without_claim(repo, "fraud#production#2", 2)  # well-formed, but nobody claimed seq 2
-    result = notify(reg, url=hook.url, state=tmp_path / "s.json")
+    result = reg.notify(url=hook.url, state=tmp_path / "s.json")
     assert hook.tags() == ["fraud#production#1"]
     assert any("fraud#production#2" in w for w in result.warnings)
 
@@ -226,10 +226,10 @@ def test_an_unreviewed_production_event_is_not_announced_a_reviewed_one_names_it
     git(repo, "merge", "-q", "--no-ff", created.branch, "-m", "Merge request")
     Registry.open(repo).apply()
     hand_made_event(repo, "fraud#production#2", 1)  # claimed, but no merged request behind it
-    result = notify(Registry.open(repo), url=hook.url, state=tmp_path / "s.json")
+    result = Registry.open(repo).notify(url=hook.url, state=tmp_path / "s.json")
     assert hook.tags() == ["fraud#production#1"] and [s.event for s in result.sent] == ["promote"]
     assert any(w.startswith("ignoring fraud#production#2") for w in result.warnings)
-    reviewed = notify(Registry.open(repo), url=hook.url, events="request", state=tmp_path / "reviewed.json")
+    reviewed = Registry.open(repo).notify(url=hook.url, events="request", state=tmp_path / "reviewed.json")
     assert [s.tag for s in reviewed.sent] == ["fraud#production#1"]
     facts = hook.received[0].json()
     assert facts["approver"] == "Jane Doe <jane@example.com>" and facts["request"] == created.request.id
@@ -241,22 +241,22 @@ def test_events_filter_and_since(reg, hook, tmp_path):
     reg.promote("fraud", 2, "staging")  # seq 3
     reg.set_alias("fraud", "champion", 2)  # seq 4
     state = tmp_path / "s.json"
-    assert [s.tag for s in notify(reg, url=hook.url, events="alias", state=state).sent] == [
+    assert [s.tag for s in reg.notify(url=hook.url, events="alias", state=state).sent] == [
         "fraud#champion#2",
         "fraud#champion#4",
     ]
-    assert notify(reg, url=hook.url, events="alias,promote", state=state).sent == ()  # passed over, not owed
-    assert notify(reg, url=hook.url, since="fraud#staging#3").sent[0].tag == "fraud#staging#3"
+    assert reg.notify(url=hook.url, events="alias,promote", state=state).sent == ()  # passed over, not owed
+    assert reg.notify(url=hook.url, since="fraud#staging#3").sent[0].tag == "fraud#staging#3"
     with pytest.raises(InvalidInputError, match="unknown event kind 'deploy'"):
-        notify(reg, url=hook.url, events="deploy", state=state)
+        reg.notify(url=hook.url, events="deploy", state=state)
     with pytest.raises(InvalidInputError, match="--state FILE"):
-        notify(reg, url=hook.url)
+        reg.notify(url=hook.url)
 
 
 def test_chat_formats(reg, hook, tmp_path):
     reg.promote("fraud", 2, "production", reason="better <recall>")
-    notify(reg, url=hook.url, format="slack", since="fraud#production#1")
-    notify(reg, url=hook.url, format="teams", since="fraud#production#1")
+    reg.notify(url=hook.url, format="slack", since="fraud#production#1")
+    reg.notify(url=hook.url, format="teams", since="fraud#production#1")
     slack, teams = (r.json() for r in hook.received)
     assert slack["text"] == "fraud v2 → production"
     assert "why: better &lt;recall&gt;" in slack["blocks"][0]["text"]["text"]
@@ -367,5 +367,5 @@ def test_a_damaged_state_file_is_refused_not_reset(reg, hook, tmp_path):
     state = tmp_path / "s.json"
     state.write_text("{not json")
     with pytest.raises(InvalidInputError, match="not a modelreg notify state file"):
-        notify(reg, url=hook.url, state=state)
+        reg.notify(url=hook.url, state=state)
     assert hook.received == []

@@ -16,7 +16,6 @@ from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
-from modelreg import __version__
 from modelreg.errors import InvalidInputError, ModelregError
 
 if TYPE_CHECKING:
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
 BACKOFF_S = 0.5  # first wait; doubled each attempt
 MAX_WAIT_S = 30.0  # no single wait (backoff or Retry-After) is longer
+USER_AGENT = "modelreg-notify"  # no version: importing the package's would make a cycle through modelreg/__init__
 
 
 class DeliveryError(ModelregError):
@@ -78,7 +78,7 @@ def post(
     import urllib.error
     import urllib.request  # deferred: see _opener
 
-    request_headers = {"Content-Type": "application/json", "User-Agent": f"modelreg/{__version__}", **headers}
+    request_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
     attempt = 0
     while True:
         attempt += 1
