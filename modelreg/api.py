@@ -20,6 +20,7 @@ from modelreg.importers import gto, mlflow
 from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
 from modelreg.ops import assign, checks, lifecycle, lint, reviews, upgrade
+from modelreg.ops import notify as notifying
 from modelreg.ops.register import RegisterArgs, init_registry, register
 from modelreg.publish import fetching
 from modelreg.publish.options import WriteArgs, WriteOptions
@@ -200,6 +201,10 @@ class Registry:
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> results.GcReport:
         """Blobs that no manifest references, younger than `grace_s` kept; removed only with `delete`."""
         return checks.collect_garbage(self.reader, delete=delete, grace_s=grace_s)
+
+    def notify(self, **args: Unpack[notifying.NotifyArgs]) -> notifying.NotifyResult:
+        """Post each new admitted event once, in seq order, to a webhook or chat (see ops.notify)."""
+        return notifying.notify(self.reader, **args)
 
     def report(
         self, out_dir: str | os.PathLike[str], names: Sequence[str] | None = None, *, force: bool = False

@@ -62,6 +62,28 @@ def sync(
     keep: Annotated[
         int, typer.Option("--keep", help="Versions to keep in DIR/versions for instant rollback (current included).")
     ] = 2,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="After each change, post which version this host now serves to this URL (a webhook, or a "
+            "chat's with --notify-format); a failure is logged, the change stays.",
+            show_default=False,
+        ),
+    ] = None,
+    notify_format: Annotated[
+        str, typer.Option("--notify-format", help="With --notify: json, slack or teams.")
+    ] = "json",
+    notify_secret_env: Annotated[
+        str | None,
+        typer.Option(
+            "--notify-secret-env",
+            metavar="VAR",
+            help="With --notify: sign each body with the secret in this environment variable (as `notify` does).",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Keep DIR/current on the version REF names, verified, following promotions and rollbacks.
@@ -79,6 +101,11 @@ def sync(
     DIR/current.json, touch a file with --touch, or signal it with --exec).
     """
     seconds = plan.parse_duration(interval)
+    on_change = None
+    if notify is not None:
+        from modelreg.serving.announce import announcer  # deferred: hmac and hashlib, ~13 ms
+
+        on_change = announcer(notify, notify_format, notify_secret_env)
     stop = threading.Event()
     received: list[int] = []
 
@@ -98,6 +125,7 @@ def sync(
             exec_=exec_,
             keep=keep,
             touch=touch,
+            on_change=on_change,
             on_record=lambda record: _log(record, json_),
             stop=stop,
         )
