@@ -214,7 +214,7 @@ def test_a_tampered_blob_never_becomes_current(served, tmp_path):
         v2 = served.register(b"new weights!")
         digest = "sha256:" + hashlib.sha256(b"new weights!").hexdigest()
         reg = Registry.open(served.seed)
-        store = reg.store(reg.config.store)
+        store = reg.reader.store(reg.config.store)
         with store.fs.open(store.key(digest), "wb") as out:
             out.write(b"bad weights!")  # same size, other bytes
         served.promote(v2)
