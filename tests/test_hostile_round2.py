@@ -5,11 +5,15 @@ Each test failed before its fix (see the notes of the change)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from modelreg.serving.plan import version_dir_name
 from tests.conftest import Result
 
 # --- 5: LIKE / ILIKE on a long value ---------------------------------------------------------------
@@ -101,3 +105,136 @@ def test_6_a_creation_time_out_of_range_is_one_line(one_version, cli, millis: st
     assert result.code == 1
     message = f"error: filter: created: {millis} ms is not a time a version can have at column 22: {millis}"
     assert one_line(result) == message
+
+
+# --- 1 and 2: planted serving entries and a planted lock -----------------------------------------------
+
+
+@pytest.fixture
+def served(repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path]) -> str:
+    """`m` v1 (b"weights") in production; the name of its version directory under DIR/versions."""
+    assert cli("register", "m", artifact("model.bin", b"weights")).code == 0
+    assert cli("promote", "m", "1", "production").code == 0
+    digest = json.loads(cli("show", "m@1", "--json").out)["artifact"]["digest"]
+    return version_dir_name("m", 1, digest)
+
+
+def sync_once(cli: Callable[..., Result], dest: Path) -> Result:
+    return cli("sync", "m/production", "--dest", dest, "--once")
+
+
+def attacker_copy(tmp_path: Path, content: bytes = b"weights") -> Path:
+    """A directory holding the right bytes today, somewhere another user controls."""
+    theirs = tmp_path / "attacker" / "copy"
+    theirs.mkdir(parents=True)
+    (theirs / "model.bin").write_bytes(content)
+    return theirs
+
+
+def assert_served_from_our_own_copy(dest: Path, name: str, result: Result) -> None:
+    assert result.code == 0, result.err
+    entry = dest / "versions" / name
+    assert not entry.is_symlink()
+    assert Path(os.path.realpath(dest / "current")) == entry.resolve()
+    assert entry.resolve().parent == (dest / "versions").resolve()
+    for path in [entry, *entry.rglob("*")]:
+        info = path.lstat()
+        assert not stat.S_ISLNK(info.st_mode)
+        assert info.st_uid == os.geteuid()
+        assert not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
+    assert (dest / "current" / "model.bin").read_bytes() == b"weights"
+    assert "quarantined" in result.err and f"versions/{name}" in result.err
+
+
+def test_1_a_planted_symlink_entry_never_becomes_current(served, cli, tmp_path) -> None:
+    # before: sync exited 0 with `current` resolving through the symlink, and served the rewritten file
+    dest = tmp_path / "serving"
+    theirs = attacker_copy(tmp_path)
+    (dest / "versions").mkdir(parents=True)
+    (dest / "versions" / served).symlink_to(theirs)
+    result = sync_once(cli, dest)
+    assert_served_from_our_own_copy(dest, served, result)
+    (theirs / "model.bin").write_bytes(b"evil")
+    assert (dest / "current" / "model.bin").read_bytes() == b"weights"
+    assert (theirs / "model.bin").read_bytes() == b"evil"  # moved aside, theirs left alone
+    (quarantined,) = (dest / ".quarantine").iterdir()
+    assert quarantined.is_symlink()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another uid takes root")
+def test_1_a_planted_directory_of_another_owner_never_becomes_current(served, cli, tmp_path) -> None:
+    # before: served as is (the other uid could rewrite the file at any time)
+    dest = tmp_path / "serving"
+    planted = dest / "versions" / served
+    planted.mkdir(parents=True)
+    (planted / "model.bin").write_bytes(b"weights")
+    for path in (planted, planted / "model.bin"):
+        os.chown(path, 4242, 4242)
+    result = sync_once(cli, dest)
+    assert_served_from_our_own_copy(dest, served, result)
+    assert "belongs to uid 4242" in result.err
+
+
+def test_1_an_entry_others_can_write_is_pulled_afresh(served, cli, tmp_path) -> None:
+    # before: served as is (anyone could rewrite the file at any time)
+    dest = tmp_path / "serving"
+    planted = dest / "versions" / served
+    planted.mkdir(parents=True)
+    (planted / "model.bin").write_bytes(b"weights")
+    (planted / "model.bin").chmod(0o666)
+    result = sync_once(cli, dest)
+    assert_served_from_our_own_copy(dest, served, result)
+    assert "model.bin, which is writable by other users" in result.err
+
+
+def test_1_a_current_entry_replaced_by_a_symlink_is_caught_on_the_next_start(served, cli, tmp_path) -> None:
+    # before: `current` and current.json already named it, so sync did nothing and exited 0
+    dest = tmp_path / "serving"
+    assert sync_once(cli, dest).code == 0
+    theirs = attacker_copy(tmp_path)
+    entry = dest / "versions" / served
+    shutil.rmtree(entry)
+    entry.symlink_to(theirs)
+    result = sync_once(cli, dest)
+    assert_served_from_our_own_copy(dest, served, result)
+
+
+def test_1_a_versions_directory_of_someone_else_is_refused(served, cli, tmp_path) -> None:
+    # before: followed (the symlink) and served through it
+    dest = tmp_path / "serving"
+    dest.mkdir()
+    theirs = tmp_path / "attacker" / "versions"
+    theirs.mkdir(parents=True)
+    (dest / "versions").symlink_to(theirs)
+    result = sync_once(cli, dest)
+    assert result.code == 1
+    assert "versions is not a directory but a symbolic link" in one_line(result)
+    assert list(theirs.iterdir()) == [] and not (dest / "current").exists()
+
+
+def test_2_a_planted_lock_symlink_is_not_followed(served, cli, tmp_path) -> None:
+    # before: sync created the file the symlink named, and went on
+    dest = tmp_path / "serving"
+    dest.mkdir()
+    victim = tmp_path / "elsewhere" / "created-by-sync"
+    victim.parent.mkdir()
+    (dest / ".sync.lock").symlink_to(victim)
+    result = sync_once(cli, dest)
+    assert result.code == 1
+    assert ".sync.lock is a symbolic link: refusing to follow it" in one_line(result)
+    assert not victim.exists() and not (dest / "current").exists()
+
+
+def test_2_a_planted_current_json_temporary_file_is_not_followed(served, cli, tmp_path) -> None:
+    # before: the facts were written through the symlink into the file it named
+    dest = tmp_path / "serving"
+    dest.mkdir()
+    victim = tmp_path / "elsewhere" / "kept"
+    victim.parent.mkdir()
+    victim.write_text("untouched\n")
+    (dest / f".current.json.{os.getpid()}.tmp").symlink_to(victim)
+    (dest / f".current.{os.getpid()}.tmp").symlink_to(victim)
+    result = sync_once(cli, dest)
+    assert result.code == 0, result.err
+    assert victim.read_text() == "untouched\n"
+    assert json.loads((dest / "current.json").read_text())["version"] == 1
