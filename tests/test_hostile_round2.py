@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
-from collections.abc import Callable
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from modelreg.git.lsrefs import ls_refs
+from modelreg.git.process import GitTimeout
 from modelreg.serving.plan import version_dir_name
-from tests.conftest import Result
+from tests.conftest import Result, run_modelreg, start_modelreg
 
 # --- 5: LIKE / ILIKE on a long value ---------------------------------------------------------------
 
@@ -238,3 +243,88 @@ def test_2_a_planted_current_json_temporary_file_is_not_followed(served, cli, tm
     assert result.code == 0, result.err
     assert victim.read_text() == "untouched\n"
     assert json.loads((dest / "current.json").read_text())["version"] == 1
+
+
+# --- 4: a server that accepts and never answers --------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts every connection and never sends a byte."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def run_bounded(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`modelreg ARGS` with a 2 s network bound; a run still going after 120 s is the failure itself."""
+    proc = start_modelreg(
+        cwd, *args, env={"MODELREG_NETWORK_TIMEOUT": "2"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"modelreg {' '.join(args)} was still waiting on a silent server after 120 s")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_4_sync_once_against_a_silent_server_stops_and_says_so(silent_server, tmp_path, scheme: str) -> None:
+    # before: still waiting after 90 s (git://); no bound at all on the mirror's fetch
+    url = f"{scheme}://127.0.0.1:{silent_server}/models.git"
+    result = run_bounded(tmp_path, "sync", "m/production", "--dest", str(tmp_path / "serving"), "--repo", url, "--once")
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert url in line and "timed out" in line and "MODELREG_NETWORK_TIMEOUT" in line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_4_a_read_with_repo_against_a_silent_server_stops_and_says_so(silent_server, tmp_path, scheme: str) -> None:
+    url = f"{scheme}://127.0.0.1:{silent_server}/models.git"
+    result = run_bounded(tmp_path, "resolve", "m/production", "--repo", url)
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert url in line and "timed out" in line
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_4_ls_refs_against_a_silent_server_raises_a_timeout(silent_server, scheme: str) -> None:
+    url = f"{scheme}://127.0.0.1:{silent_server}/models.git"
+    with pytest.raises(GitTimeout, match=r"no answer within 1 s \(timed out"):
+        ls_refs(url, ["refs/tags/"], timeout=1)
+
+
+def test_4_a_nonsense_network_timeout_is_one_line(tmp_path, monkeypatch) -> None:
+    result = run_modelreg(
+        tmp_path,
+        "resolve",
+        "m",
+        "--repo",
+        "git://127.0.0.1:1/x.git",
+        check=False,
+        env={"MODELREG_NETWORK_TIMEOUT": "soon"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: MODELREG_NETWORK_TIMEOUT='soon': expected a positive number of seconds"

@@ -95,6 +95,9 @@ class GitRepo:
         # Identity and date the next commits and tags record, when a write replays someone else's
         # history (an import): git's own GIT_COMMITTER_* variables, applied to this repository only.
         self.acting_as: dict[str, str] = {}
+        # A bound (seconds) on every git command here: set on a partial mirror, whose reads may fetch
+        # missing objects from its remote (see git.process.network_timeout). None: unbounded.
+        self.timeout: float | None = None
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
@@ -117,7 +120,7 @@ class GitRepo:
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         if self.acting_as:
             env = {**self.acting_as, **(env or {})}
-        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env, timeout=self.timeout)
 
     @contextmanager
     def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
@@ -291,7 +294,8 @@ class GitRepo:
             return None
 
     def _cat_blobs(self, specs: list[str]) -> list[str | None]:
-        raw = run_git_raw(["cat-file", "--batch"], self.root, "".join(f"{spec}\n" for spec in specs).encode())
+        specs_text = "".join(f"{spec}\n" for spec in specs).encode()
+        raw = run_git_raw(["cat-file", "--batch"], self.root, specs_text, timeout=self.timeout)
         if raw.returncode != 0:
             raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
         data, pos = raw.stdout, 0
