@@ -15,10 +15,11 @@ from modelreg.core.events import current_holder, held_before, rollback_version, 
 from modelreg.core.refs import ModelRef, check_alias, check_name, claim_prefixes, stage_name
 from modelreg.errors import IntegrityError, InvalidInputError, NotFoundError, ReviewRequired
 from modelreg.formats import config as configmod
-from modelreg.formats.config import CONFIG_PATH, Config
+from modelreg.formats.config import CONFIG_PATH
 from modelreg.git import GitRepo
 from modelreg.models import Event, ModelState, RefCheck, Scalar, TargetKind
 from modelreg.paths import cache_home
+from modelreg.read.record import policy_of_record
 from modelreg.writer import Writer, init_registry
 
 if TYPE_CHECKING:
@@ -55,20 +56,11 @@ class Registry(Writer):
         The policy of record is `.modelreg/config.yaml` as committed on the main branch (its
         remote-tracking branch when the local one is missing or behind), never the copy in the
         commit that happens to be checked out: a deploy job that checks out an old tag still
-        judges it by today's policy. Without a main branch that has a config, the work tree's
-        config is used.
+        judges it by today's policy. The checkout never names that branch either: see read/record.py.
         """
         git = GitRepo.discover(path)
-        (text,) = git.read_files([(None, CONFIG_PATH)])
-        local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else Config()
-        commit = git.branch_tip(local.main_branch, local.remote)
-        committed = git.read_files([(commit, CONFIG_PATH)], keep=True)[0] if commit else None
-        if committed is not None:
-            config = configmod.from_yaml(committed, f"{CONFIG_PATH} on {local.main_branch}")
-            return cls(git, config, policy_commit=commit)
-        if text is None:
-            raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
-        return cls(git, local)
+        config, commit = policy_of_record(git)  # chosen without the checkout: see read/record.py
+        return cls(git, config, policy_commit=commit)
 
     @classmethod
     def open_url(cls, url: str, name: str | None = None) -> Registry:

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from modelreg.api import Registry
 from modelreg.git.lsrefs import ls_refs
 from modelreg.git.process import GitTimeout
 from modelreg.serving.plan import version_dir_name
-from tests.conftest import Result, run_modelreg, start_modelreg
+from tests.conftest import Result, git, make_repo, run_modelreg, start_modelreg
+from tests.test_review import hand_made_event, require_review
+from tests.test_signing import signed  # noqa: F401 - a fixture
 
 # --- 5: LIKE / ILIKE on a long value ---------------------------------------------------------------
 
@@ -328,3 +331,78 @@ def test_4_a_nonsense_network_timeout_is_one_line(tmp_path, monkeypatch) -> None
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: MODELREG_NETWORK_TIMEOUT='soon': expected a positive number of seconds"
+
+
+# --- 7: the checkout does not choose the policy of record ----------------------------------------------
+
+
+@pytest.fixture
+def reviewed_main(repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path]) -> Path:
+    """production needs review on main; fraud v1 registered (no production holder)."""
+    require_review(repo, "production")
+    assert cli("register", "fraud", artifact("m1", b"weights 1")).code == 0
+    return repo
+
+
+def test_7_a_branch_whose_config_names_itself_main_sets_no_policy(reviewed_main, cli, tmp_path) -> None:
+    # before: on `evil`, main_branch: evil made evil's config the policy, and the unreviewed promote was served
+    repo = reviewed_main
+    git(repo, "checkout", "-q", "-b", "evil")
+    config = repo / ".modelreg" / "config.yaml"
+    text = config.read_text().replace("review_required: [production]", "review_required: []")
+    config.write_text(text + "main_branch: evil\n")
+    git(repo, "commit", "-qam", "relax")
+    hand_made_event(repo, "fraud#production#1", 1)
+    main_tip = git(repo, "rev-parse", "main").strip()
+    assert cli("check-ref", "fraud#production#1").code == 4
+    resolved = cli("resolve", "fraud/production")
+    assert resolved.code == 1 and "ignoring fraud#production#1" in resolved.err
+    assert json.loads(cli("show", "fraud@1", "--json").out)["policy"] == main_tip
+    sync = cli("sync", "fraud/production", "--dest", tmp_path / "serving", "--once")
+    assert sync.code != 0 and not (tmp_path / "serving" / "current").exists()
+
+
+def test_7_an_uncommitted_edit_naming_a_missing_branch_is_refused(signed, repo, cli) -> None:  # noqa: F811
+    # before: the missing branch made reads fall back to the work tree's config, which dropped require_signed
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text().replace("require_signed: true\n", "") + "main_branch: nowhere\n")
+    hand_made_event(repo, "fraud#production#1", 1)  # not signed
+    assert cli("check-ref", "fraud#production#1").code == 4
+    resolved = cli("resolve", "fraud/production")
+    assert resolved.code == 1 and "ignoring fraud#production#1" in resolved.err
+
+
+def test_7_the_main_branch_named_on_main_itself_is_followed_when_renamed(repo, cli, artifact) -> None:
+    # a reviewed rename: main's committed config says trunk, and trunk's says trunk
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "main_branch: trunk\n")
+    git(repo, "commit", "-qam", "the main branch is trunk now")
+    git(repo, "branch", "trunk")
+    assert cli("register", "fraud", artifact("m1", b"weights 1")).code == 0
+    trunk = git(repo, "rev-parse", "trunk").strip()
+    assert json.loads(cli("show", "fraud@1", "--json").out)["policy"] == trunk
+    git(repo, "branch", "-D", "trunk")  # renamed away: nothing names the policy any more
+    gone = cli("show", "fraud@1")
+    assert gone.code == 1
+    assert "trunk" in one_line(gone) and "not" in one_line(gone)
+
+
+def test_7_a_remote_head_names_the_main_branch(clone, cli, artifact, monkeypatch) -> None:
+    work = clone("work")
+    monkeypatch.chdir(work)
+    assert cli("register", "fraud", artifact("m1", b"weights 1")).code == 0
+    git(work, "checkout", "-q", "-b", "evil")
+    config = work / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "main_branch: evil\n")
+    git(work, "commit", "-qam", "evil")
+    assert json.loads(cli("show", "fraud@1", "--json").out)["policy"] == git(work, "rev-parse", "main").strip()
+
+
+def test_7_a_fresh_registry_reads_its_work_tree(tmp_path, cli, monkeypatch) -> None:
+    path = make_repo(tmp_path / "fresh")
+    monkeypatch.chdir(path)
+    Registry.init(path)
+    git(path, "reset", "-q", "HEAD~1")  # the config is in the work tree only: never committed anywhere
+    listed = cli("list", "--json")
+    assert listed.code == 0, listed.err
+    assert json.loads(listed.out) == []
