@@ -406,3 +406,70 @@ def test_7_a_fresh_registry_reads_its_work_tree(tmp_path, cli, monkeypatch) -> N
     listed = cli("list", "--json")
     assert listed.code == 0, listed.err
     assert json.loads(listed.out) == []
+
+
+# --- 8 and 9: a GTO repository with a hostile pointer and a bad artifact -------------------------------
+
+
+def gto_source(tmp_path: Path, artifacts: dict[str, str], files: dict[str, bytes]) -> Path:
+    """A GTO repository made with plain git: artifacts.yaml (name → path), `files`, `NAME@v0.0.1` for each."""
+    path = make_repo(tmp_path / "gto")
+    (path / "artifacts.yaml").write_text("".join(f"{n}:\n  type: model\n  path: {p!r}\n" for n, p in artifacts.items()))
+    for name, content in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(content)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "models")
+    for name in artifacts:
+        git(path, "tag", "-a", f"{name}@v0.0.1", "-m", f"Registering artifact {name} version v0.0.1")
+    return path
+
+
+def escaping_md5(gto: Path, target: Path) -> str:
+    """A 32-character "md5" that, joined as DVC 3's cache path (cache/md5[:2]/md5[2:]), names `target`."""
+    cache = gto / ".dvc" / "cache" / "files" / "md5"
+    up = os.path.relpath(target, cache / "..")
+    md5 = "..." + "/" * (32 - 3 - len(up)) + up  # "..", then "./" and slashes: still a path to `target`
+    assert len(md5) == 32, md5  # the length the old check wanted
+    assert (cache / md5[:2] / md5[2:]).resolve() == target.resolve()  # what the old code would have read
+    return md5
+
+
+def test_8_a_dvc_md5_that_is_a_path_is_refused_and_the_file_never_read(repo, cli, tmp_path) -> None:
+    # before: the secret was copied into the store as thief v1, and `pull` served it
+    secret = tmp_path / "s.txt"
+    secret.write_bytes(b"the secret")
+    gto = gto_source(tmp_path, {"good": "models/good.bin", "thief": "models/x.bin"}, {"models/good.bin": b"good"})
+    md5 = escaping_md5(gto, secret)
+    (gto / "models" / "x.bin.dvc").write_text(f"outs:\n- md5: {md5}\n  size: 10\n  path: x.bin\n")
+    git(gto, "add", "-A")
+    git(gto, "commit", "-q", "-m", "pointer")
+    git(gto, "tag", "-f", "-a", "thief@v0.0.1", "-m", "Registering artifact thief version v0.0.1")
+    result = cli("import", "gto", "--repo", gto)
+    assert result.code == 0, result.err
+    assert (
+        "thief@v0.0.1: not imported: models/x.bin has a .dvc file whose md5 is not 32 hex digits"
+        in result.out + result.err
+    )
+    assert cli("show", "thief").code == 1
+    pulled = cli("pull", "good", "-o", tmp_path / "good")
+    assert pulled.code == 0, pulled.err
+    assert (tmp_path / "good" / "good.bin").read_bytes() == b"good"
+    store = repo / ".modelreg" / "store"
+    assert all(p.read_bytes() != b"the secret" for p in store.rglob("*") if p.is_file())
+    objects = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo, capture_output=True)
+    assert b"the secret" not in objects.stdout
+
+
+@pytest.mark.parametrize("bad", ["../outside.bin", "/etc/hostname", "models/../../outside.bin"])
+def test_9_one_bad_artifact_is_reported_alone_and_the_rest_imports(repo, cli, tmp_path, bad: str) -> None:
+    # before: the whole import stopped on "git ls-tree failed: … outside repository"
+    (tmp_path / "outside.bin").write_bytes(b"outside")
+    gto = gto_source(tmp_path, {"good": "models/good.bin", "bad": bad}, {"models/good.bin": b"good"})
+    result = cli("import", "gto", "--repo", gto)
+    assert result.code == 0, result.err
+    said = result.out + result.err
+    assert f"bad@v0.0.1: not imported: its path {bad!r} in artifacts.yaml is outside the repository" in said
+    assert "ls-tree" not in said and "fatal" not in said
+    assert json.loads(cli("show", "good", "--json").out)["version"] == 1
+    assert cli("show", "bad").code == 1
