@@ -22,7 +22,15 @@ from typing import IO, Protocol
 from urllib.parse import urlsplit
 
 from modelreg.errors import GitError, InvalidInputError
-from modelreg.git.process import TIMEOUT_VARIABLE, GitTimeout, git_env, network_settings, network_timeout, run_git_raw
+from modelreg.git.process import (
+    TIMEOUT_VARIABLE,
+    GitTimeout,
+    failure_reason,
+    git_env,
+    network_settings,
+    network_timeout,
+    run_git_raw,
+)
 
 FLUSH, DELIM, RESPONSE_END = b"0000", b"0001", b"0002"
 _AGENT = "agent=modelreg\n"
@@ -253,8 +261,7 @@ def _last_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     except (subprocess.TimeoutExpired, ValueError, OSError):
         proc.kill()
         return ""
-    lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
-    return lines[-1].removeprefix("fatal: ") if lines else ""
+    return failure_reason(err, proc.returncode or 0) if err.strip() else ""
 
 
 def _ls_remote(url: str, prefixes: list[str], timeout: float) -> dict[str, str]:
@@ -266,9 +273,7 @@ def _ls_remote(url: str, prefixes: list[str], timeout: float) -> dict[str, str]:
     except GitTimeout:
         raise _timed_out(url, timeout) from None
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-        detail = lines[-1].removeprefix("fatal: ") if lines else f"exit {proc.returncode}"
-        raise GitError(f"git ls-remote failed: {detail}")
+        raise GitError(f"cannot list the refs of {url}: {failure_reason(proc.stderr, proc.returncode)}")
     refs = {}
     for line in proc.stdout.decode(errors="surrogateescape").splitlines():
         oid, _, name = line.partition("\t")

@@ -123,7 +123,16 @@ def run_git(
     """Run git; return stdout; raise GitError with git's own last line on failure."""
     proc = run_git_raw(args, cwd, stdin.encode() if stdin is not None else None, env, timeout)
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-        detail = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else f"exit {proc.returncode}"
-        raise GitError(f"git {args[0]} failed: {detail}")
+        raise GitError(f"git {args[0]} failed: {failure_reason(proc.stderr, proc.returncode)}")
     return proc.stdout.decode(errors="surrogateescape")
+
+
+def failure_reason(stderr: bytes, returncode: int) -> str:
+    """What went wrong, from git's stderr: its first fatal or error line, not a warning or hint printed last."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    for prefix in ("fatal: ", "error: "):
+        found = next((line for line in lines if line.startswith(prefix)), None)
+        if found is not None:
+            return found.removeprefix(prefix)
+    said = [line for line in lines if not line.startswith(("warning: ", "hint: "))]
+    return said[-1] if said else f"exit {returncode} ({lines[-1]})" if lines else f"exit {returncode}"
