@@ -51,6 +51,17 @@ def test_5_a_pathological_like_pattern_answers_through_search(long_tag, cli, cla
     assert [(v["name"], v["version"]) for v in json.loads(found.out)["versions"]] == [("m", 2)]
 
 
+def test_5_a_pathological_like_pattern_answers_through_mlflows_search_model_versions(long_tag) -> None:
+    # before: the plugin's search ran the same backtracking regular expression
+    from modelreg.mlflow.store import ModelregRegistryStore  # needs mlflow, an optional extra
+
+    store = ModelregRegistryStore(f"modelreg://{long_tag}")
+    found = store.search_model_versions("tags.t LIKE '" + "%a" * 22 + "%b'")
+    assert [(mv.name, mv.version) for mv in found] == [("m", "2")]
+    found = store.search_model_versions("name = 'm' AND tags.t ILIKE '%" + "_" * 50 + "B'")
+    assert [(mv.name, mv.version) for mv in found] == [("m", "2")]
+
+
 # --- 6: the end of time ----------------------------------------------------------------------------
 
 

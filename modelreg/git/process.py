@@ -77,7 +77,14 @@ def run_git_raw(
     With `timeout`, git and every process it started (a transport helper, upload-pack) are killed
     once it passes, and GitTimeout is raised.
     """
-    argv = ["git", *(network_settings(timeout) if timeout is not None else ()), *args]
+    if timeout is None:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=git_env(env), check=False
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+    argv = ["git", *network_settings(timeout), *args]
     try:
         proc = subprocess.Popen(
             argv,
@@ -86,7 +93,7 @@ def run_git_raw(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=git_env(env),
-            start_new_session=timeout is not None,  # its own process group: killed whole on a timeout
+            start_new_session=True,  # its own process group: killed whole on a timeout
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
@@ -96,11 +103,7 @@ def run_git_raw(
         _kill_group(proc)
         raise GitTimeout(f"git {args[0]} got no answer within {timeout:g} s and was stopped") from None
     except BaseException:  # interrupted (Ctrl-C): leave no git behind
-        if timeout is not None:
-            _kill_group(proc)
-        else:
-            proc.kill()
-            proc.wait()
+        _kill_group(proc)
         raise
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
