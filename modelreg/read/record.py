@@ -73,15 +73,15 @@ def _settled(git: GitRepo, branch: str, config: Config, commit: str) -> tuple[Co
     return renamed
 
 
-def _committed(git: GitRepo, branch: str, remote: str) -> tuple[Config, str] | None:
+def _committed(git: GitRepo, branch: str, remote: str, *, follow: bool = True) -> tuple[Config, str] | None:
     """The config committed at `branch`'s tip (the newer of it and its remote-tracking branch), and that tip."""
     tip = git.branch_tip(branch, remote)
     text = git.read_files([(tip, CONFIG_PATH)], keep=True)[0] if tip else None
     if tip is None or text is None:
         return None
     config = configmod.from_yaml(text, f"{CONFIG_PATH} on {branch}")
-    if config.remote != remote:  # the config names its own remote: its tracking branch may be newer
-        return _committed(git, branch, config.remote) or (config, tip)
+    if follow and config.remote != remote:  # the config names its own remote: its tracking branch may be newer
+        return _committed(git, branch, config.remote, follow=False) or (config, tip)
     return config, tip
 
 
