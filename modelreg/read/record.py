@@ -30,7 +30,13 @@ _HINT = "fetch it, or name the remote's default branch with `git remote set-head
 
 
 def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
-    """The policy config and the commit it was read from (None only for a never-committed registry)."""
+    """The policy config and the commit it was read from (None only for a never-committed registry).
+
+    The work tree's config is still parsed, so a broken edit is reported where it is, but it
+    decides nothing unless no config was ever committed.
+    """
+    (text,) = git.read_files([(None, CONFIG_PATH)])
+    local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else None
     named = remote_head_branch(git, _ORIGIN)
     if named is not None:
         found = _committed(git, named, _ORIGIN)
@@ -39,10 +45,9 @@ def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
     first = {_main_branch_in(git, commit) for commit in additions(git, CONFIG_PATH)}
     first.discard(None)
     if not first:
-        (text,) = git.read_files([(None, CONFIG_PATH)])
-        if text is None:
+        if local is None:
             raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
-        return configmod.from_yaml(text, CONFIG_PATH), None
+        return local, None
     if len(first) > 1:
         names = ", ".join(sorted(str(name) for name in first))
         raise ConfigError(
