@@ -409,6 +409,22 @@ def test_7_a_remote_head_names_the_main_branch(clone, cli, artifact, monkeypatch
     assert json.loads(cli("show", "fraud@1", "--json").out)["policy"] == git(work, "rev-parse", "main").strip()
 
 
+def test_7_an_orphan_branch_with_a_registry_of_its_own_is_refused(reviewed_main, cli) -> None:
+    repo = reviewed_main
+    config = (repo / ".modelreg" / "config.yaml").read_text()
+    git(repo, "checkout", "-q", "--orphan", "evil")
+    git(repo, "rm", "-rq", "--cached", ".")
+    (repo / ".modelreg" / "config.yaml").write_text(
+        config.replace("review_required: [production]", "review_required: []") + "main_branch: evil\n"
+    )
+    git(repo, "add", ".modelreg/config.yaml")
+    git(repo, "commit", "-qm", "a registry of my own")
+    hand_made_event(repo, "fraud#production#1", 1)
+    result = cli("resolve", "fraud/production")
+    assert result.code == 1
+    assert "first committed on more than one branch (evil, main)" in one_line(result)
+
+
 def test_7_a_fresh_registry_reads_its_work_tree(tmp_path, cli, monkeypatch) -> None:
     path = make_repo(tmp_path / "fresh")
     monkeypatch.chdir(path)
