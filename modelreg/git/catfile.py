@@ -14,7 +14,9 @@ from modelreg.paths import cache_dir
 _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
-def read_files(root: Path, files: list[tuple[str | None, str]], keep: bool) -> list[str | None]:
+def read_files(
+    root: Path, files: list[tuple[str | None, str]], keep: bool, timeout: float | None = None
+) -> list[str | None]:
     """See `GitRepo.read_files`."""
     known: dict[tuple[str, str], str | None] = {}
     for rev, path in files:
@@ -23,7 +25,7 @@ def read_files(root: Path, files: list[tuple[str | None, str]], keep: bool) -> l
             if isinstance(cached, tuple) and cached[:2] == (rev, path):
                 known[rev, path] = cached[2]
     asked = [(rev, path) for rev, path in files if rev is not None and (rev, path) not in known]
-    texts = cat_blobs(root, [f"{r}:{p}" for r, p in asked]) if asked else []
+    texts = cat_blobs(root, [f"{r}:{p}" for r, p in asked], timeout) if asked else []
     for (rev, path), text in zip(asked, texts, strict=True):
         known[rev, path] = text
         if keep and _FULL_ID.fullmatch(rev):
@@ -42,8 +44,9 @@ def _worktree_text(root: Path, path: str) -> str | None:
         return None
 
 
-def cat_blobs(root: Path, specs: list[str]) -> list[str | None]:
-    raw = run_git_raw(["cat-file", "--batch"], root, "".join(f"{spec}\n" for spec in specs).encode())
+def cat_blobs(root: Path, specs: list[str], timeout: float | None = None) -> list[str | None]:
+    """The text of each blob `specs` names (`rev:path` or an id), None where none; `timeout` bounds the call."""
+    raw = run_git_raw(["cat-file", "--batch"], root, "".join(f"{spec}\n" for spec in specs).encode(), timeout=timeout)
     if raw.returncode != 0:
         raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
     data, pos = raw.stdout, 0

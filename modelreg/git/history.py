@@ -1,9 +1,12 @@
-"""The main line's history: which commits added which files (review evidence reads it)."""
+"""History facts: the main line's additions (review evidence), a remote's HEAD, where a file first appeared.
+
+None of them is chosen by the checkout."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from modelreg.errors import GitError
 from modelreg.git.repo import GitRepo
 
 
@@ -46,3 +49,26 @@ def first_parent_additions(repo: GitRepo, rev: str, directory: str) -> list[Addi
 def parents_of(repo: GitRepo, commits: list[str]) -> list[str]:
     """The parents of every commit in `commits` (one `git show`)."""
     return repo.git("show", "--no-patch", "--format=%P", *commits).split() if commits else []
+
+
+def remote_head_branch(repo: GitRepo, remote: str) -> str | None:
+    """The branch `refs/remotes/<remote>/HEAD` names: the remote's default branch as of clone or `set-head`."""
+    try:
+        target = repo.git("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD").strip()
+    except GitError:
+        return None
+    prefix = f"refs/remotes/{remote}/"
+    return target.removeprefix(prefix) or None if target.startswith(prefix) else None
+
+
+def additions(repo: GitRepo, path: str) -> list[str]:
+    """The commits that added `path`, on the history of any branch, remote-tracking branch or HEAD (newest first).
+
+    A history where `path` was never committed gives none; a shallow clone's oldest commit holding
+    it counts as adding it.
+    """
+    heads = ["--branches", "--remotes"]
+    if repo.resolve_commit("HEAD") is not None:
+        heads.append("HEAD")
+    out = repo.git("log", *heads, "--diff-filter=A", "--format=%H", "--", path)
+    return out.split()

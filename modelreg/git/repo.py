@@ -42,6 +42,9 @@ class GitRepo:
         # Identity and date the next commits and tags record, when a write replays someone else's
         # history (an import): git's own GIT_COMMITTER_* variables, applied to this repository only.
         self.acting_as: dict[str, str] = {}
+        # A bound (seconds) on every git command here: set on a partial mirror, whose reads may fetch
+        # missing objects from its remote (see git.process.network_timeout). None: unbounded.
+        self.timeout: float | None = None
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
@@ -64,7 +67,7 @@ class GitRepo:
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         if self.acting_as:
             env = {**self.acting_as, **(env or {})}
-        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env, timeout=self.timeout)
 
     @contextmanager
     def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
@@ -185,7 +188,7 @@ class GitRepo:
         commit named by its full id, which never changes (replace refs are off), is kept in a
         private cache and read from there next time (for the few files every command reads).
         """
-        return read_files(self.root, files, keep)
+        return read_files(self.root, files, keep, self.timeout)
 
     def export(self, commit: str, path: str, dest: Path) -> bool:
         """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).
@@ -197,7 +200,7 @@ class GitRepo:
 
     def read_blobs(self, ids: list[str]) -> list[str | None]:
         """The text of each blob named by its id (one `cat-file --batch`); None where there is none."""
-        return cat_blobs(self.root, ids) if ids else []
+        return cat_blobs(self.root, ids, self.timeout) if ids else []
 
     @cached_property
     def shallow_commits(self) -> frozenset[str]:

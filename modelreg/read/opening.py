@@ -11,6 +11,7 @@ from modelreg.formats.config import CONFIG_PATH, Config
 from modelreg.git import GitRepo
 from modelreg.git.remote import mirror
 from modelreg.paths import cache_home
+from modelreg.read.record import policy_of_record
 
 # What a Registry is made of: (repository, policy of record, URL when read by URL, the policy's commit).
 Opened = tuple[GitRepo, Config, str | None, str | None]
@@ -22,19 +23,11 @@ def open_path(path: str | os.PathLike[str] = ".") -> Opened:
     The policy of record is `.modelreg/config.yaml` as committed on the main branch (its
     remote-tracking branch when the local one is missing or behind), never the copy in the
     commit that happens to be checked out: a deploy job that checks out an old tag still
-    judges it by today's policy. Without a main branch that has a config, the work tree's
-    config is used.
+    judges it by today's policy. The checkout never names that branch either: see read/record.py.
     """
     git = GitRepo.discover(path)
-    (text,) = git.read_files([(None, CONFIG_PATH)])
-    local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else Config()
-    commit = git.branch_tip(local.main_branch, local.remote)
-    committed = git.read_files([(commit, CONFIG_PATH)], keep=True)[0] if commit else None
-    if committed is not None:
-        return git, configmod.from_yaml(committed, f"{CONFIG_PATH} on {local.main_branch}"), None, commit
-    if text is None:
-        raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
-    return git, local, None, None
+    config, commit = policy_of_record(git)
+    return git, config, None, commit
 
 
 def open_url(url: str, name: str | None = None) -> Opened:

@@ -26,7 +26,7 @@ from modelreg.display.cioutput import text_of
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.git.lsrefs import ls_refs
 from modelreg.git.remote import entry_id, head_entries
-from modelreg.models import ModelVersion, RefCheck
+from modelreg.models import Artifact, ModelVersion, RefCheck
 from modelreg.paths import cache_home
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
@@ -107,6 +107,7 @@ class _Syncer:
         self.pending: Record | None = None
         self.hook_env: dict[str, str] = {}
         self.policy: dict[str, str | None] = {}  # path → its id in the last full read's policy commit
+        self.verified: set[str] = set()  # version directories this process hashed (or pulled) itself
 
     def emit(self, record: Record) -> None:
         if self.on_record is not None:
@@ -226,7 +227,8 @@ class _Syncer:
             raise NotFoundError(f"{self.parsed.name} v{version} has no version tag")
         check = reg.check_ref(event.tag)  # the same audit as `modelreg check-ref`: claim, review, signature
         name = plan.version_dir_name(resolved.name, resolved.version, resolved.digest)
-        if self.layout.current_name() != name or self.current() is None:
+        artifact = resolved.manifest.artifact
+        if self.layout.current_name() != name or self.current() is None or not self._trusted(name, artifact):
             self._deploy(reg, resolved, name, check)
         if self.repo is not None:
             listing = reg.git.ref_ids([*tag_patterns(self.parsed.name), *claim_prefixes(self.parsed.name)])
@@ -237,8 +239,28 @@ class _Syncer:
             head = reg.context.policy_commit or ""
             self.policy = {p: entry_id(reg.git, head, p) for p in plan.policy_paths(reg.config.allowed_signers)}
 
+    def _trusted(self, name: str, artifact: Artifact) -> bool:
+        """Whether the version directory `current` already names may stay: ours all through, and hashed once."""
+        if self._set_aside(name):
+            return False
+        if name not in self.verified and self.layout.holds(name, artifact):
+            self.verified.add(name)
+        return name in self.verified
+
+    def _set_aside(self, name: str) -> bool:
+        """Quarantine versions/`name` if another user could have planted or changed it; whether it did."""
+        problem = self.layout.planted(name)
+        if problem is None:
+            return False
+        moved = self.layout.quarantine(name)
+        self.verified.discard(name)
+        where = moved.relative_to(self.layout.dest)
+        self.emit(Record("quarantined", f"versions/{name} {problem}: moved to {where}, never served; pulled afresh"))
+        return True
+
     def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
         artifact = resolved.manifest.artifact
+        self._set_aside(name)
         if not self.layout.holds(name, artifact):
             incoming = self.layout.incoming()
             try:
@@ -246,6 +268,7 @@ class _Syncer:
                 self.layout.install(incoming / name, name)
             finally:
                 shutil.rmtree(incoming, ignore_errors=True)
+        self.verified.add(name)
         before = self.layout.current_name()
         when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         target = self.layout.current / artifact.files[0].path if artifact.is_single_file else self.layout.current
