@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from modelreg.core import names
 from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
@@ -228,7 +229,9 @@ def _untagged_manifest(reg: Reader, events: dict[str, list[Event]]) -> tuple[str
         for path in sorted(listing.split("\x00")):
             found = _MANIFEST_PATH.fullmatch(path)
             if found is not None and path not in tagged:
-                return path, label, version_tag(found[1], int(found[2]))
+                name = names.decode(found[1])
+                if name is not None:
+                    return path, label, version_tag(name, int(found[2]))
     return None
 
 
