@@ -25,15 +25,25 @@ if TYPE_CHECKING:
     from modelreg.read.reader import ModelView
 
 
-def version(reg: Registry, mv: ModelVersion, view: ModelView | None = None) -> MlflowModelVersion:
-    """The MLflow ModelVersion of a modelreg version."""
+def version(
+    reg: Registry, mv: ModelVersion, view: ModelView | None = None, *, touched: str | None = None
+) -> MlflowModelVersion:
+    """The MLflow ModelVersion of a modelreg version.
+
+    Its last update is that of the newest event about it, read from `view` (the model's events), or,
+    for a version a call has just written (`touched`: the new event's date, or "" for a registration),
+    known without reading the events again.
+    """
     manifest = mv.manifest
     found = manifest.extra.get("origin")
     origin: dict[str, Any] = found if isinstance(found, dict) else {}
-    view = view or reg.model(mv.name)
-    touched = [e.date for e in view.events if e.version == mv.version or mv.version in e.archived]
     created = mlflowmap.millis(manifest.created_at)
-    updated = max([created, *(mlflowmap.millis(d) for d in touched if d)])
+    if touched is not None:
+        dates = [touched]
+    else:
+        view = view or reg.model(mv.name)
+        dates = [e.date for e in view.events if e.version == mv.version or mv.version in e.archived]
+    updated = max([created, *(mlflowmap.millis(d) for d in dates if d)])
     return MlflowModelVersion(
         name=mv.name,
         version=mv.version,  # type: ignore[arg-type]  # MLflow's local stores give an int

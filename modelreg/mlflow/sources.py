@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
@@ -43,6 +44,9 @@ def fetch(reg: Registry, source: str, scratch: Path, tracking_uri: str | None, l
         raise unreadable(source, "no source given")
     if local_path is not None and Path(local_path).exists():
         return Path(local_path)
+    local = _local(source)
+    if local is not None and local.exists():
+        return local  # read in place: registering only reads (hashes and copies into the store)
     if source.startswith("models:/") and logged_model_id(source) is None:
         try:
             mv = reg.resolve(parse_ref(source))
@@ -53,6 +57,16 @@ def fetch(reg: Registry, source: str, scratch: Path, tracking_uri: str | None, l
         return download(source, scratch, tracking_uri)
     except ModelregError as exc:
         raise unreadable(source, str(exc).removeprefix(f"MLflow could not download {source}: ")) from None
+
+
+def _local(source: str) -> Path | None:
+    """The local path of a plain path or `file://` URI source (None for any other scheme)."""
+    parsed = urlparse(source)
+    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and source[1:2] == ":"):
+        return Path(source)
+    return None
 
 
 def run_of(run_id: str | None, model_id: str | None, source: str, tracking_uri: str | None) -> str | None:

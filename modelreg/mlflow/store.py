@@ -65,11 +65,11 @@ class ModelregRegistryStore(AbstractStore):
         with checks.mlflow_errors():
             return work(Registry.open(self.path))
 
-    def _write(self, work: Callable[[Registry], T]) -> T:
+    def _write(self, work: Callable[[Registry], T], first: Registry | None = None) -> T:
         """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
         for number in range(WRITE_ATTEMPTS):
             try:
-                return work(Registry.open(self.path))
+                return work(first if first is not None and number == 0 else Registry.open(self.path))
             except ModelregError as exc:
                 if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
                     with checks.mlflow_errors():
@@ -217,9 +217,9 @@ class ModelregRegistryStore(AbstractStore):
                     code_commit=facts.git_commit,
                     origin={k: v for k, v in origin.items() if v is not None},
                 )
-                return entities.numbered(reg, name, mv.version)
+                return entities.version(reg, mv, touched="")
 
-            return self._write(register)
+            return self._write(register, reg)
 
     def update_model_version(self, name: str, version: Any, description: str) -> MlflowModelVersion:
         checks.model_name(name)
@@ -248,14 +248,14 @@ class ModelregRegistryStore(AbstractStore):
             view = reg.model(name)
             current = view.state.stages.get(number)
             reg.select(view.state, ModelRef(name, version=number))
+            before = reg.version(view, number)
+            if current == target:
+                return entities.version(reg, before, view)
             if target is None:
-                if current is not None:
-                    reg.remove_stage(name, number, reason="MLflow: transition to stage None")
-            elif current != target:
-                reg.promote(name, number, target, keep_existing=not archive_existing_versions)
+                event = reg.remove_stage(name, number, reason="MLflow: transition to stage None")
             else:
-                return entities.numbered(reg, name, number, view)
-            return entities.numbered(reg, name, number)
+                event = reg.promote(name, number, target, keep_existing=not archive_existing_versions)
+            return entities.version(reg, before._replace(stage=target), touched=event.date)
 
         return self._write(transition)
 
