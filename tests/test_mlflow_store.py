@@ -171,3 +171,33 @@ def test_two_writers_never_lose_or_duplicate_a_version(repo: Path, source: Path)
     assert numbers == list(range(1, 9))
     assert Registry.open(repo).state("Racing Model").versions == tuple(range(1, 9))
     assert len(git(repo, "tag", "--list", "+racing+032+model@v*").split()) == 8
+
+
+def test_deleting_is_a_tombstone_event_that_history_keeps(
+    repo: Path, store: ModelregRegistryStore, source: Path, cli: Callable[..., Result]
+) -> None:
+    for _ in range(3):
+        store.create_model_version("Doomed", str(source))
+    store.set_registered_model_alias("Doomed", "champion", 2)
+    store.transition_model_version_stage("Doomed", 2, "Production", False)
+    store.delete_model_version("Doomed", 2)
+    code, _ = _code(lambda: store.get_model_version("Doomed", 2))
+    assert code == "RESOURCE_DOES_NOT_EXIST"
+    assert sorted(mv.version for mv in store.search_model_versions("name = 'Doomed'")) == [1, 3]
+    assert store.get_registered_model("Doomed").aliases == {}
+    assert store.get_latest_versions("Doomed", ["Production"]) == []
+    history = json.loads(cli("history", "Doomed", "--json").out)
+    deleted = [e for e in history if e["action"] == "delete"]
+    assert len(deleted) == 1 and deleted[0]["version"] == 2
+    assert deleted[0]["reason"] == "deleted through MLflow's registry API" and deleted[0]["actor"]
+    assert "+doomed@v2" in git(repo, "tag").split()  # the version tag stays: history keeps it
+
+    store.delete_registered_model("Doomed")
+    code, _ = _code(lambda: store.get_registered_model("Doomed"))
+    assert code == "RESOURCE_DOES_NOT_EXIST"
+    assert [m.name for m in store.search_registered_models()] == []
+    assert store.create_model_version("Doomed", str(source)).version == 4  # numbers are never reused
+    assert [mv.version for mv in store.search_model_versions("name = 'Doomed'")] == [4]
+    assert cli("verify").code == 0
+    code, message = _code(lambda: store.rename_registered_model("Doomed", "Saved"))
+    assert code == "INVALID_STATE" and "renaming a model is not supported" in message

@@ -196,7 +196,13 @@ VERSION_CLAIMS_PREFIX = "refs/modelreg/versions/"  # NAME/N → the version tag 
 
 # Targets of events about a whole model or a version's metadata, not a stage or alias: a leading `_`
 # can never start a stage or alias name (NAME_RE), so `fraud#_retire#9` never collides with one.
-MODEL_TARGETS = {"_retire": "retire", "_unretire": "unretire", "_describe": "describe", "_update": "update"}
+MODEL_TARGETS = {
+    "_retire": "retire",
+    "_unretire": "unretire",
+    "_describe": "describe",
+    "_update": "update",
+    "_delete": "delete",  # a version (kind "version") or every version up to it (kind "model"): a tombstone
+}
 
 
 def is_event_target(target: str) -> bool:

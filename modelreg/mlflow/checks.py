@@ -43,6 +43,7 @@ _CODES: tuple[tuple[type[ModelregError], int], ...] = (
 PULLED: list[str] = []  # directories handed to MLflow as download URIs: removed when the process ends
 LOCAL_RACE = "another writer changed the repository at the same time"
 VIA_MLFLOW = "set through MLflow's registry API"
+DELETED = "deleted through MLflow's registry API"
 MODEL_ORDER = {
     "name": "name",
     "timestamp": "last_updated_timestamp",

@@ -118,9 +118,9 @@ class ModelregRegistryStore(AbstractStore):
         )
 
     def delete_registered_model(self, name: str) -> None:
-        raise checks.unsupported(
-            "deleting a model", "modelreg keeps every version and event; retire it (`modelreg retire`)"
-        )
+        """A `NAME#_delete#SEQ` event (ops.deletion): no version resolves or lists; history keeps them."""
+        checks.model_name(name)
+        self._write(lambda reg: reg.delete(name, reason=checks.DELETED))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         checks.model_name(name)
@@ -260,11 +260,10 @@ class ModelregRegistryStore(AbstractStore):
         return self._write(transition)
 
     def delete_model_version(self, name: str, version: Any) -> None:
-        raise checks.unsupported(
-            "deleting a model version",
-            "versions and their events are immutable git tags; take it out of service with stage 'Archived' "
-            "or by moving its aliases",
-        )
+        """A `NAME#_delete#SEQ` event for the version: it no longer resolves or lists; history keeps it."""
+        checks.model_name(name)
+        number = checks.version_number(version)
+        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED))
 
     def get_model_version(self, name: str, version: Any) -> MlflowModelVersion:
         checks.model_name(name)

@@ -1,0 +1,41 @@
+"""Deleting a version or a whole model, as MLflow users expect, with git's audit kept (DESIGN §3).
+
+A deletion is an event like any other: an annotated tag `NAME#_delete#SEQ` with its claim ref, who,
+when and why, signed when the registry requires it. It is a tombstone: the version (or, for a model,
+every version up to its latest) no longer resolves or lists, its stages and aliases are gone, while its
+version tag, manifest and every earlier event stay in history. Version numbers are never reused: a
+model registered again after its deletion goes on from the next number. Blobs only a deleted version
+used are left to `gc`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelreg.core.refs import ModelRef, check_name
+from modelreg.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from modelreg.models import Event
+    from modelreg.publish.push import Target
+    from modelreg.writer import Writer
+
+
+def delete(reg: Writer, dest: Target, name: str, version: int | None, reason: str) -> Event:
+    """Delete version `version` of `name`, or with None the whole model; `reason` is required."""
+    check_name(name)
+    if not reason or not reason.strip():
+        raise InvalidInputError("say why with a reason: a deletion is audited")
+
+    def attempt() -> Event:
+        state, events, snap, _ = reg.model(name)
+        if version is None:
+            latest = state.latest
+            assert latest is not None
+            subject = f"{name} deleted (v{', v'.join(map(str, state.versions))})"
+            return reg.write_event(dest, state, events, snap, "delete", "model", "_delete", latest, subject, reason)
+        reg.select(state, ModelRef(name, version=version))
+        subject = f"{name} v{version} deleted"
+        return reg.write_event(dest, state, events, snap, "delete", "version", "_delete", version, subject, reason)
+
+    return reg.retry(dest, name, attempt)
