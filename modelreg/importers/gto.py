@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from modelreg.errors import ConfigError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
+from modelreg.importers import gto_dvcyaml
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def import_repo(
     if not tags:
         raise NotFoundError(f"{repo.root} has no GTO tags (NAME@vX.Y.Z, NAME#STAGE#N)")
     registered = sorted({t.commit for t in tags if (p := parse(t.tag)) is not None and p.action == "register"})
-    index = read_index(repo, registered)
+    index = gto_dvcyaml.read_index(repo, registered)  # dvc.yaml's artifacts (GTO >= 1.0), then artifacts.yaml
     the_plan = plan(tags, index, stage_map, reg.config.stages)
     the_plan = the_plan._replace(
         versions=[v._replace(missing=v.missing or _missing(repo, v), imported=v.imported) for v in the_plan.versions]
