@@ -296,11 +296,20 @@ class Registry(Writer):
         target = self.target(push, remote, sign=sign)
         return describe(self, target, name, description, tags, remove_tags, reason)
 
-    def delete(self, name: str, version: int | None = None, *, reason: str, push: bool | None = None) -> Event:
+    def delete(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        reason: str,
+        push: bool | None = None,
+        remote: str | None = None,
+        sign: bool | None = None,
+    ) -> Event:
         """Delete a version (or, with no version, the model) as a tombstone event (see ops.deletion)."""
         from modelreg.ops.deletion import delete
 
-        return delete(self, self.target(push, None), name, version, reason)
+        return delete(self, self.target(push, remote, sign=sign), name, version, reason)
 
     def _event(self, target: Target, name: str, attempt: Callable[[], Event]) -> Event:
         check_name(name)

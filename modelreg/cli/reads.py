@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
-from modelreg.core.refs import parse_ref, parse_tag_name
+from modelreg.core.refs import ModelRef, parse_ref, parse_tag_name
 from modelreg.display import plain
 from modelreg.errors import InvalidInputError
 
@@ -126,7 +126,7 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
         return
     found = reg.locate(parsed, at)
     warn(found.warnings)
-    line(f"{found.name}@v{found.version} {found.digest}")
+    line(f"{ModelRef(found.name, version=found.version)} {found.digest}")
 
 
 def pull(

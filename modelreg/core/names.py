@@ -112,7 +112,7 @@ def key_of(name: str) -> str:
 
 
 def reference_text(name: str) -> str:
-    """How to write the model in a reference (`NAME@7`): as is, or quoted when it holds `@`, `"` or blanks."""
-    if any(c in name for c in '@"') or name != name.strip() or " " in name:
+    """How to write the model in a reference (`NAME@7`): as is, or quoted when it holds `@`, `"` or blank ends."""
+    if any(c in name for c in '@"') or name != name.strip():
         return '"' + name.replace('"', '""') + '"'
     return name
