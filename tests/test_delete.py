@@ -42,3 +42,19 @@ def test_delete_a_version_then_the_model_from_the_cli(repo: Path, cli: Callable[
     assert cli("register", "Fraud Model", artifact(content=b"four")).code == 0
     assert Registry.open(repo).state("Fraud Model").versions == (4,)
     assert "+fraud+032+model@v2" in git(repo, "tag").split()
+
+
+def test_gc_collects_the_blobs_of_a_deleted_version_after_the_grace_period(repo: Path, artifact) -> None:
+    reg = Registry.open(repo)
+    reg.register("m", artifact(content=b"only in v1"))
+    reg.register("m", artifact(content=b"in v2"))
+    v1_blobs = {f.digest for f in reg.resolve("m@1").manifest.artifact.files}
+    v2_blobs = {f.digest for f in reg.resolve("m@2").manifest.artifact.files}
+    assert Registry.open(repo).gc(grace_s=0).unreferenced == ()
+    Registry.open(repo).delete("m", 1, reason="leaked labels")
+    assert Registry.open(repo).gc().unreferenced == ()  # deleted just now: within the grace period
+    report = Registry.open(repo).gc(grace_s=0, delete=True)
+    assert {b.digest for b in report.unreferenced} == v1_blobs
+    assert Registry.open(repo).pull("m@2", repo.parent / "out").read_bytes() == b"in v2"
+    assert not v1_blobs & v2_blobs
+    assert Registry.open(repo).verify(blobs=True).ok  # a deleted version's blobs are not missing: nothing serves them

@@ -5,19 +5,24 @@ when and why, signed when the registry requires it. It is a tombstone: the versi
 every version up to its latest) no longer resolves or lists, its stages and aliases are gone, while its
 version tag, manifest and every earlier event stay in history. Version numbers are never reused: a
 model registered again after its deletion goes on from the next number. Blobs only a deleted version
-used are left to `gc`.
+used are collected by `gc` once the deletion is older than gc's grace period (`collectable`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from modelreg.core.events import replay
 from modelreg.core.refs import ModelRef, check_name
 from modelreg.errors import InvalidInputError
+from modelreg.read.policy import admit
 
 if TYPE_CHECKING:
     from modelreg.models import Event
     from modelreg.publish.push import Target
+    from modelreg.read.reader import Reader
+    from modelreg.read.snapshot import Snapshot
     from modelreg.writer import Writer
 
 
@@ -39,3 +44,25 @@ def delete(reg: Writer, dest: Target, name: str, version: int | None, reason: st
         return reg.write_event(dest, state, events, snap, "delete", "version", "_delete", version, subject, reason)
 
     return reg.retry(dest, name, attempt)
+
+
+def collectable(reg: Reader, snap: Snapshot, grace_s: float) -> set[tuple[str, int]]:
+    """(model, version) of every version deleted, by an event the policy admits, more than `grace_s` ago.
+
+    `gc` leaves their blobs unreferenced (a blob another version uses stays referenced through it).
+    """
+    cutoff = datetime.now(UTC).timestamp() - grace_s
+    gone: set[tuple[str, int]] = set()
+    for model, events in snap.events.items():
+        admitted, _ = admit(reg.context, model, events, snap.claims)
+        old = [e for e in admitted if e.action != "delete" or _epoch(e.date) < cutoff]
+        registered = {e.version for e in admitted if e.action == "register"}
+        gone |= {(model, v) for v in registered - set(replay(model, old).versions)}
+    return gone
+
+
+def _epoch(date: str) -> float:
+    try:
+        return datetime.fromisoformat(date).timestamp()
+    except ValueError:
+        return float("inf")  # an undated deletion is never old enough
