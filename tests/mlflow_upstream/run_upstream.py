@@ -27,7 +27,7 @@ FILES = {
     "tests/tracking/test_model_registry.py": "test_upstream_model_registry.py",
     "tests/store/model_registry/test_file_store.py": "test_upstream_file_store.py",
 }
-CONFTEST = '''
+CONFTEST = """
 import os
 import subprocess
 from pathlib import Path
@@ -67,7 +67,7 @@ def modelreg_store(tmp_path: Path) -> ModelregRegistryStore:
 def modelreg_client(tmp_path: Path) -> MlflowClient:
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     return MlflowClient(tracking_uri=tracking, registry_uri=f"modelreg://{modelreg_repo(tmp_path)}")
-'''
+"""
 # fixture name → the adapted body (the decorator and signature are kept as MLflow wrote them)
 ADAPTED = {
     "client": "    client = modelreg_client(tmp_path)\n    client._store_type = request.param\n    yield client\n",
@@ -78,9 +78,12 @@ ADAPTED = {
 
 def adapt(text: str) -> str:
     """Replace the body of each store-building fixture; nothing else changes."""
-    text = text.replace("\nimport pytest\n", "\nimport pytest\nfrom conftest import modelreg_client, modelreg_store\n", 1)
+    helpers = "from conftest import modelreg_client, modelreg_store\n"
+    text = text.replace("\nimport pytest\n", "\nimport pytest\n" + helpers, 1)
     for name, body in ADAPTED.items():
-        pattern = re.compile(rf"(@pytest\.fixture[^\n]*\ndef {name}\([^)]*\)[^\n]*:\n)(?:.*?\n)(?=\n\n|\n@|\ndef )", re.S)
+        # the body runs to the two blank lines before the next top-level definition
+        header = rf"(@pytest\.fixture[^\n]*\ndef {name}\([^)]*\)[^\n]*:\n)"
+        pattern = re.compile(header + r".*?\n(?=\n\n(?:@|def |class |[A-Za-z_]))", re.S)
         text, count = pattern.subn(lambda m, b=body: m.group(1) + b, text, count=1)
         if count == 0 and f"def {name}(" in text:
             raise SystemExit(f"could not adapt the fixture {name!r}")
