@@ -38,7 +38,8 @@ def test_delete_a_version_then_the_model_from_the_cli(repo: Path, cli: Callable[
 
     assert cli("delete", "Fraud Model", "--reason", "replaced").code == 0
     assert json.loads(cli("list", "--json").out) == []
-    assert cli("show", "Fraud Model").code != 0
+    gone = cli("show", "Fraud Model")
+    assert gone.code != 0 and "Fraud Model was deleted (+fraud+032+model#_delete#4)" in gone.err
     assert cli("register", "Fraud Model", artifact(content=b"four")).code == 0
     assert Registry.open(repo).state("Fraud Model").versions == (4,)
     assert "+fraud+032+model@v2" in git(repo, "tag").split()
