@@ -13,6 +13,7 @@ import pytest
 
 from modelreg.api import Registry
 from modelreg.errors import NotFoundError
+from modelreg.importers.gto_dvcyaml import entries, inside
 from tests.conftest import git
 
 pytestmark = pytest.mark.slow
@@ -191,8 +192,6 @@ def test_import_gto_reads_dvc_yaml_artifacts_and_gto_version_names_resolve(
 
 @pytest.mark.parametrize("path", ["../secret.pkl", "/etc/passwd", "models/../../x", "s3://b/k", "C:/x"])
 def test_a_declared_path_outside_the_repository_is_never_read(path: str) -> None:
-    from modelreg.importers.gto_dvcyaml import entries, inside
-
     assert inside(path) is None
     found = entries(f"artifacts:\n  m:\n    path: '{path}'\n", "dvc.yaml at abc", "artifacts")
     assert "path" not in found["m"] and found["m"]["outside"] == path
