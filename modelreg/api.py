@@ -19,7 +19,7 @@ from modelreg.git import GitRepo
 from modelreg.importers import gto, mlflow
 from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
-from modelreg.ops import assign, checks, lifecycle, lint, reviews, upgrade
+from modelreg.ops import assign, checks, deletion, lifecycle, lint, reviews, upgrade
 from modelreg.ops import notify as notifying
 from modelreg.ops.register import RegisterArgs, init_registry, register
 from modelreg.publish import fetching
@@ -164,6 +164,10 @@ class Registry:
     def unretire(self, name: str, **write: Unpack[WriteArgs]) -> Event:
         """Return a retired model to service: its stages and aliases resolve again, as they were."""
         return lifecycle.retire(self.reader, self.publisher, name, WriteOptions(**write), back=True)
+
+    def delete(self, name: str, version: int | None = None, **write: Unpack[WriteArgs]) -> Event:
+        """Delete a version (or, with no version, the model) as a tombstone event; a reason is required."""
+        return deletion.delete(self.reader, self.publisher, name, version, WriteOptions(**write))
 
     def update(self, name: str, version: int, **edit: Unpack[lifecycle.EditArgs]) -> results.UpdateResult:
         """Edit a version's `description` and `tags` (the only mutable keys), `remove_tags`: a commit and an event."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from modelreg.api import Registry
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
 from modelreg.core.asof import between
-from modelreg.core.refs import parse_ref, parse_tag_name
+from modelreg.core.refs import ModelRef, parse_ref, parse_tag_name
 from modelreg.display import jsonview, plain
 from modelreg.display.cioutput import append_github_output, env_lines
 from modelreg.errors import ExitCode, InvalidInputError
@@ -110,7 +110,7 @@ def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: 
     if json_:
         json_out(jsonview.resolve_json(mv, reg.context.policy_commit))
     else:
-        line(f"{mv.name}@v{mv.version} {mv.digest}")
+        line(f"{ModelRef(mv.name, version=mv.version)} {mv.digest}")
 
 
 def pull(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelreg.core.refs import ModelRef
 from modelreg.formats import manifest as manifestmod
 from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
@@ -55,7 +56,7 @@ def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
     return {
         "name": mv.name,
         "version": mv.version,
-        "ref": f"{mv.name}@v{mv.version}",
+        "ref": str(ModelRef(mv.name, version=mv.version)),
         "digest": mv.digest,
         "size": mv.manifest.artifact.size,
         "store": mv.store or mv.manifest.artifact.store,
@@ -137,7 +138,7 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "current": c.current,
         "request": c.request,
         "approved_by": c.approved_by,
-        "ref": f"{c.model}@v{c.version}",
+        "ref": str(ModelRef(c.model, version=c.version)),
         "policy": c.policy,
         "retired": c.retired,
     }

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from modelreg.errors import ConfigError, GitError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
-from modelreg.importers import apply
+from modelreg.importers import apply, gto_dvcyaml
 from modelreg.importers.apply import ImportReport
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 from modelreg.importers.plan import VersionStep
@@ -131,7 +131,7 @@ def import_repo(
     if not tags:
         raise NotFoundError(f"{repo.root} has no GTO tags (NAME@vX.Y.Z, NAME#STAGE#N)")
     registered = sorted({t.commit for t in tags if (p := parse(t.tag)) is not None and p.action == "register"})
-    index = read_index(repo, registered)
+    index = gto_dvcyaml.read_index(repo, registered)  # dvc.yaml's artifacts (GTO >= 1.0), then artifacts.yaml
     the_plan = plan(tags, index, stage_map, reader.config.stages)
     kept, skipped = [], list(the_plan.skipped)
     for version in the_plan.versions:  # a bad artifact is reported alone; the others import

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 
+from modelreg.core import names
 from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
+from modelreg.ops.deletion import collectable
 from modelreg.publish.fetching import fetch
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
@@ -63,7 +66,10 @@ def verify(
     checked = 0
     if blobs:
         unique: dict[str, ArtifactFile] = {}
+        deleted = collectable(reg, snap, -math.inf)  # every deleted version: `gc` may have taken its blobs
         for manifest in manifests.values():
+            if (manifest.name, manifest.version) in deleted:
+                continue
             for blob in manifest.artifact.files:
                 unique.setdefault(blob.digest, blob)
         if progress is not None:
@@ -188,7 +194,8 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
             "in this clone: run `modelreg fetch` (or push the tag from the clone that registered it); "
             "nothing was deleted"
         )
-    referenced = {blob.digest for m in manifests.values() for blob in m.artifact.files}
+    gone = collectable(reg, snap, grace_s)  # versions deleted longer ago than the grace period
+    referenced = {b.digest for m in manifests.values() if (m.name, m.version) not in gone for b in m.artifact.files}
     store = reg.store(reg.config.store)
     unreferenced, young = [], 0
     for blob in store.list_blobs():
@@ -232,7 +239,9 @@ def _untagged_manifest(reg: Reader, events: dict[str, list[Event]]) -> tuple[str
         for path in sorted(reg.git.list_paths(commit, manifestmod.MODELS_DIR)):
             found = _MANIFEST_PATH.fullmatch(path)
             if found is not None and path not in tagged:
-                return path, label, version_tag(found[1], int(found[2]))
+                name = names.decode(found[1])
+                if name is not None:
+                    return path, label, version_tag(name, int(found[2]))
     return None
 
 

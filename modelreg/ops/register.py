@@ -18,7 +18,6 @@ from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
 from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
-from modelreg.formats.manifest import MODELS_DIR
 from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.publish.options import WriteOptions
@@ -213,7 +212,7 @@ def _next_version(reader: Reader, name: str, base: str | None) -> int:
         parsed = parse_tag_name(line.split(" ", 1)[0])
         if parsed is not None and parsed.version is not None:
             seen.add(parsed.version)
-    directory = f"{MODELS_DIR}/{name}"
+    directory = manifestmod.manifest_path(name, 1).rsplit("/", 1)[0]  # the model's key (core.names)
     names = set(reader.git.list_dir(base, directory)) if base else set()
     local = reader.root / directory
     if local.is_dir():

@@ -80,6 +80,8 @@ class Reader:
         if not state.versions:
             if moment is not None and registered:
                 raise self.not_found(f"{name} had no version yet at {moment}")
+            if deleted := [e.tag for e in events if e.action == "delete" and e.kind == "model"]:
+                raise self.not_found(f"{name} was deleted ({deleted[-1]})")
             if not rejected:
                 raise self.not_found(f"no model named {name!r} is registered{self._closest(name)}")
             error = self.not_found(f"no version of {name!r} takes effect: the policy leaves out every one")

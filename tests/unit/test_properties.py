@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelreg.core.events import MAX_NESTING, event_from_tag, replay
+from modelreg.core.names import model_name_problem
 from modelreg.core.refs import (
     LATEST,
     MAX_NAME_LENGTH,
-    NAME_RE,
     ModelRef,
     TagName,
     event_tag,
@@ -101,7 +101,7 @@ def test_parse_ref_refuses_anything_else_with_invalid_input(text: str) -> None:
         ref = parse_ref(text)
     except InvalidInputError:
         return
-    assert NAME_RE.fullmatch(ref.name) and len(ref.name) <= MAX_NAME_LENGTH
+    assert model_name_problem(ref.name) is None
     assert ref.version is None or ref.version >= 1
 
 
@@ -109,7 +109,7 @@ def test_parse_ref_refuses_anything_else_with_invalid_input(text: str) -> None:
 @given(st.one_of(st.text(), ref_like_text))
 def test_parse_tag_name_gives_a_modelreg_name_or_none(text: str) -> None:
     parsed = parse_tag_name(text)
-    assert parsed is None or NAME_RE.fullmatch(parsed.name)
+    assert parsed is None or model_name_problem(parsed.name) is None
 
 
 @pytest.mark.parametrize(
