@@ -8,7 +8,7 @@ reader and publisher it needs. Every method here is a one-line delegation.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Unpack
 
@@ -224,18 +224,9 @@ class Registry:
         """Bring MLflow's registered models (all, or `names`) over; needs the `mlflow` extra (docs/mlflow.md)."""
         return mlflow.import_registry(self.reader, self.publisher, list(names), **args)
 
-    def import_gto(
-        self,
-        repo: str | os.PathLike[str] = ".",
-        *,
-        stage_map: Mapping[str, str] | None = None,
-        dry_run: bool = False,
-        progress: Progress | None = None,
-    ) -> ImportReport:
+    def import_gto(self, repo: str | os.PathLike[str] = ".", **args: Unpack[gto.ImportArgs]) -> ImportReport:
         """Bring a GTO repository's artifact versions and stage history over (see docs/mlflow.md#gto)."""
-        return gto.import_repo(
-            self.reader, self.publisher, str(repo), stage_map or {}, dry_run=dry_run, progress=progress
-        )
+        return gto.import_repo(self.reader, self.publisher, str(repo), **args)
 
 
 def pull(

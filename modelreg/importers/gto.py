@@ -6,7 +6,7 @@ import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from modelreg.errors import ConfigError, GitError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
@@ -113,16 +113,17 @@ def safe_path(path: str) -> str | None:
     return None
 
 
-def import_repo(
-    reader: Reader,
-    publisher: Publisher,
-    path: str,
-    stage_map: Mapping[str, str],
-    *,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> ImportReport:
+class ImportArgs(TypedDict, total=False):
+    """`Registry.import_gto`'s keywords."""
+
+    stage_map: Mapping[str, str] | None  # GTO stage → this registry's
+    dry_run: bool
+    progress: Progress | None
+
+
+def import_repo(reader: Reader, publisher: Publisher, path: str, **args: Unpack[ImportArgs]) -> ImportReport:
     """Bring a GTO repository's artifacts over; again later, only the tags that are new."""
+    stage_map, dry_run, progress = args.get("stage_map") or {}, args.get("dry_run", False), args.get("progress")
     for gto_stage, ours in stage_map.items():
         if ours not in reader.config.stages:
             raise InvalidInputError(f"--stage {gto_stage}={ours}: {ours!r} is not a configured stage")
