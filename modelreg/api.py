@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from modelreg.importers.apply import ImportReport
     from modelreg.models import SearchResult
+    from modelreg.ops.migrate import MigrateResult
     from modelreg.publish.push import Target
     from modelreg.read.when import When
     from modelreg.results import (
@@ -515,6 +516,14 @@ class Registry(Writer):
         from modelreg.importers.gto import import_repo
 
         return import_repo(self, str(repo), stage_map or {}, dry_run=dry_run, progress=progress)
+
+    def migrate_store(
+        self, url: str, *, push: bool | None = None, remote: str | None = None, progress: Progress | None = None
+    ) -> MigrateResult:
+        """Copy every blob to the store `url`, verify each there, then commit the config naming it (ops/migrate.py)."""
+        from modelreg.ops.migrate import migrate_store
+
+        return migrate_store(self, self.target(push, remote, commits=True), url, progress)
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
         """Blobs in the configured store that no manifest references; removed only with `delete`.

@@ -21,7 +21,7 @@ from modelreg.core.values import check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
-from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Config, check_store_url
 from modelreg.formats.manifest import MODELS_DIR
 from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import (
@@ -77,7 +77,7 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
     if branch is None:
         raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
     config = Config(
-        store=check_store_url(store) if store else DEFAULT_STORE, main_branch=branch.removeprefix("refs/heads/")
+        store=check_store_url(store) if store else INIT_STORE, main_branch=branch.removeprefix("refs/heads/")
     )
     files = {CONFIG_PATH: configmod.to_yaml(config)}
     if config.store == DEFAULT_STORE:
@@ -134,6 +134,7 @@ class Writer(Reader):
         manifest under `origin`; `imported` marks a version brought over by `modelreg import`
         (the version tag's payload keeps it under `imported`, with the original author and time).
         """
+        from modelreg.store.gitstore import push_refs
         from modelreg.store.hashing import scan, tree_digest
         from modelreg.store.transfer import ingest
 
@@ -207,7 +208,11 @@ class Writer(Reader):
                 rel,
                 text,
                 blobs[rel],
-                [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)],
+                [
+                    (f"refs/tags/{tag}", tag_object),
+                    (version_claim_ref(name, version), tag_object),
+                    *push_refs(blob_store, hashed),  # a git store's blob refs go in the same atomic push
+                ],
                 f"modelreg: register {name} v{version}",
             )
             if artifact.store != self.config.store:

@@ -8,6 +8,7 @@ from modelreg.cli import (
     commands_model,
     commands_read,
     commands_serve,
+    commands_store,
     commands_write,
 )
 from modelreg.cli.options import app
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     commands_admin,
     commands_serve,
     commands_import,
+    commands_store,
 )  # importing them registers their commands
 
 __all__ = ["COMMAND_MODULES", "app"]

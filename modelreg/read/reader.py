@@ -233,7 +233,7 @@ class Reader:
             )
         state = view.state
         warnings = view.rejected
-        if manifest.artifact.store != self.config.store:
+        if not self.config.is_store_of_record(manifest.artifact.store):
             warnings += (
                 f"{registered.tag}: its manifest names the store {manifest.artifact.store!r}; blobs are read only "
                 f"from the store of record {self.config.store!r} (pull --store URL reads another you trust)",
@@ -310,6 +310,7 @@ class Reader:
         """
         from pathlib import Path
 
+        from modelreg.store.missing import explained
         from modelreg.store.transfer import check_destination, materialise
 
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
@@ -325,18 +326,19 @@ class Reader:
         if progress is not None:
             progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
         advance = progress.advance if progress else None
-        return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
+        with explained(resolved.manifest, blobs):  # a missing blob names its store, its clone and the fix
+            return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
-        from modelreg.store.blobs import open_store
+        from modelreg.store.gitstore import is_git_store, open_any
 
-        if self.source and "://" not in url and not os.path.isabs(url):
+        if self.source and "://" not in url and not os.path.isabs(url) and not is_git_store(url):
             raise InvalidInputError(
                 f"the store {url!r} is a path inside the registry's repository: pull from a clone of "
                 f"{self.source}, or point the registry at shared storage"
             )
         options = self.config.store_options if url == self.config.store else {}
-        return open_store(url, self.root, options)
+        return open_any(url, self.root, options, self.source or self.config.remote)
 
 
 class Located(NamedTuple):
