@@ -17,7 +17,7 @@ from modelreg.core.refs import (
     version_claim_ref,
     version_tag,
 )
-from modelreg.core.values import check_scalars
+from modelreg.core.values import check_metrics, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
@@ -36,8 +36,10 @@ from modelreg.models import (
     TargetKind,
     Training,
 )
+from modelreg.ops.samebytes import same_bytes
 from modelreg.read.reader import Reader, registration
 from modelreg.read.snapshot import Snapshot
+from modelreg.store.gitstore import push_refs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -134,7 +136,6 @@ class Writer(Reader):
         manifest under `origin`; `imported` marks a version brought over by `modelreg import`
         (the version tag's payload keeps it under `imported`, with the original author and time).
         """
-        from modelreg.store.gitstore import push_refs
         from modelreg.store.hashing import scan, tree_digest
         from modelreg.store.transfer import ingest
 
@@ -144,6 +145,7 @@ class Writer(Reader):
             what: check_scalars(values or {}, what)
             for what, values in (("params", params), ("metrics", metrics), ("tags", tags))
         }
+        check_metrics(checked["metrics"])
         store_url = check_store_url(store) if store else self.config.store
         files = scan(Path(path))
         unsafe = next((rel for _, rel in files if not manifestmod.is_safe_relative_path(rel)), None)
@@ -215,6 +217,7 @@ class Writer(Reader):
                 ],
                 f"modelreg: register {name} v{version}",
             )
+            warnings += same_bytes(self, name, digest, version)
             if artifact.store != self.config.store:
                 warnings += (
                     f"{tag}: its blobs went to {artifact.store!r}, not the store of record {self.config.store!r}: "
