@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import completion
+from modelreg.cli.helporder import HelpOrderGroup
 
 app = typer.Typer(
     name="modelreg",
@@ -16,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=HelpOrderGroup,
 )
 alias_app = typer.Typer(
     help="Point an alias such as champion at a version, or remove it: `modelreg alias set fraud-detector@2 champion`.",
