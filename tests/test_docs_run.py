@@ -119,3 +119,29 @@ def test_getting_started_runs_as_written(tmp_path, shell):
         if moved:
             cwd = cwd / moved[1]
     assert (cwd / "serving").is_dir()
+
+
+def test_the_signing_walkthrough_runs_as_written(tmp_path, shell):
+    """One shell for the whole page: it exports the CI job's environment and unsets it again."""
+    page = (ROOT / "docs" / "signing.md").read_text(encoding="utf-8")
+    lines = [line for block in blocks(page, "console") for line in commands(block)]
+    assert any("ssh-keygen" in line for line in lines) and any("valid-before" in line for line in lines)
+    script = "set -euo pipefail\n" + "".join(f"echo '>>> step {n}'\n{line}\n" for n, line in enumerate(lines))
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=shell, capture_output=True, text=True, check=False
+    )
+    steps = re.findall(r">>> step (\d+)", proc.stdout)
+    failed = lines[int(steps[-1])] if steps else "(before the first step)"
+    assert proc.returncode == 0, f"`{failed}` failed: {proc.stderr.strip()[-800:]}"
+    assert "verify exited with 4" in proc.stdout
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("fraud-detector@v1 sha256:")
+
+
+def test_the_docs_index_and_the_site_nav_list_every_page():
+    docs = ROOT / "docs"
+    pages = {p.name for p in docs.glob("*.md")} - {"index.md"}
+    index = (docs / "index.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([\w-]+\.md)\)", index))
+    assert pages - linked == set(), f"docs/index.md does not list {sorted(pages - linked)}"
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert {p for p in pages if f": {p}" not in nav} == set()
