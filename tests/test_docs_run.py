@@ -127,9 +127,7 @@ def test_the_signing_walkthrough_runs_as_written(tmp_path, shell):
     lines = [line for block in blocks(page, "console") for line in commands(block)]
     assert any("ssh-keygen" in line for line in lines) and any("valid-before" in line for line in lines)
     script = "set -euo pipefail\n" + "".join(f"echo '>>> step {n}'\n{line}\n" for n, line in enumerate(lines))
-    proc = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=shell, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=shell, capture_output=True, text=True, check=False)
     steps = re.findall(r">>> step (\d+)", proc.stdout)
     failed = lines[int(steps[-1])] if steps else "(before the first step)"
     assert proc.returncode == 0, f"`{failed}` failed: {proc.stderr.strip()[-800:]}"
