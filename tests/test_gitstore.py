@@ -241,3 +241,13 @@ def test_a_registry_on_a_local_store_moves_to_git_and_its_clones_pull(tmp_path):
     clone = Registry.open(fresh_clone(bare.as_uri(), tmp_path / "ci"))
     clone.fetch()
     assert clone.pull("m", tmp_path / "out").read_bytes() == b"w"
+
+
+def test_a_reader_without_a_clone_gets_blobs_from_the_url(tmp_path, cli, monkeypatch):
+    writer, url = team(tmp_path)
+    expected = register_three(writer, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = cli("sync", "fraud@v2", "--dest", tmp_path / "served", "--repo", url, "--once")
+    assert result.code == 0, result.err
+    current = tmp_path / "served" / "current"
+    assert {str(p.relative_to(current)): p.read_bytes() for p in current.rglob("*") if p.is_file()} == expected[2]
