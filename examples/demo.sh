@@ -39,9 +39,12 @@ step modelreg pull fraud-detector/production -o "$work/serving"
 cmp "$work/model-a.pkl" "$work/serving/model-a.pkl" && echo "pulled bytes verified against the original"
 step modelreg pull fraud-detector@champion -o "$work/canary"
 step modelreg history fraud-detector
-step modelreg report -o "$work/report"
+# The report outlives the demo: it is written outside the throw-away repository, kept until you remove it.
+report=$(mktemp -d "${TMPDIR:-/tmp}/modelreg-demo-report.XXXXXX")
+step modelreg report -o "$report"
 step modelreg lint
 step git log --oneline
 step git tag -n1
 echo
 echo "Demo finished: everything above lives in git tags and .modelreg/ of $PWD (removed on exit)."
+echo "The report is kept: open $report/index.html in a browser (remove it with: rm -rf $report)"

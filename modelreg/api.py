@@ -21,6 +21,7 @@ from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
 from modelreg.ops import assign, checks, deletion, lifecycle, lint, reviews, upgrade
 from modelreg.ops import notify as notifying
+from modelreg.ops.migrate import MigrateResult, migrate_store
 from modelreg.ops.register import RegisterArgs, init_registry, register
 from modelreg.publish import fetching
 from modelreg.publish.options import WriteArgs, WriteOptions
@@ -59,10 +60,6 @@ class Registry:
     def lint(path: str | os.PathLike[str] = ".") -> results.LintReport:
         """Check the registry's files in the work tree holding `path`: no store, no network (see ops.lint)."""
         return lint.lint(path)
-
-    @property
-    def root(self) -> Path:
-        return self.git.root
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -201,6 +198,12 @@ class Registry:
     ) -> results.VerifyReport:
         """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
         return checks.verify(self.reader, name, blobs=blobs, progress=progress)
+
+    def migrate_store(
+        self, url: str, *, push: bool | None = None, remote: str | None = None, progress: Progress | None = None
+    ) -> MigrateResult:
+        """Copy every blob to the store `url`, verify each there, then commit the config naming it (ops.migrate)."""
+        return migrate_store(self.reader, self.publisher, url, WriteOptions(push, remote), progress)
 
     def gc(self, *, delete: bool = False, grace_s: float = 24 * 3600) -> results.GcReport:
         """Blobs that no manifest references, younger than `grace_s` kept; removed only with `delete`."""

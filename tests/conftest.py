@@ -67,9 +67,13 @@ def make_repo(path: Path) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A git repository with one commit and an initialised registry; the current directory."""
+    """A git repository with one commit and an initialised registry; the current directory.
+
+    Its store is a directory in the clone (what `init` wrote before `git:`): many tests look at or
+    damage blob files. The git store, `init`'s default now, has its own tests (test_gitstore.py).
+    """
     path = make_repo(tmp_path / "repo")
-    Registry.init(path)
+    Registry.init(path, ".modelreg/store")
     monkeypatch.chdir(path)
     return path
 

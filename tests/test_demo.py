@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,3 +85,12 @@ def test_the_demo_runs_its_tour_with_that_venv(project: Path) -> None:
     assert proc.stdout.splitlines()[1].endswith("$ modelreg init\x1b[0m")  # the tour's first line comes first
     assert "pulled bytes verified against the original" in proc.stdout
     assert "fraud-detector@v1 sha256:" in proc.stdout
+    kept = re.search(
+        r"The report is kept: open (\S+)/index.html in a browser \(remove it with: rm -rf (\S+)\)", proc.stdout
+    )
+    assert kept is not None, proc.stdout[-1000:]
+    report = Path(kept[1])
+    try:
+        assert kept[2] == kept[1] and "fraud-detector" in (report / "index.html").read_text(encoding="utf-8")
+    finally:
+        shutil.rmtree(report, ignore_errors=True)

@@ -16,7 +16,7 @@ from tests.conftest import git, make_repo, run_modelreg
 def test_init_commits_config_and_ignores_the_local_store(tmp_path, cli, monkeypatch):
     repo = make_repo(tmp_path / "r")
     monkeypatch.chdir(repo)
-    result = cli("init", "--json")
+    result = cli("init", "--store", ".modelreg/store", "--json")
     assert result.code == 0, result.err
     info = json.loads(result.out)
     assert info["store"] == ".modelreg/store"

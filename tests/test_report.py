@@ -6,7 +6,9 @@ Also the CLI and API around it: JSON, refusing a directory that is not a report,
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 import shutil
 from collections.abc import Iterator
@@ -134,7 +136,14 @@ def test_hostile_text_stays_text(browser, registry: Path, cli) -> None:
     view = Page(browser, site, 1280)
     page = view.open("models/fraud.html")
     assert page.locator("img").count() == 0
-    assert page.locator("script").count() == 0
+    # The page's own script and its JSON data block only: none from the registry's text, none loaded.
+    scripts = page.locator("script").all()
+    assert [(x.get_attribute("type"), x.get_attribute("id")) for x in scripts] == [
+        ("application/json", "report-data"),
+        (None, None),
+    ]
+    assert page.locator("script[src]").count() == 0
+    assert HOSTILE not in page.locator("script").nth(0).inner_html()  # `<` is escaped inside the data
     assert page.locator("[onerror]").count() == 0
     assert HOSTILE in page.locator("table.versions").inner_text()
     assert HOSTILE in page.locator("table.audit").inner_text()
@@ -151,8 +160,9 @@ def test_the_index_and_links(browser, registry: Path, cli) -> None:
     row = page.locator('tr[data-model="fraud"]')
     cells = texts(row, "td")
     assert cells[1:5] == ["v3", "3", "", "v1"]  # latest, versions, staging (v2 left it), production
-    assert "champion → v3" in cells[5]
-    assert "rolled back" in cells[6]
+    assert "auc 0.91" in cells[5]  # production metrics
+    assert "champion → v3" in cells[6]
+    assert "rolled back" in cells[7]
     row.locator("a.model").click()
     assert page.url.endswith("models/fraud.html")
     assert page.locator("h1").inner_text() == "fraud"
@@ -243,3 +253,86 @@ def test_an_event_the_policy_leaves_out_never_shows_as_taking_effect(registry: P
     assert 'data-tag="fraud#production#6"' not in page
     assert 'data-target="production" data-version="3"' not in page
     assert re.search(r'<g class="point current" data-version="1">', page)
+
+
+# --- issue 25: the axis, the ticks, sizes, the index's metrics, comparing and filtering -------------
+
+
+def test_events_of_one_day_put_times_on_the_axis_and_chart_ticks_are_round(browser, registry: Path, cli) -> None:
+    site = report(registry, cli)
+    view = Page(browser, site, 1280)
+    page = view.open("models/fraud.html")
+    ticks = [t.strip() for t in page.locator("svg.timeline text.tick-label").all_text_contents()]  # SVG: no innerText
+    assert ticks[0] == "2026-01-02 03:04"  # every event of the fixture is on one day: its time is shown
+    assert all(re.fullmatch(r"(2026-01-02 )?03:04", t) for t in ticks) and len(ticks) == 3
+    for chart in page.locator("svg.chart").all():
+        labels = [t.strip() for t in chart.locator("text.y-label").all_text_contents()]
+        values = [float(v) for v in labels]
+        places = {len(v.partition(".")[2]) for v in labels}
+        assert len(places) == 1, labels  # one format for every tick
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+        assert len(steps) == 1, labels
+        (step,) = steps
+        mantissa = step / 10 ** math.floor(math.log10(step))
+        assert round(mantissa, 6) in (1, 2, 5), labels
+        assert all(abs(v / step - round(v / step)) < 1e-6 for v in values), labels
+    view.close()
+
+
+def test_sizes_are_in_kib_as_the_cli_says(registry: Path, cli, artifact) -> None:
+    assert cli("register", "big", artifact("big.bin", b"x" * 2048)).code == 0
+    site = Registry.open(registry).report(registry.parent / "site", ["big"]).path
+    page = (site / "models" / "big.html").read_text()
+    assert "2.0 KiB, 1 file" in page and " KB" not in page
+
+
+def test_the_index_shows_the_production_metrics(browser, registry: Path, cli) -> None:
+    site = report(registry, cli)
+    view = Page(browser, site, 1280)
+    page = view.open("index.html")
+    assert "production metrics" in texts(page, "table.models th")
+    cell = page.locator('tr[data-model="fraud"] td.metrics').inner_text()
+    assert "auc 0.91" in cell and "loss 0.31" in cell  # production is v1 after the rollback
+    assert page.locator('tr[data-model="other"] td.metrics').inner_text().strip() == ""
+    view.close()
+
+
+def test_comparing_two_versions_shows_metric_and_param_deltas(browser, registry: Path, cli) -> None:
+    site = report(registry, cli)
+    view = Page(browser, site, 1280)
+    page = view.open("models/fraud.html")
+
+    def rows() -> dict[str, list[str]]:
+        found = {}
+        for row in page.locator("#compare-out tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            found[cells[1]] = cells[2:]
+        return found
+
+    assert rows()["auc"] == ["0.93", "0.92", "-0.01"]  # v2 → v3 picked to start with
+    page.select_option("#compare-a", "1")
+    page.select_option("#compare-b", "3")
+    got = rows()
+    assert got["auc"] == ["0.91", "0.92", "+0.01"]
+    assert got["loss"] == ["0.31", "0.29", "-0.02"]
+    assert got["depth"] == ["5", "7", "+2"]
+    assert got["note"] == [HOSTILE, HOSTILE, "="]  # free text compared as text, shown as text
+    assert got["digest"][2] == "different bytes"
+    assert page.locator("#compare-out img, #compare-out script").count() == 0
+    view.close()
+
+
+def test_the_version_table_filters_on_the_page(browser, registry: Path, cli) -> None:
+    site = report(registry, cli)
+    view = Page(browser, site, 1280)
+    page = view.open("models/fraud.html")
+    visible = "table.versions tbody tr:not([hidden])"
+    assert page.locator(visible).count() == 3
+    page.fill("#version-filter", "production")
+    assert [r.get_attribute("data-version") for r in page.locator(visible).all()] == ["1"]
+    assert page.locator("#version-count").inner_text() == "1 of 3 versions"
+    page.fill("#version-filter", "depth 7")
+    assert [r.get_attribute("data-version") for r in page.locator(visible).all()] == ["3"]
+    page.fill("#version-filter", "")
+    assert page.locator(visible).count() == 3
+    view.close()

@@ -9,6 +9,7 @@ from modelreg.cli import (
     commands_notify,
     commands_read,
     commands_serve,
+    commands_store,
     commands_write,
 )
 from modelreg.cli.options import app
@@ -21,6 +22,7 @@ COMMAND_MODULES = (
     commands_serve,
     commands_import,
     commands_notify,
+    commands_store,
 )  # importing them registers their commands
 
 __all__ = ["COMMAND_MODULES", "app"]

@@ -40,7 +40,8 @@ def init(
     store: Annotated[
         str | None,
         typer.Option(
-            help="Artifact store URL (s3://…, gs://…, az://…, a path). Default: .modelreg/store, ignored by git."
+            help="Artifact store URL (s3://…, gs://…, az://…, a path). Default: git: (blobs under refs of this "
+            "repository, pushed with the registry's refs)."
         ),
     ] = None,
     json_: JsonOpt = False,
@@ -53,8 +54,8 @@ def init(
     line(f"Initialised a registry in {result.root} (store: {result.store})")
     if store is None:
         say(
-            "hint: the default store is local to this clone; point a team at shared storage with "
-            "`store:` in .modelreg/config.yaml (e.g. s3://bucket/registry)"
+            "hint: blobs go into this repository's git objects and travel with `--push`; hosts cap object "
+            "sizes, so move to an object store when models grow: `modelreg store migrate s3://bucket/registry`"
         )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import completion
+from modelreg.cli.helporder import HelpOrderGroup
 from modelreg.publish.options import WriteArgs
 from modelreg.version import __version__
 
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=HelpOrderGroup,
 )
 alias_app = typer.Typer(
     help="Point an alias such as champion at a version, or remove it: `modelreg alias set fraud-detector@2 champion`.",

@@ -58,3 +58,13 @@ def check_scalars(values: Mapping[str, object], what: str) -> dict[str, Scalar]:
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidInputError(f"{what}: {key!r} must be a finite number")
     return dict(values)  # type: ignore[arg-type]
+
+
+def check_metrics(metrics: Mapping[str, Scalar]) -> None:
+    """Metrics are numbers (MLflow refuses anything else, and comparisons need them); params stay free text."""
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInputError(
+                f"metric {key}={value!r} is not a number: metrics are numbers (e.g. {key}=0.91); "
+                "give text as --param or --tag"
+            )

@@ -170,7 +170,7 @@ def history_table(name: str, events: list[Event], limit: int | None = None) -> T
         Column("event", key=True),
         Column("by"),
         *((Column("approved by"),) if reviewed else ()),
-        Column("date"),
+        Column("date", key=True),  # a timestamp is one token: never broken across lines
         Column("reason"),
     )
     shown = events[-limit:] if limit else events
@@ -256,7 +256,7 @@ def search_table(found: SearchResult, title: str) -> Table:
         Column("version", key=True, right=True),
         Column("stage", key=True),
         Column("aliases", key=True),
-        Column("created"),
+        Column("created", key=True),
         Column("metrics"),
         Column("tags"),
     )

@@ -84,7 +84,8 @@ _WRAPPED_MIN = 10  # the narrowest a column of free text (a reason, a name) is d
 
 
 def version_view(console: Console, mv: ModelVersion) -> None:
-    view = Table(show_header=False, box=None, pad_edge=False)
+    # One space between label and value (not two): `artifact` and a 71-character digest fit in 80 columns.
+    view = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1, 0, 0))
     view.add_column(style="bold", no_wrap=True)
     view.add_column(overflow="fold")
     for label, value in version_fields(mv):

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from modelreg.formats.notifyconfig import NotifyTarget
 
 CONFIG_PATH = ".modelreg/config.yaml"
-DEFAULT_STORE = ".modelreg/store"
+DEFAULT_STORE = ".modelreg/store"  # a registry whose config names no store (the default before `git:`)
+INIT_STORE = "git:"  # what `init` writes: blobs under refs of the repository itself (store/gitstore.py)
 DEFAULT_STAGES = ("staging", "production", ARCHIVED)
 _SECRET_QUERY_KEYS = {
     "sig",
@@ -62,6 +63,11 @@ class Config(NamedTuple):
     allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
     signers: Mapping[str, tuple[str, ...]] = NO_VALUES  # target → principals allowed to sign its events
     notify: tuple[NotifyTarget, ...] = ()  # where `modelreg notify` posts by default
+    former_stores: tuple[str, ...] = ()  # stores `modelreg store migrate` copied every blob from (manifests name them)
+
+    def is_store_of_record(self, url: str) -> bool:
+        """True for the configured store, and for a store it replaced by a verified migration."""
+        return url == self.store or url in self.former_stores
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")
@@ -134,6 +140,8 @@ def to_yaml(config: Config) -> str:
         data["require_signed"] = True
     if config.allowed_signers:
         data["allowed_signers"] = config.allowed_signers
+    if config.former_stores:
+        data["former_stores"] = list(config.former_stores)
     if config.signers:
         data["signers"] = {target: list(principals) for target, principals in config.signers.items()}
     if config.notify:
@@ -166,6 +174,12 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
             raise doc.fail(key, f"names stages that are not in 'stages': {', '.join(unknown)}")
     if single and ARCHIVED not in stages:
         raise doc.fail("stages", f"must include {ARCHIVED!r} when 'single_holder' is set")
+    former = tuple(doc.str_list("former_stores", []))
+    try:
+        for url in former:
+            check_store_url(url)
+    except InvalidInputError as exc:
+        raise ConfigError(f"{source}: former_stores: {exc}") from None
     options = check_store_options(doc.optional("store_options", dict, {}), source)
     remote = doc.optional("remote", str, "origin")
     if not remote or remote.startswith("-") or any(c.isspace() for c in remote):
@@ -191,6 +205,7 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
         review_required=review,
         store_options=options,
         notify=_notify(doc, source),
+        former_stores=former,
     )
 
 

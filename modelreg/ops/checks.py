@@ -94,7 +94,7 @@ def verify(
             f"{tag}: its manifest names the store {m.artifact.store!r}, not the store of record {reg.config.store!r}"
             + (" (its blobs were checked there)" if blobs else "")
             for tag, m in sorted(manifests.items())
-            if m.artifact.store != reg.config.store
+            if not reg.config.is_store_of_record(m.artifact.store)
         ),
     )
 

@@ -13,17 +13,19 @@ from typing import Any, TypedDict
 
 from modelreg.core.events import event_message
 from modelreg.core.refs import check_name, claim_prefixes, parse_tag_name, tag_patterns, version_claim_ref, version_tag
-from modelreg.core.values import check_scalars
+from modelreg.core.values import check_metrics, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
-from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Config, check_store_url
 from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
+from modelreg.ops.samebytes import same_bytes
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
 from modelreg.results import InitResult
+from modelreg.store.gitstore import push_refs
 from modelreg.store.hashing import Progress, scan, tree_digest
 from modelreg.store.transfer import ingest
 
@@ -78,6 +80,7 @@ def register(
             ("tags", meta.get("tags")),
         )
     }
+    check_metrics(checked["metrics"])
     store, progress = meta.get("store"), meta.get("progress")
     store_url = check_store_url(store) if store else reader.config.store
     files = scan(Path(path))
@@ -143,9 +146,14 @@ def register(
             move_from,
             commit,
             {rel: (text, blobs[rel])},
-            [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)],
+            [
+                (f"refs/tags/{tag}", tag_object),
+                (version_claim_ref(name, version), tag_object),
+                *push_refs(blob_store, hashed),  # a git store's blob refs go in the same atomic push
+            ],
             f"modelreg: register {name} v{version}",
         )
+        warnings += same_bytes(reader, name, digest, version)
         if artifact.store != reader.config.store:
             warnings += (
                 f"{tag}: its blobs went to {artifact.store!r}, not the store of record {reader.config.store!r}: "
@@ -167,7 +175,7 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
     if branch is None:
         raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
     config = Config(
-        store=check_store_url(store) if store else DEFAULT_STORE, main_branch=branch.removeprefix("refs/heads/")
+        store=check_store_url(store) if store else INIT_STORE, main_branch=branch.removeprefix("refs/heads/")
     )
     files = {CONFIG_PATH: configmod.to_yaml(config)}
     if config.store == DEFAULT_STORE:

@@ -15,6 +15,7 @@ from typing import NamedTuple, TypeVar
 
 from modelreg.errors import ConflictError, LostRace
 from modelreg.git import GitRepo, RefUpdate
+from modelreg.git.blobrefs import is_blob_ref
 from modelreg.git.remote import push_atomic
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ def publish(
     Returns False when the local branch could not follow a pushed commit (the user has work in
     the way); the remote has it all the same.
     """
-    new_refs = [RefUpdate(ref, obj) for ref, obj in refs]
+    new_refs = [RefUpdate(ref, obj) for ref, obj in refs if not is_blob_ref(ref)]  # the store made those
     if target.remote is None:
         moves = [RefUpdate(branch.ref, branch.new, branch.old)] if branch else []
         git.update_refs(moves + new_refs, reason)

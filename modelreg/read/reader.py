@@ -25,8 +25,10 @@ from modelreg.read import snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
 from modelreg.read.when import When, moment
-from modelreg.store.blobs import BlobStore, open_store
+from modelreg.store.blobs import BlobStore
+from modelreg.store.gitstore import is_git_store, open_any
 from modelreg.store.hashing import Progress
+from modelreg.store.missing import explained
 from modelreg.store.transfer import check_destination, materialise
 
 
@@ -214,7 +216,7 @@ class Reader:
             )
         state = view.state
         warnings = view.rejected
-        if manifest.artifact.store != self.config.store:
+        if not self.config.is_store_of_record(manifest.artifact.store):
             warnings += (
                 f"{registered.tag}: its manifest names the store {manifest.artifact.store!r}; blobs are read only "
                 f"from the store of record {self.config.store!r} (pull --store URL reads another you trust)",
@@ -304,16 +306,17 @@ class Reader:
         if progress is not None:
             progress.start(f"pulling {resolved.name} v{resolved.version}", resolved.manifest.artifact.size)
         advance = progress.advance if progress else None
-        return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
+        with explained(resolved.manifest, blobs):  # a missing blob names its store, its clone and the fix
+            return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
-        if self.source and "://" not in url and not os.path.isabs(url):
+        if self.source and "://" not in url and not os.path.isabs(url) and not is_git_store(url):
             raise InvalidInputError(
                 f"the store {url!r} is a path inside the registry's repository: pull from a clone of "
                 f"{self.source}, or point the registry at shared storage"
             )
         options = self.config.store_options if url == self.config.store else {}
-        return open_store(url, self.root, options)
+        return open_any(url, self.root, options, self.source or self.config.remote)
 
 
 @contextmanager

@@ -91,6 +91,16 @@ def timeline_svg(rows: Sequence[tuple[str, Sequence[Span]]], events: int, ticks:
 _W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 400.0, 230.0, 54.0, 14.0, 20.0, 42.0
 
 
+def nice_ticks(lo: float, hi: float, most: int = 5) -> tuple[list[float], int]:
+    """Round values covering lo..hi, a step of 1, 2 or 5 times a power of ten apart; and the decimals they need."""
+    raw = (hi - lo) / (most - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+    places = max(0, -math.floor(math.log10(step) + 1e-9))
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [round(k * step, places + 1) for k in range(first, last + 1)], places
+
+
 def metric_svg(
     metric: str,
     points: Sequence[tuple[int, float]],
@@ -109,6 +119,8 @@ def metric_svg(
     if lo == hi:
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
+    ticks, places = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
     first, last = points[0][0], points[-1][0]
     plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
 
@@ -119,10 +131,10 @@ def metric_svg(
         return _TOP + plot_h * (hi - value) / (hi - lo)
 
     parts = [f'<rect class="plot" x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}"/>']
-    for value in (lo, (lo + hi) / 2, hi):
+    for value in ticks:
         y = py(value)
         parts.append(f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="y-label" x="{_LEFT - 6}" y="{y + 4:.1f}">{esc(number(value))}</text>')
+        parts.append(f'<text class="y-label" x="{_LEFT - 6}" y="{y + 4:.1f}">{value:.{places}f}</text>')
     versions = sorted({points[0][0], points[len(points) // 2][0], points[-1][0]})
     for version in versions:
         parts.append(f'<text class="x-label" x="{px(version):.1f}" y="{_H - _BOTTOM + 19}">v{version}</text>')

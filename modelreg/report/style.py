@@ -63,6 +63,11 @@ svg.chart{display:block;width:100%;height:auto}
 .dot{display:inline-block;width:11px;height:11px;border-radius:50%;vertical-align:-1px;margin-left:8px}
 .dot.held{border:2.5px solid var(--prod);background:#fff}
 .dot.current{background:var(--prod)}
+[hidden]{display:none}
+.filter input,.pickers select{font:inherit;padding:3px 6px;border:1px solid var(--line);border-radius:6px}
+.filter input{width:min(100%,320px)}
+table.compare tr.same td{color:var(--muted)}
+table.compare td.delta{font-weight:600;white-space:nowrap}
 @media (max-width:640px){
  main{padding:8px 10px 24px}
  h1{font-size:22px}

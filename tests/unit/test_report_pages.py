@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from html.parser import HTMLParser
 
@@ -212,12 +215,25 @@ def hostile_model() -> ModelRecord:
 
 def test_free_text_never_becomes_markup() -> None:
     model = hostile_model()
-    for page in (model_html(site_of(model), model), index_html(site_of(model))):
+    for page, own in ((model_html(site_of(model), model), 2), (index_html(site_of(model)), 0)):
         parsed = Elements(page)
-        assert "script" not in parsed.tags and "img" not in parsed.tags
+        # Only the model page's own two: its JSON data block and its hashed script (report/compare.py).
+        assert parsed.tags.count("script") == own and "img" not in parsed.tags
         assert parsed.handlers == []
-        assert "<img" not in page and "</script>" not in page
+        assert "<img" not in page and page.count("</script>") == own and "<script>alert" not in page
         assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_the_data_block_holds_free_text_as_data_and_the_script_is_allowed_by_its_hash() -> None:
+    model = hostile_model()
+    page = model_html(site_of(model), model)
+    block = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.DOTALL)
+    assert block is not None and "<" not in block[1]
+    assert json.loads(block[1])["1"]["params"] == {"p": HOSTILE}
+    script = re.search(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert script is not None
+    digest = base64.b64encode(hashlib.sha256(script[1].encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in CSP
 
 
 def test_the_page_allows_only_its_own_stylesheet() -> None:

@@ -1,0 +1,20 @@
+"""Registering bytes a model already has: recorded all the same, with a word about it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelreg.read.policy import admit
+
+if TYPE_CHECKING:
+    from modelreg.read.reader import Reader
+
+
+def same_bytes(reader: Reader, name: str, digest: str, version: int) -> tuple[str, ...]:
+    """A warning when an earlier version of `name` has exactly the artifact `digest` (none otherwise)."""
+    snap = reader.snapshot(name)
+    events, _ = admit(reader.context, name, snap.events.get(name, []), snap.claims)
+    earlier = sorted(e.version for e in events if e.action == "register" and e.digest == digest and e.version < version)
+    if not earlier:
+        return ()
+    return (f"{name} v{version}: same bytes as v{earlier[-1]} ({digest}); recorded as a new version all the same",)
