@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from modelreg.errors import StoreError
 from modelreg.models import ArtifactFile
 from modelreg.results import StoredBlob
-from modelreg.store.filecopy import copy_file
+from modelreg.store.filecopy import copy_durable
 from modelreg.store.hashing import hash_stream
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
@@ -139,8 +139,38 @@ class LocalStore(BlobStore):
 
     def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
         tmp = self.local_temp()
-        copy_file(source, tmp)
+        copy_durable(source, tmp)
         return self.commit_local(tmp, blob)
+
+    def put_copy(self, source: Path, blob: ArtifactFile, unchanged: Callable[[], None]) -> bool:
+        """Store the local file `source`, already hashed as `blob`, unless that blob is here; True if it is new.
+
+        The copy is made in the kernel into a temporary file and fsynced (`copy_durable`); then
+        `unchanged` is called, which raises when `source` changed after it was hashed, and only then
+        is the copy linked under its key. The new directory entries are made durable by `sync_dirs`.
+        """
+        if self.has(blob):
+            return False
+        tmp = self.local_temp()
+        try:
+            try:
+                copy_durable(source, tmp)
+            except OSError as exc:
+                raise StoreError(f"copy of {source} into store {self.url} failed: {one_line(exc)}") from None
+            unchanged()
+            return self.commit_local(tmp, blob, sync_dir=False)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def sync_dirs(self, digests: Iterable[str]) -> None:
+        """fsync the directories holding these blobs' entries, and those above them up to the store.
+
+        One fsync after many links: on a journalling filesystem the first commits them all.
+        """
+        blobs = Path(self.base) / "blobs"
+        directories = sorted({Path(self.key(d)).parent for d in digests})
+        for directory in [*directories, blobs / "sha256", blobs] if directories else []:
+            _fsync_dir(directory)
 
     def _remove(self, key: str) -> None:
         os.unlink(key)
@@ -159,8 +189,11 @@ class LocalStore(BlobStore):
         directory.mkdir(parents=True, exist_ok=True)
         return directory / f"{uuid.uuid4().hex}.part"
 
-    def commit_local(self, tmp: Path, blob: ArtifactFile) -> bool:
-        """Make a complete temporary copy durable and visible under its key; True if it was new."""
+    def commit_local(self, tmp: Path, blob: ArtifactFile, *, sync_dir: bool = True) -> bool:
+        """Make a complete temporary copy durable and visible under its key; True if it was new.
+
+        Without `sync_dir` the caller makes the new entry durable (`sync_dirs`) before it relies on it.
+        """
         final = Path(self.key(blob.digest))
         try:
             if self.has(blob):
@@ -175,7 +208,8 @@ class LocalStore(BlobStore):
                 if self.has(blob):
                     return False
                 os.replace(tmp, final)  # what was there had the wrong size
-            _fsync_dir(final.parent)
+            if sync_dir:
+                _fsync_dir(final.parent)
             return True
         finally:
             tmp.unlink(missing_ok=True)
