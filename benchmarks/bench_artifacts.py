@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,15 +38,15 @@ HERE = Path(__file__).resolve().parents[1]
 GOALS = {"file": 1.3, "file-half": 1.3, "dir64": 1.5, "small": 1.5, "cold": 1.3, "tmpfs": 1.3}
 
 
-def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of one child process."""
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MiB, CPU seconds) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def files_of(path: Path) -> list[Path]:
@@ -71,15 +72,23 @@ def hash_pass(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def floor(source: Path, copy: Path) -> tuple[float, float]:
-    """(hash pass + cp + sync of the copy, hash pass alone)."""
+def cpu_now() -> float:
+    """CPU seconds used so far by this process and its waited-for children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def floor(source: Path, copy: Path) -> tuple[float, float, float]:
+    """(hash pass + cp + sync of the copy, hash pass alone, CPU seconds of the whole)."""
+    cpu = cpu_now()
     start = time.perf_counter()
     hashed = hash_pass(files_of(source))
     subprocess.run(["cp", "-r", str(source), str(copy)], check=True)
     subprocess.run(["sync", *map(str, files_of(copy))], check=True)
     elapsed = time.perf_counter() - start
+    cpu = cpu_now() - cpu
     shutil.rmtree(copy) if copy.is_dir() else copy.unlink()
-    return elapsed, hashed
+    return elapsed, hashed, cpu
 
 
 def write_random(path: Path, size: int) -> None:
@@ -133,6 +142,8 @@ def bench_case(
     times: dict[str, list[float]] = {label: [] for label in trees}
     ratios: dict[str, list[float]] = {label: [] for label in trees}
     again: list[float] = []
+    floor_cpu: list[float] = []
+    cpus: dict[str, list[float]] = {label: [] for label in trees}
     rss: list[float] = []
     cold = case == "cold"
     for run in range(args.runs):
@@ -144,16 +155,18 @@ def bench_case(
             label = contenders[(index + run) % len(contenders)]
             if label is None:
                 settle(paths, cold)
-                seconds, hashed = floor(source, work / "floor-copy")
+                seconds, hashed, cpu = floor(source, work / "floor-copy")
                 floors.append(seconds)
+                floor_cpu.append(cpu)
                 hashes.append(hashed)
                 continue
             shutil.rmtree(store / "blobs", ignore_errors=True)
             shutil.rmtree(store / "tmp", ignore_errors=True)
             shutil.rmtree(cache, ignore_errors=True)
             settle(paths, cold)
-            seconds, peak = timed([MODELREG, "register", case, str(source)], repo, trees[label])
+            seconds, peak, cpu = timed([MODELREG, "register", case, str(source)], repo, trees[label])
             round_times[label] = seconds
+            cpus[label].append(cpu)
             rss.append(peak)
         for label, seconds in round_times.items():
             times[label].append(seconds)
@@ -163,7 +176,12 @@ def bench_case(
             again.append(timed([MODELREG, "register", case, str(source)], repo, trees["register"])[0] / hashes[-1])
         if case == "tmpfs":
             shutil.rmtree(source.parent)
-    rows = [(f"{case}: floor (hashlib + cp + sync)", f"{spread(floors)}  (hash pass {statistics.median(hashes):.2f})")]
+    rows = [
+        (
+            f"{case}: floor (hashlib + cp + sync)",
+            f"{spread(floors)}  (hash pass {statistics.median(hashes):.2f}; cpu {statistics.median(floor_cpu):.2f} s)",
+        )
+    ]
     for label in trees:
         ratio = statistics.median(ratios[label])
         goal = GOALS[case]
@@ -172,7 +190,8 @@ def bench_case(
             (
                 f"{case}: {label}",
                 f"{spread(times[label])}  = {ratio:.2f}x floor "
-                f"({min(ratios[label]):.2f}–{max(ratios[label]):.2f}; goal ≤ {goal}x) {mark}",
+                f"({min(ratios[label]):.2f}–{max(ratios[label]):.2f}; goal ≤ {goal}x) {mark}  "
+                f"cpu {statistics.median(cpus[label]):.2f} s",
             )
         )
     if again:
@@ -185,7 +204,7 @@ def bench_pull(case: str, repo: Path, env: dict[str, str], runs: int) -> list[tu
     source = repo.parent / (f"in-{case}.bin" if case == "file" else f"in-{case}")
     shutil.rmtree(Path(env["XDG_CACHE_HOME"]), ignore_errors=True)
     os.sync()
-    first, _ = timed([MODELREG, "pull", case, "-o", str(repo.parent / f"{case}-first")], repo, env)
+    first, _, _ = timed([MODELREG, "pull", case, "-o", str(repo.parent / f"{case}-first")], repo, env)
     cached, copies = [], []
     for run in range(runs):
         out = repo.parent / f"{case}-pull-{run}"
