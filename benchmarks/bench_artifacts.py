@@ -258,6 +258,7 @@ def main() -> None:
             rows += bench_case(case, work, repo, trees, args)
             if args.pull and case in ("file", "dir64"):
                 rows += bench_pull(case, repo, trees["register"], args.runs)
+            print(f"done: {case}, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
     width = max(len(name) for name, _ in rows)
     print(
         f"modelreg register, {args.size_mib} MiB, median of {args.runs} interleaved rounds, "

@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,6 +24,7 @@ from modelreg.store.filecopy import copy_durable
 from modelreg.store.hashing import hash_stream
 
 TMP_DIR = "tmp"  # below the store root: partial local uploads, never under blobs/
+_SYNC_WORKERS = 8  # fsyncs in flight at once: they wait on the disk, not the CPU
 _UPLOAD_PART = 16 << 20  # a multiple of 256 KiB (GCS) and over 5 MiB (S3's minimum part)
 
 
@@ -158,19 +160,22 @@ class LocalStore(BlobStore):
             except OSError as exc:
                 raise StoreError(f"copy of {source} into store {self.url} failed: {one_line(exc)}") from None
             unchanged()
-            return self.commit_local(tmp, blob, sync_dir=False)
+            return self.commit_local(tmp, blob, synced=True)
         finally:
             tmp.unlink(missing_ok=True)
 
     def sync_dirs(self, digests: Iterable[str]) -> None:
         """fsync the directories holding these blobs' entries, and those above them up to the store.
 
-        One fsync after many links: on a journalling filesystem the first commits them all.
+        Each fsync waits for a flush of the disk's cache, even when the first has written every entry
+        already: they run side by side, so a directory of many small files waits for a few flushes, not one
+        a blob directory.
         """
         blobs = Path(self.base) / "blobs"
         directories = sorted({Path(self.key(d)).parent for d in digests})
-        for directory in [*directories, blobs / "sha256", blobs] if directories else []:
-            _fsync_dir(directory)
+        if directories:
+            with ThreadPoolExecutor(_SYNC_WORKERS) as pool:
+                list(pool.map(_fsync_dir, [*directories, blobs / "sha256", blobs]))
 
     def _remove(self, key: str) -> None:
         os.unlink(key)
@@ -189,17 +194,20 @@ class LocalStore(BlobStore):
         directory.mkdir(parents=True, exist_ok=True)
         return directory / f"{uuid.uuid4().hex}.part"
 
-    def commit_local(self, tmp: Path, blob: ArtifactFile, *, sync_dir: bool = True) -> bool:
+    def commit_local(self, tmp: Path, blob: ArtifactFile, *, synced: bool = False) -> bool:
         """Make a complete temporary copy durable and visible under its key; True if it was new.
 
-        Without `sync_dir` the caller makes the new entry durable (`sync_dirs`) before it relies on it.
+        `synced` says the copy is fsynced already and the caller makes the new entry durable
+        (`sync_dirs`) before it relies on it: each fsync costs a flush of the disk's cache, even
+        one with nothing left to write.
         """
         final = Path(self.key(blob.digest))
         try:
             if self.has(blob):
                 return False
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
+            if not synced:
+                with open(tmp, "rb+") as handle:
+                    os.fsync(handle.fileno())
             os.chmod(tmp, 0o444)
             final.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -208,7 +216,7 @@ class LocalStore(BlobStore):
                 if self.has(blob):
                     return False
                 os.replace(tmp, final)  # what was there had the wrong size
-            if sync_dir:
+            if not synced:
                 _fsync_dir(final.parent)
             return True
         finally:
