@@ -253,19 +253,19 @@ def main() -> None:
         for tree in trees.values():
             subprocess.run([sys.executable, "-m", "compileall", "-q", f"{tree['PYTHONPATH']}/modelreg"], check=True)
         repo = registry(work, trees["register"])
-        rows = []
-        for case in cases:
-            rows += bench_case(case, work, repo, trees, args)
+        print(
+            f"modelreg register, {args.size_mib} MiB, median of {args.runs} interleaved rounds, "
+            f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        for case in cases:  # each case's rows as soon as it is done
+            rows = bench_case(case, work, repo, trees, args)
             if args.pull and case in ("file", "dir64"):
                 rows += bench_pull(case, repo, trees["register"], args.runs)
-            print(f"done: {case}, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
-    width = max(len(name) for name, _ in rows)
-    print(
-        f"modelreg register, {args.size_mib} MiB, median of {args.runs} interleaved rounds, "
-        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
-    )
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+            width = max(len(name) for name, _ in rows)
+            for name, value in rows:
+                print(f"{name:<{width}}  {value}", flush=True)
+        print(f"load at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
