@@ -18,7 +18,7 @@ from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, No
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
-from modelreg.read import snapshot
+from modelreg.read import lean, snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
 
@@ -167,7 +167,7 @@ class Reader:
     def resolve(self, ref: str | ModelRef, at: When | None = None) -> ModelVersion:
         """The version `ref` names (with `at`: named then; its description and tags are today's)."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name, at)
+        view = self._deciding(parsed, at, full=True)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
 
@@ -178,13 +178,20 @@ class Reader:
         refuse a version whose manifest names another digest than its tag.
         """
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name, at)
+        view = self._deciding(parsed, at, full=False)
         with _telling(view.rejected):
             version = self.select(view.state, parsed)
             digest = registration(view.events, version).digest
             if digest is None:
                 digest = self.version(view, version).digest
         return Located(parsed.name, version, digest, view.rejected)
+
+    def _deciding(self, ref: ModelRef, at: When | None, full: bool) -> ModelView:
+        """What decides `ref`: the events that can (read.lean), else the model's full replay."""
+        decided = lean.decide(self.context, ref, full) if at is None else None
+        if decided is None:
+            return self.model(ref.name, at)
+        return ModelView(decided.state, [decided.registration], decided.snap, decided.warnings)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
         """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""

@@ -1,0 +1,235 @@
+"""The policy of record, applied one event at a time: what a lean read needs (DESIGN §10).
+
+`policy.admit` judges every event of a model at once. A lean read starts from ref names and ids
+alone (one `for-each-ref` without messages) and asks, newest first, whether one event takes
+effect: only then is its tag read, parsed and checked (claim, signature, its version's
+registration, review evidence). Each answer is the one `policy.rejections` gives for that tag, in
+the same order of checks and with the same words, so a replay of what is admitted here agrees
+with the full replay wherever it looks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from modelreg.core.events import event_from_tag
+from modelreg.core.refs import (
+    CLAIMS_PREFIX,
+    MODEL_TARGETS,
+    TAGS_PREFIX,
+    VERSION_CLAIMS_PREFIX,
+    claim_prefixes,
+    parse_tag_name,
+    tag_patterns,
+)
+from modelreg.errors import MalformedEvent
+from modelreg.git.peeled import peeled_ids, read_tags
+from modelreg.models import Event
+from modelreg.read.policy import claim_problem
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from modelreg.read.context import Context
+
+
+class Entry(NamedTuple):
+    """One modelreg tag of the model as its ref says: no message read."""
+
+    seq: int  # 0 for a version tag
+    tag: str
+    object: str
+    commit: str  # the peeled id: the commit it points at
+
+
+class Listing(NamedTuple):
+    """Names and ids of one model's tags and claim refs."""
+
+    versions: dict[int, Entry]
+    targets: dict[str, list[Entry]]  # target → its event tags, newest first (seq, then tag, descending)
+    changes: list[Entry]  # every stage or alias event tag (not model-level), newest first
+    claims: dict[str, str]
+
+
+def list_refs(ctx: Context, name: str) -> Listing:
+    text = peeled_ids(ctx.git, [*tag_patterns(name), *claim_prefixes(name)])
+    versions: dict[int, Entry] = {}
+    targets: dict[str, list[Entry]] = {}
+    claims: dict[str, str] = {}
+    for line in text.splitlines():
+        ref, obj, peeled = line.split(" ")
+        if ref.startswith((CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX)):
+            claims[ref] = obj
+            continue
+        parsed = parse_tag_name(ref)
+        if parsed is None or parsed.name != name:
+            continue
+        entry = Entry(parsed.seq or 0, ref.removeprefix(TAGS_PREFIX), obj, peeled or obj)
+        if parsed.seq is None and parsed.version is not None:
+            versions[parsed.version] = entry
+        else:
+            targets.setdefault(parsed.target or "", []).append(entry)
+    for entries in targets.values():
+        entries.sort(reverse=True)
+    changes = sorted((e for t, es in targets.items() if t not in MODEL_TARGETS for e in es), reverse=True)
+    return Listing(versions, targets, changes, claims)
+
+
+class Judge:
+    """Reads and judges tags of one model on demand, each once; remembers why any was left out."""
+
+    def __init__(self, ctx: Context, name: str, listing: Listing) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.listing = listing
+        self.events: dict[str, Event | None] = {}  # tag → its event (None: not a well-formed event)
+        self.reasons: dict[str, str] = {}  # tag → why it does not take effect
+        self.malformed: dict[str, str] = {}  # tag → why it is no event
+        self._signed: set[str] = set()
+        self._pre: dict[str, bool] = {}
+        self._admitted: dict[str, bool] = {}
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def load(self, entries: Iterable[Entry]) -> None:
+        """Read and parse the tags not read yet (one batched `for-each-ref`), and check their signatures."""
+        wanted = [e for e in entries if e.tag not in self.events]
+        if not wanted:
+            return
+        names = {e.tag for e in wanted}
+        for record in read_tags(self.ctx.git, [TAGS_PREFIX + e.tag for e in wanted]):
+            if record.tag not in names:
+                continue
+            try:
+                self.events[record.tag] = event_from_tag(record)
+            except MalformedEvent as exc:
+                self.events[record.tag] = None
+                tag, _, why = str(exc).partition(": ")
+                self.malformed[record.tag] = f"ignoring {tag}: {why}"
+        for entry in wanted:
+            self.events.setdefault(entry.tag, None)  # gone since the listing: no event
+        # The registrations these events need are read in the same breath (one more call, not one each).
+        versions = self.listing.versions
+        needed = {
+            v
+            for entry in wanted
+            if entry.seq and (event := self.events[entry.tag]) is not None
+            for v in (event.version, *event.archived)
+        }
+        self.load([versions[v] for v in sorted(needed) if v in versions])
+        self._check_signatures([e for e in wanted if self.events[e.tag] is not None])
+
+    def _check_signatures(self, entries: list[Entry]) -> None:
+        """Signatures of the tags whose claim holds: the only ones `rejections` checks."""
+        if not self.ctx.config.require_signed:
+            return
+        from modelreg.read.sigverify import signature_findings
+
+        todo = [
+            event
+            for entry in entries
+            if entry.tag not in self._signed and (event := self.events[entry.tag]) is not None
+            if claim_problem(event, self.listing.claims) is None
+        ]
+        self._signed.update(e.tag for e in todo)
+        tags = {e.tag for e in todo}
+        for finding in signature_findings(self.ctx, {self.name: todo}) if todo else ():
+            for tag in [finding.subject] if finding.subject in tags else sorted(tags):
+                self.reasons.setdefault(tag, finding.message)
+
+    def event(self, entry: Entry) -> Event | None:
+        self.load([entry])
+        return self.events[entry.tag]
+
+    # --- judging ------------------------------------------------------------------------------
+
+    def registration(self, version: int) -> Event | None:
+        """The registration of `version` when it takes effect: its claim holds and it is signed if need be."""
+        entry = self.listing.versions.get(version)
+        if entry is None or not self._claimed(entry):
+            return None
+        event = self.event(entry)
+        if event is None or event.action != "register" or event.tag in self.reasons:
+            return None
+        return event
+
+    def _claimed(self, entry: Entry) -> bool:
+        """The claim check from names and ids alone (the first check `rejections` makes)."""
+        if entry.tag in self.reasons:
+            return False
+        parsed = parse_tag_name(entry.tag)
+        assert parsed is not None
+        stub = Event(self.name, "register", parsed.version or 0, entry.tag, seq=parsed.seq, object=entry.object)
+        problem = claim_problem(stub, self.listing.claims)
+        if problem is not None:
+            self.reasons[entry.tag] = problem
+            return False
+        return True
+
+    def pending(self, entry: Entry) -> Event | None:
+        """The event when it passes every check but review evidence (`pending` in `rejections`)."""
+        known = self._pre.get(entry.tag)
+        if known is False:
+            return None
+        if known is None:
+            self._pre[entry.tag] = self._judge_pending(entry)
+        return self.events[entry.tag] if self._pre[entry.tag] else None
+
+    def _judge_pending(self, entry: Entry) -> bool:
+        if not self._claimed(entry):
+            return False
+        event = self.event(entry)
+        if event is None or event.tag in self.reasons:
+            return False
+        registered = {v: self.registration(v) for v in (event.version, *event.archived)}
+        if any(r is None for r in registered.values()):
+            self.reasons[event.tag] = (
+                f"{event.tag} concerns a version whose version tag is missing or does not take effect"
+            )
+            return False
+        own = registered[event.version]
+        if own is not None and own.commit != event.commit:
+            self.reasons[event.tag] = f"{event.tag} points at another commit than its version's tag"
+            return False
+        return True
+
+    def admitted(self, entry: Entry) -> Event | None:
+        """The event when it takes effect under the policy of record."""
+        event = self.pending(entry)
+        if event is None:
+            return None
+        if entry.tag not in self._admitted:
+            self._admitted[entry.tag] = self._reviewed(entry, event)
+        return event if self._admitted[entry.tag] else None
+
+    def _reviewed(self, entry: Entry, event: Event) -> bool:
+        config = self.ctx.config
+        if event.kind != "stage" or event.target not in config.review_required or event.action == "unassign":
+            return True
+        from modelreg.read.evidence import review_findings
+
+        context = [event]
+        if event.request is None and event.action == "rollback":
+            # held_before looks for an earlier holder among the pending events of that stage and version.
+            earlier = [
+                e
+                for e in self.listing.targets.get(event.target or "", [])
+                if e.seq < entry.seq and e.commit == entry.commit
+            ]
+            self.load(earlier)
+            context += [p for e in earlier if (p := self.pending(e)) is not None]
+        for finding in review_findings(self.ctx, {self.name: context}, only=event.tag):
+            self.reasons.setdefault(finding.subject, finding.message)
+        return event.tag not in self.reasons
+
+    def warnings(self) -> tuple[str, ...]:
+        """One line per tag read and left out, worded as `policy.admit` and `reader._malformed` word it.
+
+        A tag refused on its claim alone was never read: whether it is an event at all is not known.
+        """
+        left_out = tuple(
+            f"ignoring {tag}: {reason.removeprefix(f'{tag}: ').removeprefix(f'{tag} ')}"
+            for tag, reason in sorted(self.reasons.items())
+            if self.events.get(tag) is not None
+        )
+        return left_out + tuple(self.malformed[t] for t in sorted(self.malformed))
