@@ -9,7 +9,10 @@ version, a payload that is no event, a missing review).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +20,16 @@ import pytest
 
 from modelreg.api import Registry
 from modelreg.core.refs import ModelRef
+from modelreg.core.signatures import signer_ids
 from modelreg.errors import ModelregError
+from modelreg.git import GitRepo
+from modelreg.git.peeled import raw_objects
 from modelreg.read import admission, lean
 from modelreg.read.reader import Reader
+from modelreg.read.sshsig import good_report, parse_signers
+from tests.conftest import Result, git
 from tests.historygen import ALIASES, STAGES, build
+from tests.test_signing import make_key, signed_by_hand
 
 
 def _full(reg: Reader, ref: ModelRef) -> tuple[Any, ...]:
@@ -127,3 +136,135 @@ def _describe_tag(repo: Path, seq: int) -> str:
     return subprocess.run(
         ["git", "mktag"], cwd=repo, input=text, check=True, capture_output=True, text=True
     ).stdout.strip()
+
+
+# --- signatures checked in process, against git's own verdicts ------------------------------------
+
+
+def _key(directory: Path, who: str, kind: str) -> tuple[Path, str]:
+    key = directory / who
+    args = ["-t", kind] + (["-b", "2048"] if kind == "rsa" else [])
+    subprocess.run(["ssh-keygen", "-q", *args, "-N", "", "-C", who, "-f", str(key)], check=True)
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+def _sign(repo: Path, key: Path, tag: str) -> str:
+    subprocess.run(
+        ["git", "-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "tag", "-s", "-m", f"event {tag}", tag],
+        cwd=repo,
+        check=True,
+    )
+    return _rev(repo, f"refs/tags/{tag}")
+
+
+def _rev(repo: Path, rev: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", rev], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_in_process_ssh_verdicts_agree_with_git(tmp_path: Path) -> None:
+    """Every tag the in-process check accepts, git accepts with the same signer; the rest are git's to judge."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=repo, check=True)
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    people = {
+        "alice": ("ed25519", 'namespaces="git"'),
+        "bob": ("ecdsa", ""),
+        "carol": ("rsa", 'valid-after="20250101"'),
+        "dave": ("ed25519", 'valid-before="20200101"'),  # expired long before it signed
+        "erin": ("ed25519", 'valid-after="20990101Z"'),  # not valid yet
+        "frank": ("ed25519", 'namespaces="file"'),  # not for git
+        "grace": ("ed25519", ""),  # revoked
+        "heidi": ("ed25519", 'valid-before="20260601Z"'),  # valid when it signed (the tagger's time), not today
+    }
+    keys: dict[str, Path] = {}
+    lines = []
+    for who, (kind, options) in people.items():
+        keys[who], public = _key(keys_dir, who, kind)
+        lines.append(f"{who}@example.com {options} {public}".replace("  ", " "))
+    keys["mallory"], _ = _key(keys_dir, "mallory", "ed25519")  # in nobody's file
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text("\n".join(lines) + "\n")
+    revoked = tmp_path / "revoked"
+    revoked.write_text(keys["grace"].with_suffix(".pub").read_text())
+    subprocess.run(["git", "config", "gpg.ssh.revocationFile", str(revoked)], cwd=repo, check=True)
+
+    objects = {who: _sign(repo, key, f"t-{who}") for who, key in keys.items()}
+    good = subprocess.run(["git", "cat-file", "tag", objects["alice"]], cwd=repo, capture_output=True, check=True)
+    tampered = good.stdout.replace(b"event t-alice", b"event t-alicf")
+    objects["tampered"] = (
+        subprocess.run(["git", "mktag"], cwd=repo, input=tampered, capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
+    subprocess.run(["git", "tag", "-a", "-m", "unsigned", "t-unsigned"], cwd=repo, check=True)
+    objects["unsigned"] = _rev(repo, "refs/tags/t-unsigned")
+
+    git = GitRepo(repo)
+    signers = parse_signers(allowed.read_text(), revoked.read_text())
+    assert signers is not None
+    raws = dict(zip(objects, raw_objects(git, list(objects.values())), strict=True))
+    verdicts = {}
+    for who, obj in objects.items():
+        accepted, report = git.verify_tag(obj, allowed)
+        raw = raws[who]
+        assert raw is not None
+        mine = good_report(raw, signers)
+        verdicts[who] = (accepted, mine is not None)
+        if mine is not None:
+            assert accepted, (who, report)
+            assert signer_ids(mine) == signer_ids(report)[: len(signer_ids(mine))], (who, mine, report)
+    assert {who for who, (_, mine) in verdicts.items() if mine} == {"alice", "bob", "carol", "heidi"}, verdicts
+    assert {who for who, (git_ok, _) in verdicts.items() if git_ok} == {"alice", "bob", "carol", "heidi"}, verdicts
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_signed_reads_ask_ssh_keygen_only_about_what_the_in_process_check_refuses(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    """ssh-keygen (git's program for SSH signatures, wrapped to count its runs) is asked only about the
+    tag an unlisted key signed; the read falls back past it to the holder before."""
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    jane, public = make_key(keys_dir, "jane@example.com")
+    mallory, _ = make_key(keys_dir, "mallory@example.com")
+    (repo / ".modelreg" / "allowed_signers").write_text(f'jane@example.com namespaces="git" {public}\n')
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    log = tmp_path / "ssh-keygen.log"
+    wrapper = tmp_path / "ssh-keygen-counted"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("ssh-keygen")} "$@"\n')
+    wrapper.chmod(0o755)
+    for key, value in (("gpg.format", "ssh"), ("user.signingkey", str(jane)), ("gpg.ssh.program", str(wrapper))):
+        git(repo, "config", key, value)
+    for version in (1, 2):
+        assert cli("register", "fraud", artifact(f"m{version}", f"w{version}".encode())).code == 0
+    assert cli("promote", "fraud", "1", "production").code == 0
+    assert cli("alias", "set", "fraud", "champion", "2").code == 0
+    signed_by_hand(repo, mallory, "fraud#production#3", 2)
+
+    def verifications() -> list[str]:
+        runs = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return [run for run in runs if "-Y verify" in run or "-Y find-principals" in run]
+
+    verifications()
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)  # a cold read
+    assert cli("resolve", "fraud@champion").out.split()[0] == "fraud@v2"
+    assert verifications() == []
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
+    result = cli("resolve", "fraud/production")
+    assert result.out.split()[0] == "fraud@v1", result.err
+    assert "fraud#production#3" in result.err
+    asked = verifications()
+    assert asked and all(run.count("-s") for run in asked)
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
+    assert cli("verify").code != 0  # mallory's event
+    assert 0 < len(verifications()) <= 2  # find-principals for mallory's tag only

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelreg.errors import GitError
+from modelreg.git.process import run_git_raw
+
 if TYPE_CHECKING:
     from modelreg.git.repo import GitRepo
     from modelreg.models import TagRecord
@@ -25,4 +28,26 @@ def read_tags(git: GitRepo, refs: list[str]) -> list[TagRecord]:
     found: list[TagRecord] = []
     for start in range(0, len(refs), _BATCH):
         found += git.read_refs(refs[start : start + _BATCH])[0]
+    return found
+
+
+def raw_objects(git: GitRepo, ids: list[str]) -> list[bytes | None]:
+    """The bytes of each object named by its id (one `cat-file --batch`); None where there is none."""
+    if not ids:
+        return []
+    proc = run_git_raw(["cat-file", "--batch"], git.root, "".join(f"{oid}\n" for oid in ids).encode())
+    if proc.returncode != 0:
+        raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+    data, pos = proc.stdout, 0
+    found: list[bytes | None] = []
+    for _ in ids:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) == 3:
+            size = int(header[2])
+            found.append(data[pos : pos + size])
+            pos += size + 1
+        else:
+            found.append(None)
     return found

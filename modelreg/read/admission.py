@@ -123,6 +123,7 @@ class Judge:
         """Signatures of the tags whose claim holds: the only ones `rejections` checks."""
         if not self.ctx.config.require_signed:
             return
+        # Deferred: sigverify imports `cryptography` (25-75 ms measured), paid only where signing is required.
         from modelreg.read.sigverify import signature_findings
 
         todo = [
@@ -206,6 +207,7 @@ class Judge:
         config = self.ctx.config
         if event.kind != "stage" or event.target not in config.review_required or event.action == "unassign":
             return True
+        # Deferred as in policy.rejections: evidence brings the request-file YAML reader, for reviewed stages only.
         from modelreg.read.evidence import review_findings
 
         context = [event]
