@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchenv import MODELREG, PYTHON, installed_env  # noqa: E402
+from benchenv import MODELREG, PYTHON, installed_env
 
 FLOOR_REFS = ["refs/tags/bench@v*", "refs/tags/bench#*#*"]
 
