@@ -24,7 +24,8 @@ from modelreg.core.signatures import signer_ids
 from modelreg.errors import ModelregError
 from modelreg.git import GitRepo
 from modelreg.git.peeled import raw_objects
-from modelreg.read import admission, lean
+from modelreg.ops import checks
+from modelreg.read import admission, lean, refcheck
 from modelreg.read.reader import Reader
 from modelreg.read.sshsig import good_report, parse_signers
 from tests.conftest import Result, git
@@ -84,6 +85,26 @@ def test_lean_answers_as_the_full_replay(tmp_path: Path, seed: int) -> None:
     assert decided > 0
 
 
+@pytest.mark.parametrize("seed", range(0, 40, 2))
+def test_lean_check_ref_answers_as_the_full_read(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(tmp_path / "repo", seed)
+    reg = Registry.open(tmp_path / "repo")
+    tags = git(tmp_path / "repo", "for-each-ref", "--format=%(refname:strip=2)", "refs/tags/").split()
+
+    def check(tag: str) -> tuple[Any, ...]:
+        try:
+            return ("ok", checks.check_ref(reg, tag))
+        except ModelregError as exc:
+            return ("error", type(exc).__name__, str(exc))
+
+    lean_answers = {tag: check(tag) for tag in tags}
+    decided = sum(refcheck.lean_ref_check(reg, tag) is not None for tag in tags)
+    monkeypatch.setattr(checks, "lean_ref_check", lambda reader, tag: None)
+    for tag in tags:
+        assert lean_answers[tag] == check(tag), (seed, tag)
+    assert decided > 0
+
+
 def test_the_generated_histories_hold_what_they_should(tmp_path: Path) -> None:
     """The equivalence above means something: refusals, archives and fallbacks all occur in the seeds."""
     rejected: set[str] = set()
@@ -119,7 +140,7 @@ def test_a_lean_read_opens_only_the_tags_it_needs(tmp_path: Path) -> None:
     reg = Registry.open(repo)
     listing = admission.list_refs(reg.context, "fraud")
     judge = admission.Judge(reg.context, "fraud", listing)
-    answer = lean._Query(judge).decide(ModelRef("fraud"), full=True)
+    answer = lean.Query(judge).decide(ModelRef("fraud"), full=True)
     assert answer.state.versions == (1,)
     assert len(judge.events) <= 2, sorted(judge.events)
     assert len(listing.targets["_describe"]) == 300

@@ -11,6 +11,7 @@ from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
 from modelreg.read.policy import claim_problem
+from modelreg.read.refcheck import lean_ref_check
 
 if TYPE_CHECKING:
     from modelreg.read.reader import Reader
@@ -242,6 +243,8 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     if parsed is None:
         raise InvalidInputError(f"{ref[:200]!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
     tag = ref.strip().removeprefix("refs/tags/")
+    if (lean := lean_ref_check(reader, tag)) is not None:  # from the events that decide it (DESIGN §10)
+        return lean
     view = reader.model(parsed.name)
     state, snap = view.state, view.snap
     events = snap.events.get(parsed.name, [])  # every event, admitted or not: this one is judged here

@@ -59,12 +59,12 @@ def decide(ctx: Context, ref: ModelRef, full: bool) -> Decided | None:
     """
     judge = Judge(ctx, check_name(ref.name), list_refs(ctx, ref.name))
     try:
-        return _Query(judge).decide(ref, full)
+        return Query(judge).decide(ref, full)
     except Undecided:
         return None
 
 
-class _Query:
+class Query:
     def __init__(self, judge: Judge) -> None:
         self.judge = judge
         self.listing = judge.listing
@@ -124,7 +124,7 @@ class _Query:
             start += size
             size = min(size * 4, 1024)
 
-    def _after(self, entry: Entry) -> list[Event]:
+    def after(self, entry: Entry) -> list[Event]:
         """The stage and alias events after `entry` that take effect, oldest first."""
         later = [e for e in self.listing.changes if (e.seq, e.tag) > (entry.seq, entry.tag)]
         return list(reversed(list(self._admitted(later))))
@@ -167,7 +167,7 @@ class _Query:
     def holder(self, stage: str) -> int | None:
         """`stage_holder(stage)`: the newest assignment to the stage whose version nothing after it moved."""
         for entry, event in self._stage_assignments(self.listing.targets.get(stage, [])):
-            if event.version not in event.archived and self._stays(event.version, stage, self._after(entry)):
+            if event.version not in event.archived and self.stays(event.version, stage, self.after(entry)):
                 return event.version
         return None
 
@@ -178,7 +178,7 @@ class _Query:
                 yield by_tag[event.tag], event
 
     @staticmethod
-    def _stays(version: int, stage: str, later: list[Event]) -> bool:
+    def stays(version: int, stage: str, later: list[Event]) -> bool:
         """Whether `version`, given `stage` before the events `later` (oldest first), keeps it through them."""
         for event in later:
             if event.kind != "stage":
@@ -199,7 +199,7 @@ class _Query:
         for entry, event in self._stage_assignments(own):
             if event.version == version:
                 stage = ARCHIVED if version in event.archived else event.target
-                later = self._after(entry)
+                later = self.after(entry)
                 break
         if later is None:  # no assignment of its own: only another event's `archived` can give it a stage
             later = list(reversed(list(self._admitted(self.listing.changes))))
