@@ -23,6 +23,26 @@ def peeled_ids(git: GitRepo, patterns: list[str]) -> str:
     return git.git("for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *patterns)
 
 
+def ref_ids(git: GitRepo, patterns: list[str]) -> str:
+    """`refname objectname` lines: no object is opened (peeling opens every tag object)."""
+    return git.git("for-each-ref", "--format=%(refname) %(objectname)", *patterns)
+
+
+def resolve_refs(git: GitRepo, refs: list[str]) -> dict[str, str]:
+    """Full ref name → the object it names, for those of `refs` that exist: one `cat-file --batch-check`.
+
+    Each name is looked up on its own (a loose ref is one file read), never by listing its directory.
+    """
+    if not refs:
+        return {}
+    out = git.git("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{ref}\n" for ref in refs))
+    found = {}
+    for ref, line in zip(refs, out.splitlines(), strict=True):
+        if not line.endswith(" missing") and " " not in line:
+            found[ref] = line
+    return found
+
+
 def read_tags(git: GitRepo, refs: list[str]) -> list[TagRecord]:
     """The tags among `refs` (full ref names, no glob characters) with their messages, in batched calls."""
     found: list[TagRecord] = []

@@ -13,17 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from modelreg.core.events import event_from_tag
-from modelreg.core.refs import (
-    CLAIMS_PREFIX,
-    MODEL_TARGETS,
-    TAGS_PREFIX,
-    VERSION_CLAIMS_PREFIX,
-    claim_prefixes,
-    parse_tag_name,
-    tag_patterns,
-)
+from modelreg.core.refs import MODEL_TARGETS, TAGS_PREFIX, claim_ref, parse_tag_name, tag_patterns, version_claim_ref
 from modelreg.errors import MalformedEvent
-from modelreg.git.peeled import peeled_ids, read_tags
+from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
 from modelreg.read.policy import claim_problem
 
@@ -39,32 +31,26 @@ class Entry(NamedTuple):
     seq: int  # 0 for a version tag
     tag: str
     object: str
-    commit: str  # the peeled id: the commit it points at
 
 
 class Listing(NamedTuple):
-    """Names and ids of one model's tags and claim refs."""
+    """Names and ids of one model's tags (claim refs are looked up one by one, when a tag is judged)."""
 
     versions: dict[int, Entry]
     targets: dict[str, list[Entry]]  # target → its event tags, newest first (seq, then tag, descending)
     changes: list[Entry]  # every stage or alias event tag (not model-level), newest first
-    claims: dict[str, str]
 
 
 def list_refs(ctx: Context, name: str) -> Listing:
-    text = peeled_ids(ctx.git, [*tag_patterns(name), *claim_prefixes(name)])
+    text = ref_ids(ctx.git, tag_patterns(name))
     versions: dict[int, Entry] = {}
     targets: dict[str, list[Entry]] = {}
-    claims: dict[str, str] = {}
     for line in text.splitlines():
-        ref, obj, peeled = line.split(" ")
-        if ref.startswith((CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX)):
-            claims[ref] = obj
-            continue
+        ref, obj = line.split(" ")
         parsed = parse_tag_name(ref)
         if parsed is None or parsed.name != name:
             continue
-        entry = Entry(parsed.seq or 0, ref.removeprefix(TAGS_PREFIX), obj, peeled or obj)
+        entry = Entry(parsed.seq or 0, ref.removeprefix(TAGS_PREFIX), obj)
         if parsed.seq is None and parsed.version is not None:
             versions[parsed.version] = entry
         else:
@@ -72,7 +58,7 @@ def list_refs(ctx: Context, name: str) -> Listing:
     for entries in targets.values():
         entries.sort(reverse=True)
     changes = sorted((e for t, es in targets.items() if t not in MODEL_TARGETS for e in es), reverse=True)
-    return Listing(versions, targets, changes, claims)
+    return Listing(versions, targets, changes)
 
 
 class Judge:
@@ -85,17 +71,42 @@ class Judge:
         self.events: dict[str, Event | None] = {}  # tag → its event (None: not a well-formed event)
         self.reasons: dict[str, str] = {}  # tag → why it does not take effect
         self.malformed: dict[str, str] = {}  # tag → why it is no event
+        self.claims: dict[str, str] = {}  # claim ref → tag object, for the refs looked up so far
+        self._looked_up: set[str] = set()
+        self._commits: dict[str, str] | None = None
         self._signed: set[str] = set()
         self._pre: dict[str, bool] = {}
         self._admitted: dict[str, bool] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
+    def commit_of(self, entry: Entry) -> str:
+        """The commit a tag points at (its peeled id): every tag of the model peeled in one call, when first asked."""
+        if self._commits is None:
+            self._commits = {}
+            for line in peeled_ids(self.ctx.git, tag_patterns(self.name)).splitlines():
+                ref, obj, peeled = line.split(" ")
+                self._commits[ref.removeprefix(TAGS_PREFIX)] = peeled or obj
+        return self._commits.get(entry.tag, "")
+
+    def look_up_claims(self, entries: Iterable[Entry]) -> None:
+        """The claim refs of `entries`, each looked up by name (one call for all not looked up yet)."""
+        refs = [ref for e in entries if (ref := self._claim_ref(e)) not in self._looked_up]
+        if refs:
+            self._looked_up.update(refs)
+            self.claims.update(resolve_refs(self.ctx.git, refs))
+
+    def _claim_ref(self, entry: Entry) -> str:
+        if entry.seq:
+            return claim_ref(self.name, entry.seq)
+        return version_claim_ref(self.name, int(entry.tag.rpartition("@v")[2]))
+
     def load(self, entries: Iterable[Entry]) -> None:
         """Read and parse the tags not read yet (one batched `for-each-ref`), and check their signatures."""
         wanted = [e for e in entries if e.tag not in self.events]
         if not wanted:
             return
+        self.look_up_claims(wanted)
         names = {e.tag for e in wanted}
         for record in read_tags(self.ctx.git, [TAGS_PREFIX + e.tag for e in wanted]):
             if record.tag not in names:
@@ -130,7 +141,7 @@ class Judge:
             event
             for entry in entries
             if entry.tag not in self._signed and (event := self.events[entry.tag]) is not None
-            if claim_problem(event, self.listing.claims) is None
+            if claim_problem(event, self.claims) is None
         ]
         self._signed.update(e.tag for e in todo)
         tags = {e.tag for e in todo}
@@ -161,7 +172,8 @@ class Judge:
         parsed = parse_tag_name(entry.tag)
         assert parsed is not None
         stub = Event(self.name, "register", parsed.version or 0, entry.tag, seq=parsed.seq, object=entry.object)
-        problem = claim_problem(stub, self.listing.claims)
+        self.look_up_claims([entry])
+        problem = claim_problem(stub, self.claims)
         if problem is not None:
             self.reasons[entry.tag] = problem
             return False
@@ -216,7 +228,7 @@ class Judge:
             earlier = [
                 e
                 for e in self.listing.targets.get(event.target or "", [])
-                if e.seq < entry.seq and e.commit == entry.commit
+                if e.seq < entry.seq and self.commit_of(e) == event.commit
             ]
             self.load(earlier)
             context += [p for e in earlier if (p := self.pending(e)) is not None]

@@ -192,8 +192,8 @@ class Query:
 
     def stage_of(self, version: int) -> str | None:
         """`replay`'s `stages.get(version)`: from the version's newest stage assignment on, or from the start."""
-        commit = self.listing.versions[version].commit
-        own = [e for e in self.listing.changes if e.commit == commit]  # only these can be about `version`
+        commit = self.judge.commit_of(self.listing.versions[version])
+        own = [e for e in self.listing.changes if self.judge.commit_of(e) == commit]  # only these can be about it
         stage: str | None = None
         later: list[Event] | None = None
         for entry, event in self._stage_assignments(own):
@@ -218,10 +218,10 @@ class Query:
 
     def aliases_of(self, version: int) -> tuple[str, ...]:
         """`replay`'s aliases that name `version`: only a target with an event at its commit can."""
-        commit = self.listing.versions[version].commit
+        commit = self.judge.commit_of(self.listing.versions[version])
         found = []
         for target, entries in self.listing.targets.items():
-            last = max((i for i, e in enumerate(entries) if e.commit == commit), default=None)
+            last = max((i for i, e in enumerate(entries) if self.judge.commit_of(e) == commit), default=None)
             if last is None or target.startswith("_"):
                 continue
             # Past its oldest event at that commit, an assignment names another version: stop there.

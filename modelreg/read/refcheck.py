@@ -75,7 +75,7 @@ def _check(judge: Judge, tag: str) -> Checked:
     if entry is None or (entry.seq and sum(e.seq == entry.seq for e in listing.changes) > 1):
         raise Undecided  # missing, or sharing its seq: findings the full read reports
     event = judge.event(entry)
-    if event is None or claim_problem(event, listing.claims) is not None:
+    if event is None or claim_problem(event, judge.claims) is not None:
         raise Undecided
     if event.seq is not None:
         for version in (event.version, *event.archived):
