@@ -76,12 +76,16 @@ def commands(repo: Path) -> list[list[str]]:
     ]
 
 
-def measure(source: Path, tree: Path | None, runs: int) -> list[tuple[str, float, float, float, float, int]]:
+def measure(
+    source: Path, tree: Path | None, runs: int, only: str | None = None
+) -> list[tuple[str, float, float, float, float, int]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch_name:
         scratch = Path(scratch_name)
         repo = clone(source, scratch)
         for command in commands(repo):
+            if only is not None and only not in " ".join(command):
+                continue
             times, floors, ratios, peaks = [], [], [], []
             for index in range(runs):
                 cache = scratch / f"cache-{len(rows)}-{index}"
@@ -114,13 +118,14 @@ def main() -> None:
     parser.add_argument("registries", type=Path, nargs="+")
     parser.add_argument("--tree", type=Path, default=None, help="a checkout to run instead (PYTHONPATH)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default=None, help="time only the commands containing this text")
     args = parser.parse_args()
     if args.tree is not None:
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(args.tree / "modelreg")], check=True)
     print("| registry | command | median s | floor s | ratio | peak MiB |")
     print("|---|---|---:|---:|---:|---:|")
     for source in args.registries:
-        for name, seconds, base, ratio, peak, _ in measure(source.resolve(), args.tree, args.runs):
+        for name, seconds, base, ratio, peak, _ in measure(source.resolve(), args.tree, args.runs, args.only):
             print(f"| {source.name} | `{name}` | {seconds:.3f} | {base:.3f} | {ratio:.1f}× | {peak:.0f} |", flush=True)
 
 
