@@ -13,7 +13,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from modelreg.core.events import event_from_tag
-from modelreg.core.refs import MODEL_TARGETS, TAGS_PREFIX, claim_ref, parse_tag_name, tag_patterns, version_claim_ref
+from modelreg.core.refs import (
+    MAX_NUMBER,
+    MODEL_TARGETS,
+    TAGS_PREFIX,
+    claim_ref,
+    is_event_target,
+    parse_tag_name,
+    tag_patterns,
+    version_claim_ref,
+)
 from modelreg.errors import MalformedEvent
 from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
@@ -45,20 +54,33 @@ def list_refs(ctx: Context, name: str) -> Listing:
     text = ref_ids(ctx.git, tag_patterns(name))
     versions: dict[int, Entry] = {}
     targets: dict[str, list[Entry]] = {}
+    version_prefix, event_prefix = f"{TAGS_PREFIX}{name}@v", f"{TAGS_PREFIX}{name}#"
+    valid: dict[str, bool] = {}  # target → whether a tag name may carry it (few targets, many tags)
     for line in text.splitlines():
-        ref, obj = line.split(" ")
-        parsed = parse_tag_name(ref)
-        if parsed is None or parsed.name != name:
-            continue
-        entry = Entry(parsed.seq or 0, ref.removeprefix(TAGS_PREFIX), obj)
-        if parsed.seq is None and parsed.version is not None:
-            versions[parsed.version] = entry
-        else:
-            targets.setdefault(parsed.target or "", []).append(entry)
+        # `parse_tag_name` by string operations: the patterns fixed the model, and this runs once per tag.
+        ref, _, obj = line.partition(" ")
+        if ref.startswith(version_prefix):
+            number = ref[len(version_prefix) :]
+            if _is_number(number):
+                versions[int(number)] = Entry(0, ref[len(TAGS_PREFIX) :], obj)
+        elif ref.startswith(event_prefix):
+            target, _, seq = ref[len(event_prefix) :].partition("#")
+            if target not in valid:
+                valid[target] = not (_NOT_IN_NAMES & set(target)) and is_event_target(target)
+            if valid[target] and _is_number(seq):
+                targets.setdefault(target, []).append(Entry(int(seq), ref[len(TAGS_PREFIX) :], obj))
     for entries in targets.values():
         entries.sort(reverse=True)
     changes = sorted((e for t, es in targets.items() if t not in MODEL_TARGETS for e in es), reverse=True)
     return Listing(versions, targets, changes)
+
+
+_NOT_IN_NAMES = frozenset("@#/")
+
+
+def _is_number(text: str) -> bool:
+    """`[1-9][0-9]{0,18}` up to 2**63 - 1, as tag names carry versions and seqs."""
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit() and text[0] != "0" and int(text) <= MAX_NUMBER
 
 
 class Judge:
