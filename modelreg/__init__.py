@@ -12,10 +12,10 @@ Names are imported on first use, so `import modelreg` (and the CLI's start-up) s
 
 from __future__ import annotations
 
+from modelreg.version import __version__
+
 # Not `from typing import TYPE_CHECKING`: `import modelreg` stays free of typing's import.
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 _EXPORTS = {
     "modelreg.api": ("Registry", "pull"),

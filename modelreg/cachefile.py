@@ -11,10 +11,7 @@ from __future__ import annotations
 import marshal
 import os
 import zlib
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
+from typing import Any
 
 
 def file_name(*parts: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-Action = Literal["register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update"]
+Action = Literal["register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update", "delete"]
 TargetKind = Literal["stage", "alias", "model", "version"]  # model, version: model-level events (refs.MODEL_TARGETS)
 Scalar = str | int | float | bool | None
 # The default of a mapping field: records are immutable, so an empty default must be too.

@@ -13,6 +13,7 @@ import pytest
 
 from modelreg.api import Registry
 from modelreg.errors import NotFoundError
+from modelreg.importers.gto_dvcyaml import entries, inside
 from tests.conftest import git
 
 pytestmark = pytest.mark.slow
@@ -132,3 +133,65 @@ def test_import_gto_cli_names_unmapped_stages(repo: Path, gto_repo: Path, cli: A
     assert git(repo, "tag") == ""
     bad = cli("import", "gto", "--repo", gto_repo, "--stage", "dev=qa")
     assert bad.code == 1 and bad.err == "error: --stage dev=qa: 'qa' is not a configured stage\n"
+
+
+@pytest.fixture
+def example_gto(tmp_path: Path) -> Path:
+    """iterative/example-gto's layout: artifacts declared in dvc.yaml (GTO >= 1.0), churn.pkl committed, two in S3."""
+    path = tmp_path / "example-gto"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    gto = Gto(path)
+    (path / "dvc.yaml").write_text(
+        "artifacts:\n"
+        "  churn:\n    type: model\n    path: models/churn.pkl\n"
+        "    desc: predicts churn\n    labels: [tabular, churn]\n"
+        "  segment:\n    type: model\n    path: s3://mycorp/proj-ml/segm-model-2022-04-15.pt\n"
+        "  cv-class:\n    type: model\n    path: s3://mycorp/proj-ml/classif-v2.pt\n"
+    )
+    (path / "models").mkdir()
+    (path / "models" / "churn.pkl").write_bytes(b"churn 3.0.0")
+    gto.commit("Create models")
+    gto("register", "churn", "--version", "v3.0.0")
+    gto("register", "segment", "--version", "v0.4.1")
+    gto("register", "cv-class", "--version", "v0.1.13")
+    gto("assign", "churn", "--version", "v3.0.0", "--stage", "dev")
+    gto("assign", "churn", "--version", "v3.0.0", "--stage", "prod")
+    (path / "models" / "churn.pkl").write_bytes(b"churn 3.1.0")
+    gto.commit("Update model")
+    gto("register", "churn", "--version", "v3.1.0")
+    gto("assign", "churn", "--version", "v3.1.0", "--stage", "staging")
+    return path
+
+
+def test_import_gto_reads_dvc_yaml_artifacts_and_gto_version_names_resolve(
+    repo: Path, example_gto: Path, tmp_path: Path, cli: Any
+) -> None:
+    assert Gto(example_gto).show()["churn"]["version"] == "v3.1.0"
+    report = Registry.open(repo).import_gto(example_gto, stage_map={"dev": "staging"})
+    assert {(r["name"], r["version"]) for r in report.registered} == {
+        ("churn", 1),
+        ("churn", 2),
+        ("segment", 1),
+        ("cv-class", 1),
+    }
+    reg = Registry.open(repo)
+    old = reg.resolve("churn@v3.0.0")  # GTO's version name, as an alias
+    assert old.version == 1
+    assert dict(old.manifest.tags) == {"gto_version": "v3.0.0", "gto_type": "model", "gto_labels": "tabular,churn"}
+    assert old.manifest.description == "predicts churn"
+    assert reg.resolve("churn@v3.1.0").version == 2
+    assert reg.pull("churn@v3.0.0", tmp_path / "a").read_bytes() == b"churn 3.0.0"
+    assert reg.pull("churn/staging", tmp_path / "b").read_bytes() == b"churn 3.1.0"
+    assert reg.pull("churn/production", tmp_path / "c").read_bytes() == b"churn 3.0.0"
+    with pytest.raises(NotFoundError, match=r"s3://mycorp/proj-ml/segm-model-2022-04-15.pt.*outside the repository"):
+        reg.pull("segment@v0.4.1", tmp_path / "d")
+    shown = cli("show", "churn@v3.1.0", "--json")
+    assert shown.code == 0 and json.loads(shown.out)["version"] == 2
+
+
+@pytest.mark.parametrize("path", ["../secret.pkl", "/etc/passwd", "models/../../x", "s3://b/k", "C:/x"])
+def test_a_declared_path_outside_the_repository_is_never_read(path: str) -> None:
+    assert inside(path) is None
+    found = entries(f"artifacts:\n  m:\n    path: '{path}'\n", "dvc.yaml at abc", "artifacts")
+    assert "path" not in found["m"] and found["m"]["outside"] == path

@@ -230,3 +230,13 @@ def test_verify_reports_a_work_tree_manifest_that_is_not_utf8(repo, cli, artifac
     assert result.code == 4, result.err
     (finding,) = json.loads(result.out)["findings"]
     assert finding["kind"] == "manifest" and "UTF-8" in finding["message"]
+
+
+def test_plain_resolve_checks_the_manifest_against_its_tag_as_json_does(two_models, cli):
+    """One resolution path: the output flag never changes the answer (a tag's digest is not taken on trust)."""
+    forged_version(two_models, "m", 2, yamlio.dump(manifest_like_v1(two_models, digest="sha256:" + "ab" * 32)).encode())
+    for output in ((), ("--json",)):
+        result = cli("resolve", "m@2", *output)
+        assert result.code == 4, (output, result.out, result.err)
+        assert "its manifest names sha256:" + "ab" * 32 in result.err
+        assert result.out == ""

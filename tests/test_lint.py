@@ -42,7 +42,14 @@ def test_a_clean_registry_passes(registry: Path, cli) -> None:
 def test_description_and_tags_may_change(registry: Path, cli) -> None:
     edit(registry, MANIFEST, "description: ''", "description: better words")
     edit(registry, MANIFEST, "tags: {}", "tags: {team: risk}")
-    assert cli("lint").code == 0
+    result = cli("lint")
+    assert result.code == 0, result.err
+    assert "2 manifests" in result.out
+    report = Registry.lint(registry)
+    assert report.ok and report.manifests == 2 and report.problems == ()
+    # the same file with an immutable key edited too is refused: the check looked at this file
+    edit(registry, MANIFEST, "auc: 0.91", "auc: 0.99")
+    assert cli("lint").code != 0
 
 
 def test_a_hand_edited_metric_is_named(registry: Path, cli) -> None:

@@ -137,7 +137,7 @@ def test_plugin_records_lineage_and_serves_verified_bytes(repo: Path, plugin: Ml
     assert dict(manifest.metrics) == {"accuracy": 0.6}
 
     mv = plugin.get_model_version("churn", "1")
-    assert (mv.current_stage, mv.run_id, mv.version) == ("None", run.info.run_id, "1")
+    assert (mv.current_stage, mv.run_id, mv.version) == ("None", run.info.run_id, 1)
     path = plugin._get_registry_client().store.get_model_version_download_uri("churn", "1")
     assert Path(path, "MLmodel").is_file()
     loaded = mlflow.sklearn.load_model("models:/churn/1")
@@ -166,13 +166,13 @@ def test_plugin_stages_aliases_tags_and_search(repo: Path, plugin: MlflowClient)
     plugin.transition_model_version_stage("churn", 3, "Staging")
     plugin.transition_model_version_stage("churn", 3, "None")
     assert 3 not in Registry.open(repo).state("churn").stages
-    assert [mv.version for mv in plugin.get_latest_versions("churn", ["Production"])] == ["2"]
+    assert [mv.version for mv in plugin.get_latest_versions("churn", ["Production"])] == [2]
 
     plugin.set_registered_model_alias("churn", "champion", 2)
-    assert plugin.get_model_version_by_alias("churn", "champion").version == "2"
+    assert plugin.get_model_version_by_alias("churn", "champion").version == 2
     model = plugin.get_registered_model("churn")
     assert model.aliases == {"champion": "2"}
-    assert sorted(mv.version for mv in model.latest_versions) == ["1", "2", "3"]
+    assert sorted(mv.version for mv in model.latest_versions) == [1, 2, 3]
     plugin.delete_registered_model_alias("churn", "champion")
     assert Registry.open(repo).state("churn").aliases == {}
 
@@ -186,12 +186,12 @@ def test_plugin_stages_aliases_tags_and_search(repo: Path, plugin: MlflowClient)
     found = plugin.search_model_versions("name = 'churn' AND tags.owner = 'risk'")
     assert list(found) == []
     found = plugin.search_model_versions("name = 'churn' AND params.C = '0.5' AND metrics.accuracy > 0.5")
-    assert [(mv.version, mv.current_stage) for mv in found] == [("2", "Production")]
+    assert [(mv.version, mv.current_stage) for mv in found] == [(2, "Production")]
     with pytest.raises(MlflowException) as caught:
         plugin.search_model_versions("name = 'churn' AND")
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     found = plugin.search_model_versions("name LIKE 'ch%'", order_by=["version_number ASC"])
-    assert [mv.version for mv in found] == ["1", "2", "3"]
+    assert [mv.version for mv in found] == [1, 2, 3]
     assert [m.name for m in plugin.search_registered_models("name = 'churn'")] == ["churn"]
     assert run_json(repo, "verify")["ok"] is True
 
@@ -202,8 +202,9 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
     assert isinstance(store, ModelregRegistryStore)
     cases = [
         (lambda: plugin.get_model_version("churn", 9), "RESOURCE_DOES_NOT_EXIST", "has no version 9"),
-        (lambda: plugin.get_registered_model("Churn Model"), "INVALID_PARAMETER_VALUE", "lowercase"),
-        (lambda: plugin.delete_model_version("churn", 1), "INVALID_STATE", "immutable"),
+        (lambda: plugin.get_registered_model("Churn Model"), "RESOURCE_DOES_NOT_EXIST", "'Churn Model'"),
+        (lambda: plugin.get_registered_model("a/b"), "INVALID_PARAMETER_VALUE", "cannot contain '/'"),
+        (lambda: plugin.rename_registered_model("churn", "Churn"), "INVALID_STATE", "signed manifest"),
         (lambda: plugin.transition_model_version_stage("churn", 1, "Shadow"), "INVALID_PARAMETER_VALUE", "Shadow"),
         (lambda: store.create_registered_model("fresh", description="x"), "INVALID_STATE", "first version"),
         (lambda: plugin.set_registered_model_alias("churn", "v3", 1), "INVALID_PARAMETER_VALUE", "alias"),

@@ -180,7 +180,7 @@ def test_python_module_entry_point(repo, artifact):
     registered = run_modelreg(repo, "register", "m", str(artifact()), "--json")
     digest = json.loads(registered.stdout)["artifact"]["digest"]
     assert run_modelreg(repo, "resolve", "m").stdout == f"m@v1 {digest}\n"
-    bad = run_modelreg(repo, "resolve", "Not A Name", check=False)
+    bad = run_modelreg(repo, "resolve", "Not:A:Name", check=False)
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: invalid reference") and bad.stderr.count("\n") == 1
     assert "Traceback" not in bad.stderr

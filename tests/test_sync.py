@@ -214,7 +214,7 @@ def test_a_tampered_blob_never_becomes_current(served, tmp_path):
         v2 = served.register(b"new weights!")
         digest = "sha256:" + hashlib.sha256(b"new weights!").hexdigest()
         reg = Registry.open(served.seed)
-        store = reg.store(reg.config.store)
+        store = reg.reader.store(reg.config.store)
         with store.fs.open(store.key(digest), "wb") as out:
             out.write(b"bad weights!")  # same size, other bytes
         served.promote(v2)
@@ -414,6 +414,7 @@ def test_a_round_in_which_nothing_moved_asks_one_ls_refs_and_reads_nothing_else(
     """Spies on modelreg's own functions (git and the store stay real): no registry read, no store after round one."""
     from modelreg.api import Registry as RegistryClass
     from modelreg.git import lsrefs
+    from modelreg.serving import loop
 
     monkeypatch.setenv("XDG_CACHE_HOME", served.env["XDG_CACHE_HOME"])
     served.promote(served.register(b"weights"))
@@ -423,8 +424,8 @@ def test_a_round_in_which_nothing_moved_asks_one_ls_refs_and_reads_nothing_else(
     monkeypatch.setattr(
         RegistryClass, "open_url", classmethod(lambda cls, *a: opened.append(a[0]) or real_open(cls, *a))
     )
-    monkeypatch.setattr(
-        lsrefs, "ls_refs", lambda url, prefixes, *a: asked.append(prefixes) or real_ls(url, prefixes, *a)
+    monkeypatch.setattr(  # where sync calls it from
+        loop, "ls_refs", lambda url, prefixes, *a: asked.append(prefixes) or real_ls(url, prefixes, *a)
     )
     dest = tmp_path / "serving"
     stop = threading.Event()

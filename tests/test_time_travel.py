@@ -114,8 +114,8 @@ def test_api_parity(registry) -> None:
     reg = Registry.open(registry)
     assert reg.resolve("fraud/production", at="2026-03-03").version == 1
     assert reg.show("fraud@champion", at="fraud#champion#3").version == 2
-    assert reg.locate("fraud/production", at=datetime(2026, 3, 4, 11, tzinfo=UTC)).version == 1
-    assert reg.locate("fraud/production", at=datetime(2026, 3, 4, 11)).version == 1  # naive: UTC
+    assert reg.resolve("fraud/production", at=datetime(2026, 3, 4, 11, tzinfo=UTC)).version == 1
+    assert reg.resolve("fraud/production", at=datetime(2026, 3, 4, 11)).version == 1  # naive: UTC
     assert [m.name for m in reg.models(at="2026-03-03")] == ["fraud"]
     assert [e.tag for e in reg.history("fraud", since="2026-03-08")] == ["fraud@v3"]
     assert [e.tag for e in reg.history("fraud", until="fraud@v1")] == ["fraud@v1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -133,28 +134,28 @@ def test_gc_lists_then_deletes_only_unreferenced_old_blobs(repo, cli, artifact):
 
 def test_a_register_killed_mid_copy_leaves_no_blob_and_the_next_one_succeeds(repo, cli, tmp_path):
     big = tmp_path / "big.bin"
+    digest = hashlib.sha256()
     with open(big, "wb") as handle:
         for _ in range(64):
-            handle.write(os.urandom(4 << 20))  # 256 MiB: long enough to be caught mid-way
+            chunk = os.urandom(4 << 20)  # 256 MiB: long enough to be caught mid-way
+            handle.write(chunk)
+            digest.update(chunk)
+    final_key = repo / ".modelreg/store/blobs/sha256" / digest.hexdigest()[:2] / digest.hexdigest()
     proc = start_modelreg(repo, "register", "m", str(big), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     partial = repo / ".modelreg/store/tmp"
     deadline = time.monotonic() + 60
-    while not (partial.is_dir() and any(partial.iterdir())) and proc.poll() is None:
+    while not (partial.is_dir() and any(partial.iterdir())):
+        assert proc.poll() is None, "register finished before a partial copy was seen: nothing was tested"
         assert time.monotonic() < deadline
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    blobs = (
-        [p for p in (repo / ".modelreg/store/blobs").rglob("*") if p.is_file()]
-        if (repo / ".modelreg/store/blobs").exists()
-        else []
-    )
-    # Whatever the kill interrupted, no partial blob is visible under a final key.
-    for blob in blobs:
-        assert blob.stat().st_size == big.stat().st_size
-    assert git(repo, "tag", "-l") == "" or proc.returncode == 0
+    assert proc.wait() == -signal.SIGKILL
+    # The kill came mid-copy: the blob is not visible under its final key, and no version was tagged.
+    assert not final_key.exists()
+    assert git(repo, "tag", "-l") == ""
     result = cli("register", "m", big, "--json")
     assert result.code == 0, result.err
+    assert final_key.stat().st_size == big.stat().st_size
     assert findings(cli, "--blobs")[0] == 0
 
 

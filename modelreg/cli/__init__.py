@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
+from modelreg.cli import lean as leanmod
 from modelreg.errors import ExitCode, ModelregError, NotFoundError
+from modelreg.version import __version__
 
 STALE_HINT = " (this clone may be behind its remote: try again with --fetch, or run `modelreg fetch`)"
 
@@ -39,11 +41,7 @@ def main(argv: list[str] | None = None, *, lean: bool = True) -> int:
 
 
 def _dispatch(args: list[str], lean: bool, as_json: bool) -> int:
-    from modelreg.cli import lean as leanmod
-
     if args == ["--version"]:
-        from modelreg import __version__
-
         sys.stdout.write(f"modelreg {__version__}\n")
         return ExitCode.OK
     call = leanmod.parse(args) if lean else None

@@ -6,6 +6,7 @@ from modelreg.cli import (
     commands_admin,
     commands_import,
     commands_model,
+    commands_notify,
     commands_read,
     commands_serve,
     commands_write,
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     commands_admin,
     commands_serve,
     commands_import,
+    commands_notify,
 )  # importing them registers their commands
 
 __all__ = ["COMMAND_MODULES", "app"]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
 from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
-from modelreg.display import jsonview
+from modelreg.display import jsonview, plain, render
 from modelreg.errors import ExitCode, InvalidInputError
-
-if TYPE_CHECKING:
-    from modelreg.results import VerifyReport
+from modelreg.results import VerifyReport
 
 
 @app.command("requests")
@@ -30,7 +28,6 @@ def requests_(json_: JsonOpt = False) -> None:
     if json_:
         json_out([jsonview.request_status_json(r) for r in found.statuses])
         return
-    from modelreg.display import plain
 
     table(plain.requests_table(list(found.statuses)))
 
@@ -101,8 +98,6 @@ def verify(
     if json_:
         json_out(jsonview.verify_json(report))
     elif terminal():
-        from modelreg.display import render
-
         render.verify_view(console(), report)
     else:
         _verify_text(report)
@@ -111,8 +106,6 @@ def verify(
 
 
 def _verify_text(report: VerifyReport) -> None:
-    from modelreg.display import plain
-
     checked = f"{report.models} models, {report.versions} versions, {report.events} events"
     if report.ok:
         line(f"OK: {checked}")
@@ -167,6 +160,5 @@ def gc(
     if json_:
         json_out(jsonview.gc_json(report))
         return
-    from modelreg.display import render
 
     render.gc_view(console(), report)

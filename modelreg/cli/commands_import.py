@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,13 +12,12 @@ import typer
 from modelreg.cli.options import JsonOpt, app
 from modelreg.cli.output import console, json_out, line, say
 from modelreg.cli.reads import open_registry
+from modelreg.core.values import parse_pairs
 from modelreg.display import jsonview
+from modelreg.importers.apply import ImportReport
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from modelreg.display.render import CountProgress
-    from modelreg.importers.apply import ImportReport
 
 import_app = typer.Typer(
     help="Bring an existing registry over: MLflow's model registry, or a GTO repository.\n\n"
@@ -94,8 +94,6 @@ def import_gto(
 
     Example: `modelreg import gto --repo ../models --stage prod=production`
     """
-    from modelreg.core.values import parse_pairs
-
     mapping = {k: str(v) for k, v in parse_pairs(stage or [], "--stage").items()}
     reg = open_registry()
     with per_model_bar() as bar:

@@ -1,4 +1,4 @@
-"""Commands about a whole model: retire, unretire, describe. Each writes an event (see modelreg.ops.lifecycle)."""
+"""Commands about a whole model: retire, unretire, describe, delete. Each writes an event (see modelreg.ops)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app
+from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app, write_args
 from modelreg.cli.output import event_out
 from modelreg.cli.reads import open_registry
+from modelreg.core.names import reference_text
+from modelreg.core.refs import parse_ref
 from modelreg.core.values import parse_pairs
+from modelreg.errors import InvalidInputError
 
 RequiredReason = Annotated[
     str, typer.Option("--reason", "-r", help="Why (required): recorded in the event tag.", show_default=False)
@@ -31,7 +34,7 @@ def retire(
     `list` shows the model as retired; check-ref answers for its stage and alias tags are no longer current.
     Example: `modelreg retire fraud-detector --reason "replaced by fraud-detector-v2"`
     """
-    event_out(open_registry().retire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().retire(name, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -47,7 +50,7 @@ def unretire(
 
     Written as the event tag NAME#_unretire#SEQ. Example: `modelreg unretire fraud-detector --reason "rollback"`
     """
-    event_out(open_registry().unretire(name, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().unretire(name, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -74,9 +77,28 @@ def describe(
         description=description,
         tags=parse_pairs(tag or [], "--tag"),
         remove_tags=tuple(remove_tag or ()),
-        reason=reason,
-        push=push,
-        remote=remote,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
+    event_out(event, json_)
+
+
+@app.command()
+def delete(
+    target: Annotated[str, typer.Argument(help="NAME@N (one version) or NAME (the whole model).", show_default=False)],
+    reason: RequiredReason,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Delete a version, or a whole model, as a tombstone event; history keeps what was deleted.
+
+    Written as NAME#_delete#SEQ (who, when, why): the version (or every version of the model) no longer resolves,
+    lists or holds a stage or alias; its version tag and manifest stay, `history` shows both. Numbers are never
+    reused. Example: `modelreg delete fraud-detector@3 --reason "trained on leaked labels"`
+    """
+    ref = parse_ref(target)
+    if ref.version is None and target.strip() not in (ref.name, reference_text(ref.name)):
+        raise InvalidInputError(f"delete takes NAME@N (one version) or NAME (the whole model), not {target!r}")
+    event = open_registry().delete(ref.name, ref.version, reason=reason, push=push, remote=remote, sign=sign)
     event_out(event, json_)

@@ -12,7 +12,11 @@ from typing import Annotated
 import typer
 
 from modelreg.cli.options import JsonOpt, RefArg, RepoOpt, app
+from modelreg.display.jsonview import sync_record_json
 from modelreg.errors import ExitCode
+from modelreg.serving import plan
+from modelreg.serving.loop import sync as run_sync
+from modelreg.serving.records import Record
 
 
 @app.command()
@@ -58,6 +62,28 @@ def sync(
     keep: Annotated[
         int, typer.Option("--keep", help="Versions to keep in DIR/versions for instant rollback (current included).")
     ] = 2,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="After each change, post which version this host now serves to this URL (a webhook, or a "
+            "chat's with --notify-format); a failure is logged, the change stays.",
+            show_default=False,
+        ),
+    ] = None,
+    notify_format: Annotated[
+        str, typer.Option("--notify-format", help="With --notify: json, slack or teams.")
+    ] = "json",
+    notify_secret_env: Annotated[
+        str | None,
+        typer.Option(
+            "--notify-secret-env",
+            metavar="VAR",
+            help="With --notify: sign each body with the secret in this environment variable (as `notify` does).",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Keep DIR/current on the version REF names, verified, following promotions and rollbacks.
@@ -74,10 +100,12 @@ def sync(
     Init container: add --once. The app reads DIR/current (re-open it on change: watch
     DIR/current.json, touch a file with --touch, or signal it with --exec).
     """
-    from modelreg.serving import plan
-    from modelreg.serving.loop import sync as run_sync
-
     seconds = plan.parse_duration(interval)
+    on_change = None
+    if notify is not None:
+        from modelreg.serving.announce import announcer  # deferred: hmac and hashlib, ~13 ms
+
+        on_change = announcer(notify, notify_format, notify_secret_env)
     stop = threading.Event()
     received: list[int] = []
 
@@ -97,6 +125,7 @@ def sync(
             exec_=exec_,
             keep=keep,
             touch=touch,
+            on_change=on_change,
             on_record=lambda record: _log(record, json_),
             stop=stop,
         )
@@ -110,14 +139,10 @@ def sync(
 
 
 def _log(record: object, json_: bool) -> None:
-    from modelreg.serving.records import Record
-
     assert isinstance(record, Record)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if json_:
         import json
-
-        from modelreg.display.jsonview import sync_record_json
 
         sys.stdout.write(json.dumps(sync_record_json(record, now), ensure_ascii=False) + "\n")
         sys.stdout.flush()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from modelreg.api import Registry
 from modelreg.cli import completion
 from modelreg.cli.grammar import alias_operands, two_versions, versioned
 from modelreg.cli.options import (
@@ -24,16 +25,14 @@ from modelreg.cli.options import (
     VersionedArg,
     alias_app,
     app,
+    write_args,
 )
 from modelreg.cli.output import console, event_out, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.reads import open_registry
 from modelreg.core.refs import parse_version
 from modelreg.core.values import parse_pairs
-from modelreg.display import jsonview
+from modelreg.display import jsonview, plain, render
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 @app.command()
@@ -47,8 +46,6 @@ def init(
     json_: JsonOpt = False,
 ) -> None:
     """Create .modelreg/config.yaml in this git repository and commit it: `modelreg init --store s3://bucket/reg`."""
-    from modelreg.api import Registry
-
     result = Registry.init(Path.cwd(), store)
     if json_:
         json_out(jsonview.init_json(result))
@@ -171,9 +168,7 @@ def promote(
         return
     if branch is not None:
         raise InvalidInputError("--branch goes with --request (a direct promotion commits nothing)")
-    event = reg.promote(
-        name, number, stage, keep_existing=keep_existing, reason=reason, push=push, remote=remote, sign=sign
-    )
+    event = reg.promote(name, number, stage, keep_existing=keep_existing, **write_args(reason, push, remote, sign))
     event_out(event, json_)
 
 
@@ -229,7 +224,7 @@ def alias_set(
         return
     if branch is not None:
         raise InvalidInputError("--branch goes with --request (moving an alias directly commits nothing)")
-    event = reg.set_alias(name, alias, number, reason=reason, push=push, remote=remote, sign=sign)
+    event = reg.set_alias(name, alias, number, **write_args(reason, push, remote, sign))
     event_out(event, json_)
 
 
@@ -244,7 +239,7 @@ def alias_rm(
     json_: JsonOpt = False,
 ) -> None:
     """Remove an alias: `modelreg alias rm fraud-detector champion`."""
-    event_out(open_registry().remove_alias(name, alias, reason=reason, push=push, remote=remote, sign=sign), json_)
+    event_out(open_registry().remove_alias(name, alias, **write_args(reason, push, remote, sign)), json_)
 
 
 @app.command()
@@ -269,10 +264,7 @@ def rollback(
         stage=stage,
         alias=alias,
         to=parse_version(to) if to else None,
-        reason=reason,
-        push=push,
-        remote=remote,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
     event_out(event, json_)
 
@@ -300,12 +292,8 @@ def diff(
         json_out(jsonview.diff_json(result))
         return
     if terminal():
-        from modelreg.display import render
-
         render.diff_table(console(), result)
     else:
-        from modelreg.display import plain
-
         table(plain.diff_table(result))
 
 
@@ -342,11 +330,8 @@ def update(
         description=description,
         tags=parse_pairs(tag or [], "--tag"),
         remove_tags=tuple(remove_tag or ()),
-        reason=reason,
-        push=push,
-        remote=remote,
         branch=branch,
-        sign=sign,
+        **write_args(reason, push, remote, sign),
     )
     warn(result.warnings)
     manifest = result.manifest

@@ -6,16 +6,14 @@ start-up. Any error means no suggestions: a completion must never print one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from modelreg.api import Registry
+from modelreg.api import Registry
+from modelreg.cli.reads import open_registry
 
 
 def _registry() -> Registry | None:
     try:
-        from modelreg.cli.reads import open_registry
-
         return open_registry()
     except Exception:
         return None

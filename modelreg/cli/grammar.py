@@ -7,15 +7,11 @@ reference of one version (`NAME@champion`, `NAME/Staging`). See docs/concepts.md
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
+from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, looks_like_version, parse_ref, parse_version, versioned_operands
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from modelreg.api import Registry
 
 
 def versioned(reg: Registry, words: Sequence[str | None], following: int, usage: str) -> tuple[str, int, list[str]]:
@@ -28,7 +24,7 @@ def versioned(reg: Registry, words: Sequence[str | None], following: int, usage:
 
 
 def version_of(reg: Registry, ref: ModelRef) -> int:
-    return ref.version if ref.version is not None else reg.locate(ref).version
+    return ref.version if ref.version is not None else reg.resolve(ref).version
 
 
 def alias_operands(words: Sequence[str]) -> list[str]:

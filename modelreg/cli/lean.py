@@ -9,10 +9,9 @@ Typer app, which owns the grammar and the help; a test holds these tables to its
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from modelreg.cli import reads
 
 _READ_OPTIONS = {"--fetch": "fetch", "--json": "json_"}, {"--remote": "remote", "--repo": "repo"}
 
@@ -76,8 +75,6 @@ def parse(args: list[str]) -> Callable[[], None] | None:
 
 
 def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
-    from modelreg.cli import reads
-
     if command == "check-ref" and kwargs["github_output"] is not None:
         from pathlib import Path
 

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from modelreg.cli import completion
+from modelreg.publish.options import WriteArgs
+from modelreg.version import __version__
 
 app = typer.Typer(
     name="modelreg",
@@ -26,8 +28,6 @@ app.add_typer(alias_app, name="alias")
 
 def _version(value: bool) -> None:
     if value:
-        from modelreg import __version__
-
         typer.echo(f"modelreg {__version__}")
         raise typer.Exit()
 
@@ -124,3 +124,8 @@ AtOpt = Annotated[
 FetchOpt = Annotated[
     bool, typer.Option("--fetch", help="First bring the registry's tags up to date from the remote (see `fetch`).")
 ]
+
+
+def write_args(reason: str | None, push: bool | None, remote: str | None, sign: bool | None) -> WriteArgs:
+    """The options every write command takes, as the Registry's write methods take them (`**write_args(...)`)."""
+    return {"reason": reason, "push": push, "remote": remote, "sign": sign}

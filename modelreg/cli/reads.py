@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from modelreg.api import Registry
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
-from modelreg.core.refs import parse_ref, parse_tag_name
-from modelreg.display import plain
-from modelreg.errors import InvalidInputError
+from modelreg.core.asof import between
+from modelreg.core.refs import ModelRef, parse_ref, parse_tag_name
+from modelreg.display import jsonview, plain
+from modelreg.display.cioutput import append_github_output, env_lines
+from modelreg.errors import ExitCode, InvalidInputError
+from modelreg.ops.lint import lint as lint_registry
 
 HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 def open_registry(
     fetch: bool = False, remote: str | None = None, repo: str | None = None, name: str | None = None
 ) -> Registry:
     """The registry of the current directory, brought up to date first with `fetch`; or the one at `repo`."""
-    from modelreg.api import Registry
-
     if repo is not None:
         return Registry.open_url(repo, name)
     reg = Registry.open(Path.cwd())
@@ -36,8 +34,6 @@ def open_registry(
 
 
 def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg.display import jsonview
-
     reg = open_registry(fetch, remote, repo)
     models = reg.models(at)
     warn(tuple(w for m in models for w in m.warnings))
@@ -49,8 +45,6 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, 
 
 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg.display import jsonview
-
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
     mv = reg.show(parsed, at)
@@ -58,7 +52,7 @@ def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: boo
     if json_:
         json_out(jsonview.version_json(mv, reg.context.policy_commit))
     elif terminal():
-        from modelreg.display import render
+        from modelreg.display import render  # Rich: 100+ ms of start-up (measured), paid only on a terminal
 
         render.version_view(console(), mv)
     else:
@@ -74,17 +68,13 @@ def history(
     since: str | None = None,
     until: str | None = None,
 ) -> None:
-    from modelreg.display import jsonview
-
     reg = open_registry(fetch, remote, repo, name)
     view = reg.model(name)
     warn(view.rejected)
     events = view.history()
     if since is not None or until is not None:
-        from modelreg.core.asof import between
-
-        first = reg.moment(since, "--since") if since is not None else None
-        last = reg.moment(until, "--until") if until is not None else None
+        first = reg.reader.moment(since, "--since") if since is not None else None
+        last = reg.reader.moment(until, "--until") if until is not None else None
         events = between(view.events, first, last)
     if json_:
         json_out([jsonview.event_json(e) for e in events])
@@ -103,8 +93,6 @@ def search(
     json_: bool,
     at: str | None = None,
 ) -> None:
-    from modelreg.display import jsonview
-
     reg = open_registry(fetch, remote, repo, model)
     found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit, at=at)
     warn(found.warnings)
@@ -115,18 +103,14 @@ def search(
 
 
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    from modelreg.display import jsonview
-
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
+    mv = reg.resolve(parsed, at)  # one path, whatever the output: the manifest is checked against its tag
+    warn(mv.warnings)
     if json_:
-        mv = reg.resolve(parsed, at)
-        warn(mv.warnings)
         json_out(jsonview.resolve_json(mv, reg.context.policy_commit))
-        return
-    found = reg.locate(parsed, at)
-    warn(found.warnings)
-    line(f"{found.name}@v{found.version} {found.digest}")
+    else:
+        line(f"{ModelRef(mv.name, version=mv.version)} {mv.digest}")
 
 
 def pull(
@@ -139,8 +123,6 @@ def pull(
     json_: bool,
     force: bool = False,
 ) -> None:
-    from modelreg.display import jsonview
-
     parsed = parse_ref(ref)
     reg = open_registry(fetch, remote, repo, parsed.name)
     with progress() as bar:
@@ -163,20 +145,14 @@ def check_ref(
     env: bool,
     json_: bool,
 ) -> None:
-    from modelreg.display import jsonview
-
     if sum((github_output is not None, env, json_)) > 1:
         raise InvalidInputError("choose one of --json, --github-output and --env")
     tag = parse_tag_name(ref.strip())
     facts = jsonview.check_json(open_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref))
     if github_output is not None:
-        from modelreg.display.cioutput import append_github_output
-
         append_github_output(github_output, facts)
         say(f"{facts['tag']}: {facts['ref']} ({facts['digest']}), current: {str(facts['current']).lower()}")
     elif env:
-        from modelreg.display.cioutput import env_lines
-
         sys.stdout.write(env_lines(facts))
     else:
         json_out(facts)
@@ -185,8 +161,6 @@ def check_ref(
 def report(
     out: Path, names: list[str], force: bool, fetch: bool, remote: str | None, repo: str | None, json_: bool
 ) -> None:
-    from modelreg.display import jsonview
-
     reg = open_registry(fetch, remote, repo)
     result = reg.report(out, names or None, force=force)
     if json_:
@@ -198,10 +172,6 @@ def report(
 
 def lint(json_: bool) -> None:
     """The pre-commit check: exits 1 with one line per problem."""
-    from modelreg.display import jsonview
-    from modelreg.errors import ExitCode
-    from modelreg.ops.lint import lint as lint_registry
-
     result = lint_registry(Path.cwd())
     warn(result.warnings)
     if json_:

@@ -16,7 +16,7 @@ from modelreg.models import Action, Event, ModelState, TagRecord, TargetKind
 
 FORMAT_VERSION = 1
 ARCHIVED = "archived"
-_ACTIONS = ("register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update")
+_ACTIONS = ("register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update", "delete")
 MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
 MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
 # A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
@@ -95,6 +95,8 @@ def _model_event(tag: str, payload: dict[str, Any], base: Event) -> Event:
     """A retire, unretire, describe (the model's description and tags) or update (a version's) event."""
     action = cast("Action", MODEL_TARGETS[base.target or ""])
     kind: TargetKind = "version" if action == "update" else "model"
+    if action == "delete" and payload.get("kind") in ("version", "model"):
+        kind = cast("TargetKind", payload["kind"])
     if payload.get("action") != action or payload.get("kind") != kind or payload.get("target") != base.target:
         raise MalformedEvent(f"{tag}: 'action', 'kind' or 'target' disagree with the tag name")
     description = payload.get("description")
@@ -174,6 +176,8 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
 
     Registrations give the versions; stage and alias events apply in `seq` order (ties, which
     only a race that `verify` reports can produce, break on the tag name so every reader agrees).
+    A `delete` event is a tombstone: the version (kind "version"), or every version up to it (kind
+    "model"), leaves the state with its stages and aliases; its tags and events stay in history.
     """
     versions: set[int] = set()
     changes: list[Event] = []
@@ -195,7 +199,14 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
         last_seq = max(last_seq, seq)
         target = event.target or ""
         if event.kind in ("model", "version"):  # no stage or alias changes hands
-            if event.action == "retire":
+            if event.action == "delete":
+                gone = {event.version} if event.kind == "version" else {v for v in versions if v <= event.version}
+                versions -= gone
+                stages = {v: s for v, s in stages.items() if v not in gone}
+                aliases = {a: v for a, v in aliases.items() if v not in gone}
+                if event.kind == "model":
+                    description, tags, retired = "", {}, None
+            elif event.action == "retire":
                 retired = event.tag
             elif event.action == "unretire":
                 retired = None
@@ -228,9 +239,9 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
         name=name,
         versions=tuple(sorted(versions)),
         stages=stages,
-        stage_since=stage_since,
+        stage_since={v: s for v, s in stage_since.items() if v in versions},
         aliases=aliases,
-        holders={t: tuple(h) for t, h in holders.items()},
+        holders={t: tuple(v for v in h if v in versions) for t, h in holders.items()},
         last_seq=last_seq,
         retired=retired,
         description=description,

@@ -24,31 +24,44 @@ fewer fields (an MLflow registered-model search) pass the set of fields they all
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from modelreg.core.instants import Span, parse_span
+from modelreg.core.filterfields import (
+    ALL_FIELDS,
+    BUILTIN,
+    DEFAULT_ORDER,
+    FAMILIES,
+    Kind,
+    OrderKey,
+    SearchRecord,
+    clause_test,
+    field_value,
+    sort_key,
+)
+from modelreg.core.instants import parse_span
+from modelreg.core.likematch import LikePattern, like_pattern
 from modelreg.errors import InvalidInputError
-from modelreg.models import NO_VALUES
 
-Kind = Literal["text", "texts", "number", "time"]
+__all__ = [  # the fields, records and LIKE matching live in filterfields and likematch; imported from here too
+    "ALL_FIELDS",
+    "DEFAULT_ORDER",
+    "Clause",
+    "Filter",
+    "LikePattern",
+    "OrderKey",
+    "SearchRecord",
+    "field_value",
+    "like_pattern",
+    "parse_filter",
+    "parse_order_by",
+    "search",
+    "sort_key",
+]
+
 T = TypeVar("T")
-
-BUILTIN: Mapping[str, Kind] = {
-    "name": "text",
-    "version": "number",
-    "stage": "texts",
-    "alias": "texts",
-    "created": "time",
-    "author": "text",
-    "dataset": "text",
-    "run_id": "text",
-}
-FAMILIES: Mapping[str, Kind] = {"metrics": "number", "params": "text", "tags": "text"}
-ALL_FIELDS: frozenset[str] = frozenset(BUILTIN) | frozenset(FAMILIES)
 
 _FAMILY_SPELLINGS = {
     "metric": "metrics",
@@ -69,27 +82,11 @@ _TIME_OPS = ("=", "!=", "<", "<=", ">", ">=", "IS NULL", "IS NOT NULL")
 _OPS: Mapping[Kind, tuple[str, ...]] = {"text": _TEXT_OPS, "texts": _TEXT_OPS, "number": _NUMBER_OPS, "time": _TIME_OPS}
 
 
-class SearchRecord(NamedTuple):
-    """What a filter can see of one version (or, for a model-level search, of one model)."""
-
-    name: str
-    version: int | None = None
-    stages: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    metrics: Mapping[str, Any] = NO_VALUES
-    params: Mapping[str, Any] = NO_VALUES
-    tags: Mapping[str, Any] = NO_VALUES
-    created: str | None = None  # ISO 8601
-    author: str | None = None
-    dataset: str | None = None
-    run_id: str | None = None
-
-
 class Clause(NamedTuple):
     field: str  # a BUILTIN name or a FAMILIES name
     key: str | None  # the KEY of metrics.KEY, params.KEY, tags.KEY
     op: str  # one of _OPS, upper case
-    value: Any  # str, float, a tuple of those, a Span or None
+    value: Any  # str, float, a tuple of those, a Span, a LikePattern or None
     column: int  # where the clause starts, 1-based
     test: Callable[[Any], bool]  # the operator applied to a record's value (never None)
 
@@ -98,7 +95,7 @@ class Clause(NamedTuple):
         return f"{self.field}.{self.key}" if self.key is not None else self.field
 
     def matches(self, record: SearchRecord) -> bool:
-        value = _GETTERS[self.field](record, self.key)
+        value = field_value(record, self.field, self.key)
         if self.op == "IS NULL":
             return value is None
         if self.op == "IS NOT NULL":
@@ -112,56 +109,6 @@ class Filter(NamedTuple):
 
     def matches(self, record: SearchRecord) -> bool:
         return all(clause.matches(record) for clause in self.clauses)
-
-
-class OrderKey(NamedTuple):
-    field: str
-    key: str | None
-    descending: bool = False
-
-    @property
-    def label(self) -> str:
-        name = f"{self.field}.{self.key}" if self.key is not None else self.field
-        return f"{name} {'DESC' if self.descending else 'ASC'}"
-
-
-# --- reading a record ----------------------------------------------------------------------------
-
-
-def field_value(record: SearchRecord, field: str, key: str | None) -> Any:
-    """The value a clause compares: None when the record has none (numbers are floats, times aware datetimes)."""
-    return _GETTERS[field](record, key)
-
-
-def _text_of(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-# field → (record, key) → value; one lookup per clause and record, no chain of comparisons.
-_GETTERS: Mapping[str, Callable[[SearchRecord, str | None], Any]] = {
-    "metrics": lambda r, k: _number(r.metrics.get(k)) if k is not None else None,
-    "params": lambda r, k: _text_of(r.params.get(k)) if k is not None else None,
-    "tags": lambda r, k: _text_of(r.tags.get(k)) if k is not None else None,
-    "name": lambda r, _k: r.name,
-    "version": lambda r, _k: None if r.version is None else float(r.version),
-    "stage": lambda r, _k: r.stages or None,
-    "alias": lambda r, _k: r.aliases or None,
-    "created": lambda r, _k: _instant(r.created),
-    "author": lambda r, _k: r.author or None,
-    "dataset": lambda r, _k: r.dataset or None,
-    "run_id": lambda r, _k: r.run_id or None,
-}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _instant(text: str | None) -> datetime | None:
-    span = parse_span(text) if text else None
-    return span.first if span is not None else None
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -322,9 +269,9 @@ def _clause(parser: _Parser, tokens: Sequence[_Token], at: int, fields: Collecti
         return Clause(field, key, op, None, start.column, bool), at
     if op in ("IN", "NOT IN"):
         values, at = _value_list(parser, tokens, at, label, kind)
-        return Clause(field, key, op, values, start.column, _test(kind, op, values)), at
+        return Clause(field, key, op, values, start.column, clause_test(kind, op, values)), at
     value = _value(parser, tokens[at], label, kind, op)
-    return Clause(field, key, op, value, start.column, _test(kind, op, value)), at + 1
+    return Clause(field, key, op, value, start.column, clause_test(kind, op, value)), at + 1
 
 
 def _operator(parser: _Parser, tokens: Sequence[_Token], at: int) -> tuple[str, int]:
@@ -381,7 +328,10 @@ def _value(parser: _Parser, token: _Token, label: str, kind: Kind, op: str) -> A
         raise parser.fail(f"{label} compares with a number, not a string", token.column)
     if kind == "time":
         if token.kind == "number":
-            return datetime.fromtimestamp(token.value / 1000, UTC)
+            try:
+                return datetime.fromtimestamp(token.value / 1000, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise parser.fail(f"{label}: {token.text} ms is not a time a version can have", token.column) from None
         span = parse_span(token.value)
         if span is None:
             raise parser.fail(f"{label} compares with an ISO 8601 date or datetime, e.g. '2026-03-01'", token.column)
@@ -391,60 +341,6 @@ def _value(parser: _Parser, token: _Token, label: str, kind: Kind, op: str) -> A
     if op in ("LIKE", "ILIKE"):
         return like_pattern(token.value, ignore_case=op == "ILIKE")
     return token.value
-
-
-def like_pattern(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
-    """SQL LIKE as a regular expression: `%` is any run of characters, `_` one character."""
-    parts = (".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
-def _test(kind: Kind, op: str, value: Any) -> Callable[[Any], bool]:
-    """The operator on one record's value; `texts` fields hold a tuple and match on any (or, negated, on none)."""
-    if kind == "time":
-        return _time_test(op, value)
-    if op in ("LIKE", "ILIKE"):
-        regex: re.Pattern[str] = value
-        single: Callable[[Any], bool] = lambda v: regex.fullmatch(v) is not None  # noqa: E731
-    elif op in ("IN", "NOT IN"):
-        members = frozenset(value)
-        single = members.__contains__
-    else:
-        single = _COMPARE[op](value)
-    negated = op in ("!=", "NOT IN")
-    if negated:
-        positive = single if op == "NOT IN" else _COMPARE["="](value)
-        if kind == "texts":
-            return lambda values: not any(positive(v) for v in values)
-        return lambda v: not positive(v)
-    if kind == "texts":
-        return lambda values: any(single(v) for v in values)
-    return single
-
-
-_COMPARE: Mapping[str, Callable[[Any], Callable[[Any], bool]]] = {
-    "=": lambda b: lambda a: a == b,
-    "!=": lambda b: lambda a: a != b,
-    "<": lambda b: lambda a: a < b,
-    "<=": lambda b: lambda a: a <= b,
-    ">": lambda b: lambda a: a > b,
-    ">=": lambda b: lambda a: a >= b,
-}
-
-
-def _time_test(op: str, value: datetime | Span) -> Callable[[Any], bool]:
-    """A date compares as its whole day: `= '2026-03-01'` is any time that day, `< '2026-03-01'` before it."""
-    span = value if isinstance(value, Span) else Span(value, value)
-    first, last = span.first, span.last
-    tests: Mapping[str, Callable[[datetime], bool]] = {
-        "=": lambda t: first <= t <= last,
-        "!=": lambda t: not first <= t <= last,
-        "<": lambda t: t < first,
-        "<=": lambda t: t <= last,
-        ">": lambda t: t > last,
-        ">=": lambda t: t >= first,
-    }
-    return tests[op]
 
 
 # --- ordering --------------------------------------------------------------------------------------
@@ -466,54 +362,6 @@ def parse_order_by(items: Iterable[str] | None, *, fields: Collection[str] = ALL
             raise parser.fail("expected ASC, DESC or the end", direction.column)
         keys.append(OrderKey(field, key, descending))
     return tuple(keys)
-
-
-class _Descending:
-    """Reverses the order of the value it wraps, so one tuple key can mix ASC and DESC."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Descending) -> bool:
-        return bool(other.value < self.value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Descending) and bool(self.value == other.value)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-DEFAULT_ORDER = (OrderKey("name", None), OrderKey("version", None, descending=True))
-
-
-def sort_key(order: Sequence[OrderKey]) -> Callable[[SearchRecord], tuple[Any, ...]]:
-    """A key for `sorted`: the order keys, then name and newest version first; missing values last either way."""
-    keys = (*order, *DEFAULT_ORDER)
-
-    def key(record: SearchRecord) -> tuple[Any, ...]:
-        parts: list[Any] = []
-        for k in keys:
-            value = _sortable(field_value(record, k.field, k.key))
-            parts.append(value is None)
-            parts.append(0 if value is None else _Descending(value) if k.descending else value)
-        return tuple(parts)
-
-    return key
-
-
-def _sortable(value: Any) -> Any:
-    """Values of one field in one comparable shape: numbers before text, a set by its smallest member."""
-    if isinstance(value, tuple):
-        value = min(value)
-    if isinstance(value, float):
-        return (0, value, "") if not math.isnan(value) else None
-    if isinstance(value, datetime):
-        return (0, value.timestamp(), "")
-    if value is None:
-        return None
-    return (1, 0.0, str(value))
 
 
 def search(

@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:?\d{2})?")
-_ONE_DAY = timedelta(days=1)
-_TICK = timedelta(microseconds=1)
+_DAY_LONG = timedelta(days=1, microseconds=-1)  # a day's first to last microsecond
 
 
 class Span(NamedTuple):
@@ -36,7 +35,7 @@ def parse_span(text: str) -> Span | None:
             start = datetime.combine(date.fromisoformat(day.group(1)), time(), _zone(day.group(2)))
         except ValueError:
             return None
-        return Span(start, start + _ONE_DAY - _TICK)
+        return Span(start, start + _DAY_LONG)  # one step: 9999-12-31 ends at datetime.max, not past it
     instant = parse_instant(text)
     return Span(instant, instant) if instant is not None else None
 

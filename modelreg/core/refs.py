@@ -6,12 +6,11 @@ Every name that reaches a ref, a path or a CI output passes `check_name` first (
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
+from modelreg.core import names
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 NAME_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 MAX_NAME_LENGTH = 100
@@ -23,7 +22,12 @@ NameKind = Literal["model", "stage", "alias"]
 
 
 def check_name(name: str, kind: NameKind = "model") -> str:
-    """Return `name` if it is a valid model/stage/alias name, else raise InvalidInputError."""
+    """Return `name` if it is a valid model/stage/alias name, else raise InvalidInputError.
+
+    Model names follow `core.names` (any name MLflow accepts); stages and aliases are lowercase slugs.
+    """
+    if kind == "model":
+        return names.check_model_name(name)
     if not name:
         raise InvalidInputError(f"{kind} name is empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -76,13 +80,14 @@ class ModelRef(NamedTuple):
     stage: str | None = None
 
     def __str__(self) -> str:
+        name = names.reference_text(self.name)
         if self.version is not None:
-            return f"{self.name}@v{self.version}"
+            return f"{name}@v{self.version}"
         if self.alias is not None:
-            return f"{self.name}@{self.alias}"
+            return f"{name}@{self.alias}"
         if self.stage is not None:
-            return f"{self.name}/{self.stage}"
-        return self.name
+            return f"{name}/{self.stage}"
+        return name
 
 
 def parse_ref(text: str) -> ModelRef:
@@ -97,6 +102,8 @@ def parse_ref(text: str) -> ModelRef:
     mlflow = raw.startswith("models:/")
     body = raw[len("models:/") :] if mlflow else raw
     try:
+        if body.startswith('"'):
+            return _parse_quoted(body)
         return _parse_body(body, mlflow)
     except InvalidInputError as exc:
         raise InvalidInputError(f"invalid reference {text!r}: {exc}") from None
@@ -127,6 +134,27 @@ def _parse_body(body: str, mlflow: bool) -> ModelRef:
     if mlflow:
         raise InvalidInputError("expected models:/NAME/VERSION, models:/NAME/STAGE or models:/NAME@ALIAS")
     return ModelRef(check_name(body))
+
+
+def _parse_quoted(body: str) -> ModelRef:
+    """`"Fraud Model"@7`: a quoted name (a `"` inside written `""`) for names holding `@` or blanks."""
+    index, chars = 1, []
+    while True:
+        end = body.find('"', index)
+        if end < 0:
+            raise InvalidInputError("no closing '\"' after the model name")
+        chars.append(body[index:end])
+        if body[end + 1 : end + 2] != '"':
+            break
+        chars.append('"')
+        index = end + 2
+    name, rest = check_name("".join(chars)), body[end + 1 :]
+    if not rest:
+        return ModelRef(name)
+    if rest[0] not in "@/":
+        raise InvalidInputError("expected '@' or '/' after the quoted model name")
+    parsed = _parse_body("m" + rest, mlflow=False)
+    return parsed._replace(name=name)
 
 
 def versioned_operands(words: Sequence[str | None], following: int, usage: str) -> tuple[ModelRef, list[str]]:
@@ -166,7 +194,13 @@ VERSION_CLAIMS_PREFIX = "refs/modelreg/versions/"  # NAME/N → the version tag 
 
 # Targets of events about a whole model or a version's metadata, not a stage or alias: a leading `_`
 # can never start a stage or alias name (NAME_RE), so `fraud#_retire#9` never collides with one.
-MODEL_TARGETS = {"_retire": "retire", "_unretire": "unretire", "_describe": "describe", "_update": "update"}
+MODEL_TARGETS = {
+    "_retire": "retire",
+    "_unretire": "unretire",
+    "_describe": "describe",
+    "_update": "update",
+    "_delete": "delete",  # a version (kind "version") or every version up to it (kind "model"): a tombstone
+}
 
 
 def is_event_target(target: str) -> bool:
@@ -175,24 +209,25 @@ def is_event_target(target: str) -> bool:
 
 
 def version_tag(name: str, version: int) -> str:
-    return f"{name}@v{version}"
+    return f"{names.encode(name)}@v{version}"
 
 
 def event_tag(name: str, target: str, seq: int) -> str:
-    return f"{name}#{target}#{seq}"
+    return f"{names.encode(name)}#{target}#{seq}"
 
 
 def claim_ref(name: str, seq: int) -> str:
-    return f"{CLAIMS_PREFIX}{name}/{seq}"
+    return f"{CLAIMS_PREFIX}{names.encode(name)}/{seq}"
 
 
 def version_claim_ref(name: str, version: int) -> str:
-    return f"{VERSION_CLAIMS_PREFIX}{name}/{version}"
+    return f"{VERSION_CLAIMS_PREFIX}{names.encode(name)}/{version}"
 
 
 def claim_prefixes(name: str | None) -> list[str]:
     """`for-each-ref` patterns (ref prefixes) of the claim refs of one model (or of all models)."""
-    return [f"{prefix}{name}/" if name else prefix for prefix in (CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX)]
+    key = names.encode(name) if name else None
+    return [f"{prefix}{key}/" if key else prefix for prefix in (CLAIMS_PREFIX, VERSION_CLAIMS_PREFIX)]
 
 
 def is_claim_ref(ref: str) -> bool:
@@ -201,7 +236,7 @@ def is_claim_ref(ref: str) -> bool:
 
 def tag_patterns(name: str | None) -> list[str]:
     """`git for-each-ref` patterns matching the tags of one model (or of all models)."""
-    model = name if name is not None else "*"
+    model = names.encode(name) if name is not None else "*"
     return [f"{TAGS_PREFIX}{model}@v*", f"{TAGS_PREFIX}{model}#*#*"]
 
 
@@ -219,17 +254,21 @@ _EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9
 
 
 def parse_tag_name(text: str) -> TagName | None:
-    """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours."""
+    """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours.
+
+    The name part is a model's key (`core.names`): the TagName holds the model's name it decodes to.
+    """
     tag = text.removeprefix(TAGS_PREFIX)
     if match := _VERSION_TAG_RE.fullmatch(tag):
-        if NAME_RE.fullmatch(match["name"]) and int(match["version"]) <= MAX_NUMBER:
-            return TagName(match["name"], version=int(match["version"]))
+        name = names.decode(match["name"])
+        if name is not None and int(match["version"]) <= MAX_NUMBER:
+            return TagName(name, version=int(match["version"]))
         return None
     if (
         (match := _EVENT_TAG_RE.fullmatch(tag))
-        and NAME_RE.fullmatch(match["name"])
+        and (name := names.decode(match["name"])) is not None
         and is_event_target(match["target"])
         and int(match["seq"]) <= MAX_NUMBER
     ):
-        return TagName(match["name"], target=match["target"], seq=int(match["seq"]))
+        return TagName(name, target=match["target"], seq=int(match["seq"]))
     return None

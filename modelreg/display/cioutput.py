@@ -7,12 +7,9 @@ write, so each one is framed so that it cannot start another output or variable.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 Value = str | int | bool | None
 

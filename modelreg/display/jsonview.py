@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from modelreg.core.refs import ModelRef
 from modelreg.formats import manifest as manifestmod
-
-if TYPE_CHECKING:
-    from modelreg.importers.apply import ImportReport
-    from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
-    from modelreg.results import (
-        ApplyResult,
-        CreatedRequest,
-        FetchReport,
-        GcReport,
-        InitResult,
-        LintReport,
-        ReportResult,
-        Request,
-        RequestStatus,
-        UpgradeResult,
-        VerifyReport,
-    )
-    from modelreg.serving.records import Record
+from modelreg.importers.apply import ImportReport
+from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
+from modelreg.results import (
+    ApplyResult,
+    CreatedRequest,
+    FetchReport,
+    GcReport,
+    InitResult,
+    LintReport,
+    ReportResult,
+    Request,
+    RequestStatus,
+    UpgradeResult,
+    VerifyReport,
+)
+from modelreg.serving.records import Record
 
 
 def manifest_json(m: Manifest) -> dict[str, Any]:
@@ -57,7 +56,7 @@ def resolve_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:
     return {
         "name": mv.name,
         "version": mv.version,
-        "ref": f"{mv.name}@v{mv.version}",
+        "ref": str(ModelRef(mv.name, version=mv.version)),
         "digest": mv.digest,
         "size": mv.manifest.artifact.size,
         "store": mv.store or mv.manifest.artifact.store,
@@ -139,7 +138,7 @@ def check_json(c: RefCheck) -> dict[str, Any]:
         "current": c.current,
         "request": c.request,
         "approved_by": c.approved_by,
-        "ref": f"{c.model}@v{c.version}",
+        "ref": str(ModelRef(c.model, version=c.version)),
         "policy": c.policy,
         "retired": c.retired,
     }

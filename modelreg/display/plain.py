@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from modelreg.models import Event, Finding, ModelSummary, ModelVersion, SearchResult, VersionDiff
-    from modelreg.results import RequestStatus
+from modelreg.models import Event, Finding, ModelSummary, ModelVersion, SearchResult, VersionDiff
+from modelreg.results import RequestStatus
 
 
 def fmt(value: Any) -> str:

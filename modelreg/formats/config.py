@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelreg.core.events import ARCHIVED
 from modelreg.core.refs import LATEST, check_name, is_event_target, looks_like_version
@@ -11,6 +11,9 @@ from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.formats import yamlio
 from modelreg.formats.schema import Fields
 from modelreg.models import NO_VALUES
+
+if TYPE_CHECKING:
+    from modelreg.formats.notifyconfig import NotifyTarget
 
 CONFIG_PATH = ".modelreg/config.yaml"
 DEFAULT_STORE = ".modelreg/store"
@@ -58,6 +61,7 @@ class Config(NamedTuple):
     require_signed: bool = False  # every stage/alias event must carry a signature verify accepts
     allowed_signers: str | None = None  # repo-relative SSH allowed-signers file (else git's gpg.ssh.allowedSignersFile)
     signers: Mapping[str, tuple[str, ...]] = NO_VALUES  # target → principals allowed to sign its events
+    notify: tuple[NotifyTarget, ...] = ()  # where `modelreg notify` posts by default
 
     def check_stage(self, stage: str) -> str:
         check_name(stage, "stage")
@@ -132,6 +136,10 @@ def to_yaml(config: Config) -> str:
         data["allowed_signers"] = config.allowed_signers
     if config.signers:
         data["signers"] = {target: list(principals) for target, principals in config.signers.items()}
+    if config.notify:
+        from modelreg.formats import notifyconfig
+
+        data["notify"] = notifyconfig.to_data(config.notify)
     return yamlio.dump(data)
 
 
@@ -182,6 +190,7 @@ def from_yaml(text: str, source: str = CONFIG_PATH) -> Config:
         single_holder=single,
         review_required=review,
         store_options=options,
+        notify=_notify(doc, source),
     )
 
 
@@ -205,3 +214,12 @@ def _signers(doc: Fields) -> dict[str, tuple[str, ...]]:
             raise doc.fail(f"signers.{target}", "must list the principals (as in the allowed-signers file)")
         result[target] = tuple(principals)
     return result
+
+
+def _notify(doc: Fields, source: str) -> tuple[NotifyTarget, ...]:
+    """The `notify:` destinations (see notifyconfig)."""
+    if doc.data.get("notify") is None:
+        return ()
+    from modelreg.formats import notifyconfig  # deferred: ~2 ms, paid only by a config that has notify: entries
+
+    return notifyconfig.parse(doc.data["notify"], source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelreg.core.refs import NAME_RE
+from modelreg.core import names
 from modelreg.errors import ConfigError
 from modelreg.formats import yamlio
 from modelreg.formats.schema import Fields
@@ -33,8 +33,8 @@ _KNOWN_KEYS = (
 
 
 def manifest_path(name: str, version: int) -> str:
-    """The manifest's path inside the repository (POSIX)."""
-    return f"{MODELS_DIR}/{name}/v{version}.yaml"
+    """The manifest's path inside the repository (POSIX): the model's directory is its key (`core.names`)."""
+    return f"{MODELS_DIR}/{names.encode(name)}/v{version}.yaml"
 
 
 def to_yaml(manifest: Manifest) -> str:
@@ -84,8 +84,8 @@ def from_dict(data: Any, source: str) -> Manifest:
     if schema not in READABLE_SCHEMAS:
         raise doc.fail("schema", f"is {schema!r}; this modelreg reads {', '.join(READABLE_SCHEMAS)}")
     name = doc.required("name", str)
-    if not NAME_RE.fullmatch(name):
-        raise doc.fail("name", f"is not a valid model name: {name!r}")
+    if names.model_name_problem(name) is not None:
+        raise doc.fail("name", f"is not a valid model name: {name!r} ({names.RULE})")
     version = doc.required("version", int)
     if not 1 <= version <= MAX_INT:
         raise doc.fail("version", "must be a positive integer")

@@ -35,7 +35,8 @@ def new_request_id(name: str, target: str, version: int, entropy: str) -> str:
     suffix = "".join(c for c in entropy.lower() if c in "0123456789abcdef")[:6]
     if len(suffix) < 6:
         raise ValueError("entropy must hold at least six hex digits")
-    return check_request_id(f"{name}-{target}-v{version}-{suffix}")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100].rstrip("-") or "model"
+    return check_request_id(f"{slug}-{target}-v{version}-{suffix}")
 
 
 def request_path(request_id: str) -> str:

@@ -15,12 +15,22 @@ import contextlib
 import os
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlsplit
 
 from modelreg.errors import GitError, InvalidInputError
-from modelreg.git.process import git_env
+from modelreg.git.process import (
+    TIMEOUT_VARIABLE,
+    GitTimeout,
+    failure_reason,
+    git_env,
+    network_settings,
+    network_timeout,
+    run_git_raw,
+)
 
 FLUSH, DELIM, RESPONSE_END = b"0000", b"0001", b"0002"
 _AGENT = "agent=modelreg\n"
@@ -77,19 +87,23 @@ class _Wire:
         return data
 
 
-def ls_refs(url: str, prefixes: list[str], timeout: float = 60.0) -> dict[str, str]:
+def ls_refs(url: str, prefixes: list[str], timeout: float | None = None) -> dict[str, str]:
     """The remote's refs that start with one of `prefixes` → object id (tags unpeeled).
 
     `HEAD` among the prefixes lists the remote's HEAD (the commit of its default branch).
-    Raises GitError when the remote cannot be reached or refuses.
+    Raises GitError when the remote cannot be reached or refuses, GitTimeout when it does not
+    answer within `timeout` seconds (default: git.process.network_timeout()).
     """
     if url.startswith("-"):
         raise InvalidInputError(f"not a repository URL: {url!r}")
+    timeout = network_timeout() if timeout is None else timeout
     try:
         with _conversation(url, timeout) as conversation:
             if conversation is not None:
                 wire, stateless = conversation
                 return _filtered(_ask(wire, prefixes, stateless), prefixes)
+    except TimeoutError:
+        raise _timed_out(url, timeout) from None
     except (OSError, ValueError) as exc:
         raise GitError(f"cannot list the refs of {url}: {exc}") from None
     except _NoV2:
@@ -145,7 +159,8 @@ def _conversation(url: str, timeout: float) -> Iterator[tuple[_Wire, bool] | Non
             yield wire, False
         return
     if parts.scheme in ("http", "https"):
-        with _process(["git", "-c", "protocol.version=2", f"remote-{parts.scheme}", url, url], timeout) as proc:
+        helper = ["git", *network_settings(timeout), "-c", "protocol.version=2", f"remote-{parts.scheme}", url, url]
+        with _process(helper, timeout) as proc:
             assert proc.stdin is not None
             assert proc.stdout is not None
             proc.stdin.write(b"capabilities\n")
@@ -187,9 +202,19 @@ def _lines_until_blank(stream: IO[bytes]) -> set[str]:
     return lines
 
 
+def _timed_out(url: str, timeout: float) -> GitTimeout:
+    return GitTimeout(
+        f"cannot list the refs of {url}: no answer within {timeout:g} s (timed out; {TIMEOUT_VARIABLE} sets the limit)"
+    )
+
+
 @contextlib.contextmanager
 def _process(args: list[str], timeout: float) -> Iterator[subprocess.Popen[bytes]]:
-    """A git process to talk to over its stdin and stdout; its last stderr line names a failure."""
+    """A git process to talk to over its stdin and stdout; its last stderr line names a failure.
+
+    The whole conversation must end within `timeout`: a watchdog kills the process then (its
+    stdout ends, and the read waiting on it fails), so a server that never answers cannot hold it.
+    """
     proc = subprocess.Popen(
         args,
         stdin=subprocess.PIPE,
@@ -197,12 +222,26 @@ def _process(args: list[str], timeout: float) -> Iterator[subprocess.Popen[bytes
         stderr=subprocess.PIPE,
         env=git_env({"GIT_PROTOCOL": "version=2"}),
     )
+    fired = threading.Event()
+
+    def expire() -> None:
+        fired.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         yield proc
-    except GitError as exc:
+    except (GitError, OSError, ValueError) as exc:
+        if fired.is_set():
+            raise _timed_out(args[-1], timeout) from None
+        if not isinstance(exc, GitError):
+            raise
         detail = _last_line(proc, timeout)
         raise GitError(f"cannot list the refs of {args[-1]}: {detail}" if detail else str(exc)) from None
     finally:
+        watchdog.cancel()
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 if stream is not None:
@@ -222,22 +261,19 @@ def _last_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     except (subprocess.TimeoutExpired, ValueError, OSError):
         proc.kill()
         return ""
-    lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
-    return lines[-1].removeprefix("fatal: ") if lines else ""
+    return failure_reason(err, proc.returncode or 0) if err.strip() else ""
 
 
 def _ls_remote(url: str, prefixes: list[str], timeout: float) -> dict[str, str]:
-    args = ["git", "ls-remote", url]
+    args = ["ls-remote", url]
     if "HEAD" not in prefixes:
-        args.insert(2, "--refs")
+        args.insert(1, "--refs")
     try:
-        proc = subprocess.run(args, capture_output=True, env=git_env(), timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git ls-remote {url} timed out after {timeout:.0f} s") from None
+        proc = run_git_raw(args, Path.cwd(), timeout=timeout)
+    except GitTimeout:
+        raise _timed_out(url, timeout) from None
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-        detail = lines[-1].removeprefix("fatal: ") if lines else f"exit {proc.returncode}"
-        raise GitError(f"git ls-remote failed: {detail}")
+        raise GitError(f"cannot list the refs of {url}: {failure_reason(proc.stderr, proc.returncode)}")
     refs = {}
     for line in proc.stdout.decode(errors="surrogateescape").splitlines():
         oid, _, name = line.partition("\t")

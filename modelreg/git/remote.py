@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
-from modelreg.git.process import run_git_raw
+from modelreg.git.lsrefs import ls_refs
+from modelreg.git.process import TIMEOUT_VARIABLE, GitTimeout, network_timeout, run_git_raw
 from modelreg.git.repo import GitRepo
 
 # How a remote says another writer got there first (all seen with truly simultaneous pushes):
@@ -39,6 +41,7 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     digest = hashlib.sha256(url.encode()).hexdigest()[:24]
     root = cache / digest
     repo = GitRepo(root)
+    repo.timeout = network_timeout()  # its reads may fetch objects from the remote on demand
     if not (root / "HEAD").exists():
         root.mkdir(parents=True, exist_ok=True)
         _init_partial(repo, url)
@@ -56,6 +59,9 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
             "+HEAD:refs/remotes/origin/HEAD",
             *refspecs,
         )
+    except GitTimeout as exc:
+        shutil.rmtree(root, ignore_errors=True)  # a killed fetch may leave locks behind: start afresh next time
+        raise timed_out(url, exc) from None
     except GitError as exc:
         raise GitError(f"cannot read the registry at {url}: {exc}") from None
     head = repo.resolve_commit("refs/remotes/origin/HEAD")
@@ -85,10 +91,11 @@ def _mirror_head_if_current(repo: GitRepo, url: str, refspecs: list[str]) -> str
     downloads a few refs and no objects at all.
     """
     sources = [spec.lstrip("+").split(":", 1)[0] for spec in refspecs]
-    from modelreg.git.lsrefs import ls_refs
 
     try:
         theirs = ls_refs(url, ["HEAD", *(source.rstrip("*") for source in sources)])
+    except GitTimeout:
+        raise  # the fetch would wait as long again
     except GitError:
         return None
     theirs = {ref: obj for ref, obj in theirs.items() if not ref.endswith("/HEAD")}
@@ -113,6 +120,7 @@ def head_entries(url: str, paths: tuple[str, ...], scratch: Path) -> tuple[str, 
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="probe-", dir=scratch) as tmp:
         repo = GitRepo(Path(tmp))
+        repo.timeout = network_timeout()
         _init_partial(repo, url)
         try:
             repo.git(
@@ -125,12 +133,19 @@ def head_entries(url: str, paths: tuple[str, ...], scratch: Path) -> tuple[str, 
                 "origin",
                 f"+HEAD:{PROBE_REF}",
             )
+        except GitTimeout as exc:
+            raise timed_out(url, exc) from None
         except GitError as exc:
             raise GitError(f"cannot read the registry at {url}: {exc}") from None
         head = repo.resolve_commit(PROBE_REF)
         if head is None:
             raise GitError(f"cannot read the registry at {url}: it has no default branch")
         return head, {path: entry_id(repo, head, path) for path in paths}
+
+
+def timed_out(url: str, exc: GitTimeout) -> GitTimeout:
+    """The error for a remote that did not answer in time: which URL, and the setting that bounds the wait."""
+    return GitTimeout(f"cannot read the registry at {url}: timed out ({exc}; {TIMEOUT_VARIABLE} sets the limit)")
 
 
 def entry_id(repo: GitRepo, commit: str, path: str) -> str | None:

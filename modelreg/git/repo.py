@@ -9,66 +9,23 @@ transaction, so a branch update and the tags that go with it land together or no
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
-from modelreg import cachefile
 from modelreg.errors import ConflictError, GitError, InvalidInputError
+from modelreg.git.archive import export_tree
+from modelreg.git.catfile import cat_blobs, read_files
+from modelreg.git.discovery import work_tree_of
 from modelreg.git.process import run_git, run_git_raw
+from modelreg.git.records import RECORD_FORMAT, parse_records
+from modelreg.git.signing import signed_tag
+from modelreg.git.trees import tree_with
 from modelreg.models import TagRecord
-from modelreg.paths import cache_dir
 
-_FIELDS = (
-    "%(refname)",
-    "%(objecttype)",
-    "%(objectname)",
-    "%(*objectname)",
-    "%(taggername) %(taggeremail)",
-    "%(taggerdate:iso-strict)",
-    "%(contents:subject)",
-    "%(contents:body)",
-)
-_FORMAT = "%00".join(_FIELDS) + "%00%1e"
-_RECORD_END = "\x00\x1e"
-_SIGNATURE_ENDS = ("-----END SSH SIGNATURE-----", "-----END PGP SIGNATURE-----", "-----END SIGNED MESSAGE-----")
 _LOST_RACE = ("already exists", "cannot lock ref")
-
-
-_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-
-
-def _object_file(rev: str, path: str) -> str:
-    return os.path.join(cache_dir(), "files", cachefile.file_name(rev, path))
-
-
-def _work_tree_of(start: str) -> str | None:
-    """The work tree holding `start`, found as git finds it, in the common case only (else None).
-
-    Saves a `git rev-parse` process per command. Anything unusual (a `.git` that is neither a
-    repository directory nor a `gitdir:` file, or discovery limits in the environment) is left
-    to git itself.
-    """
-    if any(var in os.environ for var in ("GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")):
-        return None
-    current = start
-    while True:
-        dot_git = os.path.join(current, ".git")
-        if os.path.isdir(dot_git):
-            return current if os.path.isfile(os.path.join(dot_git, "HEAD")) else None
-        if os.path.isfile(dot_git):
-            try:
-                with open(dot_git, "rb") as file:
-                    return current if file.read(8) == b"gitdir: " else None
-            except OSError:
-                return None
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
 
 
 class RefUpdate(NamedTuple):
@@ -79,29 +36,22 @@ class RefUpdate(NamedTuple):
     old: str | None = None
 
 
-class Addition(NamedTuple):
-    """A main-line commit and the files it added (see `first_parent_additions`)."""
-
-    commit: str
-    parents: tuple[str, ...]
-    author: str  # "Name <email>"; for a merge commit, who merged
-    date: str
-    paths: tuple[str, ...]
-
-
 class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
         # Identity and date the next commits and tags record, when a write replays someone else's
         # history (an import): git's own GIT_COMMITTER_* variables, applied to this repository only.
         self.acting_as: dict[str, str] = {}
+        # A bound (seconds) on every git command here: set on a partial mirror, whose reads may fetch
+        # missing objects from its remote (see git.process.network_timeout). None: unbounded.
+        self.timeout: float | None = None
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
         start = Path(path)
         if not start.is_dir():
             raise InvalidInputError(f"{start} is not a directory")
-        found = _work_tree_of(os.path.realpath(start))
+        found = work_tree_of(os.path.realpath(start))
         if found is not None:
             return cls(Path(found))
         try:
@@ -117,7 +67,7 @@ class GitRepo:
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
         if self.acting_as:
             env = {**self.acting_as, **(env or {})}
-        return run_git(list(args), cwd=self.root, stdin=stdin, env=env)
+        return run_git(list(args), cwd=self.root, stdin=stdin, env=env, timeout=self.timeout)
 
     @contextmanager
     def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
@@ -156,6 +106,19 @@ class GitRepo:
             return tracking
         return local or tracking
 
+    def branch_ref(self, branch: str) -> str:
+        """`refs/heads/<branch>` for a branch name (with or without the prefix) git accepts; an error otherwise."""
+        short = branch.removeprefix("refs/heads/")
+        try:
+            self.git("check-ref-format", "--branch", short)
+        except GitError:
+            raise InvalidInputError(f"{short!r} is not a valid branch name") from None
+        return f"refs/heads/{short}"
+
+    def remote_names(self) -> list[str]:
+        """The remotes configured here (`git remote`)."""
+        return self.git("remote").split()
+
     def resolve_commit(self, rev: str) -> str | None:
         try:
             return self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}").strip() or None
@@ -190,31 +153,7 @@ class GitRepo:
 
     def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
         """One `for-each-ref` call: the annotated tags matching `patterns`, and other refs → object id."""
-        out = self.git("for-each-ref", f"--format={_FORMAT}", *patterns)
-        tags: list[TagRecord] = []
-        others: dict[str, str] = {}
-        for record in out.split(_RECORD_END):
-            record = record.lstrip("\n")
-            if not record:
-                continue
-            ref, objtype, obj, peeled, tagger, date, subject, body = record.split("\x00", 7)
-            if ref.startswith("refs/tags/"):
-                annotated = objtype == "tag"
-                tags.append(
-                    TagRecord(
-                        tag=ref.removeprefix("refs/tags/"),
-                        object=obj,
-                        commit=peeled if annotated else obj,
-                        annotated=annotated,
-                        tagger=tagger.strip() if annotated else "",
-                        date=date,
-                        subject=subject,
-                        body=body,
-                    )
-                )
-            else:
-                others[ref] = obj
-        return tags, others
+        return parse_records(self.git("for-each-ref", f"--format={RECORD_FORMAT}", *patterns))
 
     def ref_ids(self, patterns: list[str]) -> str:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
@@ -249,19 +188,7 @@ class GitRepo:
         commit named by its full id, which never changes (replace refs are off), is kept in a
         private cache and read from there next time (for the few files every command reads).
         """
-        known: dict[tuple[str, str], str | None] = {}
-        for rev, path in files:
-            if keep and rev is not None and _FULL_ID.fullmatch(rev):
-                cached = cachefile.load(_object_file(rev, path))
-                if isinstance(cached, tuple) and cached[:2] == (rev, path):
-                    known[rev, path] = cached[2]
-        asked = [(rev, path) for rev, path in files if rev is not None and (rev, path) not in known]
-        texts = self._cat_blobs([f"{r}:{p}" for r, p in asked]) if asked else []
-        for (rev, path), text in zip(asked, texts, strict=True):
-            known[rev, path] = text
-            if keep and _FULL_ID.fullmatch(rev):
-                cachefile.dump(_object_file(rev, path), (rev, path, text))
-        return [known[rev, path] if rev is not None else self._worktree_text(path) for rev, path in files]
+        return read_files(self.root, files, keep, self.timeout)
 
     def export(self, commit: str, path: str, dest: Path) -> bool:
         """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).
@@ -269,72 +196,11 @@ class GitRepo:
         False when the commit has no such path. Only regular files are written (`git archive`
         members are checked: no links, nothing outside `dest`).
         """
-        import io
-        import tarfile
-
-        proc = run_git_raw(["archive", "--format=tar", commit, "--", path], self.root)
-        if proc.returncode != 0:
-            return False
-        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
-            members = [m for m in archive.getmembers() if m.isfile() or m.isdir()]
-            archive.extractall(dest, members=members, filter="data")
-        return any(m.isfile() for m in members)
+        return export_tree(self.root, commit, path, dest)
 
     def read_blobs(self, ids: list[str]) -> list[str | None]:
         """The text of each blob named by its id (one `cat-file --batch`); None where there is none."""
-        return self._cat_blobs(ids) if ids else []
-
-    def _worktree_text(self, path: str) -> str | None:
-        try:
-            return (self.root / path).read_bytes().decode("utf-8", errors="replace")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-
-    def _cat_blobs(self, specs: list[str]) -> list[str | None]:
-        raw = run_git_raw(["cat-file", "--batch"], self.root, "".join(f"{spec}\n" for spec in specs).encode())
-        if raw.returncode != 0:
-            raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
-        data, pos = raw.stdout, 0
-        result: list[str | None] = []
-        for _ in specs:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].decode().split(" ")
-            pos = end + 1
-            if len(header) == 3 and header[1] == "blob":
-                size = int(header[2])
-                result.append(data[pos : pos + size].decode("utf-8", errors="replace"))
-                pos += size + 1
-            elif len(header) == 3:  # a tree or commit: skip its content
-                pos += int(header[2]) + 1
-                result.append(None)
-            else:
-                result.append(None)
-        return result
-
-    def first_parent_additions(self, rev: str, directory: str) -> list[Addition]:
-        """Commits on `rev`'s first-parent line (the main line) that added files under `directory`.
-
-        Newest first. A merge commit is listed with the files it brought in from the merged
-        branch; a commit made on the main line itself with the files it added.
-        """
-        out = self.git(
-            "log",
-            "--first-parent",
-            "--diff-filter=A",
-            "--name-only",
-            "-z",
-            "--format=%x1e%H%x00%P%x00%an <%ae>%x00%aI",
-            rev,
-            "--",
-            f"{directory}/",
-        )
-        additions = []
-        for record in out.split("\x1e"):
-            if not record.strip("\x00\n"):
-                continue
-            commit, parents, author, date, *paths = (part.strip("\n") for part in record.split("\x00"))
-            additions.append(Addition(commit, tuple(parents.split()), author, date, tuple(p for p in paths if p)))
-        return additions
+        return cat_blobs(self.root, ids, self.timeout) if ids else []
 
     @cached_property
     def shallow_commits(self) -> frozenset[str]:
@@ -416,6 +282,14 @@ class GitRepo:
         found.update(dict.fromkeys((path for path in changed.split("\x00") if path), None))
         return found
 
+    def list_paths(self, rev: str, directory: str) -> list[str]:
+        """Every file path under `directory` at `rev`, recursively (empty if it does not exist)."""
+        try:
+            out = self.git("ls-tree", "-r", "-z", "--name-only", rev, "--", directory)
+        except GitError:
+            return []
+        return [path for path in out.split("\x00") if path]
+
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
         try:
@@ -434,32 +308,11 @@ class GitRepo:
         Returns (commit id, path → blob id).
         """
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
-        tree = self._tree_with(f"{parent}^{{tree}}" if parent else None, blobs)
+        tree = tree_with(self.git, f"{parent}^{{tree}}" if parent else None, blobs)
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]
         return self.git(*args).strip(), blobs
-
-    def _tree_with(self, base: str | None, blobs: dict[str, str]) -> str:
-        """The tree `base` (None: empty) with each path in `blobs` set to that blob."""
-        entries: dict[str, str] = {}  # name → "mode type id"
-        if base is not None:
-            for line in self.git("ls-tree", "-z", "--full-tree", base).split("\x00"):
-                if line:
-                    info, _, name = line.partition("\t")
-                    entries[name] = info
-        nested: dict[str, dict[str, str]] = {}
-        for path, blob in blobs.items():
-            head, _, rest = path.partition("/")
-            if rest:
-                nested.setdefault(head, {})[rest] = blob
-            else:
-                entries[head] = f"100644 blob {blob}"
-        for head, inner in nested.items():
-            _mode, kind, oid = entries.get(head, "- - -").split(" ")
-            entries[head] = f"040000 tree {self._tree_with(oid if kind == 'tree' else None, inner)}"
-        listing = "".join(f"{info}\t{name}\x00" for name, info in entries.items())
-        return self.git("mktree", "-z", stdin=listing).strip()
 
     def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> str:
         """Create an annotated tag object (not yet a ref); the tagger is git's committer identity.
@@ -467,51 +320,10 @@ class GitRepo:
         With `sign`, git signs it with the user's own signing setup (SSH, GPG or X.509 key).
         """
         if sign:
-            return self._signed_tag(name, commit, message)
+            return signed_tag(self.root, self.acting_as, name, commit, message)
         ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
         text = f"object {commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{message}"
         return self.git("mktag", stdin=text).strip()
-
-    def _signed_tag(self, name: str, commit: str, message: str) -> str:
-        """`git tag -s`, without creating the ref: the tag object is published like any other.
-
-        Only `git tag` knows every signing setup, and it always creates the ref. So it runs against a
-        scratch repository that writes objects into this one's object store, given this repository's
-        effective `user.*` and `gpg.*` settings (`includeIf` sections of the user's config
-        resolve here, not in the scratch repository). The ref dies with the scratch repository.
-        """
-        import tempfile
-
-        # Exit 1 means "no such settings": git's defaults then apply in the scratch repository too.
-        settings = run_git_raw(["config", "-z", "--get-regexp", r"^(user|gpg)\."], self.root).stdout.decode()
-        overrides: list[str] = []
-        for entry in settings.split("\x00"):
-            key, _, value = entry.partition("\n")
-            if key:
-                overrides += ["-c", f"{key}={value}"]
-        objects = Path(self.git("rev-parse", "--git-path", "objects").strip())
-        objects = objects if objects.is_absolute() else self.root / objects
-        with tempfile.TemporaryDirectory(prefix="modelreg-sign-") as scratch:
-            run_git(["init", "--quiet", "--bare", scratch], cwd=self.root)
-            env = {**self.acting_as, "GIT_DIR": scratch, "GIT_OBJECT_DIRECTORY": str(objects)}
-            proc = run_git_raw(
-                [*overrides, "tag", "-s", "--cleanup=verbatim", "-F", "-", name, commit],
-                self.root,
-                message.encode(),
-                env,
-            )
-            if proc.returncode != 0:
-                lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
-                detail = "; ".join(line.removeprefix("error: ").removeprefix("fatal: ") for line in lines[-2:])
-                raise InvalidInputError(f"git could not sign the tag {name}: {detail or 'no reason given'}")
-            obj = run_git(["rev-parse", f"refs/tags/{name}"], self.root, env=env).strip()
-        # git 2.39 exits 0 and makes an unsigned tag when the SSH key file is missing.
-        if not self.git("cat-file", "tag", obj).rstrip().endswith(_SIGNATURE_ENDS):
-            raise InvalidInputError(
-                f"git made {name} without a signature (is user.signingkey set, and is the key there?); "
-                "nothing was written"
-            )
-        return obj
 
     def verify_tag(self, tag: str, allowed_signers: Path | None = None) -> tuple[bool, str]:
         """(`git verify-tag` succeeded, its raw report) for a tag name or object id."""
@@ -552,3 +364,12 @@ class GitRepo:
     def add_to_index(self, path: str, blob: str) -> None:
         """Record `path` as `blob` in the user's index, leaving every other entry as it was."""
         self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+
+    def write_worktree_file(self, rel: str, text: str, blob: str) -> None:
+        """Put a committed file in the work tree and the user's index, touching no other entry."""
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        self.add_to_index(rel, blob)

@@ -6,16 +6,18 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from modelreg.core.refs import ModelRef, tag_patterns
 from modelreg.errors import NotFoundError
 from modelreg.importers.plan import EventStep, Plan, VersionStep, describe_needed, holding, needed, subject
-
-if TYPE_CHECKING:
-    from modelreg.models import ModelState
-    from modelreg.store.hashing import Progress
-    from modelreg.writer import Writer
+from modelreg.models import ModelState
+from modelreg.ops.lifecycle import EditArgs, describe
+from modelreg.ops.register import RegisterArgs, register
+from modelreg.publish.options import WriteOptions
+from modelreg.publish.publisher import EventDraft, Publisher
+from modelreg.read.reader import Reader
+from modelreg.store.hashing import Progress
 
 # Fetches a version's bytes into the scratch directory given; returns the artifact's path.
 Fetch = Callable[[VersionStep, Path], Path]
@@ -35,9 +37,9 @@ class Imported(NamedTuple):
     events: set[str]  # source keys of history events
 
 
-def imported(reg: Writer, name: str) -> Imported:
+def imported(reader: Reader, name: str) -> Imported:
     """What earlier imports wrote for model `name`: the `imported.key` of its tags' payloads."""
-    records, _ = reg.git.read_refs(tag_patterns(name))
+    records, _ = reader.git.read_refs(tag_patterns(name))
     versions: dict[str, int] = {}
     events: set[str] = set()
     for record in records:
@@ -57,15 +59,16 @@ def imported(reg: Writer, name: str) -> Imported:
     return Imported(versions, events)
 
 
-def _state(reg: Writer, name: str) -> ModelState | None:
+def _state(reader: Reader, name: str) -> ModelState | None:
     try:
-        return reg.state(name)
+        return reader.state(name)
     except NotFoundError:
         return None
 
 
 def run(
-    reg: Writer,
+    reader: Reader,
+    publisher: Publisher,
     plan: Plan,
     source: str,
     fetch: Fetch,
@@ -79,7 +82,7 @@ def run(
     skipped = list(plan.skipped)
     already = 0
     names = list(dict.fromkeys([v.name for v in plan.versions] + [e.name for e in plan.events]))
-    done = {name: imported(reg, name) for name in names}
+    done = {name: imported(reader, name) for name in names}
     planned: dict[str, int] = {}  # dry run: the versions it would give
     for name in names:
         steps = [v for v in plan.versions if v.name == name]
@@ -87,7 +90,7 @@ def run(
         already += len(steps) - len(fresh)
         if progress is not None and fresh:
             progress.start(f"importing {name}", len(fresh))
-        next_version = max([0, *(_state(reg, name) or _no_state()).versions]) + 1
+        next_version = max([0, *(_state(reader, name) or _no_state()).versions]) + 1
         for step in fresh:
             if dry_run:
                 planned[step.key] = next_version
@@ -97,19 +100,18 @@ def run(
             with tempfile.TemporaryDirectory(prefix="modelreg-import-") as scratch:
                 path = _placeholder(step, Path(scratch)) if step.missing else fetch(step, Path(scratch))
                 origin = {**step.imported, "key": step.key, **({"missing": step.missing} if step.missing else {})}
-                with reg.git.as_author(step.who, step.date):
-                    mv = reg.register(
-                        name,
-                        path,
-                        params=dict(step.params),
-                        metrics=dict(step.metrics),
-                        tags=dict(step.tags),
-                        description=step.description,
-                        run_id=step.run_id,
-                        code_commit=step.code_commit,
-                        origin=origin,
-                        imported=origin,
-                    )
+                meta: RegisterArgs = {
+                    "params": dict(step.params),
+                    "metrics": dict(step.metrics),
+                    "tags": dict(step.tags),
+                    "description": step.description,
+                    "run_id": step.run_id,
+                    "code_commit": step.code_commit,
+                    "origin": origin,
+                    "imported": origin,
+                }
+                with reader.git.as_author(step.who, step.date):
+                    mv = register(reader, publisher, name, path, meta)
             done[name].versions[step.key] = mv.version
             registered.append({"name": name, "version": mv.version, "from": step.label})
             if progress is not None:
@@ -119,7 +121,7 @@ def run(
             if version is None:
                 skipped.append(f"{event.name}: {event.kind} {event.target!r} of {event.version_key}: no such version")
                 continue
-            state = _state(reg, name)
+            state = _state(reader, name)
             if not needed(event, state, version, done[name].events):
                 already += 1
                 continue
@@ -131,7 +133,7 @@ def run(
                     continue
                 if not event.target:
                     event = event._replace(target=state.stages[version])
-            if event.kind == "stage" and event.target in reg.config.review_required and event.action == "assign":
+            if event.kind == "stage" and event.target in reader.config.review_required and event.action == "assign":
                 skipped.append(
                     f"{event.key or event.version_key}: stage {event.target!r} requires review in this registry; "
                     f"not imported (import before setting review_required, or request it: "
@@ -141,12 +143,12 @@ def run(
             if dry_run:
                 written.append(_event_row(event, version, None))
                 continue
-            with reg.git.as_author(event.who, event.date):
-                tag = _write_event(reg, event, version, source)
+            with reader.git.as_author(event.who, event.date):
+                tag = _write_event(reader, publisher, event, version, source)
             done[name].events.add(event.key)
             written.append(_event_row(event, version, tag))
     for model in plan.models:
-        state = _state(reg, model.name)
+        state = _state(reader, model.name)
         if state is not None and not describe_needed(model, state):
             already += 1
             continue
@@ -154,10 +156,12 @@ def run(
         if dry_run or state is None:  # no version of it was imported (a dry run, or all of them skipped)
             written.append({**row, "tag": None})
             continue
-        from modelreg.ops.lifecycle import describe
-
-        tags = dict(model.tags)
-        made = describe(reg, reg.target(None, None), model.name, model.description, tags, (), f"imported from {source}")
+        edit: EditArgs = {
+            "description": model.description,
+            "tags": dict(model.tags),
+            "reason": f"imported from {source}",
+        }
+        made = describe(reader, publisher, model.name, edit)
         written.append({**row, "version": made.version, "tag": made.tag})
     return ImportReport(source, registered, written, skipped, already, dry_run)
 
@@ -180,32 +184,27 @@ def _event_row(event: EventStep, version: int, tag: str | None) -> dict[str, Any
     }
 
 
-def _write_event(reg: Writer, event: EventStep, version: int, source: str) -> str:
+def _write_event(reader: Reader, publisher: Publisher, event: EventStep, version: int, source: str) -> str:
     """One event tag (with its claim ref) as `promote`/`alias set` write them, with an `imported` payload."""
     if event.kind == "stage":
-        reg.config.check_stage(event.target)
-    dest = reg.target(None, None)
+        reader.config.check_stage(event.target)
+    dest = publisher.target(WriteOptions())
 
     def attempt() -> str:
-        view = reg.model(event.name)
-        reg.select(view.state, ModelRef(event.name, version=version))
+        view = reader.model(event.name)
+        reader.select(view.state, ModelRef(event.name, version=version))
         imported = {**event.imported, **({"key": event.key} if event.key else {})}
-        written = reg.write_event(
-            dest,
-            view.state,
-            view.events,
-            view.snap,
+        draft = EventDraft(
             event.action,
             event.kind,
             event.target,
             version,
             subject(event, version, source),
-            None,
             extra={"imported": imported},
         )
-        return written.tag
+        return publisher.write_event(dest, view, draft).tag
 
-    return reg.retry(dest, event.name, attempt)
+    return publisher.retry(dest, event.name, attempt)
 
 
 def _placeholder(step: VersionStep, scratch: Path) -> Path:

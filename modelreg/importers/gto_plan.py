@@ -1,9 +1,13 @@
-"""A GTO repository's tags and `artifacts.yaml`, as an import plan. Pure: no git, no I/O.
+"""A GTO repository's tags and declared artifacts (`dvc.yaml`, `artifacts.yaml`), as an import plan. Pure.
 
 GTO's tag grammar (gto 1.x): `NAME@vX.Y.Z` registers a version, `NAME@vX.Y.Z!#N` deregisters it,
 `NAME#STAGE#N` assigns a stage to the version registered at the tag's commit, `NAME#STAGE!#N`
 unassigns it, `NAME@deprecated#N` deprecates the artifact. A `dir:name` artifact is `dir=name`
 in tags. GTO orders events by tag date (then the per-artifact counter `N`); so does the plan.
+
+GTO's version names resolve in modelreg too: each imported version gets its GTO version as an alias
+(`churn@v3.0.0`), taken off again when GTO deregisters it. A version name an alias cannot spell
+(semver build metadata, `v1.0.0+abc`) stays in the version's `gto_version` tag only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from modelreg.core.refs import LATEST, NAME_RE, looks_like_version
 from modelreg.importers.plan import EventStep, Plan, VersionStep
 from modelreg.mlflow import mapping as mlflowmap
 
@@ -109,6 +114,16 @@ def plan(
             at_commit.setdefault((p.artifact, tag.commit), key)
             by_version[(p.artifact, p.version)] = key
             labels = entry.get("labels")
+            declared = entry.get("declared_in") or "dvc.yaml or artifacts.yaml"
+            outside = entry.get("outside")
+            missing = None
+            if isinstance(outside, str):
+                missing = (
+                    f"{declared} gives its path as {outside!r}, outside the repository: modelreg imports bytes "
+                    "only from git or the DVC cache (register them by hand)"
+                )
+            elif not path:
+                missing = f"neither dvc.yaml nor artifacts.yaml at {tag.commit[:12]} gives a path for {p.artifact!r}"
             versions.append(
                 VersionStep(
                     key=key,
@@ -124,9 +139,12 @@ def plan(
                     code_commit=tag.commit,
                     imported={**common, "artifact": p.artifact, "version": p.version, "commit": tag.commit}
                     | ({"path": path} if path else {}),
-                    missing=None if path else f"artifacts.yaml at {tag.commit[:12]} gives no path for {p.artifact!r}",
+                    missing=missing,
                 )
             )
+            alias = version_alias(p.version)
+            if alias is not None:
+                events.append(_alias(name, key, "assign", alias, tag, common))
             continue
         if p.action == "create":
             continue
@@ -134,6 +152,9 @@ def plan(
             dropped = by_version.get((p.artifact, p.version or ""))
             targets = [dropped] if dropped else []
             why = "deregistered"
+            alias = version_alias(p.version or "")
+            if dropped and alias is not None:
+                events.append(_alias(name, dropped, "unassign", alias, tag, common | {"why": why}))
         elif p.action == "deprecate":
             targets = [k for (art, _), k in by_version.items() if art == p.artifact]
             why = "artifact deprecated"
@@ -169,6 +190,27 @@ def plan(
                 event = _event(name, key, "unassign", stage_of.pop(key), tag, common | {"why": why})
                 events.append(event._replace(key=f"{tag.tag}:{key}"))
     return Plan(versions, events, skipped)
+
+
+def version_alias(version: str) -> str | None:
+    """GTO's version name as a modelreg alias (`v3.0.0`), or None when an alias cannot spell it."""
+    lowered = version.lower()
+    return lowered if NAME_RE.fullmatch(lowered) and not looks_like_version(lowered) and lowered != LATEST else None
+
+
+def _alias(name: str, key: str, action: str, alias: str, tag: GtoTag, imported: dict[str, Any]) -> EventStep:
+    return EventStep(
+        name=name,
+        version_key=key,
+        action="assign" if action == "assign" else "unassign",
+        kind="alias",
+        target=alias,
+        mode="history",
+        key=f"{SOURCE}:{tag.tag}:alias",
+        who=tag.who,
+        date=tag.date,
+        imported=imported | {"gto_version": alias},
+    )
 
 
 def _event(name: str, key: str, action: str, stage: str, tag: GtoTag, imported: dict[str, Any]) -> EventStep:

@@ -7,16 +7,16 @@ source and read the run that made it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict, Unpack
 
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
+from modelreg.importers import apply
+from modelreg.importers.apply import ImportReport
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
-
-if TYPE_CHECKING:
-    from modelreg.importers.apply import ImportReport
-    from modelreg.importers.plan import VersionStep
-    from modelreg.store.hashing import Progress
-    from modelreg.writer import Writer
+from modelreg.importers.plan import VersionStep
+from modelreg.publish.publisher import Publisher
+from modelreg.read.reader import Reader
+from modelreg.store.hashing import Progress
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]
 
@@ -133,19 +133,23 @@ def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
     return models
 
 
-def import_registry(
-    reg: Writer,
-    names: list[str],
-    *,
-    tracking_uri: str | None = None,
-    registry_uri: str | None = None,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Bring MLflow's registered models (all, or `names`) into `reg`; again later, only what is new."""
-    from mlflow.tracking import MlflowClient
+class ImportArgs(TypedDict, total=False):
+    """`Registry.import_mlflow`'s keywords."""
 
-    from modelreg.importers import apply
+    tracking_uri: str | None
+    registry_uri: str | None
+    dry_run: bool
+    progress: Progress | None
+
+
+def import_registry(reader: Reader, publisher: Publisher, names: list[str], **args: Unpack[ImportArgs]) -> ImportReport:
+    """Bring MLflow's registered models (all, or `names`); again later, only what is new."""
+    tracking_uri, registry_uri = args.get("tracking_uri"), args.get("registry_uri")
+    dry_run, progress = args.get("dry_run", False), args.get("progress")
+    try:
+        from mlflow.tracking import MlflowClient  # mlflow is an extra: `modelreg[mlflow]`
+    except ImportError:
+        raise InvalidInputError("importing from MLflow needs mlflow: pip install 'modelreg[mlflow]'") from None
 
     if registry_uri is not None and registry_uri.startswith("modelreg:"):
         raise InvalidInputError("--registry-uri names a modelreg registry: import from MLflow's own registry")
@@ -159,11 +163,11 @@ def import_registry(
                     runs[mv.run_id] = run_facts(mv.run_id, tracking_uri)
                 except NotFoundError:
                     runs[mv.run_id] = RunFacts()
-    the_plan = plan(models, runs, reg.config.stages, tracking_uri)
+    the_plan = plan(models, runs, reader.config.stages, tracking_uri)
     resolved_registry = registry_uri or client._registry_uri
 
     def fetch(step: VersionStep, scratch: Path) -> Path:
         name, version = step.imported["name"], step.imported["version"]
         return download(f"models:/{name}/{version}", scratch, tracking_uri, resolved_registry)
 
-    return apply.run(reg, the_plan, "MLflow", fetch, dry_run=dry_run, progress=progress)
+    return apply.run(reader, publisher, the_plan, "MLflow", fetch, dry_run=dry_run, progress=progress)

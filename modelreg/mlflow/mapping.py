@@ -94,11 +94,6 @@ def tags(values: Mapping[str, str]) -> dict[str, Scalar]:
     return {safe_key(k): v for k, v in sorted(values.items())}
 
 
-MODEL_NAME_RULE = (
-    "modelreg names are lowercase letters and digits, words joined by '.', '_' or '-' (e.g. fraud-detector)"
-)
-
-
 def model_name(name: str) -> str:
     """A modelreg name for an MLflow model name, for imports: `Fraud Detector` → `fraud-detector`."""
     lowered = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")

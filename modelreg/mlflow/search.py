@@ -7,15 +7,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by, search
+from modelreg.errors import InvalidInputError
+from modelreg.models import ModelVersion
 
 if TYPE_CHECKING:
     from mlflow.store.entities.paged_list import PagedList
 
-    from modelreg.models import ModelVersion
 
 T = TypeVar("T")
 MODEL_FIELDS = frozenset({"name", "tags"})
@@ -68,11 +72,41 @@ def matching(items: Iterable[T], filter_: Filter, order: Any, view: Any) -> list
     return search(items, filter_, order, view=view)
 
 
-def page(items: list[Any], max_results: int | None, page_token: str | None) -> PagedList[Any]:
-    """MLflow's PagedList of one page; the token is the offset of the next page."""
+def check_max_results(max_results: Any, threshold: int) -> int | None:
+    """MLflow's bounds: a positive integer up to the store's threshold (None: every result)."""
+    if max_results is None:
+        return None
+    if not isinstance(max_results, (int, float)) or max_results != int(max_results) or not 0 < max_results <= threshold:
+        raise InvalidInputError(
+            f"Invalid value for max_results. It must be a positive integer at most {threshold}, but got {max_results}"
+        )
+    return int(max_results)
+
+
+def page_token(offset: int) -> str:
+    """MLflow's page token: base64 of `{"offset": N}`."""
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def page_offset(token: Any) -> int:
+    """The offset a page token stands for (0 for none); an unreadable token is invalid input, as in MLflow."""
+    if not token:
+        return 0
+    try:
+        decoded = json.loads(base64.b64decode(str(token), validate=True))
+    except (ValueError, binascii.Error):
+        raise InvalidInputError(f"Invalid page token, could not base64-decode: {str(token)[:60]!r}") from None
+    offset = decoded.get("offset") if isinstance(decoded, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InvalidInputError(f"Invalid page token: {str(token)[:60]!r} holds no offset")
+    return offset
+
+
+def page(items: list[Any], max_results: Any, token: Any, threshold: int) -> PagedList[Any]:
+    """MLflow's PagedList of one page and the token of the next."""
     from mlflow.store.entities.paged_list import PagedList
 
-    start = int(page_token) if page_token and str(page_token).isdigit() else 0
-    size = max_results if max_results and max_results > 0 else len(items) or 1
+    size = check_max_results(max_results, threshold) or threshold
+    start = page_offset(token)
     end = start + size
-    return PagedList(items[start:end], str(end) if end < len(items) else None)
+    return PagedList(items[start:end], page_token(end) if end < len(items) else None)

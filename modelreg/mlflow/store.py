@@ -3,99 +3,52 @@
 MLflow finds this class through the `mlflow.model_registry_store` entry point for the scheme
 `modelreg`. Each call opens the registry afresh (MLflow keeps one store object per URI for the
 life of the process, and other writers may have changed the repository since), runs the same
-typed API the CLI runs, and turns every modelreg error into an `MlflowException`.
+typed API the CLI runs, and turns every modelreg error into an `MlflowException` with MLflow's code.
+A write that loses a race to another writer (git's ref transaction refused) is tried again from a
+fresh read, as the CLI's writes are: the transaction is atomic, so a lost attempt wrote nothing.
 
-Only this module and `importers.mlflow` import `mlflow`; `import modelreg` never does.
+Entities are built in `mlflow.entities`, sources downloaded in `mlflow.sources`. Only the
+`modelreg.mlflow` package and `importers.mlflow` import `mlflow`; `import modelreg` never does.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
+import random
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlflow.entities.model_registry import (
-    ModelVersion as MlflowModelVersion,
-)
-from mlflow.entities.model_registry import (
-    ModelVersionTag,
-    RegisteredModel,
-    RegisteredModelAlias,
-    RegisteredModelTag,
-)
+from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
-    ABORTED,
-    DATA_LOSS,
-    INTERNAL_ERROR,
-    INVALID_PARAMETER_VALUE,
-    INVALID_STATE,
-    PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
-    RESOURCE_DOES_NOT_EXIST,
 )
 from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry import (
+    SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
+)
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
-from modelreg.core.refs import NAME_RE, ModelRef
+from modelreg.api import Registry
+from modelreg.core import names
+from modelreg.core.filtering import SearchRecord
+from modelreg.core.refs import ModelRef
 from modelreg.errors import (
-    ConfigError,
-    ConflictError,
-    IntegrityError,
-    InvalidInputError,
     ModelregError,
     NotFoundError,
-    ReviewRequired,
 )
+from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import mapping as mlflowmap
+from modelreg.mlflow import search as mlflowsearch
 
 if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.models import ModelVersion
+    from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 
 T = TypeVar("T")
-_CODES: tuple[tuple[type[ModelregError], int], ...] = (
-    (ReviewRequired, PERMISSION_DENIED),
-    (NotFoundError, RESOURCE_DOES_NOT_EXIST),
-    (ConflictError, ABORTED),
-    (IntegrityError, DATA_LOSS),
-    (ConfigError, INVALID_STATE),
-    (InvalidInputError, INVALID_PARAMETER_VALUE),
-)
-_PULLED: list[str] = []  # directories handed to MLflow as download URIs: removed when the process ends
-
-
-@atexit.register
-def _remove_pulled() -> None:
-    for directory in _PULLED:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextmanager
-def mlflow_errors() -> Iterator[None]:
-    """modelreg's errors as MlflowException, with the same one-line message the CLI prints."""
-    try:
-        yield
-    except ModelregError as exc:
-        code = next((code for kind, code in _CODES if isinstance(exc, kind)), INTERNAL_ERROR)
-        raise MlflowException(f"modelreg: {exc}", error_code=code) from None
-
-
-def _logged_model_id(source: str) -> str | None:
-    """`models:/m-<id>` → `m-<id>`: MLflow 3 registers logged models by that URI."""
-    rest = source.removeprefix("models:/") if source.startswith("models:/") else ""
-    return rest if rest.startswith("m-") and "/" not in rest else None
-
-
-def _unsupported(what: str, instead: str) -> MlflowException:
-    return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=INVALID_STATE)
-
-
-_VIA_MLFLOW = "set through MLflow's registry API"
+WRITE_ATTEMPTS = 30
 
 
 class ModelregRegistryStore(AbstractStore):
@@ -103,112 +56,26 @@ class ModelregRegistryStore(AbstractStore):
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        with mlflow_errors():
+        with checks.mlflow_errors():
             self.path = mlflowmap.registry_path(store_uri or "")
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
 
-    # --- helpers ---------------------------------------------------------------------------
-
     def _call(self, work: Callable[[Registry], T]) -> T:
-        from modelreg.api import Registry
-
-        with mlflow_errors():
+        with checks.mlflow_errors():
             return work(Registry.open(self.path))
 
-    @staticmethod
-    def _name(name: str) -> str:
-        if not isinstance(name, str) or not NAME_RE.fullmatch(name) or len(name) > 100:
-            raise MlflowException(
-                f"modelreg: {name!r} is not a valid model name here: {mlflowmap.MODEL_NAME_RULE}",
-                error_code=INVALID_PARAMETER_VALUE,
-            )
-        return name
-
-    @staticmethod
-    def _version(version: object) -> int:
-        try:
-            number = int(str(version))
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise MlflowException(f"modelreg: {version!r} is not a version number", error_code=INVALID_PARAMETER_VALUE)
-        return number
-
-    def _entity(self, reg: Registry, mv: ModelVersion) -> MlflowModelVersion:
-        manifest = mv.manifest
-        found = manifest.extra.get("origin")
-        origin: dict[str, Any] = found if isinstance(found, dict) else {}
-        view = reg.model(mv.name)
-        touched = [e.date for e in view.events if e.version == mv.version or mv.version in e.archived]
-        created = mlflowmap.millis(manifest.created_at)
-        updated = max([created, *(mlflowmap.millis(d) for d in touched if d)])
-        return MlflowModelVersion(
-            name=mv.name,
-            version=str(mv.version),
-            creation_timestamp=created,
-            last_updated_timestamp=updated,
-            description=manifest.description,
-            user_id=manifest.created_by,
-            current_stage=mlflowmap.to_mlflow_stage(mv.stage),
-            source=str(origin.get("source") or f"models:/{mv.name}/{mv.version}"),
-            run_id=manifest.lineage.run_id,
-            tags=[
-                ModelVersionTag(key, "" if value is None else str(value))  # type: ignore[no-untyped-call]
-                for key, value in manifest.tags.items()
-            ],
-            aliases=list(mv.aliases),
-            model_id=origin.get("model_id"),
-        )
-
-    def _get(self, reg: Registry, ref: ModelRef) -> MlflowModelVersion:
-        return self._entity(reg, reg.resolve(ref))
-
-    def _model_entity(self, reg: Registry, name: str) -> RegisteredModel:
-        view = reg.model(name)
-        state = view.state
-        first = reg.resolve(ModelRef(name, version=min(state.versions)))
-        dates = [mlflowmap.millis(e.date) for e in view.events if e.date]
-        created = mlflowmap.millis(first.manifest.created_at)
-        return RegisteredModel(
-            name=name,
-            creation_timestamp=created,
-            last_updated_timestamp=max([created, *dates]),
-            description=state.description,
-            latest_versions=self._latest(reg, name, None),
-            tags=[
-                RegisteredModelTag(key, "" if value is None else str(value))  # type: ignore[no-untyped-call]
-                for key, value in sorted(state.tags.items())
-            ],
-            aliases=[
-                RegisteredModelAlias(alias, str(version))  # type: ignore[no-untyped-call]
-                for alias, version in sorted(state.aliases.items())
-            ],
-        )
-
-    def _latest(self, reg: Registry, name: str, stages: list[str] | None) -> list[MlflowModelVersion]:
-        """Per stage asked for, the version modelreg resolves `NAME/STAGE` to (its most recent holder).
-
-        With no stages, MLflow's meaning: per stage ("None" included), the highest version in it.
-        """
-        state = reg.state(name)
-        found: list[int] = []
-        if stages:
-            for stage in stages:
-                ours = mlflowmap.to_modelreg_stage(stage, reg.config.stages)
-                if ours is None:
-                    holder = max((v for v in state.versions if v not in state.stages), default=None)
-                else:
-                    holder = state.stage_holder(ours)
-                if holder is not None and holder not in found:
-                    found.append(holder)
-        else:
-            newest: dict[str | None, int] = {}
-            for version in state.versions:
-                held = state.stages.get(version)
-                newest[held] = max(version, newest.get(held, 0))
-            found = sorted(newest.values())
-        return [self._get(reg, ModelRef(name, version=v)) for v in found]
+    def _write(self, work: Callable[[Registry], T], first: Registry | None = None) -> T:
+        """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
+        for number in range(WRITE_ATTEMPTS):
+            try:
+                return work(first if first is not None and number == 0 else Registry.open(self.path))
+            except ModelregError as exc:
+                if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
+                    with checks.mlflow_errors():
+                        raise
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**number)))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
 
     # --- registered models -----------------------------------------------------------------
 
@@ -216,9 +83,9 @@ class ModelregRegistryStore(AbstractStore):
         self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None
     ) -> RegisteredModel:
         """A modelreg model exists once it has a version: this checks the name and writes nothing."""
-        self._name(name)
+        checks.model_name(name)
         if tags or description:
-            raise _unsupported(
+            raise checks.unsupported(
                 "a description or tags before the model's first version",
                 "register a version first, then update_registered_model / set_registered_model_tag",
             )
@@ -228,47 +95,61 @@ class ModelregRegistryStore(AbstractStore):
                 reg.model(name)
             except NotFoundError:
                 return RegisteredModel(name=name, tags=[], aliases=[], latest_versions=[])
-            raise MlflowException(
-                f"modelreg: registered model {name!r} already exists", error_code=RESOURCE_ALREADY_EXISTS
-            )
+            raise MlflowException(f"Registered Model (name={name}) already exists.", error_code=RESOURCE_ALREADY_EXISTS)
 
         return self._call(create)
 
     def update_registered_model(self, name: str, description: str, deployment_job_id: Any = None) -> RegisteredModel:
         """The model's own description, as a `describe` event (`NAME#_describe#SEQ`)."""
-        self._name(name)
+        checks.model_name(name)
 
         def update(reg: Registry) -> RegisteredModel:
-            reg.describe(name, description=description or "", reason=_VIA_MLFLOW)
-            return self._model_entity(reg, name)
+            if reg.state(name).description != (description or ""):
+                reg.describe(name, description=description or "", reason=checks.VIA_MLFLOW)
+            return entities.model(reg, name)
 
-        return self._call(update)
+        return self._write(update)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        raise _unsupported(
-            "renaming a model", "its name is in every git tag and manifest; register the versions under the new name"
+        raise checks.unsupported(
+            "renaming a model",
+            "a version's name is in its git tag, claim ref and signed manifest, which never change; "
+            "register its versions under the new name (copy_model_version)",
         )
 
     def delete_registered_model(self, name: str) -> None:
-        raise _unsupported(
-            "deleting a model", "modelreg keeps every version and event; archive its versions (stage 'Archived')"
-        )
+        """A `NAME#_delete#SEQ` event (ops.deletion): no version resolves or lists; history keeps them."""
+        checks.model_name(name)
+        self._write(lambda reg: reg.delete(name, reason=checks.DELETED))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        self._name(name)
-        return self._call(lambda reg: self._model_entity(reg, name))
+        checks.model_name(name)
+        return self._call(lambda reg: entities.model(reg, name))
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[MlflowModelVersion]:
-        self._name(name)
-        return self._call(lambda reg: self._latest(reg, name, stages))
+        checks.model_name(name)
+        return self._call(lambda reg: entities.latest(reg, name, stages))
 
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
-        self._name(name)
-        self._call(lambda reg: reg.describe(name, tags=mlflowmap.tags({tag.key: tag.value}), reason=_VIA_MLFLOW))
+        checks.model_name(name)
+        key = checks.tag_key(tag.key)
+
+        def set_tag(reg: Registry) -> None:
+            if reg.state(name).tags.get(key) != tag.value:
+                reg.describe(name, tags=mlflowmap.tags({key: tag.value}), reason=checks.VIA_MLFLOW)
+
+        self._write(set_tag)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self._name(name)
-        self._call(lambda reg: reg.describe(name, remove_tags=(mlflowmap.safe_key(key),), reason=_VIA_MLFLOW))
+        """Deleting a tag the model does not have does nothing, as in MLflow's stores."""
+        checks.model_name(name)
+        safe = checks.tag_key(key)
+
+        def delete(reg: Registry) -> None:
+            if safe in reg.state(name).tags:
+                reg.describe(name, remove_tags=(safe,), reason=checks.VIA_MLFLOW)
+
+        self._write(delete)
 
     def search_registered_models(
         self,
@@ -277,15 +158,18 @@ class ModelregRegistryStore(AbstractStore):
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList[Any]:
-        from modelreg.core.filtering import SearchRecord
-        from modelreg.mlflow import search as mlflowsearch
+        threshold = SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD
 
         def search(reg: Registry) -> PagedList[Any]:
-            filter_, order = mlflowsearch.models(filter_string, order_by)
-            names = [summary.name for summary in reg.models()]
-            found = mlflowsearch.matching(names, filter_, order, lambda name: SearchRecord(name=name))
-            paged = mlflowsearch.page(found, max_results, page_token)
-            return PagedList([self._model_entity(reg, name) for name in paged], paged.token)
+            mlflowsearch.check_max_results(max_results, threshold)
+            mlflowsearch.page_offset(page_token)
+            filter_, _ = mlflowsearch.models(filter_string, None)
+            keys = checks.model_order(order_by)
+            found = mlflowsearch.matching([m.name for m in reg.models()], filter_, None, lambda n: SearchRecord(name=n))
+            models = [entities.model(reg, name) for name in found]
+            for field, descending in reversed(keys):
+                models.sort(key=lambda m, f=field: getattr(m, f) or 0, reverse=descending)  # type: ignore[misc]
+            return mlflowsearch.page(models, max_results, page_token, threshold)
 
         return self._call(search)
 
@@ -302,24 +186,20 @@ class ModelregRegistryStore(AbstractStore):
         local_model_path: str | None = None,
         model_id: str | None = None,
     ) -> MlflowModelVersion:
-        """Download the model through MLflow and register it as any `modelreg register` does."""
-        from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
-
-        self._name(name)
-        with mlflow_errors():
-            run_id = run_id or logged_model_run(model_id or _logged_model_id(source), self.tracking_uri)
+        """Fetch the source (`mlflow.sources`) and register it as any `modelreg register` does."""
+        checks.model_name(name)
+        version_tags = mlflowmap.tags({checks.tag_key(t.key): t.value for t in tags or []})
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
-            if local_model_path is not None and Path(local_model_path).exists():
-                path = Path(local_model_path)
-            else:
-                with mlflow_errors():
-                    path = download(source, scratch, self.tracking_uri)
-            with mlflow_errors():
-                facts = run_facts(run_id, self.tracking_uri) if run_id else RunFacts()
+            with checks.mlflow_errors():
+                reg = Registry.open(self.path)
+                run_id = sources.run_of(run_id, model_id, source, self.tracking_uri)
+                facts = sources.facts(run_id, self.tracking_uri)
+            path = sources.fetch(reg, source, Path(scratch), self.tracking_uri, local_model_path)
             origin = {
                 "from": "MLflow",
                 "source": source,
                 "run_id": run_id,
+                "run_link": run_link,
                 "experiment_id": facts.experiment_id,
                 "model_id": model_id,
                 "tracking_uri": self.tracking_uri,
@@ -331,25 +211,26 @@ class ModelregRegistryStore(AbstractStore):
                     path,
                     params=mlflowmap.params(facts.params),
                     metrics=mlflowmap.metrics(facts.metrics),
-                    tags=mlflowmap.tags({t.key: t.value for t in tags or []}),
+                    tags=version_tags,
                     description=description or "",
                     run_id=run_id,
                     code_commit=facts.git_commit,
                     origin={k: v for k, v in origin.items() if v is not None},
                 )
-                return self._get(reg, ModelRef(name, version=mv.version))
+                return entities.version(reg, mv, touched="")
 
-            return self._call(register)
+            return self._write(register, reg)
 
     def update_model_version(self, name: str, version: Any, description: str) -> MlflowModelVersion:
-        self._name(name)
-        number = self._version(version)
+        checks.model_name(name)
+        number = checks.version_number(version)
 
         def update(reg: Registry) -> MlflowModelVersion:
-            reg.update(name, number, description=description or "")
-            return self._get(reg, ModelRef(name, version=number))
+            if reg.resolve(ModelRef(name, version=number)).manifest.description != (description or ""):
+                reg.update(name, number, description=description or "")
+            return entities.numbered(reg, name, number)
 
-        return self._call(update)
+        return self._write(update)
 
     def transition_model_version_stage(
         self, name: str, version: Any, stage: str, archive_existing_versions: bool
@@ -359,45 +240,46 @@ class ModelregRegistryStore(AbstractStore):
         `archive_existing_versions=True` is modelreg's single-holder archiving (previous holders of a
         `single_holder` stage are archived in the same event); False keeps them where they are.
         """
-        self._name(name)
-        number = self._version(version)
+        checks.model_name(name)
+        number = checks.version_number(version)
 
         def transition(reg: Registry) -> MlflowModelVersion:
             target = mlflowmap.to_modelreg_stage(stage, reg.config.stages)
-            current = reg.state(name).stages.get(number)
-            reg.select(reg.state(name), ModelRef(name, version=number))
+            view = reg.model(name)
+            current = view.state.stages.get(number)
+            reg.reader.select(view.state, ModelRef(name, version=number))
+            before = reg.reader.version(view, number)
+            if current == target:
+                return entities.version(reg, before, view)
             if target is None:
-                if current is not None:
-                    reg.remove_stage(name, number, reason="MLflow: transition to stage None")
-            elif current != target:
-                reg.promote(name, number, target, keep_existing=not archive_existing_versions)
-            return self._get(reg, ModelRef(name, version=number))
+                event = reg.remove_stage(name, number, reason="MLflow: transition to stage None")
+            else:
+                event = reg.promote(name, number, target, keep_existing=not archive_existing_versions)
+            return entities.version(reg, before._replace(stage=target), touched=event.date)
 
-        return self._call(transition)
+        return self._write(transition)
 
     def delete_model_version(self, name: str, version: Any) -> None:
-        raise _unsupported(
-            "deleting a model version",
-            "versions and their events are immutable git tags; take it out of service with stage 'Archived' "
-            "or by moving its aliases",
-        )
+        """A `NAME#_delete#SEQ` event for the version: it no longer resolves or lists; history keeps it."""
+        checks.model_name(name)
+        number = checks.version_number(version)
+        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED))
 
     def get_model_version(self, name: str, version: Any) -> MlflowModelVersion:
-        self._name(name)
-        number = self._version(version)
-        return self._call(lambda reg: self._get(reg, ModelRef(name, version=number)))
+        checks.model_name(name)
+        number = checks.version_number(version)
+        return self._call(lambda reg: entities.numbered(reg, name, number))
 
     def get_model_version_download_uri(self, name: str, version: Any) -> str:
         """A local directory holding the version's bytes, pulled and verified as `modelreg pull` does."""
-        self._name(name)
-        number = self._version(version)
+        checks.model_name(name)
+        number = checks.version_number(version)
 
         def pull(reg: Registry) -> str:
             mv = reg.resolve(ModelRef(name, version=number))
-            directory = tempfile.mkdtemp(prefix=f"modelreg-{name}-v{number}-")
-            _PULLED.append(directory)
-            placed = reg.pull(mv, Path(directory) / "model")
-            return str(placed)
+            directory = tempfile.mkdtemp(prefix=f"modelreg-{names.encode(name)}-v{number}-")
+            checks.PULLED.append(directory)
+            return str(reg.pull(mv, Path(directory) / "model"))
 
         return self._call(pull)
 
@@ -408,48 +290,69 @@ class ModelregRegistryStore(AbstractStore):
         order_by: Any = None,
         page_token: Any = None,
     ) -> PagedList[Any]:
-        from modelreg.mlflow import search as mlflowsearch
+        threshold = SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD
 
         def search(reg: Registry) -> PagedList[Any]:
+            mlflowsearch.check_max_results(max_results, threshold)
+            mlflowsearch.page_offset(page_token)
             filter_, order = mlflowsearch.versions(filter_string, order_by)
-            names = mlflowsearch.names_wanted(filter_)
+            wanted = mlflowsearch.names_wanted(filter_)
             found = []
             for summary in reg.models():
-                if names is None or summary.name in names:
+                if wanted is None or summary.name in wanted:
                     view = reg.model(summary.name)
-                    found += [reg.version(view, version) for version in view.state.versions]
-            matched = mlflowsearch.matching(found, filter_, order, mlflowsearch.version_record)
-            paged = mlflowsearch.page(matched, max_results, page_token)
-            return PagedList([self._entity(reg, mv) for mv in paged], paged.token)
+                    found += [(reg.reader.version(view, number), view) for number in view.state.versions]
+            matched = mlflowsearch.matching(found, filter_, order, lambda pair: mlflowsearch.version_record(pair[0]))
+            paged = mlflowsearch.page(matched, max_results, page_token, threshold)
+            return PagedList([entities.version(reg, mv, view) for mv, view in paged], paged.token)
 
         return self._call(search)
 
     def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
-        self._name(name)
-        number = self._version(version)
-        self._call(lambda reg: reg.update(name, number, tags=mlflowmap.tags({tag.key: tag.value})))
+        checks.model_name(name)
+        number = checks.version_number(version)
+        key = checks.tag_key(tag.key)
+
+        def set_tag(reg: Registry) -> None:
+            if reg.resolve(ModelRef(name, version=number)).manifest.tags.get(key) != tag.value:
+                reg.update(name, number, tags=mlflowmap.tags({key: tag.value}))
+
+        self._write(set_tag)
 
     def delete_model_version_tag(self, name: str, version: Any, key: str) -> None:
-        self._name(name)
-        number = self._version(version)
-        self._call(lambda reg: reg.update(name, number, remove_tags=(mlflowmap.safe_key(key),)))
+        """Deleting a tag the version does not have does nothing, as in MLflow's stores."""
+        checks.model_name(name)
+        number = checks.version_number(version)
+        safe = checks.tag_key(key)
+
+        def delete(reg: Registry) -> None:
+            if safe in reg.resolve(ModelRef(name, version=number)).manifest.tags:
+                reg.update(name, number, remove_tags=(safe,))
+
+        self._write(delete)
 
     # --- aliases -----------------------------------------------------------------------------
 
     def set_registered_model_alias(self, name: str, alias: str, version: Any) -> None:
-        self._name(name)
-        number = self._version(version)
+        checks.model_name(name)
+        number = checks.version_number(version)
 
         def set_alias(reg: Registry) -> None:
             if reg.state(name).aliases.get(alias) != number:
                 reg.set_alias(name, alias, number)
 
-        self._call(set_alias)
+        self._write(set_alias)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        self._name(name)
-        self._call(lambda reg: reg.remove_alias(name, alias))
+        """Deleting an alias the model does not have does nothing, as in MLflow's stores."""
+        checks.model_name(name)
+
+        def delete(reg: Registry) -> None:
+            if alias in reg.state(name).aliases:
+                reg.remove_alias(name, alias)
+
+        self._write(delete)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
-        self._name(name)
-        return self._call(lambda reg: self._get(reg, ModelRef(name, alias=alias)))
+        checks.model_name(name)
+        return self._call(lambda reg: entities.version(reg, reg.resolve(ModelRef(name, alias=alias))))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
+from modelreg.core import names
 from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
+from modelreg.ops.deletion import collectable
+from modelreg.publish.fetching import fetch
+from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
+from modelreg.read.reader import Reader
 from modelreg.read.refcheck import lean_ref_check
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import Reader
-    from modelreg.results import GcReport, VerifyReport
-    from modelreg.store.hashing import Progress
+from modelreg.read.sigverify import signature_findings
+from modelreg.results import GcReport, VerifyReport
+from modelreg.store.blobs import older_than
+from modelreg.store.hashing import Progress
 
 _MANIFEST_PATH = re.compile(re.escape(manifestmod.MODELS_DIR) + r"/([^/]+)/v([1-9][0-9]*)\.yaml")
 
@@ -45,14 +49,15 @@ def tagged_manifests(reg: Reader, events: dict[str, list[Event]]) -> tuple[dict[
 def verify(
     reg: Reader, name: str | None = None, *, blobs: bool = False, progress: Progress | None = None
 ) -> VerifyReport:
+    """Check tags, claim refs and manifests (and, with `blobs`, re-hash every stored blob)."""
+    if name is not None:
+        reg.model(name)  # an unknown model is an error, not an empty report
     snap = reg.snapshot(name)
     findings = [Finding("event", p.split(":", 1)[0], p) for p in snap.problems]
     for model, model_events in sorted(snap.events.items()):
         findings += _event_findings(model, model_events, snap.claims)
-    from modelreg.read.evidence import review_findings
 
     findings += review_findings(reg.context, snap.events)
-    from modelreg.read.sigverify import signature_findings
 
     findings += signature_findings(reg.context, snap.events, remembered=False)  # verify asks git every time
     manifests, manifest_findings = tagged_manifests(reg, snap.events)
@@ -62,7 +67,10 @@ def verify(
     checked = 0
     if blobs:
         unique: dict[str, ArtifactFile] = {}
+        deleted = collectable(reg, snap, -math.inf)  # every deleted version: `gc` may have taken its blobs
         for manifest in manifests.values():
+            if (manifest.name, manifest.version) in deleted:
+                continue
             for blob in manifest.artifact.files:
                 unique.setdefault(blob.digest, blob)
         if progress is not None:
@@ -76,7 +84,6 @@ def verify(
             if problem:
                 findings.append(Finding("blob", blob.digest, problem))
     events = sum(1 for model in snap.events.values() for e in model if e.seq is not None)
-    from modelreg.results import VerifyReport
 
     return VerifyReport(
         models=sum(1 for model in snap.events.values() if any(e.action == "register" for e in model)),
@@ -99,12 +106,8 @@ def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str
     near = [e for e in events if e.action == "register" or e is event or (e.seq is not None and e.seq == event.seq)]
     findings = [f for f in _event_findings(event.name, near, claims) if event.tag in f.subject.split(", ")]
     if event.seq is not None and reg.config.review_required:
-        from modelreg.read.evidence import review_findings
-
         findings += review_findings(reg.context, {event.name: events}, only=event.tag)
     if reg.config.require_signed:
-        from modelreg.read.sigverify import signature_findings
-
         findings += signature_findings(reg.context, {event.name: events}, only=event.tag)
     return findings
 
@@ -165,8 +168,17 @@ def _worktree_findings(reg: Reader, tag: str, tagged: Manifest) -> list[Finding]
 
 
 def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 3600) -> GcReport:
-    """Blobs of the configured store that no manifest references; deleted only when asked."""
-    from modelreg.store.blobs import older_than
+    """Blobs of the configured store that no manifest references; deleted only when asked.
+
+    Blobs younger than `grace_s` seconds are kept: a registration may be uploading them. A blob
+    is referenced through a version tag, so when the registry's remote exists its refs are
+    fetched first (a ref moved or deleted there is an IntegrityError), and gc refuses while the
+    main branch or HEAD has a manifest whose version tag is not here.
+    """
+    if grace_s < 0:
+        raise InvalidInputError("the grace period must not be negative")
+    if reg.source is None and reg.config.remote in reg.git.remote_names():
+        fetch(reg, strict=True)
 
     snap = reg.snapshot(None)
     manifests, findings = tagged_manifests(reg, snap.events)
@@ -183,7 +195,8 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
             "in this clone: run `modelreg fetch` (or push the tag from the clone that registered it); "
             "nothing was deleted"
         )
-    referenced = {blob.digest for m in manifests.values() for blob in m.artifact.files}
+    gone = collectable(reg, snap, grace_s)  # versions deleted longer ago than the grace period
+    referenced = {b.digest for m in manifests.values() if (m.name, m.version) not in gone for b in m.artifact.files}
     store = reg.store(reg.config.store)
     unreferenced, young = [], 0
     for blob in store.list_blobs():
@@ -199,7 +212,6 @@ def collect_garbage(reg: Reader, *, delete: bool = False, grace_s: float = 24 * 
             store.remove(blob.digest)
         for path in leftovers:
             store.remove_path(path)
-    from modelreg.results import GcReport
 
     return GcReport(
         reg.config.store, len(referenced), tuple(sorted(unreferenced, key=lambda b: b.digest)), young, leftovers, delete
@@ -225,11 +237,12 @@ def _untagged_manifest(reg: Reader, events: dict[str, list[Event]]) -> tuple[str
         if commit is None or commit in seen:
             continue
         seen.add(commit)
-        listing = reg.git.git("ls-tree", "-r", "-z", "--name-only", commit, "--", manifestmod.MODELS_DIR)
-        for path in sorted(listing.split("\x00")):
+        for path in sorted(reg.git.list_paths(commit, manifestmod.MODELS_DIR)):
             found = _MANIFEST_PATH.fullmatch(path)
             if found is not None and path not in tagged:
-                return path, label, version_tag(found[1], int(found[2]))
+                name = names.decode(found[1])
+                if name is not None:
+                    return path, label, version_tag(name, int(found[2]))
     return None
 
 

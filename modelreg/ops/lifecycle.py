@@ -17,111 +17,95 @@ Restrict who may sign them with `signers: {_retire: [...], _unretire: [...]}`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg.core.refs import ModelRef, check_name
 from modelreg.core.values import check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import manifest as manifestmod
-from modelreg.read.reader import registration
+from modelreg.models import Action, Event, Scalar
+from modelreg.ops.assign import write
+from modelreg.publish.options import WriteArgs, WriteOptions
+from modelreg.publish.publisher import EventDraft, Publisher
+from modelreg.read.reader import ModelView, Reader, registration
+from modelreg.results import UpdateResult
 
-if TYPE_CHECKING:
-    from modelreg.models import Action, Event, Scalar
-    from modelreg.publish.push import Target
-    from modelreg.results import UpdateResult
-    from modelreg.writer import Writer
+
+class EditArgs(WriteArgs, total=False):
+    """`Registry.update`'s and `Registry.describe`'s keywords: what to change, and how the write goes."""
+
+    description: str | None
+    tags: dict[str, Scalar] | None
+    remove_tags: tuple[str, ...]
+    branch: str | None  # update only: the branch to commit to
 
 
-def retire(reg: Writer, dest: Target, name: str, reason: str, *, back: bool = False) -> Event:
+def edit_options(args: EditArgs) -> tuple[str | None, dict[str, Scalar] | None, tuple[str, ...], WriteOptions]:
+    """(description, tags, tags to remove, write options) of `args`."""
+    opts = WriteOptions(args.get("push"), args.get("remote"), args.get("sign"), args.get("reason"))
+    return args.get("description"), args.get("tags"), args.get("remove_tags", ()), opts
+
+
+def retire(reader: Reader, publisher: Publisher, name: str, opts: WriteOptions, *, back: bool = False) -> Event:
     """Retire model `name` (or, with `back`, return it to service)."""
     check_name(name)
-    if not reason or not reason.strip():
+    if not opts.reason or not opts.reason.strip():
         raise InvalidInputError(f"say why with a reason: {'unretiring' if back else 'retiring'} a model is audited")
 
-    def attempt() -> Event:
-        state, events, snap, _ = reg.model(name)
+    def draft(view: ModelView) -> EventDraft:
+        state = view.state
         if back and state.retired is None:
             raise InvalidInputError(f"{name} is not retired")
         if not back and state.retired is not None:
             raise InvalidInputError(f"{name} is already retired ({state.retired})")
-        latest = state.latest
-        assert latest is not None
+        assert state.latest is not None
         action: Action = "unretire" if back else "retire"
         subject = f"{name} back in service" if back else f"{name} retired"
-        return reg.write_event(dest, state, events, snap, action, "model", f"_{action}", latest, subject, reason)
+        return EventDraft(action, "model", f"_{action}", state.latest, subject, opts.reason)
 
-    return reg.retry(dest, name, attempt)
+    return write(reader, publisher, name, opts, draft)
 
 
-def describe(
-    reg: Writer,
-    dest: Target,
-    name: str,
-    description: str | None,
-    tags: dict[str, Scalar] | None,
-    remove_tags: tuple[str, ...],
-    reason: str | None,
-) -> Event:
+def describe(reader: Reader, publisher: Publisher, name: str, args: EditArgs) -> Event:
     """Set the model's own description and tags (not a version's)."""
+    description, tags, remove_tags, opts = edit_options(args)
     check_name(name)
     if description is None and not tags and not remove_tags:
         raise InvalidInputError("nothing to describe: give a description, tags to set or tags to remove")
     new_tags = check_scalars(tags or {}, "tags")
 
-    def attempt() -> Event:
-        state, events, snap, _ = reg.model(name)
+    def draft(view: ModelView) -> EventDraft:
+        state = view.state
         unknown = [key for key in remove_tags if key not in state.tags]
         if unknown:
             raise NotFoundError(f"{name} has no model tag {', '.join(map(repr, unknown))}")
         after = {k: v for k, v in state.tags.items() if k not in remove_tags} | new_tags
         if (description in (None, state.description)) and after == dict(state.tags):
             raise InvalidInputError(f"{name} already has that description and those tags")
+        assert state.latest is not None
         extra = _changes(description, new_tags, remove_tags)
-        latest = state.latest
-        assert latest is not None
-        made = reg.write_event(
-            dest,
-            state,
-            events,
-            snap,
-            "describe",
-            "model",
-            "_describe",
-            latest,
-            f"{name} described",
-            reason,
-            extra=extra,
-        )
-        return _with_changes(made, description, new_tags, remove_tags)
+        return EventDraft("describe", "model", "_describe", state.latest, f"{name} described", opts.reason, extra=extra)
 
-    return reg.retry(dest, name, attempt)
+    made = write(reader, publisher, name, opts, draft)
+    return _with_changes(made, description, new_tags, remove_tags)
 
 
-def update(
-    reg: Writer,
-    dest: Target,
-    name: str,
-    version: int,
-    description: str | None,
-    tags: dict[str, Scalar] | None,
-    remove_tags: tuple[str, ...],
-    reason: str | None,
-) -> UpdateResult:
+def update(reader: Reader, publisher: Publisher, name: str, version: int, args: EditArgs) -> UpdateResult:
     """Commit the version's new description and tags, and record the change as a `_update` event."""
+    description, tags, remove_tags, opts = edit_options(args)
+    target = publisher.target(opts, args.get("branch"), commits=True)
     check_name(name)
     if description is None and not tags and not remove_tags:
         raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
     extra_tags = check_scalars(tags or {}, "tags")
-    reg.git.identity()
-
-    from modelreg.results import UpdateResult
+    reader.git.identity()
 
     def attempt() -> UpdateResult:
-        base, move_from = reg._commit_base(dest)
-        state, events, snap, _ = reg.model(name)
-        reg.select(state, ModelRef(name, version=version))
+        base, move_from = publisher.commit_base(target)
+        view = reader.model(name)
+        reader.select(view.state, ModelRef(name, version=version))
         # The branch being committed to holds the latest description and tags, not the work tree.
-        current = reg.read_manifest(name, version, registration(events, version).commit, base)
+        current = reader.read_manifest(name, version, registration(view.events, version).commit, base)
         unknown = [key for key in remove_tags if key not in current.tags]
         if unknown:
             raise NotFoundError(f"{name} v{version} has no tag {', '.join(map(repr, unknown))}")
@@ -132,18 +116,18 @@ def update(
             return UpdateResult(current, None)
         rel = manifestmod.manifest_path(name, version)
         text = manifestmod.to_yaml(updated)
-        commit, blobs = reg.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
+        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: update {name} v{version}")
         extra = {**_changes(description, extra_tags, remove_tags), "manifest_commit": commit}
-        refs, event = reg.make_event(
-            dest, state, events, snap, "update", "version", "_update", version, f"{name} v{version} updated", reason,
-            extra=extra,
-        )  # fmt: skip
-        warnings = reg._publish_commit(
-            dest, move_from, commit, rel, text, blobs[rel], refs, f"modelreg: update {name} v{version}"
+        draft = EventDraft(
+            "update", "version", "_update", version, f"{name} v{version} updated", opts.reason, extra=extra
+        )
+        refs, event = publisher.make_event(target, view, draft)
+        warnings = publisher.publish_commit(
+            target, move_from, commit, {rel: (text, blobs[rel])}, refs, f"modelreg: update {name} v{version}"
         )
         return UpdateResult(updated, commit, warnings, _with_changes(event, description, extra_tags, remove_tags))
 
-    return reg.retry(dest, name, attempt)
+    return publisher.retry(target, name, attempt)
 
 
 def _changes(description: str | None, tags: dict[str, Any], removed: tuple[str, ...]) -> dict[str, Any]:

@@ -19,8 +19,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from modelreg import __version__, cachefile
-from modelreg.core.refs import NAME_RE, version_tag
+from modelreg import cachefile
+from modelreg.core import names
+from modelreg.core.refs import version_tag
 from modelreg.errors import ModelregError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
@@ -30,6 +31,7 @@ from modelreg.git import GitRepo
 from modelreg.models import Manifest
 from modelreg.paths import cache_dir
 from modelreg.results import REQUESTS_DIR, LintReport
+from modelreg.version import __version__
 
 _MANIFEST_FILE = re.compile(r"v([1-9][0-9]*)\.yaml")
 _FORMAT = "1"  # of the verdict cache: change it when the checks change
@@ -139,8 +141,12 @@ def _manifest_files(root: Path, problems: list[str]) -> list[_File]:
         if not model.is_dir():
             problems.append(f"{rel_dir}: not a model directory (expected {manifestmod.MODELS_DIR}/NAME/vN.yaml)")
             continue
-        if not NAME_RE.fullmatch(model.name):
-            problems.append(f"{rel_dir}: {model.name!r} is not a valid model name")
+        name = names.decode(model.name)
+        if name is None:
+            problems.append(
+                f"{rel_dir}: {model.name!r} is not a model's directory name (a model name's key: {names.RULE}; "
+                "uppercase letters and other characters escaped as `modelreg` writes them)"
+            )
             continue
         for entry in _entries(Path(model.path)):
             rel = f"{rel_dir}/{entry.name}"
@@ -150,7 +156,7 @@ def _manifest_files(root: Path, problems: list[str]) -> list[_File]:
                 continue
             data = _read(Path(entry.path))
             if data is not None:
-                found.append(_File(rel, model.name, int(match[1]), data))
+                found.append(_File(rel, name, int(match[1]), data))
     return found
 
 

@@ -10,24 +10,18 @@ shown nothing else is wrong, in a clone that is up to date with the remote.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import version_claim_ref
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.publish.push import Target
-    from modelreg.read.reader import Reader
-    from modelreg.results import UpgradeResult
+from modelreg.models import Event
+from modelreg.ops.checks import tagged_manifests
+from modelreg.publish.fetching import fetch_for_write
+from modelreg.publish.push import Target, publish
+from modelreg.read.reader import Reader
+from modelreg.read.sigverify import signature_findings
+from modelreg.results import UpgradeResult
 
 
 def upgrade(reader: Reader, target: Target) -> UpgradeResult:
-    from modelreg.ops.checks import tagged_manifests
-    from modelreg.results import UpgradeResult
-
     if target.remote is not None:
-        from modelreg.publish.fetching import fetch_for_write
-
         fetch_for_write(reader, target, None)
     snap = reader.snapshot(None)
     unclaimed = {
@@ -43,14 +37,10 @@ def upgrade(reader: Reader, target: Target) -> UpgradeResult:
             if manifest is not None and event.digest is not None and event.digest != manifest.artifact.digest:
                 refused[event.tag] = f"{event.tag} records {event.digest}, but its manifest names another digest"
     if reader.config.require_signed:
-        from modelreg.read.sigverify import signature_findings
-
         pending = {name: [e for e in events if e.tag not in refused] for name, events in unclaimed.items()}
         refused.update((f.subject, f.message) for f in signature_findings(reader.context, pending))
     claimed = sorted((e for events in unclaimed.values() for e in events if e.tag not in refused), key=_order)
     if claimed:
-        from modelreg.publish.push import publish
-
         claims = [(version_claim_ref(e.name, e.version), e.object) for e in claimed]
         publish(reader.git, target, claims, "modelreg: upgrade: claim version tags")
     return UpgradeResult(tuple(e.tag for e in claimed), tuple(sorted(refused.values())))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import claim_prefixes, is_claim_ref, parse_tag_name, tag_patterns
 from modelreg.errors import IntegrityError, InvalidInputError
 from modelreg.git import remote as gitremote
-
-if TYPE_CHECKING:
-    from modelreg.publish.push import Target
-    from modelreg.read.reader import Reader
-    from modelreg.results import FetchReport
+from modelreg.publish.push import Target
+from modelreg.read.reader import Reader
+from modelreg.results import FetchReport
 
 
-def fetch(reader: Reader, remote: str | None = None) -> FetchReport:
+def fetch(reader: Reader, remote: str | None = None, *, strict: bool = False) -> FetchReport:
     """Bring the registry's tags, claim refs and branch up to date from `remote`.
+
+    With `strict`, the first ref that moved or vanished on the remote is raised as an
+    IntegrityError (what a read with `--fetch` wants) instead of reported.
 
     A plain `git fetch` keeps a stale local tag when the remote's moved, and a stale clone can
     resurrect a tag deleted remotely; here every local modelreg ref is first compared with
@@ -26,8 +25,8 @@ def fetch(reader: Reader, remote: str | None = None) -> FetchReport:
     branches = {reader.git.branch(), f"refs/heads/{reader.config.main_branch}"} - {None}
     moved, only_here = compare_and_fetch(reader, name, None, sorted(b for b in branches if b))
     problems = [*moved, *only_here]
-    from modelreg.results import FetchReport
-
+    if strict and problems:
+        raise IntegrityError(f"{problems[0]} (run `modelreg fetch` for the full list)")
     return FetchReport(name, not problems, tuple(problems))
 
 

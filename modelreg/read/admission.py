@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from modelreg.core import names
 from modelreg.core.events import event_from_tag
 from modelreg.core.refs import (
     MAX_NUMBER,
@@ -26,7 +27,9 @@ from modelreg.core.refs import (
 from modelreg.errors import MalformedEvent
 from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
+from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
+from modelreg.read.sigverify import signature_findings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,7 +57,8 @@ def list_refs(ctx: Context, name: str) -> Listing:
     text = ref_ids(ctx.git, tag_patterns(name))
     versions: dict[int, Entry] = {}
     targets: dict[str, list[Entry]] = {}
-    version_prefix, event_prefix = f"{TAGS_PREFIX}{name}@v", f"{TAGS_PREFIX}{name}#"
+    key = names.encode(name)  # a model's name as tag names carry it (core.names)
+    version_prefix, event_prefix = f"{TAGS_PREFIX}{key}@v", f"{TAGS_PREFIX}{key}#"
     valid: dict[str, bool] = {}  # target → whether a tag name may carry it (few targets, many tags)
     for line in text.splitlines():
         # `parse_tag_name` by string operations: the patterns fixed the model, and this runs once per tag.
@@ -156,9 +160,6 @@ class Judge:
         """Signatures of the tags whose claim holds: the only ones `rejections` checks."""
         if not self.ctx.config.require_signed:
             return
-        # Deferred: sigverify imports `cryptography` (25-75 ms measured), paid only where signing is required.
-        from modelreg.read.sigverify import signature_findings
-
         todo = [
             event
             for entry in entries
@@ -241,9 +242,6 @@ class Judge:
         config = self.ctx.config
         if event.kind != "stage" or event.target not in config.review_required or event.action == "unassign":
             return True
-        # Deferred as in policy.rejections: evidence brings the request-file YAML reader, for reviewed stages only.
-        from modelreg.read.evidence import review_findings
-
         context = [event]
         if event.request is None and event.action == "rollback":
             # held_before looks for an earlier holder among the pending events of that stage and version.

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import Path
+from typing import NamedTuple
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from modelreg.formats.config import Config
-    from modelreg.git import GitRepo
+from modelreg.formats.config import Config
+from modelreg.git import GitRepo
 
 
 class Context(NamedTuple):

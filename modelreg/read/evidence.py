@@ -10,19 +10,18 @@ was merged); when that fails the check fails and says the history is shallow, ne
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
 
+from modelreg import cachefile
 from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
-from modelreg.git.repo import Addition
+from modelreg.git.history import Addition, first_parent_additions, parents_of
+from modelreg.git.remote import deepen
 from modelreg.models import Event, Finding
+from modelreg.paths import cache_dir
+from modelreg.read.context import Context
 from modelreg.results import REQUESTS_DIR, Merge
-
-if TYPE_CHECKING:
-    from collections.abc import Collection
-
-    from modelreg.read.context import Context
 
 # How much deeper each fetch into a shallow clone goes (cumulative: 1, 9, 73 commits), then all of it.
 # A deploy job's checkout usually ends at the request's own merge, so the first step is the one taken.
@@ -62,7 +61,7 @@ def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[
         if (merge := next((m for m in merges.get(rid, []) if commit in (None, m.commit)), None)) is not None
     }
     if found:  # a merge commit's parents are what show it was merged: they must be here
-        parents = ctx.git.git("show", "--no-patch", "--format=%P", *{m.commit for m in found.values()}).split()
+        parents = parents_of(ctx.git, sorted({m.commit for m in found.values()}))
         if ctx.git.missing_objects(sorted(set(parents))):
             return [rid for rid, _ in wanted]
     return [rid for rid, commit in wanted if (rid, commit) not in found]
@@ -70,8 +69,6 @@ def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[
 
 def _deepen(ctx: Context, step: int | None, missing: list[str]) -> None:
     """Fetch more of the main line's history into this shallow clone, or fail saying how to get it."""
-    from modelreg.git.remote import deepen
-
     remote, want = ("origin", "HEAD") if ctx.source else (ctx.config.remote, f"refs/heads/{ctx.config.main_branch}")
     try:
         deepen(ctx.git, remote, want, step)
@@ -117,11 +114,8 @@ def _is_commit_id(rev: str) -> bool:
 def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition]:
     """The main line's request additions; kept across processes by tip commit (a commit fixes its history)."""
     if not _is_commit_id(rev):
-        return ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+        return first_parent_additions(ctx.git, rev, REQUESTS_DIR)
     import os
-
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     ident = ("additions", 1, str(ctx.root), rev, REQUESTS_DIR, sorted(shallow))
     path = os.path.join(cache_dir(), "evidence", cachefile.file_name(*map(str, ident)))
@@ -131,7 +125,7 @@ def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition
             return [Addition(*fields) for fields in cached[1]]
         except TypeError:  # a damaged entry: read afresh
             pass
-    additions = ctx.git.first_parent_additions(rev, REQUESTS_DIR)
+    additions = first_parent_additions(ctx.git, rev, REQUESTS_DIR)
     cachefile.dump(path, (ident, [tuple(a) for a in additions]))
     return additions
 

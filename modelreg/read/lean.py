@@ -71,8 +71,8 @@ class Query:
         self.config = judge.ctx.config
 
     def decide(self, ref: ModelRef, full: bool) -> Decided:
-        if not self.listing.versions:
-            raise Undecided
+        if not self.listing.versions or "_delete" in self.listing.targets:
+            raise Undecided  # no version, or a tombstone (it removes versions, stages, aliases): the full replay
         retired = self.retired()
         if retired is not None and ref.version is None:
             raise Undecided  # select refuses it: the full read words why

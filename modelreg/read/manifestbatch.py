@@ -11,16 +11,13 @@ afresh every time.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg import cachefile
 from modelreg.errors import ModelregError
 from modelreg.formats import manifest as manifestmod
-from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
-
-if TYPE_CHECKING:
-    from modelreg.git import GitRepo
-    from modelreg.models import Event
+from modelreg.git import GitRepo
+from modelreg.models import Artifact, ArtifactFile, Event, Lineage, Manifest, Training
 
 FORMAT = 1
 Parsed = tuple[Any, ...] | str | None  # a manifest as plain data, why it does not parse, or None: no such file

@@ -12,13 +12,11 @@ The expensive checks (signatures, review evidence) run only when the policy asks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.core.refs import claim_ref, version_claim_ref
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.read.context import Context
+from modelreg.models import Event
+from modelreg.read.context import Context
+from modelreg.read.evidence import review_findings
+from modelreg.read.sigverify import signature_findings
 
 
 def claim_problem(event: Event, claims: dict[str, str]) -> str | None:
@@ -45,8 +43,6 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
             reasons[event.tag] = problem
     config = ctx.config
     if config.require_signed:
-        from modelreg.read.sigverify import signature_findings
-
         unsigned = [e for e in events if e.tag not in reasons]
         tags = {e.tag for e in unsigned}
         for finding in signature_findings(ctx, {name: unsigned}) if unsigned else ():
@@ -63,8 +59,6 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
             reasons[event.tag] = f"{event.tag} points at another commit than its version's tag"
     pending = [e for e in events if e.seq is not None and e.tag not in reasons]
     if config.review_required and any(e.kind == "stage" and e.target in config.review_required for e in pending):
-        from modelreg.read.evidence import review_findings
-
         for finding in review_findings(ctx, {name: pending}):
             reasons.setdefault(finding.subject, finding.message)
     return reasons

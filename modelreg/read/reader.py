@@ -7,31 +7,27 @@ code is imported unless the answer needs it (see yamlio, snapshot).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from modelreg.core import asof
 from modelreg.core.events import history_order, replay
 from modelreg.core.refs import ModelRef, check_name, parse_ref, parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.formats import manifest as manifestmod
+from modelreg.formats.config import Config
+from modelreg.git import GitRepo
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
 from modelreg.read import lean, snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from pathlib import Path
-    from typing import Any
-
-    from modelreg.formats.config import Config
-    from modelreg.git import GitRepo
-    from modelreg.read.when import When
-    from modelreg.store.blobs import BlobStore
-    from modelreg.store.hashing import Progress
+from modelreg.read.when import When, moment
+from modelreg.store.blobs import BlobStore, open_store
+from modelreg.store.hashing import Progress
+from modelreg.store.transfer import check_destination, materialise
 
 
 class ModelView(NamedTuple):
@@ -68,8 +64,6 @@ class Reader:
 
     def moment(self, when: When, option: str = "--at") -> asof.Moment:
         """The point in the event log `when` names (see modelreg.read.when)."""
-        from modelreg.read.when import moment
-
         return moment(self.git, when, option)
 
     def model(self, name: str, at: When | None = None) -> ModelView:
@@ -86,6 +80,8 @@ class Reader:
         if not state.versions:
             if moment is not None and registered:
                 raise self.not_found(f"{name} had no version yet at {moment}")
+            if deleted := [e.tag for e in events if e.action == "delete" and e.kind == "model"]:
+                raise self.not_found(f"{name} was deleted ({deleted[-1]})")
             if not rejected:
                 raise self.not_found(f"no model named {name!r} is registered{self._closest(name)}")
             error = self.not_found(f"no version of {name!r} takes effect: the policy leaves out every one")
@@ -103,7 +99,7 @@ class Reader:
 
     def not_found(self, message: str) -> NotFoundError:
         """A not-found error, marked as possibly stale when this clone has a remote it may lag behind."""
-        return NotFoundError(message, maybe_stale=not self.source and bool(self.git.git("remote").strip()))
+        return NotFoundError(message, maybe_stale=not self.source and bool(self.git.remote_names()))
 
     def state(self, name: str) -> ModelState:
         return self.model(name).state
@@ -170,21 +166,6 @@ class Reader:
         view = self._deciding(parsed, at, full=True)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
-
-    def locate(self, ref: str | ModelRef, at: When | None = None) -> Located:
-        """(name, version, digest) of a reference, from the refs alone (the register tag's payload).
-
-        Reads no manifest when the register tag records the digest; `resolve`, `show` and `pull`
-        refuse a version whose manifest names another digest than its tag.
-        """
-        parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self._deciding(parsed, at, full=False)
-        with _telling(view.rejected):
-            version = self.select(view.state, parsed)
-            digest = registration(view.events, version).digest
-            if digest is None:
-                digest = self.version(view, version).digest
-        return Located(parsed.name, version, digest, view.rejected)
 
     def _deciding(self, ref: ModelRef, at: When | None, full: bool) -> ModelView:
         """What decides `ref`: the events that can (read.lean), else the model's full replay."""
@@ -317,8 +298,6 @@ class Reader:
         """
         from pathlib import Path
 
-        from modelreg.store.transfer import check_destination, materialise
-
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         origin = resolved.manifest.extra.get("origin")
         if isinstance(origin, dict) and isinstance(origin.get("missing"), str):
@@ -335,8 +314,6 @@ class Reader:
         return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
-        from modelreg.store.blobs import open_store
-
         if self.source and "://" not in url and not os.path.isabs(url):
             raise InvalidInputError(
                 f"the store {url!r} is a path inside the registry's repository: pull from a clone of "
@@ -344,15 +321,6 @@ class Reader:
             )
         options = self.config.store_options if url == self.config.store else {}
         return open_store(url, self.root, options)
-
-
-class Located(NamedTuple):
-    """What `locate` finds: a version named by the refs alone."""
-
-    name: str
-    version: int
-    digest: str
-    warnings: tuple[str, ...] = ()
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from modelreg.core.refs import MODEL_TARGETS, parse_tag_name
 from modelreg.models import ModelState, RefCheck
 from modelreg.read.admission import Entry, Judge, list_refs
+from modelreg.read.evidence import review_findings
 from modelreg.read.lean import Query, Undecided
 from modelreg.read.policy import claim_problem
 from modelreg.read.reader import ModelView
@@ -37,6 +38,8 @@ def lean_ref_check(reader: Reader, tag: str) -> RefCheck | None:
     if parsed is None or parsed.target in MODEL_TARGETS:
         return None
     judge = Judge(reader.context, parsed.name, list_refs(reader.context, parsed.name))
+    if "_delete" in judge.listing.targets:
+        return None  # a tombstone removes versions from the state: the full read judges it
     try:
         checked = _check(judge, tag)
     except Undecided:
@@ -86,12 +89,8 @@ def _check(judge: Judge, tag: str) -> Checked:
         if event.request is None and event.action == "rollback":
             raise Undecided  # its review may rest on an earlier holder among every event
         ctx = judge.ctx
-        if ctx.config.review_required:
-            # Deferred as in policy.rejections: evidence brings the request-file YAML reader.
-            from modelreg.read.evidence import review_findings
-
-            if review_findings(ctx, {event.name: [event]}, only=event.tag):
-                raise Undecided
+        if ctx.config.review_required and review_findings(ctx, {event.name: [event]}, only=event.tag):
+            raise Undecided
     if judge.ctx.config.require_signed and event.tag in judge.reasons:
         raise Undecided  # its signature (checked when it was read) does not count
     registration = judge.registration(event.version)

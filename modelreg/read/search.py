@@ -7,17 +7,24 @@ and `resolve` see them; a version the policy leaves out is not there to be found
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
 from modelreg.core import filtering
 from modelreg.errors import InvalidInputError
-from modelreg.models import ModelVersion, SearchResult
+from modelreg.models import Event, ModelVersion, SearchResult
 from modelreg.paths import cache_dir
 from modelreg.read.manifestbatch import Batch
+from modelreg.read.reader import ModelView, Reader
+from modelreg.read.when import When
 
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.read.reader import ModelView, Reader
+
+class SearchArgs(TypedDict, total=False):
+    """`Registry.search`'s keywords."""
+
+    model: str | None
+    order_by: Sequence[str]
+    limit: int | None
+    at: When | None
 
 
 def search(
@@ -27,18 +34,17 @@ def search(
     model: str | None = None,
     order_by: Sequence[str] = (),
     limit: int | None = None,
-    views: list[ModelView] | None = None,
+    at: When | None = None,
 ) -> SearchResult:
     """The versions matching `filter_` (every version when empty), ordered by `order_by`, at most `limit`.
 
-    `views`: the models to search, as the caller already read them (time travel passes a past state).
+    With `at`, stages and aliases are as they were then, and only versions registered by then are searched.
     """
     parsed = filtering.parse_filter(filter_)
     order = filtering.parse_order_by(order_by)
     if limit is not None and limit < 1:
         raise InvalidInputError(f"the limit must be at least 1, not {limit}")
-    if views is None:
-        views = reader.views(model)
+    views = reader.views(model, at)
     registrations = []
     for view in views:
         admitted = set(view.state.versions)

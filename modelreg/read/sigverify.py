@@ -19,13 +19,16 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelreg import cachefile
+from modelreg.core.signatures import signature_problem
+from modelreg.git import GitRepo
 from modelreg.git.peeled import raw_objects
 from modelreg.models import Event, Finding
-from modelreg.read.sshsig import Signers, good_report, parse_signers
+from modelreg.paths import cache_dir
+from modelreg.read.context import Context
 
 if TYPE_CHECKING:
-    from modelreg.git import GitRepo
-    from modelreg.read.context import Context
+    from modelreg.read.sshsig import Signers
 
 
 def signature_findings(
@@ -43,7 +46,6 @@ def signature_findings(
     if isinstance(allowed, str):
         return [Finding("signature", ctx.config.allowed_signers or "", allowed)]
     reports = _reports(ctx, [e.object for e in todo], allowed, remembered)
-    from modelreg.core.signatures import signature_problem
 
     findings = []
     for event, (verified, report) in zip(todo, reports, strict=True):
@@ -65,8 +67,6 @@ def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered:
         return _ask_git(ctx, objects, allowed)
     if not remembered:
         return _judge(ctx, objects, allowed)
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     key = _signers_key(ctx, allowed)
     path = os.path.join(cache_dir(), "signatures", cachefile.file_name(key))
@@ -84,6 +84,9 @@ def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered:
 
 def _judge(ctx: Context, objects: list[str], allowed: Path) -> list[tuple[bool, str]]:
     """(accepted, report) of each tag: checked in process where that is certain (see sshsig), else by git."""
+    # Deferred: sshsig imports `cryptography` (25-75 ms measured), paid only where a signature is checked.
+    from modelreg.read.sshsig import good_report
+
     signers = _signers(ctx, allowed)
     good: dict[str, str] = {}
     if signers is not None:
@@ -97,6 +100,8 @@ def _judge(ctx: Context, objects: list[str], allowed: Path) -> list[tuple[bool, 
 
 
 def _signers(ctx: Context, allowed: Path) -> Signers | None:
+    from modelreg.read.sshsig import parse_signers  # deferred: see _judge
+
     """The allowed-signers file (and git's revocation list) as sshsig reads them; None: leave it all to git."""
     if ctx.git not in _REVOKED:
         _REVOKED[ctx.git] = ctx.git.config_get("gpg.ssh.revocationFile")
@@ -155,9 +160,6 @@ def _allowed_signers(ctx: Context) -> Path | str | None:
 def _content_file(text: str) -> Path:
     """A private file holding `text`, named by its digest (so made once, and never changed after)."""
     import hashlib
-
-    from modelreg import cachefile
-    from modelreg.paths import cache_dir
 
     data = text.encode("utf-8", errors="surrogateescape")
     directory = os.path.join(cache_dir(), "signers")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from bisect import insort
 from operator import itemgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from modelreg import cachefile
 from modelreg.core.events import event_from_tag
@@ -33,10 +33,8 @@ from modelreg.core.refs import (
     tag_patterns,
 )
 from modelreg.errors import MalformedEvent
+from modelreg.git import GitRepo
 from modelreg.models import Event
-
-if TYPE_CHECKING:
-    from modelreg.git import GitRepo
 
 FORMAT = 9  # 9: registrations record `after`; payload text checked for Unicode
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each

@@ -11,15 +11,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from modelreg.core.asof import Moment
 from modelreg.core.instants import parse_instant, parse_span
 from modelreg.core.refs import TAGS_PREFIX, parse_tag_name
 from modelreg.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from modelreg.git import GitRepo
+from modelreg.git import GitRepo
 
 When = str | datetime | Moment
 

@@ -8,14 +8,12 @@ timeline are folded from that history (timeline.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg.core.refs import check_name
+from modelreg.read.reader import ModelView, Reader
 from modelreg.report.records import ModelRecord, SiteRecord
 from modelreg.report.timeline import spans
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import ModelView, Reader
 
 HIGHLIGHT = "production"
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from modelreg.core import names
 from modelreg.core.events import ARCHIVED
 from modelreg.models import Event, ModelVersion
 from modelreg.report.charts import esc, is_number, metric_svg, number, timeline_svg
@@ -25,8 +26,8 @@ INDEX = "index.html"
 
 
 def model_page(name: str) -> str:
-    """The path of a model's page inside the report (model names are safe as file names)."""
-    return f"models/{name}.html"
+    """The path of a model's page inside the report (a model's key is safe as a file name and in a URL)."""
+    return f"models/{names.encode(name)}.html"
 
 
 def _page(title: str, body: str, root: str) -> str:

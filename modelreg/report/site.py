@@ -12,16 +12,13 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from modelreg.errors import InvalidInputError
+from modelreg.read.reader import Reader
 from modelreg.report.gather import gather
 from modelreg.report.pages import INDEX, index_html, model_html, model_page
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import Reader
-    from modelreg.report.records import SiteRecord
-    from modelreg.results import ReportResult
+from modelreg.report.records import SiteRecord
+from modelreg.results import ReportResult
 
 MARKER = ".modelreg-report"  # marks a directory as a report that a later one may replace
 
@@ -43,7 +40,6 @@ def write_report(
     site = gather(reader, names)
     pages = render_site(site)
     _write(out, pages)
-    from modelreg.results import ReportResult
 
     return ReportResult(
         path=out,

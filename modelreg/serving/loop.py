@@ -18,17 +18,19 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, claim_prefixes, parse_ref, tag_patterns
+from modelreg.display import jsonview
+from modelreg.display.cioutput import text_of
 from modelreg.errors import ExitCode, IntegrityError, InvalidInputError, ModelregError, NotFoundError
+from modelreg.git.lsrefs import ls_refs
+from modelreg.git.remote import entry_id, head_entries
+from modelreg.models import Artifact, ModelVersion, RefCheck
+from modelreg.paths import cache_home
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
 from modelreg.serving.records import Deployed, Record, SyncResult
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.models import ModelVersion, RefCheck
 
 HOOK_TIMEOUT_S = 300.0  # a hook that hangs is stopped and counted as failed (run again next round)
 
@@ -105,6 +107,7 @@ class _Syncer:
         self.pending: Record | None = None
         self.hook_env: dict[str, str] = {}
         self.policy: dict[str, str | None] = {}  # path → its id in the last full read's policy commit
+        self.verified: set[str] = set()  # version directories this process hashed (or pulled) itself
 
     def emit(self, record: Record) -> None:
         if self.on_record is not None:
@@ -180,7 +183,6 @@ class _Syncer:
         """With a URL: one ls-refs for the watched prefixes, compared with the last full read's answer."""
         if self.repo is None or self.watch is None or self.layout.current_name() is None:
             return False
-        from modelreg.git.lsrefs import ls_refs
 
         seen = ls_refs(self.repo, list(self.watch.prefixes))
         if self.watch.unchanged(seen):
@@ -197,9 +199,6 @@ class _Syncer:
         root tree (a few KiB) tells whether the policy could have changed, instead of reading every
         ref of the model again.
         """
-        from modelreg.git.remote import head_entries
-        from modelreg.paths import cache_home
-
         assert self.repo is not None
         try:
             fetched, entries = head_entries(self.repo, tuple(self.policy), cache_home() / "repos")
@@ -208,8 +207,6 @@ class _Syncer:
         return fetched == head and entries == self.policy
 
     def _open(self) -> Registry:
-        from modelreg.api import Registry
-
         if self.repo is not None:
             return Registry.open_url(self.repo, self.parsed.name)
         return Registry.open(self.path)
@@ -220,8 +217,8 @@ class _Syncer:
         for warning in view.rejected:
             self._tell(warning)
         try:
-            version = reg.select(view.state, self.parsed)
-            resolved = reg.version(view, version)
+            version = reg.reader.select(view.state, self.parsed)
+            resolved = reg.reader.version(view, version)
         except ModelregError as exc:
             exc.warnings = view.rejected
             raise
@@ -230,23 +227,40 @@ class _Syncer:
             raise NotFoundError(f"{self.parsed.name} v{version} has no version tag")
         check = reg.check_ref(event.tag)  # the same audit as `modelreg check-ref`: claim, review, signature
         name = plan.version_dir_name(resolved.name, resolved.version, resolved.digest)
-        if self.layout.current_name() != name or self.current() is None:
+        artifact = resolved.manifest.artifact
+        if self.layout.current_name() != name or self.current() is None or not self._trusted(name, artifact):
             self._deploy(reg, resolved, name, check)
         if self.repo is not None:
             listing = reg.git.ref_ids([*tag_patterns(self.parsed.name), *claim_prefixes(self.parsed.name)])
             refs = dict(line.split(" ", 1) for line in listing.splitlines() if line)
             decisive = plan.decisive_refs(self.parsed.name, version, event)
             self.watch = plan.watch(self.parsed.name, decisive, refs, reg.context.policy_commit or "")
-            from modelreg.git.remote import entry_id
 
             head = reg.context.policy_commit or ""
             self.policy = {p: entry_id(reg.git, head, p) for p in plan.policy_paths(reg.config.allowed_signers)}
 
-    def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
-        from modelreg.display import jsonview
-        from modelreg.display.cioutput import text_of
+    def _trusted(self, name: str, artifact: Artifact) -> bool:
+        """Whether the version directory `current` already names may stay: ours all through, and hashed once."""
+        if self._set_aside(name):
+            return False
+        if name not in self.verified and self.layout.holds(name, artifact):
+            self.verified.add(name)
+        return name in self.verified
 
+    def _set_aside(self, name: str) -> bool:
+        """Quarantine versions/`name` if another user could have planted or changed it; whether it did."""
+        problem = self.layout.planted(name)
+        if problem is None:
+            return False
+        moved = self.layout.quarantine(name)
+        self.verified.discard(name)
+        where = moved.relative_to(self.layout.dest)
+        self.emit(Record("quarantined", f"versions/{name} {problem}: moved to {where}, never served; pulled afresh"))
+        return True
+
+    def _deploy(self, reg: Registry, resolved: ModelVersion, name: str, check: RefCheck) -> None:
         artifact = resolved.manifest.artifact
+        self._set_aside(name)
         if not self.layout.holds(name, artifact):
             incoming = self.layout.incoming()
             try:
@@ -254,6 +268,7 @@ class _Syncer:
                 self.layout.install(incoming / name, name)
             finally:
                 shutil.rmtree(incoming, ignore_errors=True)
+        self.verified.add(name)
         before = self.layout.current_name()
         when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         target = self.layout.current / artifact.files[0].path if artifact.is_single_file else self.layout.current

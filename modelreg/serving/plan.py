@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from modelreg.core import names
 from modelreg.core.refs import (
     CLAIMS_PREFIX,
     TAGS_PREFIX,
@@ -28,7 +29,7 @@ LOOKAHEAD = 3  # new claim refs are watched for the next 3 seqs (and version num
 
 def version_dir_name(name: str, version: int, digest: str) -> str:
     """`fraud-v7-3f2a9c0d1e4b`: the name, the version and the first 12 hex digits of the digest."""
-    return f"{name}-v{version}-{digest.removeprefix('sha256:')[:12]}"
+    return f"{names.encode(name)}-v{version}-{digest.removeprefix('sha256:')[:12]}"
 
 
 def poll_delay(interval: float, rand: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-RecordKind = Literal["swap", "hook", "hook-failed", "ignored", "refused", "error", "cleaned", "pruned"]
+RecordKind = Literal["swap", "hook", "hook-failed", "ignored", "refused", "error", "cleaned", "pruned", "quarantined"]
 
 
 class Deployed(NamedTuple):

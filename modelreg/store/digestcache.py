@@ -25,6 +25,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+from modelreg.store.hashing import sha256_file
+
 StatKey = tuple[int, int, int, int, int]
 
 _SECOND = 1_000_000_000
@@ -78,7 +80,6 @@ class DigestCache:
         digest, written = str(row[5]), int(row[6])
         if not _racy(key, written):
             return digest
-        from modelreg.store.hashing import sha256_file
 
         checked = self._now()
         try:

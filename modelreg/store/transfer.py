@@ -10,7 +10,6 @@ import os
 import shutil
 import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -181,6 +180,8 @@ def ingest(
             blob = ArtifactFile(rel, digest, size)
             return blob, store.put(src, blob)
 
+        from concurrent.futures import ThreadPoolExecutor  # imports logging: 10 ms on every read's start-up
+
         with ThreadPoolExecutor(_LOCAL_WORKERS if isinstance(store, LocalStore) else WORKERS) as pool:
             results = list(pool.map(one, files))
         changed = [src for src, _ in files if stat_key(src) != keys[src]]
@@ -258,6 +259,8 @@ def materialise(
         if progress:
             progress(sum(b.size for b in artifact.files if b.digest in hits))
         if misses:
+            from concurrent.futures import ThreadPoolExecutor  # imports logging: 10 ms on every read's start-up
+
             with ThreadPoolExecutor(WORKERS) as pool:
                 filled = pool.map(lambda b: cache.fill(store, b, progress), misses)
                 hits.update(zip((b.digest for b in misses), filled, strict=True))

@@ -137,13 +137,19 @@ def test_gto_plan_follows_tag_order_and_explains_what_does_not_map() -> None:
         ("GTO:churn@v0.0.1", "c1:m.pkl", True),
         ("GTO:churn@v0.1.0", None, False),
     ]
-    assert [(e.key, e.action, e.target, e.version_key) for e in plan.events] == [
+    stages = [e for e in plan.events if e.kind == "stage"]
+    assert [(e.key, e.action, e.target, e.version_key) for e in plan.events if e.kind == "alias"] == [
+        ("GTO:churn@v0.0.1:alias", "assign", "v0.0.1", "GTO:churn@v0.0.1"),  # GTO's version name resolves
+        ("GTO:churn@v0.1.0:alias", "assign", "v0.1.0", "GTO:churn@v0.1.0"),
+        ("GTO:churn@v0.0.1!#5:alias", "unassign", "v0.0.1", "GTO:churn@v0.0.1"),  # and leaves on deregister
+    ]
+    assert [(e.key, e.action, e.target, e.version_key) for e in stages] == [
         ("GTO:churn#dev#1", "assign", "staging", "GTO:churn@v0.0.1"),
         ("GTO:churn#prod#2", "assign", "production", "GTO:churn@v0.0.1"),
         ("GTO:churn#prod#3", "assign", "production", "GTO:churn@v0.1.0"),
         ("churn@v0.0.1!#5:GTO:churn@v0.0.1", "unassign", "production", "GTO:churn@v0.0.1"),
     ]
-    assert plan.events[0].imported["tag"] == "churn#dev#1" and plan.events[0].who == "Ann <ann@example.com>"
+    assert stages[0].imported["tag"] == "churn#dev#1" and stages[0].who == "Ann <ann@example.com>"
     assert any(line.startswith("churn#dev!#4:") for line in plan.skipped)
     assert any(line.startswith("churn#qa#6: GTO stage 'qa'") for line in plan.skipped)
 

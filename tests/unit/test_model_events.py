@@ -71,3 +71,28 @@ def test_update_is_recorded_and_changes_no_state() -> None:
 def test_malformed_model_events(tag: str, payload: dict[str, Any]) -> None:
     with pytest.raises(MalformedEvent):
         decode(tag, {"modelreg": 1, "version": 1, **payload})
+
+
+def _deleted(seq: int, version: int, kind: str) -> Any:
+    payload = {"modelreg": 1, "action": "delete", "kind": kind, "target": "_delete", "version": version}
+    return decode(f"m#_delete#{seq}", payload)
+
+
+def test_a_deleted_version_leaves_the_state_with_its_stage_and_alias() -> None:
+    events = [reg(1), reg(2), reg(3), change(1, "production", 2), change(2, "champion", 2, kind="alias")]
+    state = replay("m", [*events, _deleted(3, 2, "version")])
+    assert (state.versions, state.stages, state.aliases) == ((1, 3), {}, {})
+    assert state.holders["production"] == ()
+    assert replay("m", events).versions == (1, 2, 3)
+
+
+def test_a_deleted_model_keeps_only_versions_registered_after_it() -> None:
+    events = [reg(1), reg(2), model_event(1, "describe", 2, description="old"), _deleted(2, 2, "model"), reg(3)]
+    state = replay("m", events)
+    assert (state.versions, state.description) == ((3,), "")
+
+
+def test_a_delete_event_of_another_kind_is_malformed() -> None:
+    payload = {"modelreg": 1, "action": "delete", "kind": "stage", "target": "_delete", "version": 1}
+    with pytest.raises(MalformedEvent):
+        decode("m#_delete#1", payload)

@@ -82,7 +82,7 @@ def test_request_id_of_a_path(path: str, expected: str | None) -> None:
         (("kind: stage", "kind: tag"), "'stage' or 'alias'"),
         (("version: 7", "version: 0"), "positive version"),
         (("version: 7", "version: seven"), "must be an integer"),
-        (("name: fraud", "name: Fraud!"), "invalid model name"),
+        (("name: fraud", "name: a:b"), "invalid model name"),
         (("target: production", "target: ../x"), "invalid stage name"),
         (("id: fraud-production-v7-3f9a1c", "id: Bad Id"), "invalid request id"),
     ],

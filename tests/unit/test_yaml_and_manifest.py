@@ -304,7 +304,7 @@ def test_missing_key(key: str) -> None:
         ({"version": True}, "key 'version' must be an integer, not True"),
         ({"version": 0}, "key 'version' must be a positive integer"),
         ({"name": 7}, "key 'name' must be a string, not 7"),
-        ({"name": "Fraud Detector"}, "key 'name' is not a valid model name: 'Fraud Detector'"),
+        ({"name": "fraud/detector"}, "key 'name' is not a valid model name: 'fraud/detector'"),
         ({"created_at": 20261123}, "key 'created_at' must be a string"),
         ({"description": ["a"]}, "key 'description' must be a string"),
         ({"params": [1, 2]}, "key 'params' must be a mapping, not [1, 2]"),

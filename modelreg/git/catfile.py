@@ -1,0 +1,67 @@
+"""Reading many files at once: one `git cat-file --batch` for every (revision, path) asked."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from modelreg import cachefile
+from modelreg.errors import GitError
+from modelreg.git.process import run_git_raw
+from modelreg.paths import cache_dir
+
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def read_files(
+    root: Path, files: list[tuple[str | None, str]], keep: bool, timeout: float | None = None
+) -> list[str | None]:
+    """See `GitRepo.read_files`."""
+    known: dict[tuple[str, str], str | None] = {}
+    for rev, path in files:
+        if keep and rev is not None and _FULL_ID.fullmatch(rev):
+            cached = cachefile.load(_object_file(rev, path))
+            if isinstance(cached, tuple) and cached[:2] == (rev, path):
+                known[rev, path] = cached[2]
+    asked = [(rev, path) for rev, path in files if rev is not None and (rev, path) not in known]
+    texts = cat_blobs(root, [f"{r}:{p}" for r, p in asked], timeout) if asked else []
+    for (rev, path), text in zip(asked, texts, strict=True):
+        known[rev, path] = text
+        if keep and _FULL_ID.fullmatch(rev):
+            cachefile.dump(_object_file(rev, path), (rev, path, text))
+    return [known[rev, path] if rev is not None else _worktree_text(root, path) for rev, path in files]
+
+
+def _object_file(rev: str, path: str) -> str:
+    return os.path.join(cache_dir(), "files", cachefile.file_name(rev, path))
+
+
+def _worktree_text(root: Path, path: str) -> str | None:
+    try:
+        return (root / path).read_bytes().decode("utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def cat_blobs(root: Path, specs: list[str], timeout: float | None = None) -> list[str | None]:
+    """The text of each blob `specs` names (`rev:path` or an id), None where none; `timeout` bounds the call."""
+    raw = run_git_raw(["cat-file", "--batch"], root, "".join(f"{spec}\n" for spec in specs).encode(), timeout=timeout)
+    if raw.returncode != 0:
+        raise GitError(f"git cat-file failed: {raw.stderr.decode(errors='replace').strip()}")
+    data, pos = raw.stdout, 0
+    result: list[str | None] = []
+    for _ in specs:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].decode().split(" ")
+        pos = end + 1
+        if len(header) == 3 and header[1] == "blob":
+            size = int(header[2])
+            result.append(data[pos : pos + size].decode("utf-8", errors="replace"))
+            pos += size + 1
+        elif len(header) == 3:  # a tree or commit: skip its content
+            pos += int(header[2]) + 1
+            result.append(None)
+        else:
+            result.append(None)
+    return result

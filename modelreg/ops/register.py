@@ -1,0 +1,224 @@
+"""Registering a version: hash and store the artifact, commit its manifest, tag it `NAME@v<N>` (DESIGN §2, §3).
+
+Also `init`, which writes the registry's config: the first commit a registry has.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from modelreg.core.events import event_message
+from modelreg.core.refs import check_name, claim_prefixes, parse_tag_name, tag_patterns, version_claim_ref, version_tag
+from modelreg.core.values import check_scalars
+from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.formats import config as configmod
+from modelreg.formats import manifest as manifestmod
+from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, Config, check_store_url
+from modelreg.git import GitRepo, RefUpdate
+from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
+from modelreg.publish.options import WriteOptions
+from modelreg.publish.publisher import Publisher
+from modelreg.read.reader import Reader
+from modelreg.results import InitResult
+from modelreg.store.hashing import Progress, scan, tree_digest
+from modelreg.store.transfer import ingest
+
+
+class Metadata(TypedDict, total=False):
+    """What a registration records beside the artifact (all optional): `Registry.register`'s keywords."""
+
+    params: Mapping[str, Scalar] | None
+    metrics: Mapping[str, Scalar] | None
+    tags: Mapping[str, Scalar] | None
+    description: str
+    dataset: str | None
+    run_id: str | None
+    parent: str | None
+    hardware: str | None
+    duration_s: float | None
+    code_commit: str | None  # the code that trained it, when not this repository's HEAD
+    origin: Mapping[str, Any] | None  # where bytes and metadata came from (`{"from": "MLflow", ...}`)
+    imported: Mapping[str, Any] | None  # set by `modelreg import`: kept in the version tag's payload
+
+
+class RegisterArgs(Metadata, total=False):
+    """`Registry.register`'s keywords: the metadata, and where the blobs and the commit go."""
+
+    store: str | None  # a store URL other than the config's
+    progress: Progress | None
+    push: bool | None
+    remote: str | None
+    branch: str | None  # commit to this branch, which need not be checked out
+
+
+def register(
+    reader: Reader,
+    publisher: Publisher,
+    name: str,
+    path: str | os.PathLike[str],
+    meta: RegisterArgs,
+) -> ModelVersion:
+    """Hash and store an artifact, commit its manifest and tag it `NAME@v<N>`.
+
+    Through a remote, the commit and tag go out in one atomic push, redone on top of other
+    writers' work until the remote takes them; `branch` commits to a branch that need not be
+    checked out (CI runs on a detached HEAD).
+    """
+    check_name(name)
+    _refuse_retired(reader, name)
+    checked = {
+        what: check_scalars(dict(values or {}), what)
+        for what, values in (
+            ("params", meta.get("params")),
+            ("metrics", meta.get("metrics")),
+            ("tags", meta.get("tags")),
+        )
+    }
+    store, progress = meta.get("store"), meta.get("progress")
+    store_url = check_store_url(store) if store else reader.config.store
+    files = scan(Path(path))
+    unsafe = next((rel for _, rel in files if not manifestmod.is_safe_relative_path(rel)), None)
+    if unsafe is not None:
+        raise InvalidInputError(
+            f"{path}: cannot register a file named {unsafe!r}: rename it (no control characters or backslashes)"
+        )
+    target = publisher.target(WriteOptions(meta.get("push"), meta.get("remote")), meta.get("branch"), commits=True)
+    who, epoch, _ = reader.git.identity()
+    if (meta.get("duration_s") or 0) < 0:
+        raise InvalidInputError("--duration-s must not be negative")
+    parent = meta.get("parent")
+    parent_ref = _parent_ref(reader, parent) if parent else None
+    blob_store = reader.store(store_url)
+
+    if progress is not None:
+        progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
+    hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
+    digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
+
+    head = meta.get("code_commit") or reader.git.resolve_commit("HEAD")
+    lineage = Lineage(
+        code_commit=head,
+        code_dirty=reader.git.is_dirty(".modelreg/") if head and not meta.get("code_commit") else False,
+        dataset=meta.get("dataset"),
+        run_id=meta.get("run_id"),
+        parent=parent_ref,
+    )
+    artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
+    imported, origin, duration_s = meta.get("imported"), meta.get("origin"), meta.get("duration_s")
+
+    def attempt() -> ModelVersion:
+        base, move_from = publisher.commit_base(target)
+        version = _next_version(reader, name, base)
+        manifest = Manifest(
+            name=name,
+            version=version,
+            created_at=datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            created_by=who,
+            description=meta.get("description", ""),
+            artifact=artifact,
+            params=checked["params"],
+            metrics=checked["metrics"],
+            lineage=lineage,
+            training=Training(duration_s=duration_s, hardware=meta.get("hardware")),
+            tags=checked["tags"],
+            extra={"origin": dict(origin)} if origin else {},
+        )
+        rel = manifestmod.manifest_path(name, version)
+        text = manifestmod.to_yaml(manifest)
+        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
+        tag = version_tag(name, version)
+        after = _last_seq(reader, name)  # so history places the registration among the events it followed
+        payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
+        if imported:
+            payload["imported"] = dict(imported)
+        suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""
+        message = event_message(f"{name} v{version}: registered{suffix}", payload)
+        tag_object = publisher.tag_object(target, tag, commit, message, "")
+        warnings = publisher.publish_commit(
+            target,
+            move_from,
+            commit,
+            {rel: (text, blobs[rel])},
+            [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)],
+            f"modelreg: register {name} v{version}",
+        )
+        if artifact.store != reader.config.store:
+            warnings += (
+                f"{tag}: its blobs went to {artifact.store!r}, not the store of record {reader.config.store!r}: "
+                f"pull it with --store {artifact.store}",
+            )
+        return ModelVersion(manifest, None, (), commit, warnings, reader.config.store)
+
+    return publisher.retry(target, name, attempt)
+
+
+def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) -> InitResult:
+    """Write and commit `.modelreg/config.yaml` (and ignore the default local store)."""
+    git = GitRepo.discover(path)
+    config_file = git.root / CONFIG_PATH
+    if config_file.exists():
+        raise InvalidInputError(f"{CONFIG_PATH} already exists in {git.root}")
+    git.identity()
+    branch = git.branch()
+    if branch is None:
+        raise InvalidInputError("HEAD is detached: check out a branch before `modelreg init`")
+    config = Config(
+        store=check_store_url(store) if store else DEFAULT_STORE, main_branch=branch.removeprefix("refs/heads/")
+    )
+    files = {CONFIG_PATH: configmod.to_yaml(config)}
+    if config.store == DEFAULT_STORE:
+        files[".modelreg/.gitignore"] = "# the default local artifact store\n/store/\n"
+    parent = git.resolve_commit("HEAD")
+    commit, blobs = git.commit_files(parent, files, "modelreg: init registry")
+    git.update_refs([RefUpdate(branch, commit, parent)], "modelreg: init")
+    for rel, text in files.items():
+        git.write_worktree_file(rel, text, blobs[rel])
+    return InitResult(git.root, config_file, config.store, commit)
+
+
+def _refuse_retired(reader: Reader, name: str) -> None:
+    """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`."""
+    try:
+        retired = reader.state(name).retired
+    except NotFoundError:
+        return
+    if retired is not None:
+        raise InvalidInputError(
+            f"{name} is retired ({retired}): bring it back with `modelreg unretire {name}` before registering"
+        )
+
+
+def _parent_ref(reader: Reader, parent: str) -> str:
+    resolved = reader.resolve(parent)
+    return version_tag(resolved.name, resolved.version)
+
+
+def _last_seq(reader: Reader, name: str) -> int:
+    """The highest seq claimed for `name`: from claim ref names alone (no tag is read)."""
+    listing = reader.git.ref_ids(claim_prefixes(name)[:1])
+    seqs = (line.split(" ", 1)[0].rpartition("/")[2] for line in listing.splitlines())
+    return max((int(seq) for seq in seqs if seq.isdigit() and len(seq) < 20), default=0)
+
+
+def _next_version(reader: Reader, name: str, base: str | None) -> int:
+    """One past every version seen: version tag names (even malformed tags'), manifests at the
+    base commit and in the work tree. Needs no parse of the model's events."""
+    seen = set()
+    for line in reader.git.ref_ids(tag_patterns(name)[:1]).splitlines():
+        parsed = parse_tag_name(line.split(" ", 1)[0])
+        if parsed is not None and parsed.version is not None:
+            seen.add(parsed.version)
+    directory = manifestmod.manifest_path(name, 1).rsplit("/", 1)[0]  # the model's key (core.names)
+    names = set(reader.git.list_dir(base, directory)) if base else set()
+    local = reader.root / directory
+    if local.is_dir():
+        names.update(os.listdir(local))
+    for filename in names:
+        stem = filename.removesuffix(".yaml")
+        if filename.endswith(".yaml") and stem[:1] == "v" and stem[1:].isdigit():
+            seen.add(int(stem[1:]))
+    return max(seen, default=0) + 1

@@ -1,0 +1,100 @@
+"""The policy of record: which committed `.modelreg/config.yaml` judges every event, chosen without the checkout.
+
+The branch that holds it is named, in this order, by
+1. the remote's HEAD (`refs/remotes/origin/HEAD`, set by `git clone` or `git remote set-head origin --auto`),
+   when that branch has a committed config;
+2. otherwise the branch the registry was initialised on: `modelreg init` records it as `main_branch` in
+   the config it commits, and the commit that first added the config (on any branch's history, or
+   HEAD's) is read for it.
+The config committed on that branch (its remote-tracking branch when the local one is missing or
+behind) is the policy. When it names another `main_branch` (a reviewed rename), that branch is
+followed once, and its own config must name itself.
+
+What the work tree holds, which branch is checked out, and a config committed only on some other
+branch never choose it. A branch that is missing, or that the first configs disagree on, is an
+error that says so, not a fallback to the work tree. The one exception: a registry whose config was
+never committed anywhere (`modelreg init` not yet committed, or undone) reads its work tree's copy,
+and reads it as a policy with no commit.
+"""
+
+from __future__ import annotations
+
+from modelreg.errors import ConfigError, NotFoundError
+from modelreg.formats import config as configmod
+from modelreg.formats.config import CONFIG_PATH, Config
+from modelreg.git.history import additions, remote_head_branch
+from modelreg.git.repo import GitRepo
+
+_ORIGIN = "origin"
+_HINT = "fetch it, or name the remote's default branch with `git remote set-head origin --auto`"
+
+
+def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
+    """The policy config and the commit it was read from (None only for a never-committed registry).
+
+    The work tree's config is still parsed, so a broken edit is reported where it is, but it
+    decides nothing unless no config was ever committed.
+    """
+    (text,) = git.read_files([(None, CONFIG_PATH)])
+    local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else None
+    named = remote_head_branch(git, _ORIGIN)
+    if named is not None:
+        found = _committed(git, named, _ORIGIN)
+        if found is not None:
+            return _settled(git, named, *found)
+    first = {_main_branch_in(git, commit) for commit in additions(git, CONFIG_PATH)}
+    first.discard(None)
+    if not first:
+        if local is None:
+            raise NotFoundError(f"no registry in {git.root}: run `modelreg init` first")
+        return local, None
+    if len(first) > 1:
+        names = ", ".join(sorted(str(name) for name in first))
+        raise ConfigError(
+            f"the registry's config was first committed on more than one branch ({names}): cannot tell which "
+            f"holds the policy of record; name it with `git remote set-head origin <branch>`"
+        )
+    (branch,) = first
+    assert branch is not None
+    found = _committed(git, branch, _ORIGIN)
+    if found is None:
+        raise ConfigError(
+            f"the registry's main branch {branch!r} (where it was initialised) is not here or has no "
+            f"{CONFIG_PATH}, so there is no policy of record to read by: {_HINT}"
+        )
+    return _settled(git, branch, *found)
+
+
+def _settled(git: GitRepo, branch: str, config: Config, commit: str) -> tuple[Config, str]:
+    """Follow one rename: the config on `branch` may name another main branch, whose config must name itself."""
+    if config.main_branch == branch:
+        return config, commit
+    renamed = _committed(git, config.main_branch, config.remote)
+    if renamed is None or renamed[0].main_branch != config.main_branch:
+        raise ConfigError(
+            f"{CONFIG_PATH} on {branch} names {config.main_branch!r} as the main branch, which is not here "
+            f"or does not name itself in its own {CONFIG_PATH}: {_HINT}"
+        )
+    return renamed
+
+
+def _committed(git: GitRepo, branch: str, remote: str, *, follow: bool = True) -> tuple[Config, str] | None:
+    """The config committed at `branch`'s tip (the newer of it and its remote-tracking branch), and that tip."""
+    tip = git.branch_tip(branch, remote)
+    text = git.read_files([(tip, CONFIG_PATH)], keep=True)[0] if tip else None
+    if tip is None or text is None:
+        return None
+    config = configmod.from_yaml(text, f"{CONFIG_PATH} on {branch}")
+    if follow and config.remote != remote:  # the config names its own remote: its tracking branch may be newer
+        return _committed(git, branch, config.remote, follow=False) or (config, tip)
+    return config, tip
+
+
+def _main_branch_in(git: GitRepo, commit: str) -> str | None:
+    (text,) = git.read_files([(commit, CONFIG_PATH)], keep=True)
+    if text is None:
+        return None
+    try:
+        return configmod.from_yaml(text, f"{CONFIG_PATH} in {commit[:12]}").main_branch
+    except ConfigError:
+        return None  # an unreadable first config names nothing

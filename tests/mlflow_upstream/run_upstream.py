@@ -1,0 +1,123 @@
+"""Run MLflow's own registry tests against the modelreg plugin, with only their fixtures adapted.
+
+    .venv/bin/python tests/mlflow_upstream/run_upstream.py --mlflow-src PATH/TO/mlflow [-- PYTEST-ARGS…]
+
+PATH/TO/mlflow is a checkout of MLflow's source at the installed version (3.17.2): nothing is fetched.
+The script copies `tests/tracking/test_model_registry.py` and `tests/store/model_registry/test_file_store.py`
+into a scratch directory, replaces the bodies of their store-building fixtures (`client`, `store`, and
+`rm_data`, which writes FileStore files) so that each builds a fresh modelreg repository and the
+`modelreg://` store or an `MlflowClient` on it, leaves every test body as it is, and runs pytest there
+with the checkout first on the path (for MLflow's `tests.helper_functions`). docs/mlflow.md lists the
+counts and the failures with their reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = {
+    "tests/tracking/test_model_registry.py": "test_upstream_model_registry.py",
+    "tests/store/model_registry/test_file_store.py": "test_upstream_file_store.py",
+}
+CONFTEST = """
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from modelreg.api import Registry
+from modelreg.mlflow.store import ModelregRegistryStore
+
+
+@pytest.fixture(autouse=True)
+def _identity(monkeypatch, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    for key, value in {
+        "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "MLflow Tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "MLflow Tests", "GIT_COMMITTER_EMAIL": "tests@example.com",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def modelreg_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "modelreg-repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "initial"], cwd=repo, check=True)
+    Registry.init(repo)
+    return repo
+
+
+def modelreg_store(tmp_path: Path) -> ModelregRegistryStore:
+    return ModelregRegistryStore(f"modelreg://{modelreg_repo(tmp_path)}", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def modelreg_client(tmp_path: Path) -> MlflowClient:
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=tracking, registry_uri=f"modelreg://{modelreg_repo(tmp_path)}")
+"""
+# fixture name → the adapted body (the decorator and signature are kept as MLflow wrote them)
+ADAPTED = {
+    "client": "    client = modelreg_client(tmp_path)\n    client._store_type = request.param\n    yield client\n",
+    "store": "    return modelreg_store(tmp_path)\n",
+    "rm_data": "    return {}\n",
+}
+
+
+def adapt(text: str) -> str:
+    """Replace the body of each store-building fixture; nothing else changes."""
+    helpers = "from conftest import modelreg_client, modelreg_store\n"
+    text = text.replace("\nimport pytest\n", "\nimport pytest\n" + helpers, 1)
+    for name, body in ADAPTED.items():
+        # the body runs to the two blank lines before the next top-level definition
+        header = rf"(@pytest\.fixture[^\n]*\ndef {name}\([^)]*\)[^\n]*:\n)"
+        pattern = re.compile(header + r".*?\n(?=\n\n(?:@|def |class |[A-Za-z_]))", re.S)
+        text, count = pattern.subn(lambda m, b=body: m.group(1) + b, text, count=1)
+        if count == 0 and f"def {name}(" in text:
+            raise SystemExit(f"could not adapt the fixture {name!r}")
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mlflow-src", type=Path, required=True, help="a checkout of MLflow's source")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory and print it")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="modelreg-mlflow-upstream-"))
+    try:
+        found = 0
+        for source, target in FILES.items():
+            path = args.mlflow_src / source
+            if path.is_file():
+                (scratch / target).write_text(adapt(path.read_text(encoding="utf-8")), encoding="utf-8")
+                found += 1
+            else:
+                print(f"not found, skipped: {path}", file=sys.stderr)
+        if not found:
+            return 2
+        (scratch / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(args.mlflow_src), str(scratch), str(ROOT)])}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", str(scratch)]
+        return subprocess.run([*command, *args.pytest_args], cwd=scratch, env=env, check=False).returncode
+    finally:
+        if args.keep:
+            print(f"scratch directory: {scratch}", file=sys.stderr)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
