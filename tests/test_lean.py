@@ -159,7 +159,7 @@ def test_a_bug_exits_70_with_its_traceback_in_a_file(registry, capsys, monkeypat
     def broken(self, name, at=None):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(Reader, "model", broken)
+    monkeypatch.setattr(Reader, "resolve", broken)
     code = main(["resolve", "m"])
     err = capsys.readouterr().err
     assert code == ExitCode.INTERNAL == 70

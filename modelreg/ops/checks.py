@@ -16,6 +16,7 @@ from modelreg.publish.fetching import fetch
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
 from modelreg.read.reader import Reader
+from modelreg.read.refcheck import lean_ref_check
 from modelreg.read.sigverify import signature_findings
 from modelreg.results import GcReport, VerifyReport
 from modelreg.store.blobs import older_than
@@ -255,6 +256,8 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     if parsed is None:
         raise InvalidInputError(f"{ref[:200]!r} is not a modelreg tag (NAME@vN or NAME#TARGET#SEQ)")
     tag = ref.strip().removeprefix("refs/tags/")
+    if (lean := lean_ref_check(reader, tag)) is not None:  # from the events that decide it (DESIGN §10)
+        return lean
     view = reader.model(parsed.name)
     state, snap = view.state, view.snap
     events = snap.events.get(parsed.name, [])  # every event, admitted or not: this one is judged here

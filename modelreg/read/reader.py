@@ -21,7 +21,7 @@ from modelreg.formats.config import Config
 from modelreg.git import GitRepo
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
-from modelreg.read import snapshot
+from modelreg.read import lean, snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
 from modelreg.read.when import When, moment
@@ -165,9 +165,16 @@ class Reader:
     def resolve(self, ref: str | ModelRef, at: When | None = None) -> ModelVersion:
         """The version `ref` names (with `at`: named then; its description and tags are today's)."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self.model(parsed.name, at)
+        view = self._deciding(parsed, at, full=True)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
+
+    def _deciding(self, ref: ModelRef, at: When | None, full: bool) -> ModelView:
+        """What decides `ref`: the events that can (read.lean), else the model's full replay."""
+        decided = lean.decide(self.context, ref, full) if at is None else None
+        if decided is None:
+            return self.model(ref.name, at)
+        return ModelView(decided.state, [decided.registration], decided.snap, decided.warnings)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
         """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""

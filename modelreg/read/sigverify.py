@@ -1,4 +1,9 @@
-"""Checking event signatures with git (DESIGN §3): `git verify-tag`, judged by signatures.py.
+"""Checking event signatures (DESIGN §3, §10): in process where that is certain, else `git verify-tag`.
+
+SSH signatures checked against the allowed-signers file of record are verified in process
+(sshsig), at the cost of a hash; whatever sshsig does not accept with certainty (GPG, X.509,
+certificates, a failure of any kind) goes to git, whose verdict and words stand. Either way the
+report is judged by signatures.py.
 
 One `git verify-tag` (and ssh-keygen under it) per tag costs milliseconds, so reads remember
 what git said, keyed by what its answer depends on: the tag object id (its bytes, signature
@@ -12,13 +17,18 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelreg import cachefile
 from modelreg.core.signatures import signature_problem
 from modelreg.git import GitRepo
+from modelreg.git.peeled import raw_objects
 from modelreg.models import Event, Finding
 from modelreg.paths import cache_dir
 from modelreg.read.context import Context
+
+if TYPE_CHECKING:
+    from modelreg.read.sshsig import Signers
 
 
 def signature_findings(
@@ -53,8 +63,10 @@ _REVOKED: weakref.WeakKeyDictionary[GitRepo, str | None] = weakref.WeakKeyDictio
 
 def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered: bool) -> list[tuple[bool, str]]:
     """git's (accepted, report) for each tag object, from memory where it may be."""
-    if allowed is None or not remembered:
+    if allowed is None:
         return _ask_git(ctx, objects, allowed)
+    if not remembered:
+        return _judge(ctx, objects, allowed)
 
     key = _signers_key(ctx, allowed)
     path = os.path.join(cache_dir(), "signatures", cachefile.file_name(key))
@@ -65,9 +77,41 @@ def _reports(ctx: Context, objects: list[str], allowed: Path | None, remembered:
         known = _VERDICTS[key] = loaded[1] if valid else {}
     missing = sorted({obj for obj in objects if obj not in known})
     if missing:
-        known.update(zip(missing, _ask_git(ctx, missing, allowed), strict=True))
+        known.update(zip(missing, _judge(ctx, missing, allowed), strict=True))
         cachefile.dump(path, (key, known))
     return [known[obj] for obj in objects]
+
+
+def _judge(ctx: Context, objects: list[str], allowed: Path) -> list[tuple[bool, str]]:
+    """(accepted, report) of each tag: checked in process where that is certain (see sshsig), else by git."""
+    # Deferred: sshsig imports `cryptography` (25-75 ms measured), paid only where a signature is checked.
+    from modelreg.read.sshsig import good_report
+
+    signers = _signers(ctx, allowed)
+    good: dict[str, str] = {}
+    if signers is not None:
+        raws = raw_objects(ctx.git, objects)
+        good = {
+            obj: report for obj, raw in zip(objects, raws, strict=True) if raw and (report := good_report(raw, signers))
+        }
+    rest = [obj for obj in objects if obj not in good]
+    asked = dict(zip(rest, _ask_git(ctx, rest, allowed), strict=True)) if rest else {}
+    return [(True, good[obj]) if obj in good else asked[obj] for obj in objects]
+
+
+def _signers(ctx: Context, allowed: Path) -> Signers | None:
+    from modelreg.read.sshsig import parse_signers  # deferred: see _judge
+
+    """The allowed-signers file (and git's revocation list) as sshsig reads them; None: leave it all to git."""
+    if ctx.git not in _REVOKED:
+        _REVOKED[ctx.git] = ctx.git.config_get("gpg.ssh.revocationFile")
+    revoked_path = _REVOKED[ctx.git]
+    try:
+        text = allowed.read_text(encoding="utf-8")
+        revoked = Path(revoked_path).expanduser().read_text(encoding="utf-8") if revoked_path else None
+    except (OSError, UnicodeDecodeError):
+        return None
+    return parse_signers(text, revoked)
 
 
 def _ask_git(ctx: Context, objects: list[str], allowed: Path | None) -> list[tuple[bool, str]]:

@@ -1,0 +1,234 @@
+"""Resolving a reference from the events that can decide it, newest first (DESIGN §10).
+
+The full read replays every event of a model that the policy admits. The answer to one
+reference needs far fewer: the newest retire or unretire that takes effect, the newest
+registration (for `latest`), the newest events of one stage or alias, and the events after
+those that could still move the version found. Ref names carry the target and seq, peeled ids
+the commit (an event takes effect only at its version's commit), so those events are chosen
+from one `for-each-ref` without messages; only they are read, parsed and checked, newest first,
+falling back past one the policy refuses (see admission).
+
+Every step mirrors `core.events.replay` on the admitted events, so the answer is the full
+replay's (tests/unit/test_lean_equivalence.py compares the two on generated histories). What
+the lean read cannot settle cheaply (a reference that does not resolve, a model with no
+version, the `archived` stage whose holders any stage event may set), it leaves to the full
+read, which also words every error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelreg.core.events import ARCHIVED
+from modelreg.core.refs import check_name
+from modelreg.models import Event, ModelState
+from modelreg.read.admission import Entry, Judge, list_refs
+from modelreg.read.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from modelreg.core.refs import ModelRef
+    from modelreg.read.context import Context
+
+
+class Undecided(Exception):
+    """The lean read leaves this reference to the full replay."""
+
+
+class Decided:
+    """What the lean read found: the version a reference names, with what `resolve` shows of it."""
+
+    def __init__(
+        self,
+        state: ModelState,
+        registration: Event,
+        warnings: tuple[str, ...],
+    ) -> None:
+        self.state = state
+        self.registration = registration
+        self.warnings = warnings
+        self.snap = Snapshot({}, {}, {}, (), {})
+
+
+def decide(ctx: Context, ref: ModelRef, full: bool) -> Decided | None:
+    """The version `ref` names and its state as the full replay has it; None: ask the full replay.
+
+    With `full` the version's stage and aliases are found too (`resolve`, `show`, `pull`);
+    without, only what names the version (`locate`).
+    """
+    judge = Judge(ctx, check_name(ref.name), list_refs(ctx, ref.name))
+    try:
+        return Query(judge).decide(ref, full)
+    except Undecided:
+        return None
+
+
+class Query:
+    def __init__(self, judge: Judge) -> None:
+        self.judge = judge
+        self.listing = judge.listing
+        self.config = judge.ctx.config
+
+    def decide(self, ref: ModelRef, full: bool) -> Decided:
+        if not self.listing.versions or "_delete" in self.listing.targets:
+            raise Undecided  # no version, or a tombstone (it removes versions, stages, aliases): the full replay
+        retired = self.retired()
+        if retired is not None and ref.version is None:
+            raise Undecided  # select refuses it: the full read words why
+        if ref.version is not None:
+            version: int | None = ref.version
+        elif ref.alias is not None:
+            if ref.alias in self.config.stages:
+                raise Undecided
+            version = self.alias_value(ref.alias, self.listing.targets.get(ref.alias, []))
+        elif ref.stage is not None:
+            if ref.stage not in self.config.stages or ref.stage == ARCHIVED:
+                raise Undecided  # any stage event may archive a version: that needs them all
+            version = self.holder(ref.stage)
+        else:
+            version = self.latest()
+        registration = self.judge.registration(version) if version is not None else None
+        if version is None or registration is None:
+            raise Undecided
+        if full:
+            stage = self.stage_of(version)
+            aliases = self.aliases_of(version)
+        else:
+            stage = ref.stage
+            aliases = (ref.alias,) if ref.alias is not None else ()
+        state = ModelState(
+            name=self.judge.name,
+            versions=(version,),
+            stages={version: stage} if stage is not None else {},
+            stage_since={version: 0},
+            aliases=dict.fromkeys(aliases, version),
+            holders={},
+            last_seq=0,
+            retired=retired,
+        )
+        return Decided(state, registration, self.judge.warnings())
+
+    # --- walking back ----------------------------------------------------------------------------
+
+    def _admitted(self, entries: list[Entry]) -> Iterator[Event]:
+        """The events of `entries` (newest first) that take effect, read in growing batches as the walk goes."""
+        size, start = 4, 0
+        while start < len(entries):
+            chunk = entries[start : start + size]
+            self.judge.load(chunk)
+            for entry in chunk:
+                event = self.judge.admitted(entry)
+                if event is not None:
+                    yield event
+            start += size
+            size = min(size * 4, 1024)
+
+    def after(self, entry: Entry) -> list[Event]:
+        """The stage and alias events after `entry` that take effect, oldest first."""
+        later = [e for e in self.listing.changes if (e.seq, e.tag) > (entry.seq, entry.tag)]
+        return list(reversed(list(self._admitted(later))))
+
+    def retired(self) -> str | None:
+        """`replay`'s `retired`: the newest retire or unretire that takes effect decides."""
+        targets = self.listing.targets
+        entries = sorted([*targets.get("_retire", []), *targets.get("_unretire", [])], reverse=True)
+        for event in self._admitted(entries):
+            return event.tag if event.action == "retire" else None
+        return None
+
+    def latest(self) -> int | None:
+        versions = self.listing.versions
+        ordered = [versions[v] for v in sorted(versions, reverse=True)]
+        size, start = 4, 0
+        while start < len(ordered):
+            chunk = ordered[start : start + size]
+            self.judge.load(chunk)
+            for entry in chunk:
+                registration = self.judge.registration(_version(entry))
+                if registration is not None:
+                    return registration.version
+            start += size
+            size = min(size * 4, 1024)
+        return None
+
+    def alias_value(self, alias: str, entries: list[Entry]) -> int | None:
+        """`replay`'s `aliases[alias]` from its events (newest first): the newest assignment, unless undone."""
+        undone: set[int] = set()
+        for event in self._admitted(entries):
+            if event.kind != "alias":
+                continue
+            if event.action == "unassign":
+                undone.add(event.version)
+                continue
+            return None if event.version in undone else event.version
+        return None
+
+    def holder(self, stage: str) -> int | None:
+        """`stage_holder(stage)`: the newest assignment to the stage whose version nothing after it moved."""
+        for entry, event in self._stage_assignments(self.listing.targets.get(stage, [])):
+            if event.version not in event.archived and self.stays(event.version, stage, self.after(entry)):
+                return event.version
+        return None
+
+    def _stage_assignments(self, entries: list[Entry]) -> Iterator[tuple[Entry, Event]]:
+        by_tag = {e.tag: e for e in entries}
+        for event in self._admitted(entries):
+            if event.kind == "stage" and event.action != "unassign":
+                yield by_tag[event.tag], event
+
+    @staticmethod
+    def stays(version: int, stage: str, later: list[Event]) -> bool:
+        """Whether `version`, given `stage` before the events `later` (oldest first), keeps it through them."""
+        for event in later:
+            if event.kind != "stage":
+                continue
+            if event.action == "unassign":
+                if event.version == version and event.target == stage:
+                    return False
+            elif event.version == version or version in event.archived:
+                return False
+        return True
+
+    def stage_of(self, version: int) -> str | None:
+        """`replay`'s `stages.get(version)`: from the version's newest stage assignment on, or from the start."""
+        commit = self.judge.commit_of(self.listing.versions[version])
+        own = [e for e in self.listing.changes if self.judge.commit_of(e) == commit]  # only these can be about it
+        stage: str | None = None
+        later: list[Event] | None = None
+        for entry, event in self._stage_assignments(own):
+            if event.version == version:
+                stage = ARCHIVED if version in event.archived else event.target
+                later = self.after(entry)
+                break
+        if later is None:  # no assignment of its own: only another event's `archived` can give it a stage
+            later = list(reversed(list(self._admitted(self.listing.changes))))
+        for event in later:
+            if event.kind != "stage":
+                continue
+            if event.action == "unassign":
+                if event.version == version and stage == event.target:
+                    stage = None
+                continue
+            if event.version == version:
+                stage = event.target
+            if version in event.archived:
+                stage = ARCHIVED
+        return stage
+
+    def aliases_of(self, version: int) -> tuple[str, ...]:
+        """`replay`'s aliases that name `version`: only a target with an event at its commit can."""
+        commit = self.judge.commit_of(self.listing.versions[version])
+        found = []
+        for target, entries in self.listing.targets.items():
+            last = max((i for i, e in enumerate(entries) if self.judge.commit_of(e) == commit), default=None)
+            if last is None or target.startswith("_"):
+                continue
+            # Past its oldest event at that commit, an assignment names another version: stop there.
+            if self.alias_value(target, entries[: last + 1]) == version:
+                found.append(target)
+        return tuple(sorted(found))
+
+
+def _version(entry: Entry) -> int:
+    return int(entry.tag.rpartition("@v")[2])

@@ -1,0 +1,283 @@
+"""Cold reads decide from the events that can matter (DESIGN §10), and answer exactly as the full replay does.
+
+Histories are random (fixed seeds) and written straight into real repositories (tests/historygen.py):
+promotions that archive, rollbacks, unassigns, aliases, retire/unretire, racing tags, and events the
+policy refuses (no claim, a claim taken by another tag, another version's commit, an unregistered
+version, a payload that is no event, a missing review).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelreg.api import Registry
+from modelreg.core.refs import ModelRef
+from modelreg.core.signatures import signer_ids
+from modelreg.errors import ModelregError
+from modelreg.git import GitRepo
+from modelreg.git.peeled import raw_objects
+from modelreg.ops import checks
+from modelreg.read import admission, lean, refcheck
+from modelreg.read.reader import Reader
+from modelreg.read.sshsig import good_report, parse_signers
+from tests.conftest import Result, git
+from tests.historygen import ALIASES, STAGES, build
+from tests.test_signing import make_key, signed_by_hand
+
+
+def _full(reg: Reader, ref: ModelRef) -> tuple[Any, ...]:
+    """What the full replay answers: the model's every event admitted and replayed."""
+    try:
+        view = reg.model(ref.name)
+        mv = reg.version(view, reg.select(view.state, ref))
+    except ModelregError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    return ("ok", mv.version, mv.stage, mv.aliases, mv.digest, mv.commit)
+
+
+def _lean(reg: Reader, ref: ModelRef) -> tuple[Any, ...]:
+    try:
+        mv = reg.resolve(ref)
+    except ModelregError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    return ("ok", mv.version, mv.stage, mv.aliases, mv.digest, mv.commit)
+
+
+def _refs(versions: int) -> list[ModelRef]:
+    return [
+        ModelRef("fraud"),
+        *(ModelRef("fraud", version=v) for v in range(1, versions + 1)),
+        *(ModelRef("fraud", stage=s) for s in STAGES),
+        *(ModelRef("fraud", alias=a) for a in ALIASES),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lean_answers_as_the_full_replay(tmp_path: Path, seed: int) -> None:
+    held = build(tmp_path / "repo", seed)
+    reg = Registry.open(tmp_path / "repo").reader
+    decided = 0
+    for ref in _refs(held["versions"]):
+        full = _full(reg, ref)
+        assert _lean(reg, ref) == full, (seed, str(ref))
+        for full_answer in (True, False):
+            answer = lean.decide(reg.context, ref, full_answer)
+            if answer is not None:
+                decided += 1
+                # What the lean read warns about, the full read warns about too.
+                assert set(answer.warnings) <= set(reg.model("fraud").rejected), (seed, str(ref))
+    assert decided > 0
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 2))
+def test_lean_check_ref_answers_as_the_full_read(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(tmp_path / "repo", seed)
+    reg = Registry.open(tmp_path / "repo").reader
+    tags = git(tmp_path / "repo", "for-each-ref", "--format=%(refname:strip=2)", "refs/tags/").split()
+
+    def check(tag: str) -> tuple[Any, ...]:
+        try:
+            return ("ok", checks.check_ref(reg, tag))
+        except ModelregError as exc:
+            return ("error", type(exc).__name__, str(exc))
+
+    lean_answers = {tag: check(tag) for tag in tags}
+    decided = sum(refcheck.lean_ref_check(reg, tag) is not None for tag in tags)
+    monkeypatch.setattr(checks, "lean_ref_check", lambda reader, tag: None)
+    for tag in tags:
+        assert lean_answers[tag] == check(tag), (seed, tag)
+    assert decided > 0
+
+
+def test_the_generated_histories_hold_what_they_should(tmp_path: Path) -> None:
+    """The equivalence above means something: refusals, archives and fallbacks all occur in the seeds."""
+    rejected: set[str] = set()
+    stages: set[str | None] = set()
+    errors = 0
+    for seed in range(40):
+        path = tmp_path / str(seed)
+        held = build(path, seed)
+        reg = Registry.open(path).reader
+        try:
+            rejected |= {w.split(": ", 1)[1].split(" ", 1)[-1][:20] for w in reg.model("fraud").rejected}
+        except ModelregError:
+            errors += 1
+        for ref in _refs(held["versions"]):
+            answer = _full(reg, ref)
+            if answer[0] == "ok":
+                stages.add(answer[2])
+            else:
+                errors += 1
+    assert {"staging", "production", "archived", None} <= stages
+    assert errors > 0
+    assert len(rejected) >= 4, rejected
+
+
+def test_a_lean_read_opens_only_the_tags_it_needs(tmp_path: Path) -> None:
+    """Resolving the production holder of a long history reads a handful of tags, not all of them."""
+    build(tmp_path / "repo", seed=7, steps=1)  # a model with one version
+    repo = tmp_path / "repo"
+    stream = []
+    for seq in range(2, 302):
+        stream.append(f"create refs/tags/fraud#_describe#{seq} {_describe_tag(repo, seq)}\n")
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, input="".join(stream), text=True, check=True)
+    reg = Registry.open(repo)
+    listing = admission.list_refs(reg.context, "fraud")
+    judge = admission.Judge(reg.context, "fraud", listing)
+    answer = lean.Query(judge).decide(ModelRef("fraud"), full=True)
+    assert answer.state.versions == (1,)
+    assert len(judge.events) <= 2, sorted(judge.events)
+    assert len(listing.targets["_describe"]) == 300
+
+
+def _describe_tag(repo: Path, seq: int) -> str:
+    commit = subprocess.run(
+        ["git", "rev-parse", "refs/tags/fraud@v1^{commit}"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    payload = {"modelreg": 1, "action": "describe", "kind": "model", "target": "_describe", "version": 1}
+    message = f"describe\n\n{json.dumps({**payload, 'description': f'd{seq}'})}\n"
+    tagger = "Jane Doe <jane@example.com> 1767323045 +0000"
+    text = f"object {commit}\ntype commit\ntag fraud#_describe#{seq}\ntagger {tagger}\n\n{message}"
+    return subprocess.run(
+        ["git", "mktag"], cwd=repo, input=text, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+# --- signatures checked in process, against git's own verdicts ------------------------------------
+
+
+def _key(directory: Path, who: str, kind: str) -> tuple[Path, str]:
+    key = directory / who
+    args = ["-t", kind] + (["-b", "2048"] if kind == "rsa" else [])
+    subprocess.run(["ssh-keygen", "-q", *args, "-N", "", "-C", who, "-f", str(key)], check=True)
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+def _sign(repo: Path, key: Path, tag: str) -> str:
+    subprocess.run(
+        ["git", "-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "tag", "-s", "-m", f"event {tag}", tag],
+        cwd=repo,
+        check=True,
+    )
+    return _rev(repo, f"refs/tags/{tag}")
+
+
+def _rev(repo: Path, rev: str) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", rev], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_in_process_ssh_verdicts_agree_with_git(tmp_path: Path) -> None:
+    """Every tag the in-process check accepts, git accepts with the same signer; the rest are git's to judge."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "init"], cwd=repo, check=True)
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    people = {
+        "alice": ("ed25519", 'namespaces="git"'),
+        "bob": ("ecdsa", ""),
+        "carol": ("rsa", 'valid-after="20250101"'),
+        "dave": ("ed25519", 'valid-before="20200101"'),  # expired long before it signed
+        "erin": ("ed25519", 'valid-after="20990101Z"'),  # not valid yet
+        "frank": ("ed25519", 'namespaces="file"'),  # not for git
+        "grace": ("ed25519", ""),  # revoked
+        "heidi": ("ed25519", 'valid-before="20260601Z"'),  # valid when it signed (the tagger's time), not today
+    }
+    keys: dict[str, Path] = {}
+    lines = []
+    for who, (kind, options) in people.items():
+        keys[who], public = _key(keys_dir, who, kind)
+        lines.append(f"{who}@example.com {options} {public}".replace("  ", " "))
+    keys["mallory"], _ = _key(keys_dir, "mallory", "ed25519")  # in nobody's file
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text("\n".join(lines) + "\n")
+    revoked = tmp_path / "revoked"
+    revoked.write_text(keys["grace"].with_suffix(".pub").read_text())
+    subprocess.run(["git", "config", "gpg.ssh.revocationFile", str(revoked)], cwd=repo, check=True)
+
+    objects = {who: _sign(repo, key, f"t-{who}") for who, key in keys.items()}
+    good = subprocess.run(["git", "cat-file", "tag", objects["alice"]], cwd=repo, capture_output=True, check=True)
+    tampered = good.stdout.replace(b"event t-alice", b"event t-alicf")
+    objects["tampered"] = (
+        subprocess.run(["git", "mktag"], cwd=repo, input=tampered, capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
+    subprocess.run(["git", "tag", "-a", "-m", "unsigned", "t-unsigned"], cwd=repo, check=True)
+    objects["unsigned"] = _rev(repo, "refs/tags/t-unsigned")
+
+    git = GitRepo(repo)
+    signers = parse_signers(allowed.read_text(), revoked.read_text())
+    assert signers is not None
+    raws = dict(zip(objects, raw_objects(git, list(objects.values())), strict=True))
+    verdicts = {}
+    for who, obj in objects.items():
+        accepted, report = git.verify_tag(obj, allowed)
+        raw = raws[who]
+        assert raw is not None
+        mine = good_report(raw, signers)
+        verdicts[who] = (accepted, mine is not None)
+        if mine is not None:
+            assert accepted, (who, report)
+            assert signer_ids(mine) == signer_ids(report)[: len(signer_ids(mine))], (who, mine, report)
+    assert {who for who, (_, mine) in verdicts.items() if mine} == {"alice", "bob", "carol", "heidi"}, verdicts
+    assert {who for who, (git_ok, _) in verdicts.items() if git_ok} == {"alice", "bob", "carol", "heidi"}, verdicts
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_signed_reads_ask_ssh_keygen_only_about_what_the_in_process_check_refuses(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    """ssh-keygen (git's program for SSH signatures, wrapped to count its runs) is asked only about the
+    tag an unlisted key signed; the read falls back past it to the holder before."""
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    jane, public = make_key(keys_dir, "jane@example.com")
+    mallory, _ = make_key(keys_dir, "mallory@example.com")
+    (repo / ".modelreg" / "allowed_signers").write_text(f'jane@example.com namespaces="git" {public}\n')
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    log = tmp_path / "ssh-keygen.log"
+    wrapper = tmp_path / "ssh-keygen-counted"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("ssh-keygen")} "$@"\n')
+    wrapper.chmod(0o755)
+    for key, value in (("gpg.format", "ssh"), ("user.signingkey", str(jane)), ("gpg.ssh.program", str(wrapper))):
+        git(repo, "config", key, value)
+    for version in (1, 2):
+        assert cli("register", "fraud", artifact(f"m{version}", f"w{version}".encode())).code == 0
+    assert cli("promote", "fraud", "1", "production").code == 0
+    assert cli("alias", "set", "fraud", "champion", "2").code == 0
+
+    def verifications() -> list[str]:
+        runs = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return [run for run in runs if "-Y verify" in run or "-Y find-principals" in run]
+
+    verifications()
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)  # a cold read
+    assert cli("resolve", "fraud@champion").out.split()[0] == "fraud@v2"
+    assert verifications() == []
+    signed_by_hand(repo, mallory, "fraud#production#3", 2)
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
+    result = cli("resolve", "fraud/production")
+    assert result.out.split()[0] == "fraud@v1", result.err
+    assert "fraud#production#3" in result.err
+    asked = verifications()
+    assert asked and all(run.count("-s") for run in asked)
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
+    assert cli("verify").code != 0  # mallory's event
+    assert 0 < len(verifications()) <= 2  # find-principals for mallory's tag only
