@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from modelreg.cli.options import FetchOpt, JsonOpt, RemoteOpt, RepoOpt, app
 from modelreg.cli.output import json_out, line, warn
 from modelreg.cli.reads import open_registry
-
-if TYPE_CHECKING:
-    from modelreg.ops.notify import NotifyResult
+from modelreg.ops.notify import NotifyFailed, NotifyResult
 
 
 @app.command("notify")
@@ -96,7 +94,6 @@ def notify(
     2xx; the first one that is not stops the run (exit 1), and the next run starts again there.
     """
     # deferred: hmac, hashlib and the report package add ~12 ms to every command's start-up
-    from modelreg.ops.notify import NotifyFailed
 
     reg = open_registry(fetch, remote, repo)
     try:

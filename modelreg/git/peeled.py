@@ -6,14 +6,10 @@ ids), so a read can decide from names and ids which tags it must open, then open
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.errors import GitError
 from modelreg.git.process import run_git_raw
-
-if TYPE_CHECKING:
-    from modelreg.git.repo import GitRepo
-    from modelreg.models import TagRecord
+from modelreg.git.repo import GitRepo
+from modelreg.models import TagRecord
 
 _BATCH = 400  # exact ref names per `for-each-ref` call: well under any argv limit
 

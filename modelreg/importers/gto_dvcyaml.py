@@ -12,13 +12,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelreg.errors import ConfigError
 from modelreg.formats import yamlio
-
-if TYPE_CHECKING:
-    from modelreg.git import GitRepo
+from modelreg.git import GitRepo
 
 LEGACY = "artifacts.yaml"
 DVC_YAML = "dvc.yaml"

@@ -6,7 +6,7 @@ call and handed down, so building N versions reads the model's tags once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.entities.model_registry import (
@@ -16,13 +16,11 @@ from mlflow.entities.model_registry import (
     RegisteredModelTag,
 )
 
+from modelreg.api import Registry
 from modelreg.core.refs import ModelRef
 from modelreg.mlflow import mapping as mlflowmap
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
-    from modelreg.models import ModelVersion
-    from modelreg.read.reader import ModelView
+from modelreg.models import ModelVersion
+from modelreg.read.reader import ModelView
 
 
 def version(

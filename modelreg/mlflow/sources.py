@@ -12,18 +12,15 @@ version's `run_id` with no params or metrics (MLflow's stores do not check it ei
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from modelreg.api import Registry
 from modelreg.core.refs import parse_ref
 from modelreg.errors import ModelregError, NotFoundError
 from modelreg.importers.mlflow import RunFacts, download, logged_model_run, run_facts
-
-if TYPE_CHECKING:
-    from modelreg.api import Registry
 
 
 def logged_model_id(source: str) -> str | None:

@@ -21,22 +21,19 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from modelreg.core import noticekinds, notices
 from modelreg.core.asof import between
 from modelreg.core.noticekinds import Format
 from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
+from modelreg.formats.notifyconfig import NotifyTarget
+from modelreg.models import Event
 from modelreg.ops import delivery
 from modelreg.ops.delivery import DeliveryError
-from modelreg.read.reader import registration
+from modelreg.read.reader import ModelView, Reader, registration
+from modelreg.read.when import When
 from modelreg.report.pages import model_page
-
-if TYPE_CHECKING:
-    from modelreg.formats.notifyconfig import NotifyTarget
-    from modelreg.models import Event
-    from modelreg.read.reader import ModelView, Reader
-    from modelreg.read.when import When
 
 STATE_FORMAT = 1
 

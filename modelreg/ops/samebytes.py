@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelreg.read.policy import admit
-
-if TYPE_CHECKING:
-    from modelreg.read.reader import Reader
+from modelreg.read.reader import Reader
 
 
 def same_bytes(reader: Reader, name: str, digest: str, version: int) -> tuple[str, ...]:

@@ -10,7 +10,8 @@ with the full replay wherever it looks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from modelreg.core import names
 from modelreg.core.events import event_from_tag
@@ -27,14 +28,10 @@ from modelreg.core.refs import (
 from modelreg.errors import MalformedEvent
 from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
+from modelreg.read.context import Context
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
 from modelreg.read.sigverify import signature_findings
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from modelreg.read.context import Context
 
 
 class Entry(NamedTuple):

@@ -17,19 +17,14 @@ read, which also words every error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from modelreg.core.events import ARCHIVED
-from modelreg.core.refs import check_name
+from modelreg.core.refs import ModelRef, check_name
 from modelreg.models import Event, ModelState
 from modelreg.read.admission import Entry, Judge, list_refs
+from modelreg.read.context import Context
 from modelreg.read.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from modelreg.core.refs import ModelRef
-    from modelreg.read.context import Context
 
 
 class Undecided(Exception):

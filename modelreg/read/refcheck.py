@@ -9,20 +9,16 @@ to the full read, which words the error (ops.checks.check_ref).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from modelreg.core.refs import MODEL_TARGETS, parse_tag_name
-from modelreg.models import ModelState, RefCheck
+from modelreg.models import Event, ModelState, RefCheck
 from modelreg.read.admission import Entry, Judge, list_refs
 from modelreg.read.evidence import review_findings
 from modelreg.read.lean import Query, Undecided
 from modelreg.read.policy import claim_problem
-from modelreg.read.reader import ModelView
+from modelreg.read.reader import ModelView, Reader
 from modelreg.read.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from modelreg.models import Event
-    from modelreg.read.reader import Reader
 
 
 class Checked(NamedTuple):
