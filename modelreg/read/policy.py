@@ -81,7 +81,7 @@ def admit(ctx: Context, name: str, events: list[Event], claims: dict[str, str]) 
         told = set(unclaimed)
         reasons = {tag: reason for tag, reason in reasons.items() if tag not in told}
     return kept, tuple(
-        [missing_claims(ctx, name, unclaimed)] * (len(unclaimed) > 1)
+        ([missing_claims(ctx, name, unclaimed)] if len(unclaimed) > 1 else [])
         + [
             f"ignoring {tag}: {reason.removeprefix(f'{tag}: ').removeprefix(f'{tag} ')}"
             for tag, reason in sorted(reasons.items())
