@@ -155,30 +155,52 @@ def build(
             count += 2
     step(f"git fast-import of {count:,} tags")
     subprocess.run(["git", "fast-import", "--quiet"], cwd=dest, input="".join(out).encode(), check=True)
-    if fmt == "modelreg":
-        refs = subprocess.run(
-            ["git", "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/tags/"],
-            cwd=dest,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        step("creating the claim refs")
-        claims = []
-        for line in refs.splitlines():
-            name, obj = line.split(" ")
-            if name.count("#") == 2:
-                model, _, seq = name.split("#")
-                claims.append(f"create refs/modelreg/events/{model}/{seq} {obj}\n")
-            elif "@v" in name:
-                model, _, version = name.rpartition("@v")
-                claims.append(f"create refs/modelreg/versions/{model}/{version} {obj}\n")
-        subprocess.run(["git", "update-ref", "--stdin"], cwd=dest, input="".join(claims).encode(), check=True)
-    step("checkout and pack-refs")
-    subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)
+    step("pack-refs")
     subprocess.run(["git", "pack-refs", "--all"], cwd=dest, check=True)  # as a fresh clone has them
+    if fmt == "modelreg":
+        step("writing the claim refs into packed-refs")
+        _add_packed_claims(dest / ".git" / "packed-refs")
+    step("checkout")
+    subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)
     step("built")
     return count
+
+
+_PACKED_HEADER = "# pack-refs with: peeled fully-peeled sorted "
+
+
+def _add_packed_claims(packed: Path) -> None:
+    """Add every tag's claim ref to a packed-refs file (pointing at the same tag object), kept sorted.
+
+    What `git update-ref --stdin` of 100,000 `create` lines and a second `pack-refs` would leave,
+    without writing and then deleting 100,000 loose ref files on the way.
+    """
+    lines = packed.read_text().splitlines()
+    if not lines or lines[0].strip() != _PACKED_HEADER.strip():
+        raise SystemExit(f"unexpected packed-refs header in {packed}: {lines[:1]}")
+    entries: list[tuple[str, list[str]]] = []
+    for line in lines[1:]:
+        if line.startswith("^"):
+            entries[-1][1].append(line)
+        else:
+            entries.append((line.split(" ", 1)[1], [line]))
+    claims = []
+    for ref, group in entries:
+        name = ref.removeprefix("refs/tags/")
+        if name == ref or len(group) != 2:  # only annotated tags (a peeled line follows)
+            continue
+        obj = group[0].split(" ", 1)[0]
+        if name.count("#") == 2:
+            model, _, seq = name.split("#")
+            claim = f"refs/modelreg/events/{model}/{seq}"
+        elif "@v" in name:
+            model, _, version = name.rpartition("@v")
+            claim = f"refs/modelreg/versions/{model}/{version}"
+        else:
+            continue
+        claims.append((claim, [f"{obj} {claim}", group[1]]))
+    merged = sorted([*entries, *claims], key=lambda entry: entry[0].encode())
+    packed.write_text(_PACKED_HEADER + "\n" + "".join(f"{line}\n" for _, group in merged for line in group))
 
 
 def main() -> None:
