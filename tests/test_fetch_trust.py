@@ -78,9 +78,14 @@ def test_a_tag_moved_on_the_remote_is_reported_but_blocks_no_other_ref(clone, re
     a, b = clone("a"), clone("b")
     run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
     run_modelreg(a, "promote", "m", "1", "production", "--push")
+    git(a, "tag", "-a", "-m", "the project's own", "nightly")
+    git(a, "push", "-q", "origin", "nightly")
     run_modelreg(b, "fetch")
+    git(b, "fetch", "-q", "origin", "refs/tags/nightly:refs/tags/nightly")
+    nightly = git(b, "rev-parse", "nightly").strip()
     run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
     move_tag_on_remote(remote, "m@v1", "m@v2")
+    move_tag_on_remote(remote, "nightly", "m@v2")  # none of modelreg's business: left alone, not reported
     run_modelreg(a, "promote", "m", "2", "staging", "--push")
     ours = git(b, "rev-parse", "m@v1").strip()
 
@@ -90,6 +95,7 @@ def test_a_tag_moved_on_the_remote_is_reported_but_blocks_no_other_ref(clone, re
     assert report["problems"] == []
     assert any(w.startswith("m@v1 points at") and "not taken" in w for w in report["warnings"])
     assert git(b, "rev-parse", "m@v1").strip() == ours  # the moved tag is not taken
+    assert git(b, "rev-parse", "nightly").strip() == nightly and "nightly" not in proc.stdout
     # ... and everything after it arrived: v2, its claim, the staging event
     assert resolved(b, "m/staging")["version"] == 2
     assert resolved(b, "m/production")["version"] == 1

@@ -63,8 +63,8 @@ def fetch_for_write(reader: Reader, target: Target, name: str | None) -> None:
 def compare_and_fetch(reader: Reader, remote: str, model: str | None, branches: list[str]) -> Comparison:
     """Compare this clone's modelreg refs with the remote's, then fetch all the others in one `git fetch`.
 
-    Only modelreg's own refs are compared and fetched: a moved `nightly` tag of the project is
-    none of its business, and the project's other tags are left out of the fetch.
+    Only modelreg's own refs are compared and reported: a moved `nightly` tag of the project is
+    none of its business (it is left as it is here).
     """
     git = reader.git
     claims = claim_prefixes(model)
@@ -98,8 +98,14 @@ def compare_and_fetch(reader: Reader, remote: str, model: str | None, branches: 
             problems.append(said)
         else:
             moved_tags.append(f"{said}; its claim ref decides, the moved tag is not taken")
-    # The project's own tags are not modelreg's to fetch (nor to judge).
-    left_out += [ref for ref in theirs_all if ref.startswith("refs/tags/") and not ours_to_check(ref)]
+    # The project's own tags are not modelreg's to judge: one that differs here is left as it is (new
+    # ones arrive, as with `git fetch --tags`). Leaving out only the few that differ keeps git's
+    # matching linear: it checks each ref against every `^REF`.
+    left_out += [
+        ref
+        for ref, obj in ours.items()
+        if ref.startswith("refs/tags/") and not ours_to_check(ref) and theirs_all.get(ref, obj) != obj
+    ]
     after = {**{ref: obj for ref, obj in theirs_all.items() if ours_to_check(ref)}, **ours}
     moved_tags += _unclaimed_here(after, set(left_out))
     refspecs = [f"{glob}:{glob}" for glob in (*tag_globs, *claim_globs)] + [f"^{ref}" for ref in left_out]
