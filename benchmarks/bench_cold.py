@@ -143,13 +143,14 @@ RATIOS: list[tuple[str, str, float | None, Callable[[dict[str, float]], float]]]
 ]
 
 
-def section(sizes: list[int], table: dict[int, dict[str, float]], runs: int) -> str:
+def section(sizes: list[int], table: dict[int, dict[str, float]], runs: int, runs_large: int) -> str:
     """The CI-cold section of results.md: what each row ran, the medians, the ratios."""
     columns = " | ".join(f"{s:,} events" for s in sizes)
     lines = [
         "## CI-cold: a fresh clone, an empty cache, the first call",
         "",
-        f"Measured by `benchmarks/run.py --sections cold` (median of {runs} runs per row): the registry built by "
+        f"Measured by `benchmarks/run.py --sections cold` (median of {runs} runs per row; {runs_large} from 50,000 "
+        "events, on a shared 2-core machine): the registry built by "
         "`benchmarks/make_registry.py` is served as a `file://` remote and cloned with `git clone --no-local` (tags "
         "and branch, no refs/modelreg/*). Fetch rows run in the fresh clone's state (its packed-refs as cloned "
         "restored and refs/modelreg/ removed before each run); first calls run in the clone after `modelreg fetch`, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -105,19 +106,26 @@ def build(
     subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
     out: list[str] = []
     mark = 0
+    previous = [0]  # the mark of the last commit
 
     def commit(message: str, files: dict[str, str]) -> int:
         nonlocal mark
         mark += 1
         out.append(f"commit refs/heads/main\nmark :{mark}\ncommitter {TAGGER}\n{_data(message)}")
-        if mark > 1:
-            out.append(f"from :{mark - 1}\n")
+        if previous[0]:
+            out.append(f"from :{previous[0]}\n")
+        previous[0] = mark
         out.extend(f"M 100644 inline {path}\n{_data(text)}" for path, text in files.items())
         out.append("\n")
         return mark
 
+    tags: list[tuple[str, int, int]] = []  # (name, the tag's mark, its commit's mark)
+
     def tag(name: str, target: int, message: str) -> None:
-        out.append(f"tag {name}\nfrom :{target}\ntagger {TAGGER}\n{_data(message)}")
+        nonlocal mark
+        mark += 1
+        tags.append((name, mark, target))
+        out.append(f"tag {name}\nmark :{mark}\nfrom :{target}\ntagger {TAGGER}\n{_data(message)}")
 
     for number in range(commits):
         commit(f"work {number}", {f"src/module_{number % 50}.py": f"# revision {number}\n" + "x = 1\n" * 40})
@@ -154,12 +162,18 @@ def build(
                 )
             count += 2
     step(f"git fast-import of {count:,} tags")
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=dest, input="".join(out).encode(), check=True)
-    step("pack-refs")
-    subprocess.run(["git", "pack-refs", "--all"], cwd=dest, check=True)  # as a fresh clone has them
-    if fmt == "modelreg":
-        step("writing the claim refs into packed-refs")
-        _add_packed_claims(dest / ".git" / "packed-refs")
+    marks_file = dest / ".git" / "bench-marks"
+    fast_import = ["git", "fast-import", "--quiet", f"--export-marks={marks_file}"]
+    subprocess.run(fast_import, cwd=dest, input="".join(out).encode(), check=True)
+    step("writing packed-refs")
+    marks = dict(line.split(" ") for line in marks_file.read_text().splitlines())
+    marks_file.unlink()
+    # As a fresh clone has them: every tag and claim ref packed, none loose. fast-import wrote
+    # each tag as a loose ref; packed-refs is written here, whole, instead of `pack-refs` taking
+    # a lock per ref to delete each one (minutes for 100,000 on a slow disk).
+    shutil.rmtree(dest / ".git" / "refs" / "tags")
+    (dest / ".git" / "refs" / "tags").mkdir()
+    _write_packed_refs(dest / ".git" / "packed-refs", marks, tags, claims=fmt == "modelreg")
     step("checkout")
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=dest, check=True)
     step("built")
@@ -169,38 +183,28 @@ def build(
 _PACKED_HEADER = "# pack-refs with: peeled fully-peeled sorted "
 
 
-def _add_packed_claims(packed: Path) -> None:
-    """Add every tag's claim ref to a packed-refs file (pointing at the same tag object), kept sorted.
+def _claim(name: str) -> str | None:
+    """The claim ref of a modelreg tag name (DESIGN §3)."""
+    if name.count("#") == 2:
+        model, _, seq = name.split("#")
+        return f"refs/modelreg/events/{model}/{seq}"
+    if "@v" in name:
+        model, _, version = name.rpartition("@v")
+        return f"refs/modelreg/versions/{model}/{version}"
+    return None
 
-    What `git update-ref --stdin` of 100,000 `create` lines and a second `pack-refs` would leave,
-    without writing and then deleting 100,000 loose ref files on the way.
-    """
-    lines = packed.read_text().splitlines()
-    if not lines or lines[0].strip() != _PACKED_HEADER.strip():
-        raise SystemExit(f"unexpected packed-refs header in {packed}: {lines[:1]}")
-    entries: list[tuple[str, list[str]]] = []
-    for line in lines[1:]:
-        if line.startswith("^"):
-            entries[-1][1].append(line)
-        else:
-            entries.append((line.split(" ", 1)[1], [line]))
-    claims = []
-    for ref, group in entries:
-        name = ref.removeprefix("refs/tags/")
-        if name == ref or len(group) != 2:  # only annotated tags (a peeled line follows)
-            continue
-        obj = group[0].split(" ", 1)[0]
-        if name.count("#") == 2:
-            model, _, seq = name.split("#")
-            claim = f"refs/modelreg/events/{model}/{seq}"
-        elif "@v" in name:
-            model, _, version = name.rpartition("@v")
-            claim = f"refs/modelreg/versions/{model}/{version}"
-        else:
-            continue
-        claims.append((claim, [f"{obj} {claim}", group[1]]))
-    merged = sorted([*entries, *claims], key=lambda entry: entry[0].encode())
-    packed.write_text(_PACKED_HEADER + "\n" + "".join(f"{line}\n" for _, group in merged for line in group))
+
+def _write_packed_refs(packed: Path, marks: dict[str, str], tags: list[tuple[str, int, int]], claims: bool) -> None:
+    """packed-refs holding every tag (peeled) and, with `claims`, its claim ref (the same tag object)."""
+    entries = []
+    for name, tag_mark, commit_mark in tags:
+        obj, commit = marks[f":{tag_mark}"], marks[f":{commit_mark}"]
+        refs = [f"refs/tags/{name}"]
+        if claims and (claim := _claim(name)) is not None:
+            refs.append(claim)
+        entries += [(ref, f"{obj} {ref}\n^{commit}\n") for ref in refs]
+    entries.sort(key=lambda entry: entry[0].encode())
+    packed.write_text(_PACKED_HEADER + "\n" + "".join(text for _, text in entries))
 
 
 def main() -> None:
