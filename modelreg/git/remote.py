@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
@@ -49,7 +50,7 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
     # tag seen once and then replaced on the remote never wedges it.
     forced = [spec if spec.startswith(("+", "^")) else f"+{spec}" for spec in refspecs]
     args = ["fetch", "--no-tags", "--no-write-fetch-head", "--prune", "--depth=1", "--filter=blob:none"]
-    proc = run_git_raw([*args, "origin", "+HEAD:refs/remotes/origin/HEAD", *forced], repo.root)
+    proc = fetch_telling([*args, "origin", "+HEAD:refs/remotes/origin/HEAD", *forced], repo.root)
     if proc.returncode != 0:
         raise GitError(f"cannot read the registry at {url}: {fetch_failure(proc.stderr)}")
     head = repo.resolve_commit("refs/remotes/origin/HEAD")
@@ -147,14 +148,25 @@ def fetch(repo: GitRepo, remote: str, refspecs: list[str], *options: str) -> lis
 
     Returns the refs git refused to update, one `NAME (why)` each: every other ref is fetched
     all the same. Any other failure raises GitError saying what went wrong (not `--quiet`:
-    that hides git's reasons and leaves only its exit status).
+    alone, that hides git's reasons: see fetch_telling).
     """
     args = ["fetch", "--no-tags", "--no-write-fetch-head", "--stdin", *options, remote]
-    proc = run_git_raw(args, repo.root, stdin="".join(f"{spec}\n" for spec in refspecs).encode())
+    proc = fetch_telling(args, repo.root, "".join(f"{spec}\n" for spec in refspecs).encode())
     refused = refused_refs(proc.stderr)
     if proc.returncode != 0 and not refused:
         raise GitError(f"git fetch from {remote} failed: {fetch_failure(proc.stderr)}")
     return refused
+
+
+def fetch_telling(args: list[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run `git fetch ARGS` quietly; when it fails, run it again aloud, so that its report says why.
+
+    Git's report of every updated ref costs more than the fetch itself at 100,000 refs (each name
+    is shortened by looking it up among all refs) and `--quiet` also hides the refused refs and
+    their reasons; the second run has only the refs that failed left to report.
+    """
+    proc = run_git_raw([args[0], "--quiet", *args[1:]], cwd, stdin)
+    return proc if proc.returncode == 0 else run_git_raw(args, cwd, stdin)
 
 
 def refused_refs(stderr: bytes) -> list[str]:
