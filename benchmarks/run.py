@@ -15,7 +15,9 @@ each size gets its own empty XDG_CACHE_HOME. Prints a table and writes --output.
     .venv/bin/python benchmarks/run.py [--sizes 100,1000,10000,50000,100000] [--runs 7] [--gto PATH]
         [--output benchmarks/results.md]
 
-Building the 100,000-event registry takes a few minutes; progress goes to stderr.
+Building the 100,000-event registry takes a few minutes; progress goes to stderr. The CI-cold section
+(bench_cold: a fresh clone, an empty cache, the first call, `modelreg fetch` beside a glob `git fetch`)
+runs at --cold-sizes; `--sections cold` runs only it (results.md keeps the other section as it was).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_cold
 from benchenv import (
     ALL_REFS,
     BENCH_REFS,
@@ -297,19 +300,36 @@ def main() -> None:
     parser.add_argument("--gto-max", type=int, default=10_000, help="largest size to run GTO on (it is slow)")
     parser.add_argument("--single", action="store_true", help="one model holds every event (GTO's worst case)")
     parser.add_argument("--output", type=Path, default=HERE / "results.md")
+    parser.add_argument("--sections", default="main,cold", help="main (warm and after-a-write reads), cold (CI-cold)")
+    parser.add_argument("--cold-sizes", default="10000,100000", help="comma-separated event counts for CI-cold")
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-runs-large", type=int, default=1, help="runs per CI-cold row from 50,000 events")
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     package = compile_package()
     progress(f"compiled {package}")
-    table: dict[int, dict[str, float]] = {}
+    main_text = cold_text = None
     with tempfile.TemporaryDirectory(prefix="modelreg-bench-") as tmp:
-        for size in sizes:
-            gto = args.gto if args.gto and size <= args.gto_max else None
-            table[size] = measure(size, Path(tmp), args.runs, gto, args.single)
-            progress(f"measured {size:,} events")
-    text = tables(sizes, table)
-    print(text)
-    args.output.write_text(header(args.runs, args.single) + text)
+        if "main" in sections:
+            table: dict[int, dict[str, float]] = {}
+            for size in sizes:
+                gto = args.gto if args.gto and size <= args.gto_max else None
+                table[size] = measure(size, Path(tmp), args.runs, gto, args.single)
+                progress(f"measured {size:,} events")
+            main_text = header(args.runs, args.single) + tables(sizes, table)
+            print(main_text)
+        if "cold" in sections:
+            cold_sizes = [int(s.replace("_", "")) for s in args.cold_sizes.split(",")]
+            cold: dict[int, dict[str, float]] = {}
+            for size in cold_sizes:
+                runs = args.cold_runs if size < 50_000 else args.cold_runs_large
+                cold[size] = bench_cold.measure_cold(size, Path(tmp), runs)
+                progress(f"measured {size:,} events, CI-cold")
+            cold_text = bench_cold.section(cold_sizes, cold, args.cold_runs, args.cold_runs_large)
+            print(cold_text)
+    existing = args.output.read_text() if args.output.exists() else ""
+    args.output.write_text(bench_cold.merged(existing, cold_text, main_text))
     progress(f"wrote {args.output}")
 
 

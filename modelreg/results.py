@@ -54,7 +54,8 @@ class FetchReport(NamedTuple):
 
     remote: str
     fetched: bool
-    problems: tuple[str, ...]  # a modelreg tag or claim ref moved on the remote, or missing there
+    problems: tuple[str, ...]  # a claim ref moved on the remote, a ref missing there, a ref git refused
+    warnings: tuple[str, ...] = ()  # tags moved or not the object their claim names: the claim decides
 
 
 class VerifyReport(NamedTuple):

@@ -127,24 +127,25 @@ def test_register_claims_its_version(repo, cli, artifact):
 
 
 def test_a_version_tag_pointed_at_other_bytes_is_never_served(repo, cli, artifact, tmp_path):
-    """`git tag -f -a m@v3` on a commit whose v3.yaml names v2's artifact: v3 is no longer a version."""
+    """`git tag -f -a m@v3` on a commit whose v3.yaml names v2's artifact: the claim ref is the version (§10)."""
     for n in (1, 2, 3):
         assert cli("register", "m", artifact(content=f"weights {n}".encode())).code == 0
     assert cli("promote", "m", "3", "production").code == 0
+    claimed = json.loads(cli("resolve", "m@3", "--json").out)["digest"]
     version_tag_by_hand(repo, "m", 3, like=2, claim=False)  # re-points m@v3; its claim still names the old tag
 
-    resolved = cli("resolve", "m@3")
-    assert resolved.code == 1 and "ignoring m@v3: refs/modelreg/versions/m/3 claims another tag object" in resolved.err
+    resolved = cli("resolve", "m@3", "--json")
+    assert resolved.code == 0 and json.loads(resolved.out)["digest"] == claimed  # the claimed bytes, not v2's
+    assert "ignoring m@v3: moved after refs/modelreg/versions/m/3 claimed it" in resolved.err
     pulled = cli("pull", "m/production", "-o", tmp_path / "out")
-    assert pulled.code == 1 and not (tmp_path / "out").exists()  # v3 is not a version: production has no holder
-    with pytest.raises(modelreg.NotFoundError):
-        modelreg.pull("m@3", tmp_path / "api", repo=repo)
-    assert cli("check-ref", "m@v3").code == 4
+    assert pulled.code == 0 and (tmp_path / "out" / "model.pkl").read_bytes() == b"weights 3"
+    assert modelreg.pull("m@3", tmp_path / "api", repo=repo).read_bytes() == b"weights 3"
+    assert cli("check-ref", "m@v3").code == 4  # the moved tag itself is not taken
     verified = cli("verify", "--blobs", "--json")
     assert verified.code == 4
-    assert any(f["kind"] == "claim" and f["subject"] == "m@v3" for f in json.loads(verified.out)["findings"])
+    assert any(f["subject"] == "m@v3" and "moved" in f["message"] for f in json.loads(verified.out)["findings"])
     latest = json.loads(cli("resolve", "m", "--json").out)
-    assert latest["version"] == 2 and any("m@v3" in w for w in latest["warnings"])
+    assert latest["version"] == 3 and any("m@v3" in w for w in latest["warnings"])
 
 
 def test_a_version_tag_nobody_claimed_is_not_a_version(repo, cli, artifact, tmp_path):

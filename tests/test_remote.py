@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from modelreg import ConflictError, InvalidInputError, Registry
+from modelreg.git import remote as gitremote
 from modelreg.git import repo as gitrepo
 from modelreg.publish import push as publish
 from tests.conftest import git, install_hook, run_modelreg, start_modelreg
@@ -230,9 +231,11 @@ def test_fetch_reports_tags_moved_or_deleted_on_the_remote(clone, remote, tmp_pa
     git(remote, "tag", "-d", "m@v2")
     proc = run_modelreg(b, "fetch", "--json", check=False)
     assert proc.returncode == 4
-    problems = json.loads(proc.stdout)["problems"]
-    assert any(p.startswith("m#production#1 points at") and "moved" in p for p in problems)
-    assert any(p.startswith("m@v2 is here but not on origin") for p in problems)
+    report = json.loads(proc.stdout)
+    # The moved tag is reported, not taken: its claim ref decides (DESIGN §10); the deleted one is a problem.
+    assert any(w.startswith("m#production#1 points at") and "moved" in w for w in report["warnings"])
+    assert any(p.startswith("m@v2 is here but not on origin") for p in report["problems"])
+    assert not any("m#production#1" in p for p in report["problems"])
     stale = run_modelreg(b, "resolve", "m/production", "--fetch", check=False)
     assert stale.returncode == 4
 
@@ -300,7 +303,14 @@ def test_a_repeated_read_by_url_fetches_only_when_the_remote_changed(clone, remo
         asked.append(args[0])
         return real(args, *rest, **kw)
 
+    real_raw = gitremote.run_git_raw
+
+    def spy_raw(args, *rest, **kw):  # the mirror's fetch, which reads git's whole report
+        asked.append(args[0])
+        return real_raw(args, *rest, **kw)
+
     monkeypatch.setattr(gitrepo, "run_git", spy)
+    monkeypatch.setattr(gitremote, "run_git_raw", spy_raw)
     assert Registry.open_url(url, "m").resolve("m/production").version == 1
     assert "fetch" in asked
     asked.clear()
@@ -350,16 +360,18 @@ def test_a_server_refusal_is_not_mistaken_for_a_lost_race(clone, remote, tmp_pat
     assert "was refused" in proc.stderr and "hook declined" in proc.stderr
 
 
-def test_a_tag_moved_on_the_remote_stops_a_write(clone, remote, tmp_path):
+def test_a_tag_moved_on_the_remote_does_not_stop_a_write_nor_get_taken(clone, remote, tmp_path):
     a = clone("a")
     run_modelreg(a, "register", "m", str(model_file(tmp_path, b"one")), "--push")
     run_modelreg(a, "register", "m", str(model_file(tmp_path, b"two")), "--push")
     run_modelreg(a, "promote", "m", "1", "staging", "--push")
+    original = git(a, "rev-parse", "m#staging#1").strip()
     body = git(remote, "tag", "-l", "--format=%(contents)", "m#staging#1")
     git(remote, "tag", "-f", "-a", "-m", body, "m#staging#1", git(remote, "rev-parse", "m@v2^{commit}").strip())
-    proc = run_modelreg(a, "promote", "m", "2", "production", "--push", check=False)
-    assert proc.returncode == 4
-    assert "m#staging#1 points at" in proc.stderr and "moved" in proc.stderr
+    # The claim ref is the event (DESIGN §10): the moved tag neither blocks the write nor replaces ours.
+    run_modelreg(a, "promote", "m", "2", "production", "--push")
+    assert git(a, "rev-parse", "m#staging#1").strip() == original
+    assert "m#production#2" in remote_tags(remote)
 
 
 def test_update_in_a_stale_clone_keeps_what_others_pushed(clone, remote, tmp_path):

@@ -12,7 +12,6 @@ import pytest
 
 import modelreg
 from modelreg import cachefile
-from modelreg.errors import NotFoundError
 from modelreg.git import GitRepo
 from modelreg.paths import cache_dir
 from modelreg.read import snapshot
@@ -72,17 +71,21 @@ def test_a_ref_written_behind_the_registrys_back_is_seen(history, repo):
 
 
 def test_a_moved_tag_is_read_again_not_taken_from_the_cache(history, repo, tmp_path):
-    assert history.resolve("m@1").commit == git(repo, "rev-parse", "m@v1^{commit}").strip()
+    first_commit = git(repo, "rev-parse", "m@v1^{commit}").strip()
+    assert history.resolve("m@1").commit == first_commit
     # Re-point m@v1's tag at m@v2's commit: the cache must follow the ref, not its old parse.
     body = git(repo, "cat-file", "tag", "m@v1").split("\n\n", 1)[1]
     git(repo, "tag", "-f", "-a", "-m", body, "m@v1", "m@v2^{commit}")
     taken = snapshot.take(history.git, "m", cache_dir())
     assert taken == fresh(repo, "m", tmp_path)
     moved = next(e for e in taken.events["m"] if e.tag == "m@v1")
-    assert moved.commit == git(repo, "rev-parse", "m@v2^{commit}").strip()
-    with pytest.raises(NotFoundError) as info:  # its claim ref still names the old tag object: not a version
-        history.resolve("m@1")
-    assert any("m@v1 was replaced after it was claimed" in w for w in info.value.warnings)
+    # Its claim ref still names the old tag object, and the claim is the version (DESIGN §10).
+    assert moved.object == git(repo, "rev-parse", "refs/modelreg/versions/m/1").strip()
+    assert moved.commit == first_commit
+    assert any(p.startswith("m@v1: moved after refs/modelreg/versions/m/1 claimed it") for p in taken.problems)
+    resolved = history.resolve("m@1")
+    assert resolved.commit == first_commit
+    assert any("m@v1: moved after" in w for w in resolved.warnings)
 
 
 def test_another_models_cache_file_under_this_ones_name_is_not_believed(history, repo):

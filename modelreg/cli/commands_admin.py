@@ -63,16 +63,19 @@ def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
 
     Clones do not fetch refs/modelreg/* by default, and a plain `git fetch` silently keeps a local
     tag that was moved on the remote. Here every local modelreg tag and event ref is compared with
-    the remote's first; any that moved or vanished there is reported (exit 4) instead of fetched.
+    the remote's, in one glob fetch: a claim ref that moved or a ref that vanished there is reported
+    (exit 4); a moved tag is reported as a warning and not taken (its claim ref decides). Every
+    other ref is fetched either way.
     """
     report = open_registry().fetch(remote)
     if json_:
         json_out(jsonview.fetch_json(report))
-    elif report.problems:
+    else:
+        warn(report.warnings)
         for problem in report.problems:
             say(f"integrity: {problem}")
-    else:
-        line(f"Up to date with {report.remote}")
+        if not report.problems:
+            line(f"Up to date with {report.remote}")
     if report.problems:
         raise SystemExit(ExitCode.INTEGRITY)
 

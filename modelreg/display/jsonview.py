@@ -29,7 +29,7 @@ def manifest_json(m: Manifest) -> dict[str, Any]:
 
 
 def fetch_json(r: FetchReport) -> dict[str, Any]:
-    return {"remote": r.remote, "fetched": r.fetched, "problems": list(r.problems)}
+    return {"remote": r.remote, "fetched": r.fetched, "problems": list(r.problems), "warnings": list(r.warnings)}
 
 
 def version_json(mv: ModelVersion, policy: str | None = None) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
-from modelreg.errors import ConflictError, GitError, IntegrityError, InvalidInputError
+from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.lsrefs import ls_refs
 from modelreg.git.process import TIMEOUT_VARIABLE, GitTimeout, network_timeout, run_git_raw
 from modelreg.git.repo import GitRepo
@@ -47,23 +48,20 @@ def mirror(url: str, cache: Path, refspecs: list[str]) -> tuple[GitRepo, str]:
         _init_partial(repo, url)
     elif (head := _mirror_head_if_current(repo, url, refspecs)) is not None:
         return repo, head
+    # A mirror is a cache of what the remote holds now: every ref is force-updated and refs gone
+    # there are pruned here, and the registry's rules (claim refs, policy) judge what it holds. A
+    # tag seen once and then replaced on the remote never wedges it.
+    forced = [spec if spec.startswith(("+", "^")) else f"+{spec}" for spec in refspecs]
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--prune", "--depth=1", "--filter=blob:none"]
     try:
-        repo.git(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--depth=1",
-            "--filter=blob:none",
-            "origin",
-            "+HEAD:refs/remotes/origin/HEAD",
-            *refspecs,
+        proc = fetch_telling(
+            [*args, "origin", "+HEAD:refs/remotes/origin/HEAD", *forced], repo.root, timeout=repo.timeout
         )
     except GitTimeout as exc:
         shutil.rmtree(root, ignore_errors=True)  # a killed fetch may leave locks behind: start afresh next time
         raise timed_out(url, exc) from None
-    except GitError as exc:
-        raise GitError(f"cannot read the registry at {url}: {exc}") from None
+    if proc.returncode != 0:
+        raise GitError(f"cannot read the registry at {url}: {fetch_failure(proc.stderr)}")
     head = repo.resolve_commit("refs/remotes/origin/HEAD")
     if head is None:
         raise GitError(f"cannot read the registry at {url}: it has no default branch")
@@ -163,29 +161,57 @@ def check_remote(repo: GitRepo, remote: str) -> None:
         raise InvalidInputError(f"no git remote named {remote!r} (see `git remote -v`)") from None
 
 
-def fetch(repo: GitRepo, remote: str, refspecs: list[str], *options: str) -> None:
-    """Fetch without ever replacing a local tag or claim ref that differs from the remote's.
+def fetch(repo: GitRepo, remote: str, refspecs: list[str], *options: str) -> list[str]:
+    """One `git fetch` of `refspecs` (globs, and `^REF` to leave a ref out), sent on stdin.
 
-    Refspecs go through stdin: a registry's thousands of tags do not fit a command line.
+    Returns the refs git refused to update, one `NAME (why)` each: every other ref is fetched
+    all the same. Any other failure raises GitError saying what went wrong (not `--quiet`:
+    alone, that hides git's reasons: see fetch_telling).
     """
-    try:
-        repo.git(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--stdin",
-            *options,
-            remote,
-            stdin="".join(f"{spec}\n" for spec in refspecs),
-        )
-    except GitError as exc:
-        if "would clobber existing tag" in str(exc) or "(rejected)" in str(exc) or "[rejected]" in str(exc):
-            raise IntegrityError(
-                f"fetching from {remote} would replace a local tag or event ref with a different one "
-                f"({exc}); run `modelreg fetch` to see which"
-            ) from None
-        raise
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--stdin", *options, remote]
+    proc = fetch_telling(args, repo.root, "".join(f"{spec}\n" for spec in refspecs).encode())
+    refused = refused_refs(proc.stderr)
+    if proc.returncode != 0 and not refused:
+        raise GitError(f"git fetch from {remote} failed: {fetch_failure(proc.stderr)}")
+    return refused
+
+
+def fetch_telling(
+    args: list[str], cwd: Path, stdin: bytes | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `git fetch ARGS` quietly; when it fails, run it again aloud, so that its report says why.
+
+    Git's report of every updated ref costs more than the fetch itself at 100,000 refs (each name
+    is shortened by looking it up among all refs) and `--quiet` also hides the refused refs and
+    their reasons; the second run has only the refs that failed left to report.
+    """
+    proc = run_git_raw([args[0], "--quiet", *args[1:]], cwd, stdin, timeout=timeout)
+    return proc if proc.returncode == 0 else run_git_raw(args, cwd, stdin, timeout=timeout)
+
+
+def refused_refs(stderr: bytes) -> list[str]:
+    """`NAME (why)` for each ` ! [rejected]  SRC -> DST  (why)` line of a fetch's report."""
+    refused = []
+    for line in stderr.decode(errors="replace").splitlines():
+        if line.startswith(" ! ") and " -> " in line:
+            dst = line.split(" -> ", 1)[1].strip()
+            name, _, why = dst.partition(" ")
+            refused.append(f"{name} {why.strip()}".strip())
+    return refused
+
+
+def fetch_failure(stderr: bytes) -> str:
+    """What a failed fetch says went wrong: its refused refs, errors and fatal lines, not its warnings."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    refused = refused_refs(stderr)
+    if refused:
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        return f"it refused to update {', '.join(refused[:3])}{more}"
+    said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    if said:
+        return "; ".join(dict.fromkeys(line.split(": ", 1)[1] for line in said))
+    quiet = [line for line in lines if not line.startswith(("warning:", "hint:", "From "))]
+    return quiet[-1] if quiet else lines[-1] if lines else "git gave no reason"
 
 
 def deepen(repo: GitRepo, remote: str, want: str, by: int | None) -> frozenset[str]:

@@ -262,10 +262,10 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     state, snap = view.state, view.snap
     events = snap.events.get(parsed.name, [])  # every event, admitted or not: this one is judged here
     event = next((e for e in events if e.tag == tag), None)
+    bad = next((p for p in snap.problems if p.startswith(f"{tag}:")), None)
+    if bad is not None:  # malformed, or moved after it was claimed (the tag a CI job was started by is not taken)
+        raise IntegrityError(f"{bad}")
     if event is None:
-        bad = next((p for p in snap.problems if p.startswith(f"{tag}:")), None)
-        if bad is not None:
-            raise IntegrityError(f"{bad}")
         raise reader.not_found(f"tag {tag} does not exist here")
     findings = audit_event(reader, event, events, snap.claims)
     if findings:

@@ -70,7 +70,23 @@ def admit(ctx: Context, name: str, events: list[Event], claims: dict[str, str]) 
     if not reasons:
         return events, ()
     kept = [e for e in events if e.tag not in reasons]
+    unclaimed = sorted(tag for tag, reason in reasons.items() if reason.startswith(f"{tag} has no claim ref "))
+    if len(unclaimed) > 1:  # a clone without the claim refs: one line saying what to fetch, not one per tag
+        told = set(unclaimed)
+        reasons = {tag: reason for tag, reason in reasons.items() if tag not in told}
     return kept, tuple(
-        f"ignoring {tag}: {reason.removeprefix(f'{tag}: ').removeprefix(f'{tag} ')}"
-        for tag, reason in sorted(reasons.items())
+        ([missing_claims(ctx, name, unclaimed)] if len(unclaimed) > 1 else [])
+        + [
+            f"ignoring {tag}: {reason.removeprefix(f'{tag}: ').removeprefix(f'{tag} ')}"
+            for tag, reason in sorted(reasons.items())
+        ]
+    )
+
+
+def missing_claims(ctx: Context, name: str, tags: list[str]) -> str:
+    """The one warning for the tags of a model whose claim refs this clone does not hold."""
+    remote = ctx.config.remote
+    return (
+        f"ignoring {len(tags)} tags of {name} ({tags[0]} … {tags[-1]}): this clone has no claim refs for them; "
+        f"run `modelreg fetch` (or `git fetch {remote} 'refs/modelreg/*:refs/modelreg/*'`)"
     )

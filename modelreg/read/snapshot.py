@@ -35,8 +35,9 @@ from modelreg.core.refs import (
 from modelreg.errors import MalformedEvent
 from modelreg.git import GitRepo
 from modelreg.models import Event
+from modelreg.read.claimwins import Moved, extension_safe, prefer_claims
 
-FORMAT = 9  # 9: registrations record `after`; payload text checked for Unicode
+FORMAT = 10  # 10: a tag moved after its claim is read through the claim (claimwins)
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
 _BY_TAG = itemgetter(Event._fields.index("tag"))
@@ -88,20 +89,25 @@ def _extend(git: GitRepo, seen: str, listing: str, parse: Parse) -> tuple[str, P
     before = set(seen.splitlines())
     now = listing.splitlines()
     new = [line for line in now if line not in before]
-    if len(before) + len(new) != len(now) or len(new) > _MAX_NEW:
+    if len(before) + len(new) != len(now) or len(new) > _MAX_NEW or not extension_safe(before, now, new):
         return None
     refs = [line.split(" ", 1)[0] for line in new]
     if any(_GLOB_CHARS & set(ref) for ref in refs):
         return None
-    added = _add(parse, _read(git, refs))
+    added = _add(parse, _read(git, refs, parse[4]))
     if sorted(added.splitlines()) == sorted(new):
         return listing, parse
     # A new ref moved or went between the two calls: record exactly what was parsed.
     return "".join(sorted(f"{line}\n" for line in (*before, *added.splitlines()))), parse
 
 
-def _read(git: GitRepo, patterns: list[str]) -> list[tuple[str, str, str | None, int | None, int | None, object]]:
-    """(ref, object id, model, version, seq, event fields or problem) of each ref matching `patterns`."""
+def _read(
+    git: GitRepo, patterns: list[str], known: dict[str, str] | None = None
+) -> list[tuple[str, str, str | None, int | None, int | None, object]]:
+    """(ref, object id, model, version, seq, event fields or problem) of each ref matching `patterns`.
+
+    `known`: the claim refs read before (a tag moved after its claim is read through it, claimwins).
+    """
     tags, others = git.read_refs(patterns)
     found: list[tuple[str, str, str | None, int | None, int | None, object]] = []
     for record in tags:
@@ -123,7 +129,7 @@ def _read(git: GitRepo, patterns: list[str]) -> list[tuple[str, str, str | None,
             continue
         model, _, seq = ref.removeprefix(CLAIMS_PREFIX).rpartition("/")
         found.append((ref, obj, model, None, int(seq) if seq.isdigit() else None, None))
-    return found
+    return prefer_claims(git, found, known)
 
 
 def _add(parse: Parse, found: list[tuple[str, str, str | None, int | None, int | None, object]]) -> str:
@@ -138,6 +144,9 @@ def _add(parse: Parse, found: list[tuple[str, str, str | None, int | None, int |
             taken.setdefault(model, set()).add(seq)
         elif version is not None:
             versions.setdefault(model, set()).add(version)
+        if isinstance(parsed, Moved):  # reported, and read through its claim (claimwins)
+            insort(problems, parsed.problem, key=lambda p: p.split(":", 1)[0])
+            parsed = parsed.event
         if isinstance(parsed, str):
             insort(problems, parsed, key=lambda p: p.split(":", 1)[0])
         elif isinstance(parsed, tuple):
