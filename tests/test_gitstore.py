@@ -147,7 +147,7 @@ def test_gc_removes_only_unreferenced_blob_refs(tmp_path, monkeypatch):
     reg = Registry.open(repo)
     (tmp_path / "keep.bin").write_bytes(b"kept")
     reg.register("m", tmp_path / "keep.bin")
-    store = reg.store("git:")
+    store = reg.reader.store("git:")
     from modelreg.models import ArtifactFile
     from modelreg.store.hashing import sha256_file
 

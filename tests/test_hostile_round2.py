@@ -57,9 +57,9 @@ def test_5_a_pathological_like_pattern_answers_through_mlflows_search_model_vers
 
     store = ModelregRegistryStore(f"modelreg://{long_tag}")
     found = store.search_model_versions("tags.t LIKE '" + "%a" * 22 + "%b'")
-    assert [(mv.name, mv.version) for mv in found] == [("m", "2")]
+    assert [(mv.name, mv.version) for mv in found] == [("m", 2)]
     found = store.search_model_versions("name = 'm' AND tags.t ILIKE '%" + "_" * 50 + "B'")
-    assert [(mv.name, mv.version) for mv in found] == [("m", "2")]
+    assert [(mv.name, mv.version) for mv in found] == [("m", 2)]
 
 
 # --- 6: the end of time ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import typer
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, app
 from modelreg.cli.output import json_out, line, progress, warn
 from modelreg.cli.reads import open_registry
-from modelreg.display.plain import size
+from modelreg.core.sizes import size
 
 store_app = typer.Typer(
     help="The artifact store: move every blob to another with `modelreg store migrate s3://bucket/registry`.",

@@ -10,8 +10,9 @@ from rich.progress import ProgressColumn, Task
 from rich.table import Table
 from rich.text import Text
 
+from modelreg.core.sizes import size
 from modelreg.display import plain
-from modelreg.display.plain import size, version_fields
+from modelreg.display.plain import version_fields
 from modelreg.models import ModelVersion, VersionDiff
 from modelreg.results import GcReport, VerifyReport
 

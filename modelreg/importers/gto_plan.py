@@ -117,7 +117,9 @@ def plan(
             declared = entry.get("declared_in") or "dvc.yaml or artifacts.yaml"
             outside = entry.get("outside")
             missing = None
-            if isinstance(outside, str):
+            if isinstance(outside, str) and "://" not in outside:
+                path = outside  # a path escaping the repository: the importer refuses the version (gto.safe_path)
+            elif isinstance(outside, str):
                 missing = (
                     f"{declared} gives its path as {outside!r}, outside the repository: modelreg imports bytes "
                     "only from git or the DVC cache (register them by hand)"

@@ -16,7 +16,7 @@ from typing import Any
 
 from modelreg.core import names
 from modelreg.core.events import ARCHIVED
-from modelreg.display.plain import size as _size
+from modelreg.core.sizes import size as _size
 from modelreg.models import Event, ModelVersion
 from modelreg.report.charts import esc, is_number, metric_svg, number, timeline_svg
 from modelreg.report.compare import SCRIPT, SCRIPT_HASH, compare_section, data_block, filter_box
