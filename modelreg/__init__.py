@@ -46,6 +46,7 @@ _EXPORTS = {
     "modelreg.results": (
         "ApplyResult",
         "CreatedRequest",
+        "Deployed",
         "FetchReport",
         "GcReport",
         "InitResult",
@@ -54,12 +55,12 @@ _EXPORTS = {
         "Request",
         "RequestList",
         "RequestStatus",
+        "SyncResult",
         "UpdateResult",
         "VerifyReport",
     ),
     "modelreg.core.refs": ("ModelRef", "parse_ref"),
     "modelreg.serving.loop": ("sync",),
-    "modelreg.serving.records": ("Deployed", "SyncResult"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
@@ -137,6 +138,7 @@ if TYPE_CHECKING:
     from modelreg.results import (
         ApplyResult,
         CreatedRequest,
+        Deployed,
         FetchReport,
         GcReport,
         InitResult,
@@ -145,11 +147,11 @@ if TYPE_CHECKING:
         Request,
         RequestList,
         RequestStatus,
+        SyncResult,
         UpdateResult,
         VerifyReport,
     )
     from modelreg.serving.loop import sync
-    from modelreg.serving.records import Deployed, SyncResult
 
 
 def __getattr__(name: str) -> Any:

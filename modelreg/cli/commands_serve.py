@@ -14,9 +14,9 @@ import typer
 from modelreg.cli.options import JsonOpt, RefArg, RepoOpt, app
 from modelreg.display.jsonview import sync_record_json
 from modelreg.errors import ExitCode
+from modelreg.results import Record
 from modelreg.serving import plan
 from modelreg.serving.loop import sync as run_sync
-from modelreg.serving.records import Record
 
 
 @app.command()

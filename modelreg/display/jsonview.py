@@ -15,13 +15,13 @@ from modelreg.results import (
     GcReport,
     InitResult,
     LintReport,
+    Record,
     ReportResult,
     Request,
     RequestStatus,
     UpgradeResult,
     VerifyReport,
 )
-from modelreg.serving.records import Record
 
 
 def manifest_json(m: Manifest) -> dict[str, Any]:

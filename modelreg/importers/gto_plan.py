@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from modelreg.core import mlflowmap
 from modelreg.core.refs import LATEST, NAME_RE, looks_like_version
 from modelreg.importers.plan import EventStep, Plan, VersionStep
-from modelreg.mlflow import mapping as mlflowmap
 
 SOURCE = "GTO"
 _NAME = r"[a-zA-Z0-9]([a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"

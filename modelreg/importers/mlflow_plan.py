@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from modelreg.core import mlflowmap
 from modelreg.core.refs import check_alias
 from modelreg.errors import InvalidInputError
 from modelreg.importers.plan import EventStep, ModelStep, Plan, VersionStep
-from modelreg.mlflow import mapping as mlflowmap
 
 SOURCE = "MLflow"
 

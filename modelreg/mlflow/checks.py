@@ -19,7 +19,7 @@ from mlflow.protos.databricks_pb2 import (
     RESOURCE_DOES_NOT_EXIST,
 )
 
-from modelreg.core import names
+from modelreg.core import mlflowmap, names
 from modelreg.errors import (
     ConfigError,
     ConflictError,
@@ -30,7 +30,6 @@ from modelreg.errors import (
     NotFoundError,
     ReviewRequired,
 )
-from modelreg.mlflow import mapping as mlflowmap
 
 _CODES: tuple[tuple[type[ModelregError], int], ...] = (
     (ReviewRequired, PERMISSION_DENIED),

@@ -17,8 +17,8 @@ from mlflow.entities.model_registry import (
 )
 
 from modelreg.api import Registry
+from modelreg.core import mlflowmap
 from modelreg.core.refs import ModelRef
-from modelreg.mlflow import mapping as mlflowmap
 from modelreg.models import ModelVersion
 from modelreg.read.reader import ModelView
 

@@ -33,7 +33,7 @@ from mlflow.store.model_registry import (
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from modelreg.api import Registry
-from modelreg.core import names
+from modelreg.core import mlflowmap, names
 from modelreg.core.filtering import SearchRecord
 from modelreg.core.refs import ModelRef
 from modelreg.errors import (
@@ -41,7 +41,6 @@ from modelreg.errors import (
     NotFoundError,
 )
 from modelreg.mlflow import checks, entities, sources
-from modelreg.mlflow import mapping as mlflowmap
 from modelreg.mlflow import search as mlflowsearch
 
 if TYPE_CHECKING:

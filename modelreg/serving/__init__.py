@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
+from modelreg.results import Deployed, Record, SyncResult
 from modelreg.serving.loop import sync
-from modelreg.serving.records import Deployed, Record, SyncResult
 
 __all__ = ["Deployed", "Record", "SyncResult", "sync"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from modelreg.core import noticekinds, notices
 from modelreg.errors import InvalidInputError
 from modelreg.ops import delivery
-from modelreg.serving.records import Deployed
+from modelreg.results import Deployed
 
 
 def deploy_facts(deployed: Deployed, host: str) -> dict[str, object]:

@@ -28,9 +28,9 @@ from modelreg.git.lsrefs import ls_refs
 from modelreg.git.remote import entry_id, head_entries
 from modelreg.models import Artifact, ModelVersion, RefCheck
 from modelreg.paths import cache_home
+from modelreg.results import Deployed, Record, SyncResult
 from modelreg.serving import plan
 from modelreg.serving.layout import Layout
-from modelreg.serving.records import Deployed, Record, SyncResult
 
 HOOK_TIMEOUT_S = 300.0  # a hook that hangs is stopped and counted as failed (run again next round)
 

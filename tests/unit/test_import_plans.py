@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from modelreg.core import mlflowmap
 from modelreg.core.events import replay
 from modelreg.core.filtering import parse_filter
 from modelreg.errors import InvalidInputError
 from modelreg.importers import gto_plan, mlflow_plan
 from modelreg.importers.plan import EventStep, ModelStep, describe_needed, needed
-from modelreg.mlflow import mapping as mlflowmap
 from modelreg.mlflow.search import models, names_wanted, versions
 from modelreg.models import Event, ModelState
 
