@@ -30,7 +30,7 @@ from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
 from modelreg.read.context import Context
 from modelreg.read.evidence import review_findings
-from modelreg.read.policy import claim_problem
+from modelreg.read.policy import claim_problem, missing_claims
 from modelreg.read.sigverify import signature_findings
 
 
@@ -82,6 +82,10 @@ _NOT_IN_NAMES = frozenset("@#/")
 def _is_number(text: str) -> bool:
     """`[1-9][0-9]{0,18}` up to 2**63 - 1, as tag names carry versions and seqs."""
     return 0 < len(text) <= 19 and text.isascii() and text.isdigit() and text[0] != "0" and int(text) <= MAX_NUMBER
+
+
+class MovedTag(Exception):
+    """A version tag that is not the tag object its claim names: left to the full read, where the claim wins."""
 
 
 class Judge:
@@ -194,6 +198,8 @@ class Judge:
         stub = Event(self.name, "register", parsed.version or 0, entry.tag, seq=parsed.seq, object=entry.object)
         self.look_up_claims([entry])
         problem = claim_problem(stub, self.claims)
+        if problem is not None and parsed.seq is None and self.claims.get(self._claim_ref(entry)) is not None:
+            raise MovedTag(entry.tag)  # its claim names the version (read.claimwins): the full read applies that
         if problem is not None:
             self.reasons[entry.tag] = problem
             return False
@@ -258,9 +264,14 @@ class Judge:
 
         A tag refused on its claim alone was never read: whether it is an event at all is not known.
         """
+        read = {tag: reason for tag, reason in self.reasons.items() if self.events.get(tag) is not None}
+        unclaimed = sorted(tag for tag, reason in read.items() if reason.startswith(f"{tag} has no claim ref "))
+        summary: tuple[str, ...] = ()
+        if len(unclaimed) > 1:  # a clone without the claim refs: one line saying what to fetch, as admit says it
+            summary = (missing_claims(self.ctx, self.name, unclaimed),)
+            read = {tag: reason for tag, reason in read.items() if tag not in set(unclaimed)}
         left_out = tuple(
             f"ignoring {tag}: {reason.removeprefix(f'{tag}: ').removeprefix(f'{tag} ')}"
-            for tag, reason in sorted(self.reasons.items())
-            if self.events.get(tag) is not None
+            for tag, reason in sorted(read.items())
         )
-        return left_out + tuple(self.malformed[t] for t in sorted(self.malformed))
+        return summary + left_out + tuple(self.malformed[t] for t in sorted(self.malformed))

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from modelreg.core.events import ARCHIVED
 from modelreg.core.refs import ModelRef, check_name
 from modelreg.models import Event, ModelState
-from modelreg.read.admission import Entry, Judge, list_refs
+from modelreg.read.admission import Entry, Judge, MovedTag, list_refs
 from modelreg.read.context import Context
 from modelreg.read.snapshot import Snapshot
 
@@ -55,7 +55,7 @@ def decide(ctx: Context, ref: ModelRef, full: bool) -> Decided | None:
     judge = Judge(ctx, check_name(ref.name), list_refs(ctx, ref.name))
     try:
         return Query(judge).decide(ref, full)
-    except Undecided:
+    except (Undecided, MovedTag):
         return None
 
 

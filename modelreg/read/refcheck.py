@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from modelreg.core.refs import MODEL_TARGETS, parse_tag_name
 from modelreg.models import Event, ModelState, RefCheck
-from modelreg.read.admission import Entry, Judge, list_refs
+from modelreg.read.admission import Entry, Judge, MovedTag, list_refs
 from modelreg.read.evidence import review_findings
 from modelreg.read.lean import Query, Undecided
 from modelreg.read.policy import claim_problem
@@ -38,7 +38,7 @@ def lean_ref_check(reader: Reader, tag: str) -> RefCheck | None:
         return None  # a tombstone removes versions from the state: the full read judges it
     try:
         checked = _check(judge, tag)
-    except Undecided:
+    except (Undecided, MovedTag):
         return None
     event, registration = checked.event, checked.registration
     state = ModelState(event.name, (event.version,), {}, {}, {}, {}, 0, checked.retired)
