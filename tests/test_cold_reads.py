@@ -75,7 +75,7 @@ def test_lean_answers_as_the_full_replay(tmp_path: Path, seed: int) -> None:
                 decided += 1
                 # What the lean read warns about, the full read warns about too.
                 assert _covered(answer.warnings, reg.model("fraud").rejected), (seed, str(ref))
-    assert decided > 0
+    assert decided > 0 or _moved_version_tags(tmp_path / "repo")  # a moved tag sends reads to the full replay
 
 
 @pytest.mark.parametrize("seed", range(0, 40, 2))
@@ -95,7 +95,7 @@ def test_lean_check_ref_answers_as_the_full_read(tmp_path: Path, seed: int, monk
     monkeypatch.setattr(checks, "lean_ref_check", lambda reader, tag: None)
     for tag in tags:
         assert lean_answers[tag] == check(tag), (seed, tag)
-    assert decided > 0
+    assert decided > 0 or _moved_version_tags(tmp_path / "repo")
 
 
 def test_the_generated_histories_hold_what_they_should(tmp_path: Path) -> None:
@@ -293,3 +293,23 @@ def _covered(lean_warnings: tuple[str, ...], full_warnings: tuple[str, ...]) -> 
     full = set(full_warnings)
     full_unclaimed = any(_UNCLAIMED.match(w) for w in full)
     return all(w in full or (_UNCLAIMED.match(w) is not None and full_unclaimed) for w in lean_warnings)
+
+
+def _moved_version_tags(repo: Path) -> list[str]:
+    """Version tags that are not the tag object their claim ref names (the full read lets the claim decide)."""
+    tags = dict(
+        line.split(" ", 1)[::-1]
+        for line in git(repo, "for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/tags/").split("\n")
+        if "@v" in line
+    )
+    claims = git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/modelreg/versions/").split("\n")
+    moved = []
+    for line in claims:
+        if not line:
+            continue
+        obj, ref = line.split(" ")
+        name, version = ref.split("/")[-2:]
+        tag = f"{name}@v{version}"
+        if tag in tags and tags[tag] != obj:
+            moved.append(tag)
+    return moved
