@@ -17,7 +17,6 @@ from modelreg.core.refs import ModelRef
 from modelreg.formats.config import Config
 from modelreg.git import GitRepo
 from modelreg.importers import gto, mlflow
-from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
 from modelreg.ops import assign, checks, deletion, lifecycle, lint, reviews, upgrade
 from modelreg.ops import notify as notifying
@@ -30,6 +29,7 @@ from modelreg.read import opening, search
 from modelreg.read.reader import ModelView, Reader
 from modelreg.read.when import When
 from modelreg.report import write_report
+from modelreg.results import ImportReport
 from modelreg.store.hashing import Progress
 
 

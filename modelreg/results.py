@@ -4,7 +4,7 @@ Kept apart from models so that a read imports none of them.
 """
 
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from modelreg.models import Event, Finding, Manifest, TargetKind
 
@@ -158,6 +158,17 @@ class LintReport(NamedTuple):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class ImportReport(NamedTuple):
+    """What `modelreg import` (MLflow, GTO) brought, or with `dry_run` would bring."""
+
+    source: str
+    registered: list[dict[str, Any]]  # {"name", "version", "from"}
+    events: list[dict[str, Any]]  # {"name", "version", "action", "kind", "target", "tag"}
+    skipped: list[str]
+    already: int  # versions and events an earlier import brought
+    dry_run: bool
 
 
 # --- sync: the deployed version, one log record, how a run ended ---

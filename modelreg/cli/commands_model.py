@@ -8,7 +8,7 @@ import typer
 
 from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app, write_args
 from modelreg.cli.output import event_out
-from modelreg.cli.reads import open_registry
+from modelreg.cli.registry import open_registry
 from modelreg.core.names import reference_text
 from modelreg.core.refs import parse_ref
 from modelreg.core.values import parse_pairs

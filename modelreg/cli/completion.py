@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelreg.api import Registry
-from modelreg.cli.reads import open_registry
+from modelreg.cli.registry import open_registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.api import Registry  # see cli.registry: loaded only by commands that open one
 
 
 def _registry() -> Registry | None:

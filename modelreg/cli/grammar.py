@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modelreg.api import Registry
 from modelreg.core.refs import ModelRef, looks_like_version, parse_ref, parse_version, versioned_operands
 from modelreg.errors import InvalidInputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.api import Registry  # see cli.registry: loaded only by commands that open one
 
 
 def versioned(reg: Registry, words: Sequence[str | None], following: int, usage: str) -> tuple[str, int, list[str]]:

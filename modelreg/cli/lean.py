@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from modelreg.cli import reads
-
 _READ_OPTIONS = {"--fetch": "fetch", "--json": "json_"}, {"--remote": "remote", "--repo": "repo"}
 
 # command → (operand names, flags, options that take a value)
@@ -79,6 +77,8 @@ def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
         from pathlib import Path
 
         kwargs["github_output"] = Path(str(kwargs["github_output"]))
+    from modelreg.cli import reads  # the registry's read side: ~50 ms that `--version` and `--help` never pay
+
     function = {
         "list": reads.list_models,
         "show": reads.show,

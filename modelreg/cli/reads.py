@@ -1,7 +1,8 @@
 """The read commands' work, shared by the Typer commands and the lean dispatch (see modelreg.cli).
 
 Nothing here imports Typer; Rich is imported only to draw on a terminal. In a pipe, the human
-views are plain tab-separated text (modelreg.display.plain).
+views are plain tab-separated text (modelreg.display.plain). A read needs only the Registry's reader
+(`Registry.reader`), opened the way `Registry.open` opens it: the write side is never imported.
 """
 
 from __future__ import annotations
@@ -9,32 +10,34 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from modelreg.api import Registry
 from modelreg.cli.output import console, json_out, json_rows_out, line, progress, say, table, terminal, warn
 from modelreg.core.asof import between
 from modelreg.core.refs import ModelRef, parse_ref, parse_tag_name
 from modelreg.display import jsonview, plain
 from modelreg.display.cioutput import append_github_output, env_lines
 from modelreg.errors import ExitCode, InvalidInputError
-from modelreg.ops.lint import lint as lint_registry
+from modelreg.read import opening
+from modelreg.read.reader import Reader
 
 HISTORY_ROWS = 200  # a terminal shows the newest ones; a pipe and --json get every row
 
 
-def open_registry(
+def open_reader(
     fetch: bool = False, remote: str | None = None, repo: str | None = None, name: str | None = None
-) -> Registry:
+) -> Reader:
     """The registry of the current directory, brought up to date first with `fetch`; or the one at `repo`."""
     if repo is not None:
-        return Registry.open_url(repo, name)
-    reg = Registry.open(Path.cwd())
+        return Reader(*opening.open_url(repo, name))
+    reader = Reader(*opening.open_path(Path.cwd()))
     if fetch:
-        reg.fetch(remote, strict=True)
-    return reg
+        from modelreg.publish import fetching  # each command below loads only what it needs (start-up: see lean)
+
+        fetching.fetch(reader, remote, strict=True)
+    return reader
 
 
 def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
-    reg = open_registry(fetch, remote, repo)
+    reg = open_reader(fetch, remote, repo)
     models = reg.models(at)
     warn(tuple(w for m in models for w in m.warnings))
     if json_:
@@ -46,8 +49,8 @@ def list_models(fetch: bool, remote: str | None, repo: str | None, json_: bool, 
 
 def show(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     parsed = parse_ref(ref)
-    reg = open_registry(fetch, remote, repo, parsed.name)
-    mv = reg.show(parsed, at)
+    reg = open_reader(fetch, remote, repo, parsed.name)
+    mv = reg.resolve(parsed, at)
     warn(mv.warnings)
     if json_:
         json_out(jsonview.version_json(mv, reg.context.policy_commit))
@@ -68,13 +71,13 @@ def history(
     since: str | None = None,
     until: str | None = None,
 ) -> None:
-    reg = open_registry(fetch, remote, repo, name)
+    reg = open_reader(fetch, remote, repo, name)
     view = reg.model(name)
     warn(view.rejected)
     events = view.history()
     if since is not None or until is not None:
-        first = reg.reader.moment(since, "--since") if since is not None else None
-        last = reg.reader.moment(until, "--until") if until is not None else None
+        first = reg.moment(since, "--since") if since is not None else None
+        last = reg.moment(until, "--until") if until is not None else None
         events = between(view.events, first, last)
     if json_:
         json_out([jsonview.event_json(e) for e in events])
@@ -93,8 +96,10 @@ def search(
     json_: bool,
     at: str | None = None,
 ) -> None:
-    reg = open_registry(fetch, remote, repo, model)
-    found = reg.search(filter_, model=model, order_by=order_by or (), limit=limit, at=at)
+    reg = open_reader(fetch, remote, repo, model)
+    from modelreg.read.search import search as search_versions  # the filter grammar: ~30 ms, search only
+
+    found = search_versions(reg, filter_, model=model, order_by=order_by or (), limit=limit, at=at)
     warn(found.warnings)
     if json_:
         json_rows_out(jsonview.search_json(found, reg.context.policy_commit), "versions")
@@ -104,7 +109,7 @@ def search(
 
 def resolve(ref: str, fetch: bool, remote: str | None, repo: str | None, json_: bool, at: str | None = None) -> None:
     parsed = parse_ref(ref)
-    reg = open_registry(fetch, remote, repo, parsed.name)
+    reg = open_reader(fetch, remote, repo, parsed.name)
     mv = reg.resolve(parsed, at)  # one path, whatever the output: the manifest is checked against its tag
     warn(mv.warnings)
     if json_:
@@ -124,7 +129,7 @@ def pull(
     force: bool = False,
 ) -> None:
     parsed = parse_ref(ref)
-    reg = open_registry(fetch, remote, repo, parsed.name)
+    reg = open_reader(fetch, remote, repo, parsed.name)
     with progress() as bar:
         mv = reg.resolve(parsed)
         warn(mv.warnings)
@@ -148,7 +153,9 @@ def check_ref(
     if sum((github_output is not None, env, json_)) > 1:
         raise InvalidInputError("choose one of --json, --github-output and --env")
     tag = parse_tag_name(ref.strip())
-    facts = jsonview.check_json(open_registry(fetch, remote, repo, tag.name if tag else None).check_ref(ref))
+    from modelreg.ops.checks import check_ref as check_tag  # verify's module: other reads never load it
+
+    facts = jsonview.check_json(check_tag(open_reader(fetch, remote, repo, tag.name if tag else None), ref))
     if github_output is not None:
         append_github_output(github_output, facts)
         say(f"{facts['tag']}: {facts['ref']} ({facts['digest']}), current: {str(facts['current']).lower()}")
@@ -161,8 +168,10 @@ def check_ref(
 def report(
     out: Path, names: list[str], force: bool, fetch: bool, remote: str | None, repo: str | None, json_: bool
 ) -> None:
-    reg = open_registry(fetch, remote, repo)
-    result = reg.report(out, names or None, force=force)
+    reg = open_reader(fetch, remote, repo)
+    from modelreg.report import write_report  # the HTML report: `report` alone loads it
+
+    result = write_report(reg, out, names or None, force=force)
     if json_:
         json_out(jsonview.report_json(result))
         return
@@ -172,6 +181,8 @@ def report(
 
 def lint(json_: bool) -> None:
     """The pre-commit check: exits 1 with one line per problem."""
+    from modelreg.ops.lint import lint as lint_registry  # the schema checks: `lint` alone loads them
+
     result = lint_registry(Path.cwd())
     warn(result.warnings)
     if json_:

@@ -6,13 +6,13 @@ from typing import Any
 
 from modelreg.core.refs import ModelRef
 from modelreg.formats import manifest as manifestmod
-from modelreg.importers.apply import ImportReport
 from modelreg.models import Event, Manifest, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
 from modelreg.results import (
     ApplyResult,
     CreatedRequest,
     FetchReport,
     GcReport,
+    ImportReport,
     InitResult,
     LintReport,
     Record,

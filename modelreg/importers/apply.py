@@ -17,19 +17,11 @@ from modelreg.ops.register import RegisterArgs, register
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import EventDraft, Publisher
 from modelreg.read.reader import Reader
+from modelreg.results import ImportReport
 from modelreg.store.hashing import Progress
 
 # Fetches a version's bytes into the scratch directory given; returns the artifact's path.
 Fetch = Callable[[VersionStep, Path], Path]
-
-
-class ImportReport(NamedTuple):
-    source: str
-    registered: list[dict[str, Any]]  # {"name", "version", "from"}
-    events: list[dict[str, Any]]  # {"name", "version", "action", "kind", "target", "tag"}
-    skipped: list[str]
-    already: int  # versions and events an earlier import brought
-    dry_run: bool
 
 
 class Imported(NamedTuple):

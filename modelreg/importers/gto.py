@@ -12,11 +12,11 @@ from modelreg.errors import ConfigError, GitError, InvalidInputError, NotFoundEr
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
 from modelreg.importers import apply, gto_dvcyaml
-from modelreg.importers.apply import ImportReport
 from modelreg.importers.gto_plan import GtoTag, parse, plan
 from modelreg.importers.plan import VersionStep
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
+from modelreg.results import ImportReport
 from modelreg.store.hashing import Progress
 
 INDEX = "artifacts.yaml"

@@ -11,11 +11,11 @@ from typing import Any, TypedDict, Unpack
 
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers import apply
-from modelreg.importers.apply import ImportReport
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
 from modelreg.importers.plan import VersionStep
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
+from modelreg.results import ImportReport
 from modelreg.store.hashing import Progress
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]

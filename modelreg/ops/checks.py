@@ -11,8 +11,8 @@ from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
-from modelreg.ops.deletion import collectable
 from modelreg.publish.fetching import fetch
+from modelreg.read.deleted import collectable
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
 from modelreg.read.reader import Reader

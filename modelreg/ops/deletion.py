@@ -10,18 +10,13 @@ used are collected by `gc` once the deletion is older than gc's grace period (`c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from modelreg.core.events import replay
 from modelreg.core.refs import ModelRef, check_name
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event
 from modelreg.ops.assign import write
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import EventDraft, Publisher
-from modelreg.read.policy import admit
 from modelreg.read.reader import ModelView, Reader
-from modelreg.read.snapshot import Snapshot
 
 
 def delete(reader: Reader, publisher: Publisher, name: str, version: int | None, opts: WriteOptions) -> Event:
@@ -40,25 +35,3 @@ def delete(reader: Reader, publisher: Publisher, name: str, version: int | None,
         return EventDraft("delete", "version", "_delete", version, f"{name} v{version} deleted", opts.reason)
 
     return write(reader, publisher, name, opts, draft)
-
-
-def collectable(reg: Reader, snap: Snapshot, grace_s: float) -> set[tuple[str, int]]:
-    """(model, version) of every version deleted, by an event the policy admits, more than `grace_s` ago.
-
-    `gc` leaves their blobs unreferenced (a blob another version uses stays referenced through it).
-    """
-    cutoff = datetime.now(UTC).timestamp() - grace_s
-    gone: set[tuple[str, int]] = set()
-    for model, events in snap.events.items():
-        admitted, _ = admit(reg.context, model, events, snap.claims)
-        old = [e for e in admitted if e.action != "delete" or _epoch(e.date) < cutoff]
-        registered = {e.version for e in admitted if e.action == "register"}
-        gone |= {(model, v) for v in registered - set(replay(model, old).versions)}
-    return gone
-
-
-def _epoch(date: str) -> float:
-    try:
-        return datetime.fromisoformat(date).timestamp()
-    except ValueError:
-        return float("inf")  # an undated deletion is never old enough

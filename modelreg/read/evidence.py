@@ -17,7 +17,6 @@ from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
 from modelreg.git.history import Addition, first_parent_additions, parents_of
-from modelreg.git.remote import deepen
 from modelreg.models import Event, Finding
 from modelreg.paths import cache_dir
 from modelreg.read.context import Context
@@ -43,6 +42,7 @@ def mainline_merges(
         missing = _not_found(ctx, merges, wanted)
         if not missing:
             return merges, problems
+
         _deepen(ctx, step, missing)
     merges, problems = _merges(ctx, rev)
     missing = _not_found(ctx, merges, wanted)
@@ -69,6 +69,8 @@ def _not_found(ctx: Context, merges: dict[str, list[Merge]], wanted: Collection[
 
 def _deepen(ctx: Context, step: int | None, missing: list[str]) -> None:
     """Fetch more of the main line's history into this shallow clone, or fail saying how to get it."""
+    from modelreg.git.remote import deepen  # remote helpers: shallow clones alone need them
+
     remote, want = ("origin", "HEAD") if ctx.source else (ctx.config.remote, f"refs/heads/{ctx.config.main_branch}")
     try:
         deepen(ctx.git, remote, want, step)

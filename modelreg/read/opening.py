@@ -9,7 +9,6 @@ from modelreg.errors import NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, Config
 from modelreg.git import GitRepo
-from modelreg.git.remote import mirror
 from modelreg.paths import cache_home
 from modelreg.read.record import policy_of_record
 
@@ -42,6 +41,8 @@ def open_url(url: str, name: str | None = None) -> Opened:
         check_name(name)
     tags = [f"refs/tags/{name}@v*", f"refs/tags/{name}#*"] if name is not None else ["refs/tags/*"]
     refspecs = [f"{ref}:{ref}" for ref in tags] + [f"+{ref}*:{ref}*" for ref in claim_prefixes(name)]
+    from modelreg.git.remote import mirror  # sockets and the remote helpers: ~10 ms a local read never pays
+
     git, head = mirror(url, cache_home() / "repos", refspecs)
     (text,) = git.read_files([(head, CONFIG_PATH)], keep=True)
     if text is None:

@@ -25,11 +25,11 @@ from modelreg.read import lean, snapshot
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
 from modelreg.read.when import When, moment
-from modelreg.store.blobs import BlobStore
-from modelreg.store.gitstore import is_git_store, open_any
 from modelreg.store.hashing import Progress
-from modelreg.store.missing import explained
-from modelreg.store.transfer import check_destination, materialise
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.store.blobs import BlobStore  # loaded with the store (see `store`)
 
 
 class ModelView(NamedTuple):
@@ -308,6 +308,11 @@ class Reader:
                 f"{origin.get('from', 'another registry')} without them ({origin['missing']})"
             )
         target = (Path(dest) if dest is not None else Path.cwd() / f"{resolved.name}-v{resolved.version}").absolute()
+        from modelreg.store.missing import (
+            explained,  # the store: ~20 ms of start-up (sqlite3, threading, uuid) that reads without bytes never pay
+        )
+        from modelreg.store.transfer import check_destination, materialise
+
         check_destination(target, force)
         blobs = self.store(store or self.config.store)
         if progress is not None:
@@ -317,6 +322,8 @@ class Reader:
             return materialise(blobs, resolved.manifest.artifact, target, advance, force=force)
 
     def store(self, url: str) -> BlobStore:
+        from modelreg.store.gitstore import is_git_store, open_any  # the store: see pull
+
         if self.source and "://" not in url and not os.path.isabs(url) and not is_git_store(url):
             raise InvalidInputError(
                 f"the store {url!r} is a path inside the registry's repository: pull from a clone of "

@@ -1,8 +1,3 @@
-"""The serving side: `sync` keeps a directory on the version a reference names (see loop, layout, plan)."""
-
-from __future__ import annotations
-
-from modelreg.results import Deployed, Record, SyncResult
-from modelreg.serving.loop import sync
-
-__all__ = ["Deployed", "Record", "SyncResult", "sync"]
+"""The serving side: `sync` keeps a directory on the version a reference names (loop), in a layout that
+swaps versions atomically (layout), following a plan of what to watch and when (plan), announcing changes
+(announce). Its results are in modelreg.results; `modelreg.sync` is the entry point."""
