@@ -16,7 +16,7 @@ from modelreg.read.deleted import collectable
 from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem
 from modelreg.read.reader import Reader
-from modelreg.read.refcheck import lean_ref_check
+from modelreg.read.refcheck import lean_ref_check, ref_check
 from modelreg.read.sigverify import signature_findings
 from modelreg.results import GcReport, VerifyReport
 from modelreg.store.blobs import older_than
@@ -274,24 +274,7 @@ def check_ref(reader: Reader, ref: str) -> RefCheck:
     # Nothing of a retired model is current: a deploy job acting on its stage or alias tags must not deploy.
     retired_answer = state.retired is not None and event.kind in ("stage", "alias")
     current = _still_in_effect(event, view.events, state) and not retired_answer
-    return RefCheck(
-        tag=tag,
-        model=event.name,
-        version=event.version,
-        action=event.action,
-        kind=event.kind,
-        target=event.target,
-        seq=event.seq,
-        digest=manifest.artifact.digest,
-        store=reader.config.store,
-        actor=event.actor,
-        date=event.date,
-        current=current,
-        request=event.request,
-        approved_by=event.approved_by,
-        policy=reader.context.policy_commit,
-        retired=state.retired,
-    )
+    return ref_check(reader, tag, event, manifest.artifact.digest, current, state.retired)
 
 
 def _still_in_effect(event: Event, events: list[Event], state: ModelState) -> bool:

@@ -44,24 +44,7 @@ def lean_ref_check(reader: Reader, tag: str) -> RefCheck | None:
     state = ModelState(event.name, (event.version,), {}, {}, {}, {}, 0, checked.retired)
     view = ModelView(state, [registration], judge_snapshot(), ())
     manifest = reader.version(view, event.version).manifest
-    return RefCheck(
-        tag=tag,
-        model=event.name,
-        version=event.version,
-        action=event.action,
-        kind=event.kind,
-        target=event.target,
-        seq=event.seq,
-        digest=manifest.artifact.digest,
-        store=reader.config.store,
-        actor=event.actor,
-        date=event.date,
-        current=checked.current,
-        request=event.request,
-        approved_by=event.approved_by,
-        policy=reader.context.policy_commit,
-        retired=checked.retired,
-    )
+    return ref_check(reader, tag, event, manifest.artifact.digest, checked.current, checked.retired)
 
 
 def judge_snapshot() -> Snapshot:
@@ -112,3 +95,25 @@ def _current(judge: Judge, here: Entry, event: Event, retired: str | None) -> bo
         return False
     value = q.alias_value(event.target or "", entries)
     return value is None if event.action == "unassign" else value == event.version
+
+
+def ref_check(reader: Reader, tag: str, event: Event, digest: str, current: bool, retired: str | None) -> RefCheck:
+    """What `check-ref` reports about `tag`, whichever read judged it."""
+    return RefCheck(
+        tag=tag,
+        model=event.name,
+        version=event.version,
+        action=event.action,
+        kind=event.kind,
+        target=event.target,
+        seq=event.seq,
+        digest=digest,
+        store=reader.config.store,
+        actor=event.actor,
+        date=event.date,
+        current=current,
+        request=event.request,
+        approved_by=event.approved_by,
+        policy=reader.context.policy_commit,
+        retired=retired,
+    )
