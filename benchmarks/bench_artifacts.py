@@ -123,7 +123,7 @@ def registry(work: Path, env: dict[str, str]) -> Path:
     for args in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "commit", "-q", "--allow-empty", "-m", "root"],
-        [MODELREG, "init"],
+        [MODELREG, "init", "--store", ".modelreg/store"],  # a local directory store: what this measures
     ):
         subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True)
     return repo
