@@ -100,5 +100,5 @@ def delete(
     ref = parse_ref(target)
     if ref.version is None and target.strip() not in (ref.name, reference_text(ref.name)):
         raise InvalidInputError(f"delete takes NAME@N (one version) or NAME (the whole model), not {target!r}")
-    event = open_registry().delete(ref.name, ref.version, reason=reason, push=push, remote=remote, sign=sign)
+    event = open_registry().delete(ref.name, ref.version, **write_args(reason, push, remote, sign))
     event_out(event, json_)
