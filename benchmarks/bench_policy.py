@@ -77,7 +77,7 @@ from make_registry import CONFIG, TAGGER, build, layout
 
 from modelreg.core.events import event_message
 from modelreg.formats import requestfile
-from modelreg.results import Request
+from modelreg.models import Request
 
 STAGE = "production"  # the synthetic layout's production-like stage (single holder, the last version)
 PRINCIPAL = "bench@example.com"

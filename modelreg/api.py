@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Unpack
 
 from modelreg import results
+from modelreg.core.progress import Progress
 from modelreg.core.refs import ModelRef
 from modelreg.formats.config import Config
 from modelreg.git import GitRepo
@@ -30,7 +31,6 @@ from modelreg.read.reader import ModelView, Reader
 from modelreg.read.when import When
 from modelreg.report import write_report
 from modelreg.results import ImportReport
-from modelreg.store.hashing import Progress
 
 
 class Registry:

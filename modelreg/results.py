@@ -6,33 +6,7 @@ Kept apart from models so that a read imports none of them.
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from modelreg.models import Event, Finding, Manifest, TargetKind
-
-REQUESTS_DIR = ".modelreg/requests"
-
-
-class Request(NamedTuple):
-    id: str
-    name: str
-    version: int
-    kind: TargetKind
-    target: str
-    requested_by: str
-    requested_at: str
-    holder: int | None = None  # the version holding the target when it was requested
-    keep_existing: bool = False
-    reason: str | None = None
-
-    @property
-    def path(self) -> str:
-        return f"{REQUESTS_DIR}/{self.id}.yaml"
-
-    @property
-    def label(self) -> str:
-        """`fraud-detector v7 → production` or `fraud-detector@champion → v7`."""
-        if self.kind == "alias":
-            return f"{self.name}@{self.target} → v{self.version}"
-        return f"{self.name} v{self.version} → {self.target}"
+from modelreg.models import Event, Finding, Manifest, Merge, Request
 
 
 class InitResult(NamedTuple):
@@ -93,17 +67,6 @@ class GcReport(NamedTuple):
     @property
     def reclaimable_bytes(self) -> int:
         return sum(b.size for b in self.unreferenced)
-
-
-class Merge(NamedTuple):
-    """How a request reached the main line."""
-
-    request: Request  # as the commit that brought it in holds it: what was reviewed
-    commit: str
-    merged_by: str  # that commit's author: for a merge commit, who merged
-    merged_at: str
-    via_merge: bool  # False: committed on the main line directly, so nobody reviewed it
-    newer: int = 0  # how many main-line commits that added requests came after this one
 
 
 class CreatedRequest(NamedTuple):

@@ -9,7 +9,7 @@ import typer
 from modelreg.cli.options import JsonOpt, PushOpt, RemoteOpt, SignOpt, app
 from modelreg.cli.output import console, json_out, line, progress, say, table, terminal, warn
 from modelreg.cli.registry import open_registry
-from modelreg.display import jsonview, plain
+from modelreg.display import plain, resultviews
 from modelreg.errors import ExitCode, InvalidInputError
 from modelreg.results import VerifyReport
 
@@ -26,10 +26,10 @@ def requests_(json_: JsonOpt = False) -> None:
     found = reg.requests()
     warn(found.warnings)
     if json_:
-        json_out([jsonview.request_status_json(r) for r in found.statuses])
+        json_out([resultviews.request_status_json(r) for r in found.statuses])
         return
 
-    table(plain.requests_table(list(found.statuses)))
+    table(resultviews.requests_table(list(found.statuses)))
 
 
 @app.command("apply")
@@ -43,7 +43,7 @@ def apply_(push: PushOpt = None, remote: RemoteOpt = None, sign: SignOpt = None,
     """
     results = open_registry().apply(push=push, remote=remote, sign=sign)
     if json_:
-        json_out([jsonview.apply_json(r) for r in results])
+        json_out([resultviews.apply_json(r) for r in results])
     else:
         for result in results:
             if result.outcome == "applied" and result.event is not None:
@@ -69,7 +69,7 @@ def fetch_(remote: RemoteOpt = None, json_: JsonOpt = False) -> None:
     """
     report = open_registry().fetch(remote)
     if json_:
-        json_out(jsonview.fetch_json(report))
+        json_out(resultviews.fetch_json(report))
     else:
         warn(report.warnings)
         for problem in report.problems:
@@ -99,7 +99,7 @@ def verify(
         report = reg.verify(name, blobs=blobs, progress=bar)
     warn(report.warnings)
     if json_:
-        json_out(jsonview.verify_json(report))
+        json_out(resultviews.verify_json(report))
     elif terminal():
         from modelreg.display import render  # Rich: ~30 ms of start-up (measured), paid only on a terminal
 
@@ -130,7 +130,7 @@ def upgrade(push: PushOpt = None, remote: RemoteOpt = None, json_: JsonOpt = Fal
     """
     result = open_registry().upgrade(push=push, remote=remote)
     if json_:
-        json_out(jsonview.upgrade_json(result))
+        json_out(resultviews.upgrade_json(result))
     else:
         line(
             f"claimed {len(result.claimed)} version tags" + (": " + ", ".join(result.claimed) if result.claimed else "")
@@ -163,7 +163,7 @@ def gc(
         raise InvalidInputError("--dry-run and --yes contradict each other")
     report = open_registry().gc(delete=yes, grace_s=grace_hours * 3600)
     if json_:
-        json_out(jsonview.gc_json(report))
+        json_out(resultviews.gc_json(report))
         return
 
     from modelreg.display import render  # Rich: ~30 ms of start-up (measured), paid only on a terminal

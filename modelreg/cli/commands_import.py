@@ -13,7 +13,7 @@ from modelreg.cli.options import JsonOpt, app
 from modelreg.cli.output import console, json_out, line, say
 from modelreg.cli.registry import open_registry
 from modelreg.core.values import parse_pairs
-from modelreg.display import jsonview
+from modelreg.display import resultviews
 from modelreg.results import ImportReport
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def import_gto(
 
 def _report(report: ImportReport, json_: bool) -> None:
     if json_:
-        json_out(jsonview.import_json(report))
+        json_out(resultviews.import_json(report))
         return
     verb = "would register" if report.dry_run else "registered"
     for row in report.registered:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli.options import JsonOpt, RefArg, RepoOpt, app
-from modelreg.display.jsonview import sync_record_json
+from modelreg.display.resultviews import sync_record_json
 from modelreg.errors import ExitCode
 from modelreg.results import Record
 from modelreg.serving import plan

@@ -30,7 +30,7 @@ from modelreg.cli.output import console, event_out, json_out, line, progress, sa
 from modelreg.cli.registry import open_registry
 from modelreg.core.refs import parse_version
 from modelreg.core.values import parse_pairs
-from modelreg.display import jsonview, plain
+from modelreg.display import jsonview, plain, resultviews
 from modelreg.errors import InvalidInputError
 
 TYPE_CHECKING = False
@@ -54,7 +54,7 @@ def init(
 
     result = Registry.init(Path.cwd(), store)
     if json_:
-        json_out(jsonview.init_json(result))
+        json_out(resultviews.init_json(result))
         return
     line(f"Initialised a registry in {result.root} (store: {result.store})")
     if store is None:
@@ -187,7 +187,7 @@ def _report_request(reg: Registry, created: Any, json_: bool) -> None:
     remote = created.pushed_to or reg.config.remote
     push_command = f"git push -u {remote} {created.branch}"
     if json_:
-        json_out(jsonview.request_created_json(created, None if created.pushed_to else push_command))
+        json_out(resultviews.request_created_json(created, None if created.pushed_to else push_command))
         return
     say(f"Requested {created.request.label} as {created.request.id}, on branch {created.branch}")
     if created.pushed_to:

@@ -10,7 +10,6 @@ from typing import Any, NamedTuple
 
 from modelreg.core.sizes import size
 from modelreg.models import Event, Finding, ModelSummary, ModelVersion, SearchResult, VersionDiff
-from modelreg.results import RequestStatus
 
 
 def fmt(value: Any) -> str:
@@ -187,30 +186,6 @@ def history_row(e: Event, reviewed: bool) -> list[str]:
 
 def history_text(events: list[Event]) -> str:
     return table_text(history_table("", events))
-
-
-def requests_table(found: list[RequestStatus]) -> Table:
-    columns = (
-        Column("state", key=True),
-        Column("request", key=True),
-        Column("change", key=True),
-        Column("requested by"),
-        Column("merged by"),
-        Column("event", key=True),
-    )
-    rows = [
-        [
-            r.state,
-            r.request.id,
-            r.request.label,
-            r.request.requested_by.split(" <")[0],
-            r.merge.merged_by.split(" <")[0] if r.merge and r.merge.via_merge else "",
-            r.event.tag if r.event else (r.branch or ""),
-        ]
-        for r in found
-    ]
-    empty = "No promotion requests. Propose one with `modelreg promote NAME@VERSION STAGE --request`."
-    return Table("promotion requests", columns, rows, empty)
 
 
 def diff_table(d: VersionDiff, *, digests: bool = True) -> Table:

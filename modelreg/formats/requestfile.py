@@ -13,8 +13,7 @@ from modelreg.core.refs import check_name
 from modelreg.errors import ConfigError, InvalidInputError
 from modelreg.formats import yamlio
 from modelreg.formats.schema import Fields
-from modelreg.models import Manifest
-from modelreg.results import REQUESTS_DIR, Request
+from modelreg.models import REQUESTS_DIR, Manifest, Request
 
 SCHEMA = "modelreg/request/v1"
 BRANCH_PREFIX = "modelreg/request/"

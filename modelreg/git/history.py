@@ -1,4 +1,5 @@
-"""History facts: the main line's additions (review evidence), a remote's HEAD, where a file first appeared.
+"""History facts: the main line's additions (review evidence), the branches and a remote's HEAD, where a file
+first appeared.
 
 None of them is chosen by the checkout."""
 
@@ -6,7 +7,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from modelreg.errors import GitError
 from modelreg.git.repo import GitRepo
 
 
@@ -51,24 +51,56 @@ def parents_of(repo: GitRepo, commits: list[str]) -> list[str]:
     return repo.git("show", "--no-patch", "--format=%P", *commits).split() if commits else []
 
 
-def remote_head_branch(repo: GitRepo, remote: str) -> str | None:
-    """The branch `refs/remotes/<remote>/HEAD` names: the remote's default branch as of clone or `set-head`."""
-    try:
-        target = repo.git("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD").strip()
-    except GitError:
-        return None
-    prefix = f"refs/remotes/{remote}/"
-    return target.removeprefix(prefix) or None if target.startswith(prefix) else None
+class Branches(NamedTuple):
+    """Every local and remote-tracking branch with its tip, from one `for-each-ref`."""
+
+    tips: dict[str, str]  # `refs/heads/…` and `refs/remotes/…` → commit
+    checked_out: str | None  # the branch HEAD names, when HEAD is one of them (None: detached or unborn)
+    symrefs: dict[str, str]  # a symbolic ref among them (`refs/remotes/origin/HEAD`) → the ref it names
+
+    def remote_head(self, remote: str) -> str | None:
+        """The branch `refs/remotes/<remote>/HEAD` names: the remote's default branch as of clone or `set-head`."""
+        target = self.symrefs.get(f"refs/remotes/{remote}/HEAD", "")
+        prefix = f"refs/remotes/{remote}/"
+        return target.removeprefix(prefix) or None if target.startswith(prefix) else None
+
+    def key(self) -> list[str]:
+        """The tips as sorted `ref id` lines: what a cached answer about their histories is keyed by."""
+        return sorted(f"{ref} {commit}" for ref, commit in self.tips.items())
 
 
-def additions(repo: GitRepo, path: str) -> list[str]:
+def branches(repo: GitRepo) -> Branches:
+    out = repo.git(
+        "for-each-ref", "--format=%(HEAD)%00%(refname)%00%(objectname)%00%(symref)", "refs/heads", "refs/remotes"
+    )
+    tips: dict[str, str] = {}
+    symrefs: dict[str, str] = {}
+    checked_out = None
+    for line in out.splitlines():
+        head, ref, commit, symref = line.split("\x00")
+        tips[ref] = commit
+        if symref:
+            symrefs[ref] = symref
+        if head == "*":
+            checked_out = ref
+    return Branches(tips, checked_out, symrefs)
+
+
+def tip_of(repo: GitRepo, listed: Branches, branch: str, remote: str) -> str | None:
+    """The newer of `branch` and its remote-tracking branch: the local one unless it is missing or behind."""
+    local, tracking = listed.tips.get(f"refs/heads/{branch}"), listed.tips.get(f"refs/remotes/{remote}/{branch}")
+    if local is not None and tracking is not None and local != tracking and repo.is_ancestor(local, tracking):
+        return tracking
+    return local or tracking
+
+
+def additions(repo: GitRepo, path: str, detached_head: str | None) -> list[str]:
     """The commits that added `path`, on the history of any branch, remote-tracking branch or HEAD (newest first).
 
+    `detached_head`: HEAD's commit when it is on no branch (a branch's HEAD is among the branches).
     A history where `path` was never committed gives none; a shallow clone's oldest commit holding
     it counts as adding it.
     """
-    heads = ["--branches", "--remotes"]
-    if repo.resolve_commit("HEAD") is not None:
-        heads.append("HEAD")
+    heads = ["--branches", "--remotes", *([detached_head] if detached_head else [])]
     out = repo.git("log", *heads, "--diff-filter=A", "--format=%H", "--", path)
     return out.split()

@@ -97,15 +97,6 @@ class GitRepo:
         except GitError:
             return None
 
-    def branch_tip(self, branch: str, remote: str) -> str | None:
-        """The newer of `branch` and its remote-tracking branch: the local one unless it is missing or behind."""
-        listing = self.ref_ids([f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"])
-        ids = dict(line.split(" ", 1) for line in listing.splitlines() if line)
-        local, tracking = ids.get(f"refs/heads/{branch}"), ids.get(f"refs/remotes/{remote}/{branch}")
-        if local is not None and tracking is not None and local != tracking and self.is_ancestor(local, tracking):
-            return tracking
-        return local or tracking
-
     def branch_ref(self, branch: str) -> str:
         """`refs/heads/<branch>` for a branch name (with or without the prefix) git accepts; an error otherwise."""
         short = branch.removeprefix("refs/heads/")

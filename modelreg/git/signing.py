@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from modelreg.errors import InvalidInputError
@@ -26,6 +25,8 @@ def signed_tag(root: Path, env: dict[str, str], name: str, commit: str, message:
         key, _, value = entry.partition("\n")
         if key:
             overrides += ["-c", f"{key}={value}"]
+    import tempfile  # with shutil, bz2, lzma and random: ~5 ms every read would pay for a write's scratch dir
+
     objects = Path(run_git(["rev-parse", "--git-path", "objects"], root, env=env).strip())
     objects = objects if objects.is_absolute() else root / objects
     with tempfile.TemporaryDirectory(prefix="modelreg-sign-") as scratch:

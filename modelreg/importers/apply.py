@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from modelreg.core.progress import Progress
 from modelreg.core.refs import ModelRef, tag_patterns
 from modelreg.errors import NotFoundError
 from modelreg.importers.plan import EventStep, Plan, VersionStep, describe_needed, holding, needed, subject
@@ -18,7 +19,6 @@ from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import EventDraft, Publisher
 from modelreg.read.reader import Reader
 from modelreg.results import ImportReport
-from modelreg.store.hashing import Progress
 
 # Fetches a version's bytes into the scratch directory given; returns the artifact's path.
 Fetch = Callable[[VersionStep, Path], Path]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple, TypedDict, Unpack
 
+from modelreg.core.progress import Progress
 from modelreg.errors import ConfigError, GitError, InvalidInputError, NotFoundError
 from modelreg.formats import yamlio
 from modelreg.git import GitRepo
@@ -17,7 +18,6 @@ from modelreg.importers.plan import VersionStep
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
 from modelreg.results import ImportReport
-from modelreg.store.hashing import Progress
 
 INDEX = "artifacts.yaml"
 _MD5 = re.compile(r"[0-9a-fA-F]{32}")

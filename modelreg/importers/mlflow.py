@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from modelreg.core.progress import Progress
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers import apply
 from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
@@ -16,7 +17,6 @@ from modelreg.importers.plan import VersionStep
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
 from modelreg.results import ImportReport
-from modelreg.store.hashing import Progress
 
 __all__ = ["RunFacts", "download", "import_registry", "logged_model_run", "run_facts"]
 

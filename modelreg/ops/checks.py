@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 
 from modelreg.core import names
+from modelreg.core.progress import Progress
 from modelreg.core.refs import parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
@@ -20,7 +21,6 @@ from modelreg.read.refcheck import lean_ref_check, ref_check
 from modelreg.read.sigverify import signature_findings
 from modelreg.results import GcReport, VerifyReport
 from modelreg.store.blobs import older_than
-from modelreg.store.hashing import Progress
 
 _MANIFEST_PATH = re.compile(re.escape(manifestmod.MODELS_DIR) + r"/([^/]+)/v([1-9][0-9]*)\.yaml")
 

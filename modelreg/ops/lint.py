@@ -28,9 +28,9 @@ from modelreg.formats import manifest as manifestmod
 from modelreg.formats import requestfile
 from modelreg.formats.config import CONFIG_PATH
 from modelreg.git import GitRepo
-from modelreg.models import Manifest
+from modelreg.models import REQUESTS_DIR, Manifest
 from modelreg.paths import cache_dir
-from modelreg.results import REQUESTS_DIR, LintReport
+from modelreg.results import LintReport
 from modelreg.version import __version__
 
 _MANIFEST_FILE = re.compile(r"v([1-9][0-9]*)\.yaml")

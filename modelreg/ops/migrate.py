@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from modelreg.core.progress import Progress
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, check_store_url
@@ -13,7 +14,6 @@ from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
 from modelreg.store.gitstore import push_refs
-from modelreg.store.hashing import Progress
 from modelreg.store.transfer import BlobCache
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from modelreg.core.events import event_message
+from modelreg.core.progress import Progress
 from modelreg.core.refs import check_name, claim_prefixes, parse_tag_name, tag_patterns, version_claim_ref, version_tag
 from modelreg.core.values import check_metrics, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
@@ -26,7 +27,7 @@ from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
 from modelreg.results import InitResult
 from modelreg.store.gitstore import push_refs
-from modelreg.store.hashing import Progress, scan, tree_digest
+from modelreg.store.hashing import scan, tree_digest
 from modelreg.store.transfer import ingest
 
 

@@ -18,14 +18,14 @@ from modelreg.errors import InvalidInputError, ModelregError, NotFoundError
 from modelreg.formats import requestfile
 from modelreg.git import RefUpdate
 from modelreg.git.remote import push_atomic
-from modelreg.models import Event, TargetKind
+from modelreg.models import REQUESTS_DIR, Event, Merge, Request, TargetKind
 from modelreg.publish.fetching import fetch_for_write
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import EventDraft, Publisher
 from modelreg.publish.push import Target
 from modelreg.read.evidence import main_line, mainline_merges
 from modelreg.read.reader import Reader
-from modelreg.results import REQUESTS_DIR, ApplyResult, CreatedRequest, Merge, Request, RequestStatus
+from modelreg.results import ApplyResult, CreatedRequest, RequestStatus
 
 
 class RequestArgs(TypedDict, total=False):

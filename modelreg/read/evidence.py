@@ -17,10 +17,9 @@ from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
 from modelreg.git.history import Addition, first_parent_additions, parents_of
-from modelreg.models import Event, Finding
+from modelreg.models import REQUESTS_DIR, Event, Finding, Merge
 from modelreg.paths import cache_dir
 from modelreg.read.context import Context
-from modelreg.results import REQUESTS_DIR, Merge
 
 # How much deeper each fetch into a shallow clone goes (cumulative: 1, 9, 73 commits), then all of it.
 # A deploy job's checkout usually ends at the request's own merge, so the first step is the one taken.

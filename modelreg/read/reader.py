@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from modelreg.core import asof
 from modelreg.core.events import history_order, replay
+from modelreg.core.progress import Progress
 from modelreg.core.refs import ModelRef, check_name, parse_ref, parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError
 from modelreg.formats import manifest as manifestmod
@@ -22,10 +23,10 @@ from modelreg.git import GitRepo
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
 from modelreg.read import lean, snapshot
+from modelreg.read.admission import list_refs
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
 from modelreg.read.when import When, moment
-from modelreg.store.hashing import Progress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -152,7 +153,10 @@ class Reader:
 
     def history(self, name: str, since: When | None = None, until: When | None = None) -> list[Event]:
         """Registrations and events in causal order; `since`/`until` keep those at or after / at or before."""
-        view = self.model(name)
+        return self.history_of(self.model(name), since, until)
+
+    def history_of(self, view: ModelView, since: When | None = None, until: When | None = None) -> list[Event]:
+        """`history` of a model already read (`model`), whose warnings the caller shows."""
         if since is None and until is None:
             return view.history()
         first = self.moment(since, "--since") if since is not None else None
@@ -170,8 +174,15 @@ class Reader:
             return self.version(view, self.select(view.state, parsed))
 
     def _deciding(self, ref: ModelRef, at: When | None, full: bool) -> ModelView:
-        """What decides `ref`: the events that can (read.lean), else the model's full replay."""
-        decided = lean.decide(self.context, ref, full) if at is None else None
+        """What decides `ref`: the events that can (read.lean), else the model's full replay.
+
+        A model small when last read is read in full at once: its kept snapshot makes that one
+        listing, where the lean read would list, then open tags and claims.
+        """
+        decided = None
+        if at is None and not snapshot.kept_small(self.git, check_name(ref.name), cache_dir()):
+            listing = list_refs(self.context, ref.name)
+            decided = lean.decide(self.context, ref, full, listing) if lean.worth_it(listing) else None
         if decided is None:
             return self.model(ref.name, at)
         return ModelView(decided.state, [decided.registration], decided.snap, decided.warnings)

@@ -19,11 +19,15 @@ and reads it as a policy with no commit.
 
 from __future__ import annotations
 
+import os
+
+from modelreg import cachefile
 from modelreg.errors import ConfigError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, Config
-from modelreg.git.history import additions, remote_head_branch
+from modelreg.git.history import Branches, additions, branches, tip_of
 from modelreg.git.repo import GitRepo
+from modelreg.paths import cache_dir
 
 _ORIGIN = "origin"
 _HINT = "fetch it, or name the remote's default branch with `git remote set-head origin --auto`"
@@ -37,12 +41,13 @@ def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
     """
     (text,) = git.read_files([(None, CONFIG_PATH)])
     local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else None
-    named = remote_head_branch(git, _ORIGIN)
+    listed = branches(git)
+    named = listed.remote_head(_ORIGIN)
     if named is not None:
-        found = _committed(git, named, _ORIGIN)
+        found = _committed(git, listed, named, _ORIGIN)
         if found is not None:
-            return _settled(git, named, *found)
-    first = {_main_branch_in(git, commit) for commit in additions(git, CONFIG_PATH)}
+            return _settled(git, listed, named, *found)
+    first = {_main_branch_in(git, commit) for commit in _first_configs(git, listed)}
     first.discard(None)
     if not first:
         if local is None:
@@ -56,20 +61,37 @@ def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
         )
     (branch,) = first
     assert branch is not None
-    found = _committed(git, branch, _ORIGIN)
+    found = _committed(git, listed, branch, _ORIGIN)
     if found is None:
         raise ConfigError(
             f"the registry's main branch {branch!r} (where it was initialised) is not here or has no "
             f"{CONFIG_PATH}, so there is no policy of record to read by: {_HINT}"
         )
-    return _settled(git, branch, *found)
+    return _settled(git, listed, branch, *found)
 
 
-def _settled(git: GitRepo, branch: str, config: Config, commit: str) -> tuple[Config, str]:
+def _first_configs(git: GitRepo, listed: Branches) -> list[str]:
+    """The commits that added the config on any branch's history or HEAD's.
+
+    The walk grows with the history, so its answer is kept, keyed by what fixes it: every tip,
+    a detached HEAD's commit and the shallow boundary (a commit's history never changes).
+    """
+    detached = git.resolve_commit("HEAD") if listed.checked_out is None else None
+    ident = ("config-additions", 1, str(git.root), CONFIG_PATH, listed.key(), detached, sorted(git.shallow_commits))
+    path = os.path.join(cache_dir(), "record", cachefile.file_name(*map(str, ident)))
+    cached = cachefile.load(path)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident and isinstance(cached[1], list):
+        return [str(commit) for commit in cached[1]]
+    found = additions(git, CONFIG_PATH, detached)
+    cachefile.dump(path, (ident, found))
+    return found
+
+
+def _settled(git: GitRepo, listed: Branches, branch: str, config: Config, commit: str) -> tuple[Config, str]:
     """Follow one rename: the config on `branch` may name another main branch, whose config must name itself."""
     if config.main_branch == branch:
         return config, commit
-    renamed = _committed(git, config.main_branch, config.remote)
+    renamed = _committed(git, listed, config.main_branch, config.remote)
     if renamed is None or renamed[0].main_branch != config.main_branch:
         raise ConfigError(
             f"{CONFIG_PATH} on {branch} names {config.main_branch!r} as the main branch, which is not here "
@@ -78,15 +100,17 @@ def _settled(git: GitRepo, branch: str, config: Config, commit: str) -> tuple[Co
     return renamed
 
 
-def _committed(git: GitRepo, branch: str, remote: str, *, follow: bool = True) -> tuple[Config, str] | None:
+def _committed(
+    git: GitRepo, listed: Branches, branch: str, remote: str, *, follow: bool = True
+) -> tuple[Config, str] | None:
     """The config committed at `branch`'s tip (the newer of it and its remote-tracking branch), and that tip."""
-    tip = git.branch_tip(branch, remote)
+    tip = tip_of(git, listed, branch, remote)
     text = git.read_files([(tip, CONFIG_PATH)], keep=True)[0] if tip else None
     if tip is None or text is None:
         return None
     config = configmod.from_yaml(text, f"{CONFIG_PATH} on {branch}")
     if follow and config.remote != remote:  # the config names its own remote: its tracking branch may be newer
-        return _committed(git, branch, config.remote, follow=False) or (config, tip)
+        return _committed(git, listed, branch, config.remote, follow=False) or (config, tip)
     return config, tip
 
 

@@ -40,6 +40,7 @@ from modelreg.read.claimwins import Moved, extension_safe, prefer_claims
 FORMAT = 10  # 10: a tag moved after its claim is read through the claim (claimwins)
 _MAX_NEW = 2000  # past this many new refs, one read of the whole set is cheaper than naming each
 _GLOB_CHARS = frozenset("*?[\\")
+_SMALL_KEPT = 128 << 10  # bytes of a kept snapshot: about 250 tags (one is about 500 bytes)
 _BY_TAG = itemgetter(Event._fields.index("tag"))
 
 # The parse in plain data: events as field tuples by model (sorted by tag, as a full read lists
@@ -61,10 +62,22 @@ def patterns_for(name: str | None) -> list[str]:
     return [*tag_patterns(name), *claim_prefixes(name)]
 
 
+def _kept_at(git: GitRepo, patterns: list[str], cache_dir: str) -> str:
+    return os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
+
+
+def kept_small(git: GitRepo, name: str, cache_dir: str) -> bool:
+    """Whether the snapshot kept of model `name` is small (a few hundred tags when last read): one `stat`."""
+    try:
+        return os.stat(_kept_at(git, patterns_for(name), cache_dir)).st_size <= _SMALL_KEPT
+    except OSError:
+        return False
+
+
 def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     """The parsed refs of model `name` (every model when None)."""
     patterns = patterns_for(name)
-    path = os.path.join(cache_dir, "state", cachefile.file_name(str(git.root), *patterns))
+    path = _kept_at(git, patterns, cache_dir)
     ident = (FORMAT, Event._fields, str(git.root), patterns)
     listing = git.ref_ids(patterns)
     cached = cachefile.load(path)

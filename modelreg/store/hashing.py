@@ -6,21 +6,11 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
+from modelreg.core.progress import ProgressFn
 from modelreg.errors import InvalidInputError
 from modelreg.models import ArtifactFile
-
-ProgressFn = Callable[[int], None]
-
-
-class Progress(Protocol):
-    """What long operations report to: the CLI draws a bar, library callers may log or ignore."""
-
-    def start(self, label: str, total: int) -> None: ...
-
-    def advance(self, amount: int) -> None: ...
-
 
 CHUNK = 1 << 20
 PIPE_CHUNK = 4 << 20  # a copy's buffers: fewer, larger writes

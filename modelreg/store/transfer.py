@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from modelreg.cachefile import private
+from modelreg.core.progress import ProgressFn
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError, NotFoundError, StoreError
 from modelreg.models import Artifact, ArtifactFile
 from modelreg.paths import cache_home
 from modelreg.store.blobs import BlobStore, LocalStore, blob_path, one_line
 from modelreg.store.digestcache import DigestCache, StatKey, stat_key
 from modelreg.store.filecopy import copy_file
-from modelreg.store.hashing import WORKERS, ProgressFn, hash_stream, sha256_file
+from modelreg.store.hashing import WORKERS, hash_stream, sha256_file
 
 # Local stores: one worker a core (a hash pass is bound by the CPU, the copy by the disk), not by latency.
 _LOCAL_WORKERS = max(1, os.cpu_count() or 1)
