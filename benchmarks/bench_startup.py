@@ -4,10 +4,11 @@ Times, median of --runs (interleaved, so a busy machine slows every row alike):
   - `python -c pass` (the floor every command pays);
   - `modelreg --version` and `modelreg resolve bench/production` (the lean path: no Typer, no Rich);
   - `modelreg --help` and `modelreg promote --help` (the Typer app, with its completion options).
-With --code DIR the modelreg package is imported from DIR (e.g. an unpacked older commit) instead, so
-two versions of the code can be compared under one venv (one Typer release):
+With --code DIR the modelreg package is imported from DIR (e.g. an unpacked older commit) instead;
+give --code more than once to compare trees in one run, their runs interleaved, each tree with its
+own cache (two versions of the code under one venv, one Typer release, one machine load):
 
-    .venv/bin/python benchmarks/bench_startup.py [--events 200] [--runs 15] [--code DIR]
+    .venv/bin/python benchmarks/bench_startup.py [--events 200] [--runs 15] [--code DIR]...
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--code", type=Path, help="import modelreg from this directory instead")
+    parser.add_argument("--code", type=Path, action="append", help="import modelreg from this directory instead")
     args = parser.parse_args()
-    extra = {"PYTHONPATH": str(args.code.resolve())} if args.code else {}
-    if args.code:
-        subprocess.run([PYTHON, "-m", "compileall", "-q", str(args.code / "modelreg")], check=True)
-    else:
-        compile_package()
+    codes: list[Path | None] = list(args.code or [None])
+    for code in codes:
+        if code is None:
+            compile_package()
+        else:
+            subprocess.run([PYTHON, "-m", "compileall", "-q", str(code / "modelreg")], check=True)
     typer = subprocess.run(
         [PYTHON, "-c", "import importlib.metadata as m; print(m.version('typer'))"],
         capture_output=True,
@@ -55,26 +57,33 @@ def main() -> None:
         repo = Path(tmp) / "repo"
         progress(f"building a registry of {args.events:,} events")
         build(repo, args.events, progress=progress)
-        env = installed_env(**IDENTITY, **extra, XDG_CACHE_HOME=str(Path(tmp) / "cache"))
+        trees = {}
+        for index, code in enumerate(codes):
+            extra = {"PYTHONPATH": str(code.resolve())} if code else {}
+            env = installed_env(**IDENTITY, **extra, XDG_CACHE_HOME=str(Path(tmp) / f"cache-{index}"))
+            trees[str(code) if code else "the installed code"] = env
         commands = {}
-        for label, command in COMMANDS.items():  # warm: caches filled, bytecode written
-            if subprocess.run(command, cwd=repo, env=env, capture_output=True, check=False).returncode == 0:
-                commands[label] = command
-            else:
-                progress(f"{label}: fails with this code (left out)")
-        samples: dict[str, list[float]] = {label: [] for label in commands}
+        for tree, env in trees.items():
+            for label, command in COMMANDS.items():  # warm: caches filled, bytecode written
+                if subprocess.run(command, cwd=repo, env=env, capture_output=True, check=False).returncode == 0:
+                    commands[tree, label] = (command, env)
+                else:
+                    progress(f"{label}: fails with {tree} (left out)")
+        samples: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
         for _ in range(args.runs):
-            for label, command in commands.items():
+            for key, (command, env) in commands.items():
                 start = time.perf_counter()
                 run_checked(command, repo, env)
-                samples[label].append(time.perf_counter() - start)
+                samples[key].append(time.perf_counter() - start)
     width = max(len(label) for label in COMMANDS)
-    where = f"code from {args.code}" if args.code else "the installed code"
-    print(f"typer {typer}, {where}; median of {args.runs} whole processes (interleaved)")
-    floor = statistics.median(samples["python -c pass"])
-    for label, values in samples.items():
-        median = statistics.median(values)
-        print(f"{label:<{width}}  {median:6.3f} s  {median / floor:4.1f}x python -c pass")
+    print(f"typer {typer}; median of {args.runs} whole processes (interleaved)")
+    for tree in trees:
+        print(f"code: {tree}")
+        floor = statistics.median(samples[tree, "python -c pass"])
+        for (where, label), values in samples.items():
+            if where == tree:
+                median = statistics.median(values)
+                print(f"  {label:<{width}}  {median:6.3f} s  {median / floor:4.1f}x python -c pass")
 
 
 if __name__ == "__main__":

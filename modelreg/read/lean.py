@@ -96,7 +96,8 @@ class Query:
         if version is None or registration is None:
             raise Undecided
         if full:
-            stage = self.stage_of(version)
+            # The holder of a stage keeps it through every later event (`holder`): that is its stage.
+            stage = ref.stage if ref.stage is not None else self.stage_of(version)
             aliases = self.aliases_of(version)
         else:
             stage = ref.stage
@@ -221,17 +222,16 @@ class Query:
         return stage
 
     def aliases_of(self, version: int) -> tuple[str, ...]:
-        """`replay`'s aliases that name `version`: only a target with an event at its commit can."""
-        commit = self.judge.commit_of(self.listing.versions[version])
-        found = []
-        for target, entries in self.listing.targets.items():
-            last = max((i for i, e in enumerate(entries) if self.judge.commit_of(e) == commit), default=None)
-            if last is None or target.startswith("_"):
-                continue
-            # Past its oldest event at that commit, an assignment names another version: stop there.
-            if self.alias_value(target, entries[: last + 1]) == version:
-                found.append(target)
-        return tuple(sorted(found))
+        """`replay`'s aliases that name `version`: each alias's newest assignment, the newest events read at once.
+
+        Peeling every tag to find the events at the version's commit would open them all.
+        """
+        stages = self.config.stages
+        aliases = {t: es for t, es in self.listing.targets.items() if not t.startswith("_") and t not in stages}
+        self.judge.load([entries[0] for entries in aliases.values()])
+        return tuple(
+            sorted(target for target, entries in aliases.items() if self.alias_value(target, entries) == version)
+        )
 
 
 def _version(entry: Entry) -> int:
