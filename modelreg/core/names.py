@@ -18,6 +18,7 @@ two refs ever name the same model.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from modelreg.errors import InvalidInputError
 
@@ -82,8 +83,11 @@ def encode(name: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)  # a read decodes one key per tag, and a registry has few models
 def decode(key: str) -> str | None:
     """The model name a key stands for; None if `key` is not the canonical key of a model name."""
+    if is_slug(key):  # its own key
+        return key if model_name_problem(key) is None else None
     if not KEY_RE.fullmatch(key):
         return None
     raw = bytearray()

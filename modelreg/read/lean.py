@@ -31,6 +31,9 @@ from modelreg.read.snapshot import Snapshot
 FULL_READ_BELOW = 256
 
 
+_FIRST_READ = 4  # events read at once when a walk back starts; each later read is four times larger
+
+
 class Undecided(Exception):
     """The lean read leaves this reference to the full replay."""
 
@@ -118,7 +121,7 @@ class Query:
 
     def _admitted(self, entries: list[Entry]) -> Iterator[Event]:
         """The events of `entries` (newest first) that take effect, read in growing batches as the walk goes."""
-        size, start = 4, 0
+        size, start = _FIRST_READ, 0
         while start < len(entries):
             chunk = entries[start : start + size]
             self.judge.load(chunk)
@@ -145,7 +148,7 @@ class Query:
     def latest(self) -> int | None:
         versions = self.listing.versions
         ordered = [versions[v] for v in sorted(versions, reverse=True)]
-        size, start = 4, 0
+        size, start = _FIRST_READ, 0
         while start < len(ordered):
             chunk = ordered[start : start + size]
             self.judge.load(chunk)
@@ -228,7 +231,7 @@ class Query:
         """
         stages = self.config.stages
         aliases = {t: es for t, es in self.listing.targets.items() if not t.startswith("_") and t not in stages}
-        self.judge.load([entries[0] for entries in aliases.values()])
+        self.judge.load([e for entries in aliases.values() for e in entries[:_FIRST_READ]])
         return tuple(
             sorted(target for target, entries in aliases.items() if self.alias_value(target, entries) == version)
         )
