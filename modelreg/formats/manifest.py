@@ -32,9 +32,14 @@ _KNOWN_KEYS = (
 )
 
 
+def model_dir(name: str) -> str:
+    """The directory of a model's manifests inside the repository (POSIX): its key (`core.names`)."""
+    return f"{MODELS_DIR}/{names.encode(name)}"
+
+
 def manifest_path(name: str, version: int) -> str:
-    """The manifest's path inside the repository (POSIX): the model's directory is its key (`core.names`)."""
-    return f"{MODELS_DIR}/{names.encode(name)}/v{version}.yaml"
+    """The manifest's path inside the repository (POSIX)."""
+    return f"{model_dir(name)}/v{version}.yaml"
 
 
 def to_yaml(manifest: Manifest) -> str:
@@ -74,8 +79,9 @@ def to_dict(m: Manifest) -> dict[str, Any]:
     return data
 
 
-def from_yaml(text: str, source: str) -> Manifest:
-    return from_dict(yamlio.load(text, source), source)
+def from_yaml(text: str, source: str, *, keep: bool = True) -> Manifest:
+    """The manifest `text` holds; `keep=False` keeps no cache file of the parse (see yamlio.load)."""
+    return from_dict(yamlio.load(text, source, keep=keep), source)
 
 
 def from_dict(data: Any, source: str) -> Manifest:

@@ -69,6 +69,33 @@ _StrictLoader.yaml_implicit_resolvers = {
 _StrictLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
+_LOADER: type[_StrictLoader] = _StrictLoader
+if yaml.__with_libyaml__:  # PyYAML's wheels carry libyaml
+    from yaml._yaml import CParser
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class _FastStrictLoader(CParser, _StrictLoader):
+        """`_StrictLoader` with libyaml's scanner and parser: the same composer, checks and constructor, faster.
+
+        libyaml would compose the nodes in C too, where none of the checks above could run: the
+        composing methods are the Python ones again.
+        """
+
+        check_node = Composer.check_node
+        get_node = Composer.get_node
+        get_single_node = Composer.get_single_node
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _LOADER = _FastStrictLoader
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
@@ -104,7 +131,7 @@ _Dumper.add_multi_representer(dict, _represent_mapping)
 def load(text: str, source: str) -> Any:
     """Parse YAML strictly; errors name `source` and the line."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -32,7 +32,8 @@ class Batch:
     def __init__(
         self, git: GitRepo, registrations: list[Event], branch_rev: str | None, cache_dir: str, scope: str = "*"
     ) -> None:
-        """`scope` names the cache file (one per model searched, and one for all): each keeps what it last used."""
+        """`scope`: the model searched (its name), or "*" for all; it names the cache file (one per scope keeps what
+        it last used) and bounds the current copies read."""
         self.plain: dict[tuple[str, int], tuple[Any, ...]] = {}
         self.problems: dict[tuple[str, int], str] = {}
         path = os.path.join(cache_dir, "manifests", cachefile.file_name(str(git.root), scope))
@@ -48,8 +49,10 @@ class Batch:
         for spec, oid in zip(unknown, git.object_ids(unknown), strict=True):
             if oid is not None:
                 blob_of[spec] = oid
-        current = git.file_ids(branch_rev, manifestmod.MODELS_DIR)
-        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for oid in current.values() if oid is not None}
+        # The current copies (their description and tags) of these manifests only: one model's, when one is searched.
+        current = git.file_ids(branch_rev, manifestmod.model_dir(scope) if scope != "*" else manifestmod.MODELS_DIR)
+        rels = [manifestmod.manifest_path(e.name, e.version) for e in registrations]
+        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for rel in rels if (oid := current.get(rel))}
         missing = sorted(oid for oid in wanted if oid not in parsed)
         if missing:
             changed = True
@@ -58,7 +61,7 @@ class Batch:
         for event, spec in zip(registrations, specs, strict=True):
             self._add(git, event, blob_of.get(spec), parsed, current)
         if changed:
-            keep = {blob_of.get(s, "") for s in specs} | set(current.values())
+            keep = {blob_of.get(s, "") for s in specs} | {current.get(rel) for rel in rels}
             cachefile.dump(path, (ident, blob_of, {oid: p for oid, p in parsed.items() if oid in keep}))
 
     def _add(
@@ -95,7 +98,7 @@ def _parse(text: str | None, source: str) -> Parsed | None:
     if text is None:
         return None
     try:
-        return _plain(manifestmod.from_yaml(text, source))
+        return _plain(manifestmod.from_yaml(text, source, keep=False))  # the batch keeps its parses itself
     except ModelregError as exc:
         return str(exc)
 

@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.formats import manifest, yamlio
+from modelreg.formats import manifest, yamlio, yamlstrict
 from modelreg.models import Artifact, ArtifactFile, Lineage, Manifest, Training
 
 SOURCE = ".modelreg/models/fraud/v7.yaml"
@@ -86,7 +87,9 @@ def test_scalars_resolve_strictly(scalar: str, value: Any) -> None:
 
 
 def test_syntax_error_names_the_source_and_line() -> None:
-    with pytest.raises(ConfigError, match=r"^cfg\.yaml: invalid YAML \(line 3\): mapping values are not allowed here$"):
+    # The wording is the parser's: PyYAML's ("here") or libyaml's ("in this context").
+    wording = "mapping values are not allowed (here|in this context)"
+    with pytest.raises(ConfigError, match=rf"^cfg\.yaml: invalid YAML \(line 3\): {wording}$"):
         yamlio.load("a: 1\nb: 2\nc: d: e\n", "cfg.yaml")
 
 
@@ -108,11 +111,12 @@ def test_odd_but_parseable_yaml_is_a_config_error(text: str) -> None:
     ("text", "message"),
     [
         ("a: 1\nb: caf\ufffd\n", "invalid YAML (line 2): not UTF-8 text"),
-        ('a: "\\ud800"\n', "invalid YAML (line 1): a lone surrogate escape is not Unicode text"),
-        ('? "\\udcff"\n: 1\n', "invalid YAML (line 1): a lone surrogate escape is not Unicode text"),
+        ('a: "\\ud800"\n', "invalid YAML (line 1): "),  # libyaml refuses the escape, PyYAML the surrogate
+        ('? "\\udcff"\n: 1\n', "invalid YAML (line 1): "),
         ("a: " + "[" * 65 + "]" * 65 + "\n", "invalid YAML (line 1): nested deeper than 64 levels"),
-        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "invalid YAML (line 1): nested deeper than 64 levels"),
-        ("- " * 3000 + "x\n", "invalid YAML (line 1): nested deeper than 64 levels"),
+        # 3,000 deep, libyaml (where present) stops first, at its own limit of 1,000.
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "invalid YAML (line 1): "),
+        ("- " * 3000 + "x\n", "invalid YAML (line 1): "),
     ],
 )
 def test_hostile_text_is_a_config_error(text: str, message: str) -> None:
@@ -446,3 +450,34 @@ def test_strings_a_yaml_1_2_reader_would_coerce_are_quoted(text: str) -> None:
     dumped = yamlio.dump({"v": text})
     assert dumped in (f"v: '{text}'\n", f'v: "{text}"\n')
     assert yamlio.load(dumped, "x") == {"v": text}
+
+
+LOADER_CASES = [
+    "schema: modelreg/manifest/v1\nname: fraud\nversion: 3\nmetrics: {auc: 0.91, loss: 1e-3}\ntags: [a, b]\n",
+    "a: no\nb: yes\nc: 2024-01-01\nd: true\ne: ~\nf: '007'\ng: 0o17\nh: .inf\n",
+    "a: 1\na: 2\n",
+    "a: &x 1\nb: *x\n",
+    "[1, 2]: x\n",
+    "a: " + "[" * 65 + "]" * 65 + "\n",
+    "a: " + "[" * 64 + "]" * 64 + "\n",
+    "a: !!int abc\n",
+    "a: 1\n---\nb: 2\n",
+    "description: |\n  two\n  lines\n",
+    "a: b: c\n",
+    "",
+]
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml reads with the Python loader only")
+@pytest.mark.parametrize("text", LOADER_CASES)
+def test_libyaml_loader_reads_as_the_python_one(text: str) -> None:
+    """The loader used (libyaml's scanner) takes and refuses what the pure-Python strict loader does."""
+
+    def outcome(loader: Any) -> object:
+        try:
+            return ("data", yaml.load(text, Loader=loader))
+        except (yaml.YAMLError, ValueError, TypeError):
+            return "refused"
+
+    assert yamlstrict._LOADER is not yamlstrict._StrictLoader
+    assert outcome(yamlstrict._LOADER) == outcome(yamlstrict._StrictLoader)
