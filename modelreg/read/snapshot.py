@@ -79,9 +79,9 @@ def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     patterns = patterns_for(name)
     path = _kept_at(git, patterns, cache_dir)
     ident = (FORMAT, Event._fields, str(git.root), patterns)
-    listing = git.ref_ids(patterns)
     cached = cachefile.load(path)
-    if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:
+    if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:  # else one read, no listing first
+        listing = git.ref_ids(patterns)
         try:
             if cached[1] == listing:
                 return _snapshot_of(cached[2])
