@@ -14,7 +14,7 @@ import typer
 from modelreg.cli import lean, main
 from modelreg.cli.commands import app
 from modelreg.errors import ExitCode
-from tests.conftest import run_modelreg
+from tests.conftest import git, run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,3 +175,34 @@ def test_a_not_found_in_a_clone_with_a_remote_suggests_fetching(registry, cli, t
     assert result.code == 1
     assert "try again with --fetch" in result.err
     assert json.loads(cli("resolve", "m@v2", "--json").out)["version"] == 2
+
+
+def _git_commands(repo: Path, trace: Path, *args: str) -> list[str]:
+    """The git commands one `modelreg ARGS` process runs (GIT_TRACE), in order, with a cache of its own."""
+    trace.unlink(missing_ok=True)
+    run_modelreg(repo, *args, env={"GIT_TRACE": str(trace), "XDG_CACHE_HOME": str(trace.parent / "trace-cache")})
+    return [
+        line.split("built-in: git ", 1)[1].split(" ", 1)[0]
+        for line in trace.read_text().splitlines()
+        if "built-in: git " in line
+    ]
+
+
+def test_a_warm_read_of_a_small_model_runs_two_git_commands(registry: Path, tmp_path: Path) -> None:
+    """The policy from one branch listing, the model from its kept snapshot after one listing."""
+    repo, trace = registry, tmp_path / "trace"
+    first = _git_commands(repo, trace, "resolve", "m/production")
+    warm = _git_commands(repo, trace, "resolve", "m/production")
+    assert warm == ["for-each-ref", "for-each-ref"], warm
+    assert len(first) > len(warm)  # cold: the config's first commit walked, the tags read, the manifest
+
+
+def test_a_detached_head_walks_the_history_for_the_policy_once(registry: Path, tmp_path: Path) -> None:
+    """Without a remote HEAD, the config's first commits are kept by tips: a second read walks nothing."""
+    repo, trace = registry, tmp_path / "trace"
+    git(repo, "checkout", "-q", "--detach", "HEAD")
+    assert "log" in _git_commands(repo, trace, "resolve", "m/production")
+    again = _git_commands(repo, trace, "resolve", "m/production")
+    assert "log" not in again and "rev-parse" in again  # HEAD's commit is part of what the walk is kept by
+    git(repo, "commit", "-q", "--allow-empty", "-m", "a new commit on the detached HEAD")
+    assert "log" in _git_commands(repo, trace, "resolve", "m/production")  # a new tip: walked again
