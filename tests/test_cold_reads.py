@@ -27,8 +27,9 @@ from modelreg.git import GitRepo
 from modelreg.git.peeled import raw_objects
 from modelreg.ops import checks
 from modelreg.read import admission, lean, refcheck, snapshot
-from modelreg.read.reader import Reader
+from modelreg.read.reader import ModelView, Reader
 from modelreg.read.sshsig import good_report, parse_signers
+from modelreg.serving import plan
 from tests.conftest import Result, git
 from tests.historygen import ALIASES, STAGES, build
 from tests.test_signing import make_key, signed_by_hand
@@ -36,20 +37,24 @@ from tests.test_signing import make_key, signed_by_hand
 
 def _full(reg: Reader, ref: ModelRef) -> tuple[Any, ...]:
     """What the full replay answers: the model's every event admitted and replayed."""
-    try:
-        view = reg.model(ref.name)
-        mv = reg.version(view, reg.select(view.state, ref))
-    except ModelregError as exc:
-        return ("error", type(exc).__name__, str(exc))
-    return ("ok", mv.version, mv.stage, mv.aliases, mv.digest, mv.commit)
+    return _answer(reg, ref, lambda: reg.model(ref.name))
 
 
 def _lean(reg: Reader, ref: ModelRef) -> tuple[Any, ...]:
+    """What `resolve` and `sync` answer from the events that can decide `ref` (read lean when `always_lean`)."""
+    return _answer(reg, ref, lambda: reg.deciding(ref))
+
+
+def _answer(reg: Reader, ref: ModelRef, view_of: Callable[[], ModelView]) -> tuple[Any, ...]:
+    """The version, its stage, aliases, digest and commit, and the event `sync` hands its hook."""
     try:
-        mv = reg.resolve(ref)
+        view = view_of()
+        version = reg.select(view.state, ref)
+        mv = reg.version(view, version)
     except ModelregError as exc:
         return ("error", type(exc).__name__, str(exc))
-    return ("ok", mv.version, mv.stage, mv.aliases, mv.digest, mv.commit)
+    deciding = plan.deciding_event(ref, view.state, view.events, version)
+    return ("ok", mv.version, mv.stage, mv.aliases, mv.digest, mv.commit, deciding.tag if deciding else None)
 
 
 def _refs(versions: int) -> list[ModelRef]:

@@ -46,10 +46,12 @@ class Decided:
         state: ModelState,
         registration: Event,
         warnings: tuple[str, ...],
+        deciding: Event,
     ) -> None:
         self.state = state
         self.registration = registration
         self.warnings = warnings
+        self.deciding = deciding  # the event that made the reference name the version (serving.plan)
         self.snap = Snapshot({}, {}, {}, (), {})
 
 
@@ -76,6 +78,8 @@ class Query:
         self.judge = judge
         self.listing = judge.listing
         self.config = judge.ctx.config
+        self.held: dict[str, Event] = {}  # stage → the assignment `holder` found
+        self.newest: dict[str, Event] = {}  # alias → its newest event that takes effect (`alias_value`)
 
     def decide(self, ref: ModelRef, full: bool) -> Decided:
         if not self.listing.versions or "_delete" in self.listing.targets:
@@ -98,6 +102,11 @@ class Query:
         registration = self.judge.registration(version) if version is not None else None
         if version is None or registration is None:
             raise Undecided
+        deciding = registration  # as serving.plan.deciding_event finds it in the full replay
+        if ref.stage is not None:
+            deciding = self.held[ref.stage]
+        elif ref.alias is not None:
+            deciding = self.newest[ref.alias]
         if full:
             # The holder of a stage keeps it through every later event (`holder`): that is its stage.
             stage = ref.stage if ref.stage is not None else self.stage_of(version)
@@ -109,13 +118,13 @@ class Query:
             name=self.judge.name,
             versions=(version,),
             stages={version: stage} if stage is not None else {},
-            stage_since={version: 0},
+            stage_since={version: deciding.seq or 0},
             aliases=dict.fromkeys(aliases, version),
             holders={},
             last_seq=0,
             retired=retired,
         )
-        return Decided(state, registration, self.judge.warnings())
+        return Decided(state, registration, self.judge.warnings(), deciding)
 
     # --- walking back ----------------------------------------------------------------------------
 
@@ -166,6 +175,7 @@ class Query:
         for event in self._admitted(entries):
             if event.kind != "alias":
                 continue
+            self.newest.setdefault(alias, event)
             if event.action == "unassign":
                 undone.add(event.version)
                 continue
@@ -176,6 +186,7 @@ class Query:
         """`stage_holder(stage)`: the newest assignment to the stage whose version nothing after it moved."""
         for entry, event in self._stage_assignments(self.listing.targets.get(stage, [])):
             if event.version not in event.archived and self.stays(event.version, stage, self.after(entry)):
+                self.held[stage] = event
                 return event.version
         return None
 

@@ -169,23 +169,28 @@ class Reader:
     def resolve(self, ref: str | ModelRef, at: When | None = None) -> ModelVersion:
         """The version `ref` names (with `at`: named then; its description and tags are today's)."""
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
-        view = self._deciding(parsed, at, full=True)
+        view = self.deciding(parsed, at)
         with _telling(view.rejected):
             return self.version(view, self.select(view.state, parsed))
 
-    def _deciding(self, ref: ModelRef, at: When | None, full: bool) -> ModelView:
+    def deciding(self, ref: ModelRef, at: When | None = None) -> ModelView:
         """What decides `ref`: the events that can (read.lean), else the model's full replay.
 
-        A model small when last read is read in full at once: its kept snapshot makes that one
-        listing, where the lean read would list, then open tags and claims.
+        A lean view holds one version, its registration and the event that made `ref` name it
+        (a stage's assignment, an alias's newest event): what `resolve` and `sync` need. A model
+        small when last read is read in full at once: its kept snapshot makes that one listing,
+        where the lean read would list, then open tags and claims.
         """
         decided = None
         if at is None and not snapshot.kept_small(self.git, check_name(ref.name), cache_dir()):
             listing = list_refs(self.context, ref.name)
-            decided = lean.decide(self.context, ref, full, listing) if lean.worth_it(listing) else None
+            decided = lean.decide(self.context, ref, True, listing) if lean.worth_it(listing) else None
         if decided is None:
             return self.model(ref.name, at)
-        return ModelView(decided.state, [decided.registration], decided.snap, decided.warnings)
+        events = [decided.registration]
+        if decided.deciding.tag != decided.registration.tag:
+            events.append(decided.deciding)
+        return ModelView(decided.state, events, decided.snap, decided.warnings)
 
     def select(self, state: ModelState, ref: ModelRef) -> int:
         """The version `ref` names in `state`; of a retired model, only `NAME@N` names one."""

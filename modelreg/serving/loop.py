@@ -213,7 +213,7 @@ class _Syncer:
 
     def _evaluate(self) -> None:
         reg = self._open()
-        view = reg.model(self.parsed.name)
+        view = reg.reader.deciding(self.parsed)  # the events that can decide it, not the model's past
         for warning in view.rejected:
             self._tell(warning)
         try:
