@@ -166,6 +166,7 @@ class _Descending:
 
 
 DEFAULT_ORDER = (OrderKey("name", None), OrderKey("version", None, descending=True))
+CHEAP_FIELDS = frozenset({"name", "version", "stage", "alias"})  # known without a version's manifest
 
 
 def sort_key(order: Sequence[OrderKey]) -> Callable[[SearchRecord], tuple[Any, ...]]:

@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from modelreg.core.filterfields import (
     ALL_FIELDS,
     BUILTIN,
+    CHEAP_FIELDS,
     DEFAULT_ORDER,
     FAMILIES,
     Kind,
@@ -370,10 +371,25 @@ def search(
     order: Sequence[OrderKey] = (),
     limit: int | None = None,
     *,
-    view: Callable[[T], SearchRecord],
+    view: Callable[[T], SearchRecord | None],
+    cheap: Callable[[T], SearchRecord] | None = None,
 ) -> list[T]:
-    """The items whose record (`view(item)`) the filter matches, in order, at most `limit` of them."""
-    records = ((view(item), item) for item in items)
+    """The items whose record (`view(item)`, None: none to match) the filter matches, in order, at most `limit`.
+
+    `cheap(item)`: what costs nothing to know (name, version, stages, aliases). When the order needs no more
+    and there is a limit, items are viewed in that order until `limit` match: the same answer, as the sort is
+    stable."""
+    if cheap is not None and limit is not None and all(k.field in CHEAP_FIELDS for k in order):
+        key = sort_key(order)
+        found: list[T] = []
+        for item in sorted(items, key=lambda i: key(cheap(i))):
+            record = view(item)
+            if record is not None and (not filter_.clauses or filter_.matches(record)):
+                found.append(item)
+                if len(found) == limit:
+                    break
+        return found
+    records = ((record, item) for item in items if (record := view(item)) is not None)
     matched = [pair for pair in records if filter_.matches(pair[0])] if filter_.clauses else list(records)
     if order:
         key = sort_key(order)

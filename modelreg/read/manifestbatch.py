@@ -26,7 +26,9 @@ Parsed = tuple[Any, ...] | str | None  # a manifest as plain data, why it does n
 class Batch:
     """The manifests of `registrations`, keyed by (name, version), as plain data (`manifest` makes one whole).
 
-    `problems` says which could not be read.
+    Their texts are read at once; each is parsed when first asked for (`plain`), so a search that
+    stops early parses only what it looked at. `problems` says why one could not be read; `keep`
+    stores the parses for the next search.
     """
 
     def __init__(
@@ -34,51 +36,67 @@ class Batch:
     ) -> None:
         """`scope`: the model searched (its name), or "*" for all; it names the cache file (one per scope keeps what
         it last used) and bounds the current copies read."""
-        self.plain: dict[tuple[str, int], tuple[Any, ...]] = {}
         self.problems: dict[tuple[str, int], str] = {}
-        path = os.path.join(cache_dir, "manifests", cachefile.file_name(str(git.root), scope))
-        ident = (FORMAT, str(git.root))
-        cached = cachefile.load(path)
+        self._plain: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self._git = git
+        self._path = os.path.join(cache_dir, "manifests", cachefile.file_name(str(git.root), scope))
+        self._ident = (FORMAT, str(git.root))
+        cached = cachefile.load(self._path)
         blob_of: dict[str, str] = {}
-        parsed: dict[str, Parsed] = {}
-        if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:
-            blob_of, parsed = cached[1], cached[2]
+        self._parsed: dict[str, Parsed] = {}
+        if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == self._ident:
+            blob_of, self._parsed = cached[1], cached[2]
         specs = [f"{e.commit}:{manifestmod.manifest_path(e.name, e.version)}" for e in registrations]
         unknown = [spec for spec in specs if spec not in blob_of]
-        changed = bool(unknown)
+        self._changed = bool(unknown)
         for spec, oid in zip(unknown, git.object_ids(unknown), strict=True):
             if oid is not None:
                 blob_of[spec] = oid
         # The current copies (their description and tags) of these manifests only: one model's, when one is searched.
-        current = git.file_ids(branch_rev, manifestmod.model_dir(scope) if scope != "*" else manifestmod.MODELS_DIR)
+        directory = manifestmod.model_dir(scope) if scope != "*" else manifestmod.MODELS_DIR
+        self._current = git.file_ids(branch_rev, directory)
         rels = [manifestmod.manifest_path(e.name, e.version) for e in registrations]
-        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for rel in rels if (oid := current.get(rel))}
-        missing = sorted(oid for oid in wanted if oid not in parsed)
-        if missing:
-            changed = True
-            for oid, text in zip(missing, git.read_blobs(missing), strict=True):
-                parsed[oid] = _parse(text, oid)
-        for event, spec in zip(registrations, specs, strict=True):
-            self._add(git, event, blob_of.get(spec), parsed, current)
-        if changed:
-            keep = {blob_of.get(s, "") for s in specs} | {current.get(rel) for rel in rels}
-            cachefile.dump(path, (ident, blob_of, {oid: p for oid, p in parsed.items() if oid in keep}))
+        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for rel in rels if (oid := self._current.get(rel))}
+        missing = sorted(oid for oid in wanted if oid not in self._parsed)
+        self._texts = dict(zip(missing, git.read_blobs(missing), strict=True))
+        pairs = zip(registrations, specs, strict=True)
+        self._blobs = {(e.name, e.version): (e, blob_of.get(spec)) for e, spec in pairs}
+        tagged: set[str | None] = {blob_of.get(s) for s in specs}
+        self._keep = tagged | {self._current.get(rel) for rel in rels}
+        self._blob_of = blob_of
 
-    def _add(
-        self, git: GitRepo, event: Event, blob: str | None, parsed: dict[str, Parsed], current: dict[str, str | None]
-    ) -> None:
+    def plain(self, key: tuple[str, int]) -> tuple[Any, ...] | None:
+        """The manifest of version `key` as plain data; None when it cannot be read (see `problems`)."""
+        if key not in self._plain and key not in self.problems:
+            self._add(*self._blobs[key])
+        return self._plain.get(key)
+
+    def keep(self) -> None:
+        """Store the parses (by blob id) for the next search, when any is new."""
+        if self._changed:
+            parsed = {oid: p for oid, p in self._parsed.items() if oid in self._keep}
+            cachefile.dump(self._path, (self._ident, self._blob_of, parsed))
+
+    def _parse(self, oid: str) -> Parsed:
+        if oid not in self._parsed:
+            self._parsed[oid] = _parse(self._texts.get(oid), oid)
+            self._changed = True
+        return self._parsed[oid]
+
+    def _add(self, event: Event, blob: str | None) -> None:
         key = (event.name, event.version)
         rel = manifestmod.manifest_path(event.name, event.version)
-        tagged = parsed.get(blob or "")
+        tagged = self._parse(blob) if blob else None
         if not isinstance(tagged, tuple):
             self.problems[key] = f"{rel} at {event.tag}: {tagged or 'missing from its commit'}"
             return
         if tagged[:2] != key:
             self.problems[key] = f"{rel} at {event.tag} is the manifest of {tagged[0]} v{tagged[1]}"
             return
+        current = self._current
         if rel in current and current[rel] != blob:
             oid = current[rel]
-            now = parsed.get(oid) if oid is not None else _parse(git.read_files([(None, rel)])[0], rel)
+            now = self._parse(oid) if oid is not None else _parse(self._git.read_files([(None, rel)])[0], rel)
             if isinstance(now, tuple):
                 if now[:2] == key:  # only description and tags may change after registration
                     tagged = (*tagged[:5], now[5], *tagged[6:10], now[10], *tagged[11:])
@@ -88,10 +106,12 @@ class Batch:
             elif now is not None:
                 self.problems[key] = f"{rel}: {now}"
                 return
-        self.plain[key] = tagged
+        self._plain[key] = tagged
 
     def manifest(self, key: tuple[str, int]) -> Manifest:
-        return _manifest(self.plain[key])
+        plain = self.plain(key)
+        assert plain is not None
+        return _manifest(plain)
 
 
 def _parse(text: str | None, source: str) -> Parsed | None:

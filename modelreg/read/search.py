@@ -52,17 +52,8 @@ def search(
     branch_rev = "refs/remotes/origin/HEAD" if reader.source else None
     batch = Batch(reader.git, registrations, branch_rev, cache_dir(), scope=model or "*")
     warnings = [w for v in views for w in v.rejected]
-    candidates: list[tuple[ModelView, Event]] = []
     by_name = {view.state.name: view for view in views}
-    for event in registrations:
-        key = (event.name, event.version)
-        plain = batch.plain.get(key)
-        if plain is None:
-            warnings.append(f"ignoring {event.tag}: {batch.problems.get(key, 'its manifest cannot be read')}")
-        elif event.digest is not None and event.digest != plain[4][1]:
-            warnings.append(f"ignoring {event.tag}: it records {event.digest}, its manifest another digest")
-        else:
-            candidates.append((by_name[event.name], event))
+    candidates = [(by_name[event.name], event) for event in registrations]
 
     aliases: dict[str, dict[int, tuple[str, ...]]] = {}
     for view in views:
@@ -70,13 +61,29 @@ def search(
         for alias, version in sorted(view.state.aliases.items()) if view.state.retired is None else ():
             held[version] = (*held.get(version, ()), alias)
 
-    def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
+    def cheap(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
+        """What the filter's order may need without the manifest."""
         view, event = item
-        plain = batch.plain[event.name, event.version]
+        stage = view.state.stages.get(event.version) if view.state.retired is None else None
+        stages = (stage,) if stage is not None else ()
+        return filtering.SearchRecord(event.name, event.version, stages, aliases[event.name].get(event.version, ()))
+
+    def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord | None:
+        """The version as the filter sees it; None (and a warning) when its manifest cannot be read."""
+        view, event = item
+        plain = batch.plain((event.name, event.version))
+        if plain is None:
+            why = batch.problems.get((event.name, event.version), "its manifest cannot be read")
+            warnings.append(f"ignoring {event.tag}: {why}")
+            return None
+        if event.digest is not None and event.digest != plain[4][1]:
+            warnings.append(f"ignoring {event.tag}: it records {event.digest}, its manifest another digest")
+            return None
         stage = view.state.stages.get(event.version) if view.state.retired is None else None
         return plain_record(plain, stage, aliases[event.name].get(event.version, ()))
 
-    matched = filtering.search(candidates, parsed, order, limit, view=seen)
+    matched = filtering.search(candidates, parsed, order, limit, view=seen, cheap=cheap)
+    batch.keep()
     store = reader.config.store
     versions = tuple(
         ModelVersion(

@@ -366,3 +366,73 @@ def test_spans() -> None:
     for bad in ("", "yesterday", "2026-13-01", "2026-03-01+25:00", "HEAD", "v1.0", "20260301x"):
         assert parse_span(bad) is None, bad
     assert parse_instant("2026-03-01T10:00:00") == parse_instant("2026-03-01T10:00:00+00:00")
+
+
+_RECORDS = [
+    SearchRecord(name, version, stages, aliases, {"auc": auc})
+    for name, version, stages, aliases, auc in [
+        ("fraud", 1, (), (), 0.70),
+        ("fraud", 2, ("staging",), (), 0.91),
+        ("fraud", 3, ("production",), ("champion",), 0.88),
+        ("churn", 1, (), ("champion",), 0.95),
+        ("churn", 2, (), (), 0.60),
+        ("ads", 7, ("staging",), (), 0.99),
+    ]
+]
+
+
+def _lazy_and_eager(filter_text: str, order_by: list[str], limit: int | None) -> tuple[list[int], list[int], int]:
+    """The lazy answer (cheap view given), the eager one, and how many full views the lazy one took."""
+    viewed: list[int] = []
+
+    def view(i: int) -> SearchRecord:
+        viewed.append(i)
+        return _RECORDS[i]
+
+    def cheap(i: int) -> SearchRecord:
+        r = _RECORDS[i]
+        return SearchRecord(r.name, r.version, r.stages, r.aliases)
+
+    items, parsed, order = range(len(_RECORDS)), parse_filter(filter_text), parse_order_by(order_by)
+    lazy = search(items, parsed, order, limit, view=view, cheap=cheap)
+    eager = search(items, parsed, order, limit, view=lambda i: _RECORDS[i])
+    return lazy, eager, len(viewed)
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "order_by", "limit"),
+    [
+        ("metrics.auc > 0.8", [], 2),
+        ("metrics.auc > 0.8", ["version DESC"], 1),
+        ("metrics.auc > 0.8", ["stage"], 3),
+        ("metrics.auc > 0.5", ["name DESC", "version"], 4),
+        ("", ["alias"], 2),
+        ("metrics.auc > 2", [], 3),
+        ("metrics.auc > 0.8", [], 10),
+    ],
+)
+def test_a_limited_search_in_a_cheap_order_answers_as_the_eager_one(
+    filter_text: str, order_by: list[str], limit: int
+) -> None:
+    lazy, eager, _viewed = _lazy_and_eager(filter_text, order_by, limit)
+    assert lazy == eager
+
+
+def test_a_limited_search_views_no_more_than_it_needs() -> None:
+    lazy, eager, viewed = _lazy_and_eager("metrics.auc > 0.5", [], 1)
+    assert lazy == eager == [5]  # ads v7: the first name in order
+    assert viewed == 1
+
+
+def test_an_order_on_metrics_views_every_item() -> None:
+    lazy, eager, viewed = _lazy_and_eager("metrics.auc > 0.5", ["metrics.auc DESC"], 1)
+    assert lazy == eager == [5]
+    assert viewed == len(_RECORDS)
+
+
+def test_an_item_without_a_record_is_left_out_either_way() -> None:
+    view = lambda i: None if i == 5 else _RECORDS[i]  # noqa: E731
+    cheap = lambda i: _RECORDS[i]  # noqa: E731
+    parsed, order = parse_filter("metrics.auc > 0.5"), parse_order_by([])
+    items = range(len(_RECORDS))
+    assert search(items, parsed, order, 1, view=view, cheap=cheap) == search(items, parsed, order, 1, view=view) == [4]
