@@ -11,6 +11,7 @@ from __future__ import annotations
 import marshal
 import os
 import zlib
+from contextlib import suppress
 from typing import Any
 
 
@@ -57,7 +58,5 @@ def dump(path: str, value: Any) -> None:
             file.write(marshal.dumps(value))
         os.replace(tmp, path)
     except (OSError, ValueError):
-        from contextlib import suppress
-
         with suppress(OSError):
             os.unlink(tmp)

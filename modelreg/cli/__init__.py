@@ -49,7 +49,7 @@ def _dispatch(args: list[str], lean: bool, as_json: bool) -> int:
         if call is not None:
             call()
             return ExitCode.OK
-        from modelreg.cli.commands import app
+        from modelreg.cli.commands import app  # Typer and the command tree: ~100 ms the lean path never pays
 
         # Under --json, Click's usage errors come back here to be reported as JSON like every other error.
         result = app(args=args, prog_name="modelreg", standalone_mode=not as_json)
@@ -65,7 +65,7 @@ def _dispatch(args: list[str], lean: bool, as_json: bool) -> int:
 def fail(message: str, code: int, as_json: bool = False, warnings: tuple[str, ...] = ()) -> int:
     """The one error path: `error: …` on stderr, or under --json `{"error": …, "exit_code": …}`; returns `code`."""
     if as_json:
-        import json
+        import json  # ~1 ms that a plain error never pays
 
         report: dict[str, object] = {"error": message, "exit_code": int(code)}
         if warnings:
@@ -95,7 +95,7 @@ def _internal(exc: BaseException, as_json: bool = False) -> int:
     """A bug: one line, the traceback in a file to attach to a bug report (MODELREG_DEBUG=1 raises)."""
     if os.environ.get("MODELREG_DEBUG"):
         raise exc
-    import tempfile
+    import tempfile  # with traceback, ~5 ms that only a crash pays
     import traceback
 
     detail = "".join(traceback.format_exception(exc))

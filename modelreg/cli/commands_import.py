@@ -17,7 +17,7 @@ from modelreg.display import resultviews
 from modelreg.results import ImportReport
 
 if TYPE_CHECKING:
-    from modelreg.display.render import CountProgress
+    from modelreg.display.render import CountProgress  # Rich: only on a terminal
 
 import_app = typer.Typer(
     help="Bring an existing registry over: MLflow's model registry, or a GTO repository.\n\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -145,8 +146,6 @@ def _log(record: object, json_: bool) -> None:
     assert isinstance(record, Record)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if json_:
-        import json
-
         sys.stdout.write(json.dumps(sync_record_json(record, now), ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return

@@ -74,7 +74,7 @@ def parse(args: list[str]) -> Callable[[], None] | None:
 
 def _call(command: str, kwargs: dict[str, object]) -> Callable[[], None]:
     if command == "check-ref" and kwargs["github_output"] is not None:
-        from pathlib import Path
+        from pathlib import Path  # ~5 ms (urllib, ipaddress) that `--version` never pays
 
         kwargs["github_output"] = Path(str(kwargs["github_output"]))
     from modelreg.cli import reads  # the registry's read side: ~50 ms that `--version` and `--help` never pay

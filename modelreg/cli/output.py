@@ -13,9 +13,9 @@ from modelreg.display.plain import Table
 from modelreg.models import Event
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console  # see above
 
-    from modelreg.display.render import BarProgress
+    from modelreg.display.render import BarProgress  # Rich: only on a terminal
 
 
 def line(text: str) -> None:
@@ -32,7 +32,7 @@ def warn(warnings: tuple[str, ...]) -> None:
 
 
 def json_out(data: Any) -> None:
-    import json
+    import json  # ~1 ms that plain output never pays
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -43,7 +43,7 @@ def json_rows_out(data: dict[str, Any], key: str) -> None:
     For long lists (search's versions): one row per line greps well, and compact rows go through
     json's C encoder, where an indented dump of thousands of records takes seconds in pure Python.
     """
-    import json
+    import json  # see json_out
     import os
 
     marker = f"rows-{os.urandom(16).hex()}"  # no value can hold it by chance

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from modelreg.core.sizes import size
@@ -71,8 +72,6 @@ def timestamp(text: str) -> str:
     """Every date a person reads is ISO 8601 in UTC with its zone: `2026-11-28T16:45:48Z`."""
     if not text or text.endswith("Z"):
         return text
-    from datetime import UTC, datetime
-
     try:
         when = datetime.fromisoformat(text)
     except ValueError:

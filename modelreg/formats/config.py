@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
 
 from modelreg.core.events import ARCHIVED
 from modelreg.core.refs import LATEST, check_name, is_event_target, looks_like_version
@@ -78,8 +79,6 @@ def check_store_url(url: str) -> str:
     """Refuse a store URL that carries credentials: it would end up in manifests and git history."""
     if not url.strip():
         raise InvalidInputError("the store URL is empty")
-    from urllib.parse import parse_qsl, urlsplit
-
     parts = urlsplit(url)
     authority = url.split("://", 1)[1].split("/", 1)[0] if "://" in url else ""
     userinfo, at, _host = authority.rpartition("@")

@@ -9,7 +9,7 @@ from modelreg.git.process import run_git_raw
 
 def export_tree(root: Path, commit: str, path: str, dest: Path) -> bool:
     """See `GitRepo.export`."""
-    import io
+    import io  # with tarfile below
     import tarfile  # with bz2 and lzma: ~6 ms of every command's start-up, for the GTO import alone
 
     proc = run_git_raw(["archive", "--format=tar", commit, "--", path], root)

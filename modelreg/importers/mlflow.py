@@ -31,7 +31,7 @@ def _mlflow_error(exc: Exception) -> str:
 
 def download(source: str, scratch: str | Path, tracking_uri: str | None, registry_uri: str | None = None) -> Path:
     """The artifacts at an MLflow URI (`runs:/…`, `models:/m-…`, a store URI) in a local directory."""
-    import mlflow.artifacts
+    import mlflow.artifacts  # mlflow is an extra: loaded only by `import mlflow`
     from mlflow.exceptions import MlflowException
 
     try:

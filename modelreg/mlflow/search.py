@@ -18,7 +18,7 @@ from modelreg.errors import InvalidInputError
 from modelreg.models import ModelVersion
 
 if TYPE_CHECKING:
-    from mlflow.store.entities.paged_list import PagedList
+    from mlflow.store.entities.paged_list import PagedList  # mlflow is an extra, loaded by the plugin
 
 
 T = TypeVar("T")

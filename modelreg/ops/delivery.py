@@ -76,7 +76,7 @@ def post(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Delivered:
     """POST `body` until a 2xx; DeliveryError with a one-line reason when that does not happen."""
-    import urllib.error
+    import urllib.error  # with urllib.request: see _opener
     import urllib.request  # deferred: see _opener
 
     request_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}

@@ -10,6 +10,7 @@ was merged); when that fails the check fails and says the history is shallow, ne
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 
 from modelreg import cachefile
@@ -116,8 +117,6 @@ def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition
     """The main line's request additions; kept across processes by tip commit (a commit fixes its history)."""
     if not _is_commit_id(rev):
         return first_parent_additions(ctx.git, rev, REQUESTS_DIR)
-    import os
-
     ident = ("additions", 1, str(ctx.root), rev, REQUESTS_DIR, sorted(shallow))
     path = os.path.join(cache_dir(), "evidence", cachefile.file_name(*map(str, ident)))
     cached = cachefile.load(path)

@@ -94,7 +94,7 @@ class Reader:
 
     def _closest(self, name: str) -> str:
         """`: did you mean 'fraud-detector'?` when a registered model's name is close to `name`."""
-        import difflib
+        import difflib  # ~1 ms that only a misspelt name pays
 
         names = [m.name for m in self.models()]
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -314,8 +314,6 @@ class Reader:
 
         `dest` must not exist or be an empty directory; with `force`, whatever is there is replaced at once.
         """
-        from pathlib import Path
-
         resolved = ref if isinstance(ref, ModelVersion) else self.resolve(ref)
         origin = resolved.manifest.extra.get("origin")
         if isinstance(origin, dict) and isinstance(origin.get("missing"), str):

@@ -115,7 +115,7 @@ def _signers(ctx: Context, allowed: Path) -> Signers | None:
 
 
 def _ask_git(ctx: Context, objects: list[str], allowed: Path | None) -> list[tuple[bool, str]]:
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # ~5 ms (logging) that an unsigned registry never pays
 
     # Each check is a git process (and ssh-keygen or gpg under it): run them side by side.
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
@@ -124,7 +124,7 @@ def _ask_git(ctx: Context, objects: list[str], allowed: Path | None) -> list[tup
 
 def _signers_key(ctx: Context, allowed: Path) -> str:
     """What an SSH verdict depends on besides the tag: the allowed signers, and revoked keys if git has a list."""
-    import hashlib
+    import hashlib  # ~3 ms (OpenSSL) that an unsigned registry never pays
 
     if ctx.git not in _REVOKED:
         _REVOKED[ctx.git] = ctx.git.config_get("gpg.ssh.revocationFile")
@@ -159,13 +159,13 @@ def _allowed_signers(ctx: Context) -> Path | str | None:
 
 def _content_file(text: str) -> Path:
     """A private file holding `text`, named by its digest (so made once, and never changed after)."""
-    import hashlib
+    import hashlib  # see _signers_key
 
     data = text.encode("utf-8", errors="surrogateescape")
     directory = os.path.join(cache_dir(), "signers")
     path = Path(directory) / hashlib.sha256(data).hexdigest()
     if not cachefile.private_dir(directory):
-        import atexit
+        import atexit  # with tempfile: ~3 ms, only when git must judge a signature
         import tempfile
 
         handle, name = tempfile.mkstemp(prefix="modelreg-signers-")

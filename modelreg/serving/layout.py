@@ -51,7 +51,7 @@ class Layout:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold DIR's lock: one `sync` per directory (the kernel drops it when the process dies)."""
-        import fcntl
+        import fcntl  # POSIX only: here, not at the top, so the module imports everywhere
 
         self.dest.mkdir(parents=True, exist_ok=True)
         lock = self.dest / _LOCK

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -291,8 +292,6 @@ def open_store(url: str, repo_root: Path, options: Mapping[str, Any] | None = No
 
 def _mtime(info: dict[str, Any]) -> float | None:
     """A listing entry's modification time, in whichever form the driver reports it."""
-    from datetime import datetime
-
     for key in ("mtime", "LastModified", "last_modified", "updated"):
         value = info.get(key)
         if isinstance(value, (int, float)):

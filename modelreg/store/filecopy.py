@@ -88,7 +88,7 @@ def _copy_by_reading(src: int, dst: int) -> int:
 
 def _reflink(src: int, dst: int) -> bool:
     try:
-        import fcntl
+        import fcntl  # guarded: not on Windows
     except ImportError:  # not on Windows
         return False
     try:
