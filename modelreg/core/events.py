@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, TypeGuard, cast
+from typing import Any, TypedDict, TypeGuard, cast
 
-from modelreg.core.refs import MODEL_TARGETS, parse_tag_name
+from modelreg.core.refs import MODEL_TARGETS, TagName, parse_tag_name
 from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
 from modelreg.models import Action, Event, ModelState, TagRecord, TargetKind
 
@@ -29,38 +29,56 @@ def event_message(subject: str, payload: dict[str, Any]) -> str:
     return f"{subject}\n\n{json.dumps({'modelreg': FORMAT_VERSION, **payload})}\n"
 
 
-def event_from_tag(record: TagRecord) -> Event | None:
+class _Common(TypedDict):
+    """The fields every event has, as its tag gives them."""
+
+    name: str
+    version: int
+    tag: str
+    reason: str | None
+    request: str | None
+    approved_by: str | None
+    merge_commit: str | None
+    actor: str
+    date: str
+    commit: str
+    subject: str
+    object: str
+
+
+def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | None:
     """Decode a tag into an Event; None if the tag's name is not a modelreg name.
 
+    `parsed`: the tag's name as `parse_tag_name` reads it, when the caller has it already.
     Raises MalformedEvent when the name is ours but the tag is not a well-formed event.
     """
-    parsed = parse_tag_name(record.tag)
+    parsed = parsed or parse_tag_name(record.tag)
     if parsed is None:
         return None
+    tag = record.tag
     if not record.annotated:
-        raise MalformedEvent(f"{record.tag}: a lightweight tag (modelreg tags are annotated)")
+        raise MalformedEvent(f"{tag}: a lightweight tag (modelreg tags are annotated)")
     payload = _payload(record)
     if (
         not isinstance(payload, dict)
         or not _is_positive_int(payload.get("modelreg"))
         or (payload["modelreg"] != FORMAT_VERSION)
     ):
-        raise MalformedEvent(f"{record.tag}: the tag message is not a modelreg {FORMAT_VERSION} payload")
+        raise MalformedEvent(f"{tag}: the tag message is not a modelreg {FORMAT_VERSION} payload")
     action = payload.get("action")
     version = payload.get("version")
     if action not in _ACTIONS:
-        raise MalformedEvent(f"{record.tag}: unknown action {action!r} in the payload")
+        raise MalformedEvent(f"{tag}: unknown action {action!r} in the payload")
     if not _is_positive_int(version):
-        raise MalformedEvent(f"{record.tag}: bad 'version' in the payload")
-    base = Event(
+        raise MalformedEvent(f"{tag}: bad 'version' in the payload")
+    common = _Common(
         name=parsed.name,
-        action="register",
         version=version,
-        tag=record.tag,
-        reason=_text(record.tag, payload, "reason"),
-        request=_text(record.tag, payload, "request"),
-        approved_by=_text(record.tag, payload, "approved_by"),
-        merge_commit=_text(record.tag, payload, "merge_commit"),
+        tag=tag,
+        reason=_text(tag, payload, "reason"),
+        request=_text(tag, payload, "request"),
+        approved_by=_text(tag, payload, "approved_by"),
+        merge_commit=_text(tag, payload, "merge_commit"),
         actor=_display(record.tagger),
         date=record.date,
         commit=record.commit,
@@ -69,26 +87,26 @@ def event_from_tag(record: TagRecord) -> Event | None:
     )
     if parsed.seq is None:
         if action != "register" or version != parsed.version:
-            raise MalformedEvent(f"{record.tag}: a version tag must record the registration of that version")
-        digest = _text(record.tag, payload, "digest") if isinstance(payload.get("digest"), str) else None
+            raise MalformedEvent(f"{tag}: a version tag must record the registration of that version")
+        digest = _text(tag, payload, "digest") if isinstance(payload.get("digest"), str) else None
         after = payload.get("after")
         seen = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_NUMBER else None
-        return base._replace(digest=digest, after=seen)
+        return Event(action="register", digest=digest, after=seen, **common)
     kind = payload.get("kind")
     archived = payload.get("archived", [])
     if parsed.target in MODEL_TARGETS:
-        return _model_event(record.tag, payload, base._replace(seq=parsed.seq, target=parsed.target))
+        return _model_event(tag, payload, Event(action="register", seq=parsed.seq, target=parsed.target, **common))
     if (
         action not in ("assign", "unassign", "rollback")
         or kind not in ("stage", "alias")
         or (payload.get("target") != parsed.target)
     ):
-        raise MalformedEvent(f"{record.tag}: 'action', 'kind' or 'target' disagree with the tag name")
+        raise MalformedEvent(f"{tag}: 'action', 'kind' or 'target' disagree with the tag name")
     if archived is None:
         archived = []
     if not isinstance(archived, list) or not all(_is_positive_int(v) for v in archived):
-        raise MalformedEvent(f"{record.tag}: 'archived' must be a list of versions")
-    return base._replace(action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived))
+        raise MalformedEvent(f"{tag}: 'archived' must be a list of versions")
+    return Event(action=action, seq=parsed.seq, kind=kind, target=parsed.target, archived=tuple(archived), **common)
 
 
 def _model_event(tag: str, payload: dict[str, Any], base: Event) -> Event:

@@ -130,7 +130,7 @@ def _read(
             found.append((ref, record.object, None, None, None, None))
             continue
         try:
-            event = event_from_tag(record)
+            event = event_from_tag(record, parsed)
             parse: object = tuple(event) if event is not None else None
         except MalformedEvent as exc:
             parse = str(exc)
