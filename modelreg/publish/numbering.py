@@ -11,6 +11,7 @@ the write is redone on top (publish.push).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from modelreg.core.refs import MAX_NUMBER, TAGS_PREFIX, claim_ref, tag_patterns, version_claim_ref, version_tag
@@ -22,21 +23,40 @@ _PROBE = 8  # claim refs looked up past the highest number known, per call
 
 def highest_version_tag(git: GitRepo, name: str) -> int:
     """The highest version among `name`'s version tag names (0 when none)."""
-    prefix = TAGS_PREFIX + version_tag(name, 1)[:-1]  # refs/tags/KEY@v
-    found = 0
-    for line in git.ref_ids(tag_patterns(name)[:1]).splitlines():
-        ref = line.partition(" ")[0]
-        if ref.startswith(prefix):
-            found = max(found, _number(ref[len(prefix) :]))
-    return found
+    pattern = re.compile(f"^{re.escape(TAGS_PREFIX + version_tag(name, 1)[:-1])}([1-9][0-9]{{0,18}}) ", re.MULTILINE)
+    listing = git.ref_ids(tag_patterns(name)[:1])
+    return max((number for text in pattern.findall(listing) if (number := int(text)) <= MAX_NUMBER), default=0)
 
 
-def last_seq(git: GitRepo, name: str) -> int:
-    """The highest seq taken for `name`: by an event tag's name or a claim ref (0 when none)."""
-    found = 0
-    for line in git.ref_ids(tag_patterns(name)[1:]).splitlines():
-        found = max(found, _number(line.partition(" ")[0].rpartition("#")[2]))
+def last_seq(git: GitRepo, name: str, listing: str | None = None, known: int = 0) -> int:
+    """The highest seq taken for `name`: by an event tag's name or a claim ref (0 when none).
+
+    `listing`: `for-each-ref` lines (`refname objectname`) that hold every event tag of `name`
+    (and possibly its version tags), when the caller has them already; `known`: a seq taken,
+    when the caller knows one (only the names above it are looked at).
+    """
+    if listing is None:
+        listing = git.ref_ids(tag_patterns(name)[1:])
+    seqs = (int(seq) for seq in re.findall(above(known), listing, re.MULTILINE))
+    found = max((seq for seq in seqs if seq <= MAX_NUMBER), default=known)
     return claimed_above(git, found, lambda seq: claim_ref(name, seq))
+
+
+def above(number: int) -> str:
+    """A regular expression matching `#SEQ ` (a tag name's end in a `for-each-ref` line) for every seq
+    as tag names write them (`[1-9][0-9]{0,18}`) above `number`; group 1 is the seq.
+
+    A scan for the few seqs above a known one costs no Python per line.
+    """
+    digits = str(number)
+    larger = [
+        digits[:index] + f"[{int(digit) + 1}-9]" + "[0-9]" * (len(digits) - index - 1)
+        for index, digit in enumerate(digits)
+        if digit != "9"
+    ]
+    if len(digits) < 19:
+        larger.append(f"[1-9][0-9]{{{len(digits)},18}}")  # more digits
+    return f"#({'|'.join(larger) or '(?!)'}) "
 
 
 def claimed_above(git: GitRepo, known: int, ref_of: Callable[[int], str]) -> int:
@@ -55,11 +75,3 @@ def claimed_above(git: GitRepo, known: int, ref_of: Callable[[int], str]) -> int
 def highest_version(git: GitRepo, name: str) -> int:
     """The highest version number taken for `name`: by a version tag's name or a version claim ref."""
     return claimed_above(git, highest_version_tag(git, name), lambda version: version_claim_ref(name, version))
-
-
-def _number(text: str) -> int:
-    """A version or seq as tag names carry it (`[1-9][0-9]{0,18}`, at most 2**63 - 1); 0 for anything else."""
-    if 0 < len(text) <= 19 and text.isascii() and text.isdigit() and text[0] != "0":
-        number = int(text)
-        return number if number <= MAX_NUMBER else 0
-    return 0

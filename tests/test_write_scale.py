@@ -1,0 +1,116 @@
+"""Writes that cost what they write: numbers from ref names, and the promotion view (ops/promoteview).
+
+The promotion view answers, on random histories (tests/historygen.py: refused events, archives,
+rollbacks, retirements, hostile `archived` lists), what the full replay answers wherever a
+promotion looks; where it cannot, it says so and the full replay decides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelreg.api import Registry
+from modelreg.core.events import to_archive
+from modelreg.core.refs import claim_ref, version_claim_ref
+from modelreg.errors import ModelregError
+from modelreg.ops.promoteview import promotion_view
+from modelreg.publish.numbering import above, highest_version, last_seq
+from modelreg.read.reader import ModelView
+from tests.conftest import git
+from tests.historygen import build
+from tests.test_cold_reads import _moved_version_tags
+
+
+def _next_seq(view: ModelView) -> int:
+    return max(view.state.last_seq, *view.snap.taken_seqs.get(view.state.name, {0})) + 1
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_promotion_view_answers_as_the_full_replay(tmp_path: Path, seed: int) -> None:
+    held = build(tmp_path / "repo", seed)
+    reader = Registry.open(tmp_path / "repo").reader
+    try:
+        full: ModelView | None = reader.model("fraud")
+    except ModelregError:
+        full = None
+    decided = 0
+    for version in range(1, held["versions"] + 2):
+        for stage in ("staging", "production", "archived"):
+            single = stage in reader.config.single_holder
+            lean = promotion_view(reader, "fraud", version, stage, single)
+            if lean is None:
+                continue
+            decided += 1
+            assert full is not None, (seed, version, stage)
+            where = (seed, version, stage)
+            assert version in full.state.versions, where
+            assert lean.state.retired == full.state.retired, where
+            assert (lean.state.stages.get(version) == stage) == (full.state.stages.get(version) == stage), where
+            if single:
+                assert to_archive(lean.state, version, stage, True) == to_archive(full.state, version, stage, True)
+            assert _next_seq(lean) == _next_seq(full), where
+            assert lean.events[0].commit == next(
+                e.commit for e in full.events if e.action == "register" and e.version == version
+            )
+    assert decided > 0 or full is None or _moved_version_tags(tmp_path / "repo")  # moved: the full replay decides
+
+
+def test_the_promotion_view_is_used_and_leaves_hard_cases_to_the_full_replay(repo, cli, artifact) -> None:
+    for number in range(3):
+        assert cli("register", "m", artifact(f"w{number}", f"weights {number}".encode())).code == 0
+    reader = Registry.open(repo).reader
+    assert promotion_view(reader, "m", 1, "production", True) is not None
+    assert promotion_view(reader, "m", 9, "production", True) is None  # no such version: the full read words it
+    assert promotion_view(reader, "m", 1, "archived", False) is None
+    assert cli("promote", "m", "1", "staging").code == 0
+    assert promotion_view(reader, "m", 1, "staging", False) is None  # it may hold it already: the full read says
+    assert cli("promote", "m", "1", "staging").err.startswith("error: m v1 is already in stage 'staging'")
+    assert cli("promote", "m", "2", "production").code == 0
+    view = promotion_view(reader, "m", 3, "production", True)
+    assert view is not None and view.state.stage_holders("production") == (2,)
+    result = cli("promote", "m", "3", "production")
+    assert result.code == 0 and "archived v2" in result.out
+    assert cli("promote", "m", "3", "production").err.startswith("error: m v3 is already in stage 'production'")
+    assert git(repo, "tag", "-l", "m#*").split() == ["m#production#2", "m#production#3", "m#staging#1"]
+
+
+def test_numbers_taken_by_claim_refs_alone_are_not_taken_again(repo, cli, artifact) -> None:
+    """A claim ref fetched without its tag still holds its number: the next write goes past it."""
+    assert cli("register", "m", artifact("a", b"a")).code == 0
+    assert cli("promote", "m", "1", "staging").code == 0
+    tag_object = git(repo, "rev-parse", "refs/tags/m@v1").strip()
+    git(repo, "update-ref", version_claim_ref("m", 3), tag_object)  # v2 is free, v3 claimed: a gap
+    git(repo, "update-ref", claim_ref("m", 4), git(repo, "rev-parse", "refs/tags/m#staging#1").strip())
+    git_repo = Registry.open(repo).reader.git
+    assert highest_version(git_repo, "m") == 3
+    assert last_seq(git_repo, "m") == 4
+    result = cli("register", "m", artifact("b", b"b"))
+    assert result.code == 0 and "Registered m v4" in result.out
+    assert cli("promote", "m", "4", "production").code == 0
+    assert "m#production#5" in git(repo, "tag", "-l", "m#*").split()
+
+
+@pytest.mark.parametrize("known", [0, 1, 5, 9, 10, 49, 50, 99, 100, 998, 999, 1000, 12344, 2**63 - 2])
+def test_the_seqs_above_a_number_are_found_by_one_expression(known: int) -> None:
+    import re
+
+    seqs = [*range(1, 1100), 12344, 12345, 99999, 2**63 - 1]
+    listing = "".join(f"refs/tags/m#staging#{seq} {'ab' * 20}\n" for seq in seqs)
+    listing += "refs/tags/m@v123456 " + "cd" * 20 + "\nrefs/tags/m#staging#0123 x\n"
+    found = sorted(int(seq) for seq in re.findall(above(known), listing))
+    assert found == [seq for seq in seqs if seq > known]
+
+
+def test_same_bytes_are_looked_for_only_when_the_store_held_them_already(repo, cli, artifact) -> None:
+    """New bytes in the store of record cannot be an earlier version's: no read of the model's events then."""
+    first = artifact("model.pkl", b"the weights")
+    assert cli("register", "m", first).code == 0
+    assert "same bytes as v1" in cli("register", "m", first).err  # the store had them: looked for, found
+    for blob in (repo / ".modelreg" / "store").rglob("*"):
+        if blob.is_file():
+            blob.unlink()  # a store that lost them (or a clone's own local store): the bytes are new to it
+    result = cli("register", "m", first)
+    assert result.code == 0 and "Registered m v3" in result.out
+    assert "same bytes" not in result.err
