@@ -114,3 +114,49 @@ def test_same_bytes_are_looked_for_only_when_the_store_held_them_already(repo, c
     result = cli("register", "m", first)
     assert result.code == 0 and "Registered m v3" in result.out
     assert "same bytes" not in result.err
+
+
+def test_trees_are_built_as_git_builds_them_from_an_index(tmp_path: Path) -> None:
+    """Raw trees edited as bytes give git's own trees: order (a directory sorts as `name/`), modes, nesting."""
+    from modelreg.git import GitRepo
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path / "r")
+    (repo / "a.b").write_text("file\n")
+    (repo / "a").mkdir()
+    (repo / "a" / "x").write_text("x\n")
+    (repo / "run.sh").write_text("#!/bin/sh\n")
+    (repo / "run.sh").chmod(0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    blob = git(repo, "rev-parse", "HEAD:a.b").strip()
+    files = {"a/y": blob, "a-/z": blob, "a.b": blob, "d/e/f/g.yaml": blob, "a0": blob}
+    built = GitRepo(repo).commit_files(git(repo, "rev-parse", "HEAD").strip(), {p: "file\n" for p in files}, "m")
+    env_index = tmp_path / "index"
+    expected = subprocess_tree(repo, env_index, files)
+    assert git(repo, "rev-parse", f"{built[0]}^{{tree}}").strip() == expected
+    assert "100755 blob" in git(repo, "ls-tree", built[0], "run.sh")  # the untouched entries keep their modes
+
+
+def subprocess_tree(repo: Path, index: Path, files: dict[str, str]) -> str:
+    import os
+    import subprocess
+
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=repo, env=env, check=True)
+    for path, blob in files.items():
+        subprocess.run(
+            ["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], cwd=repo, env=env, check=True
+        )
+    return subprocess.run(
+        ["git", "write-tree"], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_a_manifest_already_at_the_next_number_is_never_overwritten(repo, cli, artifact) -> None:
+    assert cli("register", "m", artifact("a", b"a")).code == 0
+    stray = repo / ".modelreg" / "models" / "m" / "v2.yaml"
+    stray.write_text("someone's own file\n")
+    result = cli("register", "m", artifact("b", b"b"))
+    assert result.code == 0 and "Registered m v3" in result.out
+    assert stray.read_text() == "someone's own file\n"

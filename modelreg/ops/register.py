@@ -213,16 +213,19 @@ def _parent_ref(reader: Reader, parent: str) -> str:
 
 
 def _next_version(reader: Reader, name: str, base: str | None) -> int:
-    """One past every version seen: version tag names (even malformed tags') and claim refs, manifests
-    at the base commit and in the work tree. Needs no parse of the model's events."""
-    seen = {highest_version(reader.git, name)}
-    directory = manifestmod.manifest_path(name, 1).rsplit("/", 1)[0]  # the model's key (core.names)
-    names = set(reader.git.list_dir(base, directory)) if base else set()
-    local = reader.root / directory
-    if local.is_dir():
-        names.update(os.listdir(local))
-    for filename in names:
-        stem = filename.removesuffix(".yaml")
-        if filename.endswith(".yaml") and stem[:1] == "v" and stem[1:].isdigit():
-            seen.add(int(stem[1:]))
-    return max(seen) + 1
+    """One past every version taken (version tag names, even malformed tags', and claim refs: publish.numbering),
+    and past any manifest already at that number at the base commit or in the work tree.
+
+    Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
+    """
+    version = highest_version(reader.git, name) + 1
+    while True:
+        window = [version + step for step in range(8)]
+        paths = [manifestmod.manifest_path(name, number) for number in window]
+        committed = reader.git.blob_ids([(base, path) for path in paths]) if base else [None] * len(paths)
+        taken = [
+            n for n, path, blob in zip(window, paths, committed, strict=True) if blob or (reader.root / path).exists()
+        ]
+        if not taken:
+            return version
+        version = max(taken) + 1
