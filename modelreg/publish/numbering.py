@@ -21,10 +21,11 @@ from modelreg.git.peeled import resolve_refs
 _PROBE = 8  # claim refs looked up past the highest number known, per call
 
 
-def highest_version_tag(git: GitRepo, name: str) -> int:
-    """The highest version among `name`'s version tag names (0 when none)."""
+def highest_version_tag(git: GitRepo, name: str, listing: str | None = None) -> int:
+    """The highest version among `name`'s version tag names (0 when none); `listing` as for `last_seq`."""
     pattern = re.compile(f"^{re.escape(TAGS_PREFIX + version_tag(name, 1)[:-1])}([1-9][0-9]{{0,18}}) ", re.MULTILINE)
-    listing = git.ref_ids(tag_patterns(name)[:1])
+    if listing is None:
+        listing = git.ref_ids(tag_patterns(name)[:1])
     return max((number for text in pattern.findall(listing) if (number := int(text)) <= MAX_NUMBER), default=0)
 
 
@@ -32,8 +33,8 @@ def last_seq(git: GitRepo, name: str, listing: str | None = None, known: int = 0
     """The highest seq taken for `name`: by an event tag's name or a claim ref (0 when none).
 
     `listing`: `for-each-ref` lines (`refname objectname`) that hold every event tag of `name`
-    (and possibly its version tags), when the caller has them already; `known`: a seq taken,
-    when the caller knows one (only the names above it are looked at).
+    (and possibly its version tags: `ref_ids(tag_patterns(name))`), when the caller has them
+    already; `known`: a seq taken, when the caller knows one (only the names above it are read).
     """
     if listing is None:
         listing = git.ref_ids(tag_patterns(name)[1:])
@@ -72,6 +73,7 @@ def claimed_above(git: GitRepo, known: int, ref_of: Callable[[int], str]) -> int
         known = max(probes[ref] for ref in found)
 
 
-def highest_version(git: GitRepo, name: str) -> int:
+def highest_version(git: GitRepo, name: str, listing: str | None = None) -> int:
     """The highest version number taken for `name`: by a version tag's name or a version claim ref."""
-    return claimed_above(git, highest_version_tag(git, name), lambda version: version_claim_ref(name, version))
+    found = highest_version_tag(git, name, listing)
+    return claimed_above(git, found, lambda version: version_claim_ref(name, version))
