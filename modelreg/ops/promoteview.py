@@ -11,8 +11,9 @@ tag read and judged once, as `policy.admit` judges it), only
   - for a single-holder S, the events of S, newest first: a version holds S when its newest
     assignment to S is not archived by a later one and no event after that assignment moves it
     (those later events are read: `lean.Query.after`, as a lean `resolve NAME/S` reads them);
-  - for another S, the events since V's registration: V holds S only if one of them, taking
-    effect, gave it S (and the full read then decides whether it still does);
+  - for another S, the events since V's registration (the seqs above its `after`): V holds S
+    only if one of them, taking effect, gave it S (the full read then decides whether it still
+    does; a registration without `after`, from an older modelreg, is left to it too);
 
 and the seq from ref names (publish.numbering). Where this cannot settle the answer cheaply and
 exactly (V's own events gave it a stage without a single holder, perhaps held still: the full
@@ -82,14 +83,16 @@ def promotion_view(reader: Reader, name: str, version: int, stage: str, single_h
 
 
 def _gave_stage(judge: Judge, registration: Event, stage: str, lines: _Lines) -> bool:
-    """Whether an event of the version that takes effect assigned it `stage` (the only way it can hold it).
+    """Whether an event of the version that takes effect assigned it `stage` (the only way it can hold it);
+    True too when that cannot be told cheaply (the full read decides then).
 
     Its events are at its commit and came after its registration: past the last seq its writer had
     seen (`after`), as every writer that sees the version has seen those events too. Only those are
-    read; without `after` (a registration written before modelreg recorded it), every change is.
+    read. A registration written before modelreg recorded `after` leaves it to the full read.
     """
-    after = registration.after if registration.after is not None else 0
-    later = lines.changes_above(after)
+    if registration.after is None:
+        return True
+    later = lines.changes_above(registration.after)
     judge.load(later)
     for entry in later:
         event = judge.events.get(entry.tag)
