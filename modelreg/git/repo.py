@@ -297,6 +297,11 @@ class GitRepo:
             return []
         return [path for path in out.split("\x00") if path]
 
+    def existing_paths(self, rev: str, paths: list[str]) -> set[str]:
+        """Those of `paths` (files) that exist at `rev`: one `ls-tree` walk, however many are asked."""
+        out = self.git("ls-tree", "-z", "--full-tree", "--name-only", rev, "--", *paths) if paths else ""
+        return {path for path in out.split("\x00") if path}
+
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
         try:

@@ -223,10 +223,8 @@ def _next_version(reader: Reader, name: str, base: str | None, tags: str) -> int
     while True:
         window = [version + step for step in range(8)]
         paths = [manifestmod.manifest_path(name, number) for number in window]
-        committed = reader.git.blob_ids([(base, path) for path in paths]) if base else [None] * len(paths)
-        taken = [
-            n for n, path, blob in zip(window, paths, committed, strict=True) if blob or (reader.root / path).exists()
-        ]
+        committed = reader.git.existing_paths(base, paths) if base else set()
+        taken = [n for n, path in zip(window, paths, strict=True) if path in committed or (reader.root / path).exists()]
         if not taken:
             return version
         version = max(taken) + 1
