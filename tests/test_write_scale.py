@@ -16,7 +16,7 @@ from modelreg.core.events import to_archive
 from modelreg.core.refs import claim_ref, version_claim_ref
 from modelreg.errors import ModelregError
 from modelreg.ops.promoteview import promotion_view
-from modelreg.publish.numbering import above, highest_version, last_seq
+from modelreg.publish.numbering import above, highest, highest_version, last_seq
 from modelreg.read.reader import ModelView
 from tests.conftest import git
 from tests.historygen import build
@@ -212,3 +212,25 @@ def test_the_promotion_view_answers_as_the_full_replay_on_histories_modelreg_wro
             pass  # refused as the user would be told: nothing written
         decided += _check_against_full(reg.reader, "m", versions, (seed, step))
     assert decided > 0
+
+
+@pytest.mark.parametrize("top", [0, 1, 2, 3, 63, 64, 65, 1000, 4097])
+def test_the_highest_of_a_run_of_numbers_is_found_by_lookups(repo, top: int) -> None:
+    """Numbers run 1..N (DESIGN §7): the highest is found by name lookups, and a small gap past it is stepped over."""
+    from modelreg.git import GitRepo
+
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    lines = "".join(f"create refs/modelreg/events/m/{n} {commit}\n" for n in range(1, top + 1))
+    if lines:
+        subprocess_run_stdin(repo, ["git", "update-ref", "--stdin"], lines)
+    git_repo = GitRepo(repo)
+    assert highest(git_repo, lambda n: [claim_ref("m", n)]) == top
+    assert last_seq(git_repo, "m") == top
+    git(repo, "update-ref", claim_ref("m", top + 5), commit)  # past a gap of four: still found
+    assert last_seq(git_repo, "m") == top + 5
+
+
+def subprocess_run_stdin(repo: Path, args: list[str], text: str) -> None:
+    import subprocess
+
+    subprocess.run(args, cwd=repo, input=text, text=True, check=True)

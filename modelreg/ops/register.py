@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from modelreg.core.events import event_message
-from modelreg.core.refs import TAGS_PREFIX, check_name, event_tag, tag_patterns, version_claim_ref, version_tag
+from modelreg.core.refs import TAGS_PREFIX, check_name, event_tag, version_claim_ref, version_tag
 from modelreg.core.values import check_metrics, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
@@ -116,8 +116,7 @@ def register(
 
     def attempt() -> ModelVersion:
         base, move_from = publisher.commit_base(target)
-        tags = reader.git.ref_ids(tag_patterns(name))  # names and ids of the model's tags: no tag is opened
-        version = _next_version(reader, name, base, tags)
+        version = _next_version(reader, name, base)
         manifest = Manifest(
             name=name,
             version=version,
@@ -136,7 +135,7 @@ def register(
         text = manifestmod.to_yaml(manifest)
         commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
         tag = version_tag(name, version)
-        after = last_seq(reader.git, name, tags)  # so history places the registration among the events it followed
+        after = last_seq(reader.git, name)  # so history places the registration among the events it followed
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
         if imported:
             payload["imported"] = dict(imported)
@@ -213,13 +212,13 @@ def _parent_ref(reader: Reader, parent: str) -> str:
     return version_tag(resolved.name, resolved.version)
 
 
-def _next_version(reader: Reader, name: str, base: str | None, tags: str) -> int:
+def _next_version(reader: Reader, name: str, base: str | None) -> int:
     """One past every version taken (version tag names, even malformed tags', and claim refs: publish.numbering),
     and past any manifest already at that number at the base commit or in the work tree.
 
     Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
     """
-    version = highest_version(reader.git, name, tags) + 1
+    version = highest_version(reader.git, name) + 1
     while True:
         window = [version + step for step in range(8)]
         paths = [manifestmod.manifest_path(name, number) for number in window]
