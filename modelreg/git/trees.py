@@ -18,14 +18,14 @@ _TREE_MODE = b"40000"
 
 
 def tree_with(run: Raw, base: str | None, blobs: dict[str, str]) -> str:
-    """The tree `base` (None: empty) with each path in `blobs` (at least one) set to that blob (a regular file)."""
+    """The tree `base` (None: empty) with each path in `blobs` set to that blob (a regular file)."""
     directories = {""}
     for path in blobs:
         parts = path.split("/")[:-1]
         directories.update("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
     ordered = sorted(directories, key=lambda d: (-d.count("/") - bool(d), d))  # deepest first, the root last
     current = _read_trees(run, base, ordered[::-1]) if base is not None else {}
-    width = len(next(iter(blobs.values()))) // 2  # bytes per object id: a sha1 or a sha256 repository
+    width = len(next(iter(blobs.values()), "0" * 40)) // 2  # bytes per object id: a sha1 or a sha256 repository
     written: dict[str, bytes] = {}  # directory → its new tree id (raw)
     for directory in ordered:
         entries = _entries(current.get(directory, b""), width)

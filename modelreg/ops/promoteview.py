@@ -16,8 +16,9 @@ tag read and judged once, as `policy.admit` judges it), only
     does; a registration without `after`, from an older modelreg, is left to it too);
 
 and the seq from ref names (publish.numbering). Where this cannot settle the answer cheaply and
-exactly (V's own events gave it a stage without a single holder, perhaps held still: the full
-read decides and words it; the `archived` stage; a tombstone; a moved tag, which the full read
+exactly (more than MAX_READ events to read after the assignment or registration in question; V's
+own events gave it a stage without a single holder, perhaps held still: the full read decides and
+words it; the `archived` stage; a tombstone; a moved tag, which the full read
 reads through its claim), it answers None and the full replay decides, as before.
 """
 
@@ -93,6 +94,8 @@ def _gave_stage(judge: Judge, registration: Event, stage: str, lines: _Lines) ->
     if registration.after is None:
         return True
     later = lines.changes_above(registration.after)
+    if len(later) > MAX_READ:
+        return True  # an old version: its events are among too many to read one by one (the full read has a cache)
     judge.load(later)
     for entry in later:
         event = judge.events.get(entry.tag)
@@ -128,11 +131,17 @@ def _holders(query: Query, judge: Judge, stage: str, lines: _Lines) -> tuple[int
         decided.add(event.version)
         archived.update(event.archived)
     if candidates:
-        judge.listing.changes.extend(lines.changes_above(candidates[-1][0].seq - 1))
+        changes = lines.changes_above(candidates[-1][0].seq - 1)
+        if len(changes) > MAX_READ:
+            return None  # held since long ago: the events after it are too many to read one by one
+        judge.listing.changes.extend(changes)
     return tuple(sorted(v for entry, v in candidates if Query.stays(v, stage, query.after(entry))))
 
 
 _NOT_IN_NAMES = frozenset("@#/")
+# Past this many events to read one by one (in batches, each judged), the full view is cheaper: one read of
+# every tag, or its cached parse.
+MAX_READ = 1000
 
 
 class _Lines:
