@@ -10,7 +10,9 @@ of it is the fresh clone (tags, branch, no refs/modelreg/*), as CI has it. Rows,
   - first calls (`resolve`, `check-ref`, `list --json`, `history --json`, `search`) in the fetched
     clone with an empty XDG_CACHE_HOME before every run;
   - their floors in the same clone: `python -c pass` + `git for-each-ref` of bench's refs with
-    their messages (the list floor: of every ref).
+    their messages (the list floor: of every ref);
+  - writes in the same clone (bench_writes): `register` and `promote`, first call and warm, beside
+    `git commit` + `git tag -a`, and the git processes each starts.
 
 "The fresh clone's state" is restored before each fetch run: the clone's packed-refs as `git clone`
 wrote them, and no refs/modelreg/ (a claim ref points at a tag object the clone already holds, so
@@ -24,6 +26,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import bench_writes
 from benchenv import ALL_REFS, BENCH_REFS, CONTENTS, IDENTITY, MODELREG, PYTHON, installed_env, median_time, progress
 from make_registry import build, layout
 
@@ -50,14 +53,14 @@ GLOB_REFSPECS = [
 WHAT: dict[str, str] = {}
 
 
-def measure_cold(size: int, work: Path, runs: int) -> dict[str, float]:
-    """The CI-cold rows at one size (median seconds)."""
+def measure_cold(size: int, work: Path, runs: int, single: bool = False) -> dict[str, float]:
+    """The CI-cold rows at one size (median seconds); `single`: one model holds every event."""
     remote = work / f"cold-remote-{size}"
     clone = work / f"cold-clone-{size}"
     cache = work / f"cold-cache-{size}"
     progress(f"[{size:,} events, CI-cold] building the registry")
-    build(remote, size, progress=progress)
-    versions = dict(layout(size))["bench"]
+    build(remote, size, single=single, progress=progress)
+    versions = dict(layout(size, single))["bench"]
     progress(f"[{size:,} events, CI-cold] git clone --no-local")
     subprocess.run(["git", "clone", "-q", "--no-local", f"file://{remote}", str(clone)], check=True)
     git_dir = clone / ".git"
@@ -113,6 +116,9 @@ def measure_cold(size: int, work: Path, runs: int) -> dict[str, float]:
             f"`modelreg {shown}` in the fetched clone, XDG_CACHE_HOME emptied before each run",
             empty_cache,
         )
+    progress(f"[{size:,} events, CI-cold] writes")
+    WHAT.update((label, what) for label, what in bench_writes.WHAT.items() if label not in WHAT)
+    r.update(bench_writes.measure_writes(clone, env, cache, runs, versions))
     for path in (remote, clone, cache):
         shutil.rmtree(path, ignore_errors=True)
     return r
@@ -140,10 +146,17 @@ RATIOS: list[tuple[str, str, float | None, Callable[[dict[str, float]], float]]]
         5.0,
         lambda r: r[f"search metrics.auc > 0.5 --model bench: {FIRST}"] / floor(r),
     ),
+    *bench_writes.RATIOS,
 ]
 
 
-def section(sizes: list[int], table: dict[int, dict[str, float]], runs: int, runs_large: int) -> str:
+def _cell(name: str, value: float) -> str:
+    return f"{value:.0f}" if name.endswith(bench_writes.GIT_COUNT) else f"{value:.3f}"
+
+
+def section(
+    sizes: list[int], table: dict[int, dict[str, float]], runs: int, runs_large: int, single: bool = False
+) -> str:
     """The CI-cold section of results.md: what each row ran, the medians, the ratios."""
     columns = " | ".join(f"{s:,} events" for s in sizes)
     lines = [
@@ -154,7 +167,9 @@ def section(sizes: list[int], table: dict[int, dict[str, float]], runs: int, run
         "`benchmarks/make_registry.py` is served as a `file://` remote and cloned with `git clone --no-local` (tags "
         "and branch, no refs/modelreg/*). Fetch rows run in the fresh clone's state (its packed-refs as cloned "
         "restored and refs/modelreg/ removed before each run); first calls run in the clone after `modelreg fetch`, "
-        "with XDG_CACHE_HOME emptied before each run. Floors are taken in the same clone, in the same run.",
+        "with XDG_CACHE_HOME emptied before each run. Floors are taken in the same clone, in the same run. "
+        "Writes run last, in the same clone (each adds a version or an event)."
+        + (" Built with `--single`: one model holds every event." if single else ""),
         "",
         "| row | what it ran |",
         "|---|---|",
@@ -165,7 +180,7 @@ def section(sizes: list[int], table: dict[int, dict[str, float]], runs: int, run
     ]
     for name in dict.fromkeys(name for results in table.values() for name in results):
         lines.append(
-            f"| {name} | " + " | ".join(f"{table[s][name]:.3f}" if name in table[s] else "—" for s in sizes) + " |"
+            f"| {name} | " + " | ".join(_cell(name, table[s][name]) if name in table[s] else "—" for s in sizes) + " |"
         )
     lines += ["", f"| ratio (same run) | goal | {columns} |", "|---|---|" + "---|" * len(sizes)]
     for name, goal, limit, value in RATIOS:

@@ -137,7 +137,14 @@ def build(
             if fmt == "modelreg":
                 text = manifest_text.replace(_NAME, name).replace(_VERSION, str(version))
                 at = commit(f"modelreg: register {name} v{version}", {manifestmod.manifest_path(name, version): text})
-                payload = {"modelreg": 1, "action": "register", "version": version, "digest": DIGEST}
+                # `after`: the last seq its writer had seen, as modelreg records it (the event of the version before)
+                payload = {
+                    "modelreg": 1,
+                    "action": "register",
+                    "version": version,
+                    "digest": DIGEST,
+                    "after": version - 1,
+                }
                 tag(f"{name}@v{version}", at, f"{name} v{version}: registered\n\n{json.dumps(payload)}")
                 target, kind, word = _event(version, versions)
                 payload = {

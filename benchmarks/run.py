@@ -324,9 +324,9 @@ def main() -> None:
             cold: dict[int, dict[str, float]] = {}
             for size in cold_sizes:
                 runs = args.cold_runs if size < 50_000 else args.cold_runs_large
-                cold[size] = bench_cold.measure_cold(size, Path(tmp), runs)
+                cold[size] = bench_cold.measure_cold(size, Path(tmp), runs, args.single)
                 progress(f"measured {size:,} events, CI-cold")
-            cold_text = bench_cold.section(cold_sizes, cold, args.cold_runs, args.cold_runs_large)
+            cold_text = bench_cold.section(cold_sizes, cold, args.cold_runs, args.cold_runs_large, args.single)
             print(cold_text)
     existing = args.output.read_text() if args.output.exists() else ""
     args.output.write_text(bench_cold.merged(existing, cold_text, main_text))

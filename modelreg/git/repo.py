@@ -2,7 +2,7 @@
 
 Reads go through one `git for-each-ref` call per question. Writes never touch the user's index or
 work tree beyond the one file modelreg owns: commits are built from the parent's trees along the
-file's path (`ls-tree`, `mktree`, `commit-tree`), and refs move in one `git update-ref --stdin`
+file's path (`cat-file`, `hash-object`, `commit-tree`), and refs move in one `git update-ref --stdin`
 transaction, so a branch update and the tags that go with it land together or not at all.
 """
 
@@ -19,7 +19,7 @@ from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
 from modelreg.git.catfile import cat_blobs, read_files
 from modelreg.git.discovery import work_tree_of
-from modelreg.git.process import run_git, run_git_raw
+from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
 from modelreg.git.signing import signed_tag
 from modelreg.git.trees import tree_with
@@ -68,6 +68,13 @@ class GitRepo:
         if self.acting_as:
             env = {**self.acting_as, **(env or {})}
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env, timeout=self.timeout)
+
+    def git_bytes(self, args: list[str], stdin: bytes | None = None) -> bytes:
+        """Run git here on bytes: its stdout; GitError with git's own reason when it fails."""
+        proc = run_git_raw(args, self.root, stdin, {**self.acting_as} or None, self.timeout)
+        if proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {failure_reason(proc.stderr, proc.returncode)}")
+        return proc.stdout
 
     @contextmanager
     def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
@@ -281,6 +288,11 @@ class GitRepo:
             return []
         return [path for path in out.split("\x00") if path]
 
+    def existing_paths(self, rev: str, paths: list[str]) -> set[str]:
+        """Those of `paths` (files) that exist at `rev`: one `ls-tree` walk, however many are asked."""
+        out = self.git("ls-tree", "-z", "--full-tree", "--name-only", rev, "--", *paths) if paths else ""
+        return {path for path in out.split("\x00") if path}
+
     def list_dir(self, rev: str, directory: str) -> list[str]:
         """File names directly inside `directory` at `rev` (empty if it does not exist)."""
         try:
@@ -294,12 +306,13 @@ class GitRepo:
     def commit_files(self, parent: str | None, files: dict[str, str], message: str) -> tuple[str, dict[str, str]]:
         """Build a commit = `parent` + `files`, without touching the user's index or work tree.
 
-        Only the trees on the files' paths are rebuilt (`ls-tree` and `mktree` per level), so the
-        cost does not grow with the number of manifests elsewhere in the repository.
+        Only the trees on the files' paths are rebuilt (read in one `cat-file --batch`, written with
+        `hash-object` per level: git.trees), so the cost does not grow with the number of manifests
+        elsewhere in the repository.
         Returns (commit id, path → blob id).
         """
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
-        tree = tree_with(self.git, f"{parent}^{{tree}}" if parent else None, blobs)
+        tree = tree_with(self.git_bytes, f"{parent}^{{tree}}" if parent else None, blobs)
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]

@@ -14,6 +14,7 @@ from modelreg.core.refs import ModelRef, check_alias, check_name, stage_name
 from modelreg.errors import InvalidInputError, NotFoundError, ReviewRequired
 from modelreg.formats.config import CONFIG_PATH
 from modelreg.models import Event, ModelState, TargetKind
+from modelreg.ops.promoteview import promotion_view
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import EventDraft, Publisher
 from modelreg.read.reader import ModelView, Reader
@@ -45,7 +46,10 @@ def promote(
         )
         return EventDraft("assign", "stage", stage, version, subject, opts.reason, archived)
 
-    return write(reader, publisher, name, opts, draft)
+    def view() -> ModelView:
+        return promotion_view(reader, name, version, stage, stage in config.single_holder) or reader.model(name)
+
+    return write(reader, publisher, name, opts, draft, view)
 
 
 def remove_stage(reader: Reader, publisher: Publisher, name: str, version: int, opts: WriteOptions) -> Event:
@@ -134,14 +138,20 @@ def rollback(
 
 
 def write(
-    reader: Reader, publisher: Publisher, name: str, opts: WriteOptions, draft: Callable[[ModelView], EventDraft]
+    reader: Reader,
+    publisher: Publisher,
+    name: str,
+    opts: WriteOptions,
+    draft: Callable[[ModelView], EventDraft],
+    view_of: Callable[[], ModelView] | None = None,
 ) -> Event:
-    """Write the event `draft` makes of the model's current view; redone on a fresh view when a writer raced us."""
+    """Write the event `draft` makes of the model's current view (`view_of()`, by default the full one);
+    redone on a fresh view when a writer raced us."""
     target = publisher.target(opts)
     check_name(name)
 
     def attempt() -> Event:
-        view = reader.model(name)
+        view = view_of() if view_of is not None else reader.model(name)
         return publisher.write_event(target, view, draft(view))
 
     return publisher.retry(target, name, attempt)

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from modelreg.core.events import event_message
 from modelreg.core.progress import Progress
-from modelreg.core.refs import check_name, claim_prefixes, parse_tag_name, tag_patterns, version_claim_ref, version_tag
+from modelreg.core.refs import TAGS_PREFIX, check_name, event_tag, version_claim_ref, version_tag
 from modelreg.core.values import check_metrics, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
@@ -22,6 +22,7 @@ from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Conf
 from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
+from modelreg.publish.numbering import highest_version, last_seq
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
@@ -100,7 +101,7 @@ def register(
 
     if progress is not None:
         progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
-    hashed, _ = ingest(blob_store, files, progress.advance if progress else None)
+    hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
     digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
     head = meta.get("code_commit") or reader.git.resolve_commit("HEAD")
@@ -135,7 +136,7 @@ def register(
         text = manifestmod.to_yaml(manifest)
         commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
         tag = version_tag(name, version)
-        after = _last_seq(reader, name)  # so history places the registration among the events it followed
+        after = last_seq(reader.git, name)  # so history places the registration among the events it followed
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
         if imported:
             payload["imported"] = dict(imported)
@@ -154,7 +155,8 @@ def register(
             ],
             f"modelreg: register {name} v{version}",
         )
-        warnings += same_bytes(reader, name, digest, version)
+        if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
+            warnings += same_bytes(reader, name, digest, version)
         if artifact.store != reader.config.store:
             warnings += (
                 f"{tag}: its blobs went to {artifact.store!r}, not the store of record {reader.config.store!r}: "
@@ -190,7 +192,12 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
 
 
 def _refuse_retired(reader: Reader, name: str) -> None:
-    """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`."""
+    """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`.
+
+    Only a model with a retire tag can be retired: the model's state is replayed only then.
+    """
+    if not reader.git.ref_ids([TAGS_PREFIX + event_tag(name, "_retire", 1)[:-1] + "*"]):
+        return
     try:
         retired = reader.state(name).retired
     except NotFoundError:
@@ -206,28 +213,18 @@ def _parent_ref(reader: Reader, parent: str) -> str:
     return version_tag(resolved.name, resolved.version)
 
 
-def _last_seq(reader: Reader, name: str) -> int:
-    """The highest seq claimed for `name`: from claim ref names alone (no tag is read)."""
-    listing = reader.git.ref_ids(claim_prefixes(name)[:1])
-    seqs = (line.split(" ", 1)[0].rpartition("/")[2] for line in listing.splitlines())
-    return max((int(seq) for seq in seqs if seq.isdigit() and len(seq) < 20), default=0)
-
-
 def _next_version(reader: Reader, name: str, base: str | None) -> int:
-    """One past every version seen: version tag names (even malformed tags'), manifests at the
-    base commit and in the work tree. Needs no parse of the model's events."""
-    seen = set()
-    for line in reader.git.ref_ids(tag_patterns(name)[:1]).splitlines():
-        parsed = parse_tag_name(line.split(" ", 1)[0])
-        if parsed is not None and parsed.version is not None:
-            seen.add(parsed.version)
-    directory = manifestmod.manifest_path(name, 1).rsplit("/", 1)[0]  # the model's key (core.names)
-    names = set(reader.git.list_dir(base, directory)) if base else set()
-    local = reader.root / directory
-    if local.is_dir():
-        names.update(os.listdir(local))
-    for filename in names:
-        stem = filename.removesuffix(".yaml")
-        if filename.endswith(".yaml") and stem[:1] == "v" and stem[1:].isdigit():
-            seen.add(int(stem[1:]))
-    return max(seen, default=0) + 1
+    """One past every version taken (version tag names, even malformed tags', and claim refs: publish.numbering),
+    and past any manifest already at that number at the base commit or in the work tree.
+
+    Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
+    """
+    version = highest_version(reader.git, name) + 1
+    while True:
+        window = [version + step for step in range(8)]
+        paths = [manifestmod.manifest_path(name, number) for number in window]
+        committed = reader.git.existing_paths(base, paths) if base else set()
+        taken = [n for n, path in zip(window, paths, strict=True) if path in committed or (reader.root / path).exists()]
+        if not taken:
+            return version
+        version = max(taken) + 1
