@@ -1,7 +1,8 @@
 """Ref names with their object and peeled ids, and the tags of exactly named refs: what a lean read asks git.
 
-`for-each-ref` of names and ids opens no tag object in a packed clone (packed-refs records peeled
-ids), so a read can decide from names and ids which tags it must open, then open only those.
+`for-each-ref` of names and ids opens no tag object, so a read can decide from names and ids which
+tags it must open, then open only those. Peeled ids cost more: git (2.39) opens every tag object for
+`%(*objectname)` rather than reading packed-refs' peeled lines (0.29 s against 0.03 s at 25,000 tags).
 """
 
 from __future__ import annotations
