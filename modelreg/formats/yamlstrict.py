@@ -136,6 +136,8 @@ def load(text: str, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if problem == "exceeded maximum nesting depth":  # libyaml's own limit (1,000), met before ours
+            problem = f"nested deeper than {MAX_NESTING} levels"
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # e.g. `!!int abc`, `!!bool maybe`
         raise ConfigError(f"{source}: invalid YAML: a value does not match its tag ({exc!r})") from None

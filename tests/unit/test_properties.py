@@ -170,8 +170,7 @@ def test_nesting_up_to_the_limit_loads_and_beyond_it_is_a_config_error(depth: in
 
 @pytest.mark.parametrize("form", FORMS[:3])
 def test_nesting_3000_deep_is_a_config_error(form: str) -> None:
-    # Refused without a RecursionError: by the 64-level check, or first by libyaml's own limit of 1,000.
-    with pytest.raises(ConfigError, match=r"nested deeper than 64 levels|exceeded maximum nesting depth"):
+    with pytest.raises(ConfigError, match="nested deeper than 64 levels"):
         yamlio.load(nested(3000, form), "f.yaml")
 
 
