@@ -182,6 +182,7 @@ def _check_against_full(reader, name: str, versions: int, where: object) -> int:
     return decided
 
 
+@pytest.mark.slow  # seconds each: started first, so the workers finish together
 @pytest.mark.parametrize("seed", range(6))
 def test_the_promotion_view_answers_as_the_full_replay_on_histories_modelreg_wrote(repo, artifact, seed) -> None:
     """Histories written by modelreg itself (registrations record `after`): every stage is decided here."""
