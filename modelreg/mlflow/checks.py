@@ -6,7 +6,7 @@ import atexit
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -18,6 +18,7 @@ from mlflow.protos.databricks_pb2 import (
     PERMISSION_DENIED,
     RESOURCE_DOES_NOT_EXIST,
 )
+from mlflow.utils import validation
 
 from modelreg.core import mlflowmap, names
 from modelreg.errors import (
@@ -30,6 +31,7 @@ from modelreg.errors import (
     NotFoundError,
     ReviewRequired,
 )
+from modelreg.models import Scalar
 
 _CODES: tuple[tuple[type[ModelregError], int], ...] = (
     (ReviewRequired, PERMISSION_DENIED),
@@ -57,14 +59,37 @@ def _remove_pulled() -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class About(NamedTuple):
+    """What a call is about: a missing one is named in MLflow's words."""
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+
 @contextmanager
-def mlflow_errors() -> Iterator[None]:
-    """modelreg's errors as MlflowException, with the same one-line message the CLI prints."""
+def mlflow_errors(about: About | None = None) -> Iterator[None]:
+    """modelreg's errors as MlflowException, with the same one-line message the CLI prints.
+
+    Something missing starts with MLflow's own words for it (`Registered Model with name=… not found`,
+    `Model Version (name=…, version=…) not found`, `Registered model alias … not found.`), then modelreg's.
+    """
     try:
         yield
     except ModelregError as exc:
         code = next((code for kind, code in _CODES if isinstance(exc, kind)), INTERNAL_ERROR)
-        raise MlflowException(f"modelreg: {exc}", error_code=code) from None
+        words = _missing(about, str(exc)) if isinstance(exc, NotFoundError) and about is not None else ""
+        raise MlflowException(f"{words}modelreg: {exc}", error_code=code) from None
+
+
+def _missing(about: About, message: str) -> str:
+    if about.alias is not None and "has no alias" in message:
+        return f"Registered model alias {about.alias} not found. "
+    if about.version is not None and " has no version " in message:
+        return f"Model Version (name={about.name}, version={about.version}) not found: "
+    if " has no version " in message or "has no alias" in message:
+        return ""
+    return f"Registered Model with name={about.name} not found: "
 
 
 def lost_race(exc: ModelregError) -> bool:
@@ -77,9 +102,8 @@ def unsupported(what: str, instead: str) -> MlflowException:
 
 
 def model_name(name: Any) -> str:
-    """MLflow's model-name rule, the one `core.names` keeps for the CLI, the API and lint."""
-    if name is None or (isinstance(name, str) and not name.strip()):
-        raise MlflowException("Registered model name cannot be empty.", error_code=INVALID_PARAMETER_VALUE)
+    """MLflow's model-name rule (its own check, its own words), the one `core.names` keeps for the CLI and API."""
+    validation._validate_model_name(name)
     problem = names.model_name_problem(name)
     if problem is not None:
         raise MlflowException(f"modelreg: {problem}", error_code=INVALID_PARAMETER_VALUE)
@@ -96,9 +120,25 @@ def version_number(version: object) -> int:
     return number
 
 
+def tag_name(key: Any) -> str:
+    """A tag's key as MLflow checks it (not None, not empty)."""
+    validation._validate_tag_name(key)  # type: ignore[no-untyped-call]
+    return str(key)
+
+
+def model_tags(tags: Any) -> dict[str, Scalar]:
+    """A registered model's tags (MLflow's RegisteredModelTag list, or a dict) as MLflow checks them: kept exactly."""
+    pairs = tags.items() if isinstance(tags, dict) else ((t.key, t.value) for t in tags or [])
+    found: dict[str, Scalar] = {}
+    for key, value in pairs:
+        validation._validate_registered_model_tag(key, value)  # type: ignore[no-untyped-call]
+        found[str(key)] = "" if value is None else str(value)
+    return found
+
+
 def tag_key(key: Any) -> str:
-    if key is None or not str(key).strip():
-        raise MlflowException("Tag name cannot be None or empty", error_code=INVALID_PARAMETER_VALUE)
+    """A version tag's key as MLflow checks it, then as a manifest key (`mlflowmap.safe_key`)."""
+    tag_name(key)
     return mlflowmap.safe_key(str(key))
 
 

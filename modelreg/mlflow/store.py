@@ -37,8 +37,8 @@ from modelreg.core import mlflowmap, names
 from modelreg.core.filtering import SearchRecord
 from modelreg.core.refs import ModelRef
 from modelreg.errors import (
+    AlreadyExists,
     ModelregError,
-    NotFoundError,
 )
 from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import search as mlflowsearch
@@ -57,21 +57,24 @@ class ModelregRegistryStore(AbstractStore):
         super().__init__()  # type: ignore[no-untyped-call]
         with checks.mlflow_errors():
             self.path = mlflowmap.registry_path(store_uri or "")
+            self.by_reference = mlflowmap.registry_options(store_uri or "").get("sources") == "reference"
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
 
-    def _call(self, work: Callable[[Registry], T]) -> T:
-        with checks.mlflow_errors():
+    def _call(self, work: Callable[[Registry], T], about: checks.About | None = None) -> T:
+        with checks.mlflow_errors(about):
             return work(Registry.open(self.path))
 
-    def _write(self, work: Callable[[Registry], T], first: Registry | None = None) -> T:
+    def _write(
+        self, work: Callable[[Registry], T], first: Registry | None = None, about: checks.About | None = None
+    ) -> T:
         """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
         for number in range(WRITE_ATTEMPTS):
             try:
                 return work(first if first is not None and number == 0 else Registry.open(self.path))
             except ModelregError as exc:
                 if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
-                    with checks.mlflow_errors():
+                    with checks.mlflow_errors(about):
                         raise
             time.sleep(random.uniform(0, min(0.5, 0.01 * 2**number)))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
@@ -81,22 +84,20 @@ class ModelregRegistryStore(AbstractStore):
     def create_registered_model(
         self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None
     ) -> RegisteredModel:
-        """A modelreg model exists once it has a version: this checks the name and writes nothing."""
+        """A `NAME#_create#SEQ` event: the model exists, with its tags and description, before its first version."""
         checks.model_name(name)
-        if tags or description:
-            raise checks.unsupported(
-                "a description or tags before the model's first version",
-                "register a version first, then update_registered_model / set_registered_model_tag",
-            )
+        model_tags = checks.model_tags(tags)
 
         def create(reg: Registry) -> RegisteredModel:
             try:
-                reg.model(name)
-            except NotFoundError:
-                return RegisteredModel(name=name, tags=[], aliases=[], latest_versions=[])
-            raise MlflowException(f"Registered Model (name={name}) already exists.", error_code=RESOURCE_ALREADY_EXISTS)
+                reg.create(name, description=description or "", tags=model_tags, reason=checks.VIA_MLFLOW)
+            except AlreadyExists:
+                raise MlflowException(
+                    f"Registered Model (name={name}) already exists.", error_code=RESOURCE_ALREADY_EXISTS
+                ) from None
+            return entities.model(reg, name)
 
-        return self._call(create)
+        return self._write(create)
 
     def update_registered_model(self, name: str, description: str, deployment_job_id: Any = None) -> RegisteredModel:
         """The model's own description, as a `describe` event (`NAME#_describe#SEQ`)."""
@@ -107,9 +108,13 @@ class ModelregRegistryStore(AbstractStore):
                 reg.describe(name, description=description or "", reason=checks.VIA_MLFLOW)
             return entities.model(reg, name)
 
-        return self._write(update)
+        return self._write(update, about=checks.About(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Refused (docs/mlflow.md): a version's name is in its tag, claim ref and signed manifest."""
+        checks.model_name(name)
+        checks.model_name(new_name)
+        self._call(lambda reg: reg.model(name), checks.About(name))  # a missing model is RESOURCE_DOES_NOT_EXIST
         raise checks.unsupported(
             "renaming a model",
             "a version's name is in its git tag, claim ref and signed manifest, which never change; "
@@ -119,36 +124,40 @@ class ModelregRegistryStore(AbstractStore):
     def delete_registered_model(self, name: str) -> None:
         """A `NAME#_delete#SEQ` event (ops.deletion): no version resolves or lists; history keeps them."""
         checks.model_name(name)
-        self._write(lambda reg: reg.delete(name, reason=checks.DELETED))
+        self._write(lambda reg: reg.delete(name, reason=checks.DELETED), about=checks.About(name))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         checks.model_name(name)
-        return self._call(lambda reg: entities.model(reg, name))
+        return self._call(lambda reg: entities.model(reg, name), checks.About(name))
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[MlflowModelVersion]:
         checks.model_name(name)
-        return self._call(lambda reg: entities.latest(reg, name, stages))
+        return self._call(lambda reg: entities.latest(reg, name, stages), checks.About(name))
 
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
         checks.model_name(name)
-        key = checks.tag_key(tag.key)
+        ((key, value),) = checks.model_tags([tag]).items()
 
         def set_tag(reg: Registry) -> None:
-            if reg.state(name).tags.get(key) != tag.value:
-                reg.describe(name, tags=mlflowmap.tags({key: tag.value}), reason=checks.VIA_MLFLOW)
+            if reg.state(name).tags.get(key) != value:
+                reg.describe(name, tags={key: value}, reason=checks.VIA_MLFLOW)
 
-        self._write(set_tag)
+        self._write(set_tag, about=checks.About(name))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Deleting a tag the model does not have does nothing, as in MLflow's stores."""
         checks.model_name(name)
-        safe = checks.tag_key(key)
+        checks.tag_name(key)
 
         def delete(reg: Registry) -> None:
-            if safe in reg.state(name).tags:
-                reg.describe(name, remove_tags=(safe,), reason=checks.VIA_MLFLOW)
+            if key in reg.state(name).tags:
+                reg.describe(name, remove_tags=(key,), reason=checks.VIA_MLFLOW)
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name))
+
+    def list_registered_models(self, max_results: int | None, page_token: Any) -> PagedList[Any]:
+        """MLflow's FileStore keeps this older name of an unfiltered search: registered models by name."""
+        return self.search_registered_models(max_results=max_results, page_token=page_token)
 
     def search_registered_models(
         self,
@@ -164,8 +173,9 @@ class ModelregRegistryStore(AbstractStore):
             mlflowsearch.page_offset(page_token)
             filter_, _ = mlflowsearch.models(filter_string, None)
             keys = checks.model_order(order_by)
-            found = mlflowsearch.matching([m.name for m in reg.models()], filter_, None, lambda n: SearchRecord(name=n))
-            models = [entities.model(reg, name) for name in found]
+            summaries = reg.models()
+            found = mlflowsearch.matching(summaries, filter_, None, lambda m: SearchRecord(name=m.name, tags=m.tags))
+            models = [entities.model(reg, m.name) for m in found]
             for field, descending in reversed(keys):
                 models.sort(key=lambda m, f=field: getattr(m, f) or 0, reverse=descending)  # type: ignore[misc]
             return mlflowsearch.page(models, max_results, page_token, threshold)
@@ -193,7 +203,13 @@ class ModelregRegistryStore(AbstractStore):
                 reg = Registry.open(self.path)
                 run_id = sources.run_of(run_id, model_id, source, self.tracking_uri)
                 facts = sources.facts(run_id, self.tracking_uri)
-            path = sources.fetch(reg, source, Path(scratch), self.tracking_uri, local_model_path)
+            try:
+                path = sources.fetch(reg, source, Path(scratch), self.tracking_uri, local_model_path)
+                unread = None
+            except sources.Unreadable as exc:
+                if not self.by_reference or not isinstance(source, str) or not source.strip():
+                    raise
+                path, unread = sources.reference_note(name, source, exc.why, Path(scratch)), exc.why
             origin = {
                 "from": "MLflow",
                 "source": source,
@@ -202,6 +218,7 @@ class ModelregRegistryStore(AbstractStore):
                 "experiment_id": facts.experiment_id,
                 "model_id": model_id,
                 "tracking_uri": self.tracking_uri,
+                **(sources.reference_origin(source, unread) if unread is not None else {}),
             }
 
             def register(reg: Registry) -> MlflowModelVersion:
@@ -216,7 +233,7 @@ class ModelregRegistryStore(AbstractStore):
                     code_commit=facts.git_commit,
                     origin={k: v for k, v in origin.items() if v is not None},
                 )
-                return entities.version(reg, mv, touched="")
+                return entities.version(reg, mv, fresh=True)
 
             return self._write(register, reg)
 
@@ -229,7 +246,7 @@ class ModelregRegistryStore(AbstractStore):
                 reg.update(name, number, description=description or "")
             return entities.numbered(reg, name, number)
 
-        return self._write(update)
+        return self._write(update, about=checks.About(name, number))
 
     def transition_model_version_stage(
         self, name: str, version: Any, stage: str, archive_existing_versions: bool
@@ -254,20 +271,20 @@ class ModelregRegistryStore(AbstractStore):
                 event = reg.remove_stage(name, number, reason="MLflow: transition to stage None")
             else:
                 event = reg.promote(name, number, target, keep_existing=not archive_existing_versions)
-            return entities.version(reg, before._replace(stage=target), touched=event.date)
+            return entities.version(reg, before._replace(stage=target), view, touched=event)
 
-        return self._write(transition)
+        return self._write(transition, about=checks.About(name, number))
 
     def delete_model_version(self, name: str, version: Any) -> None:
         """A `NAME#_delete#SEQ` event for the version: it no longer resolves or lists; history keeps it."""
         checks.model_name(name)
         number = checks.version_number(version)
-        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED))
+        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED), about=checks.About(name, number))
 
     def get_model_version(self, name: str, version: Any) -> MlflowModelVersion:
         checks.model_name(name)
         number = checks.version_number(version)
-        return self._call(lambda reg: entities.numbered(reg, name, number))
+        return self._call(lambda reg: entities.numbered(reg, name, number), checks.About(name, number))
 
     def get_model_version_download_uri(self, name: str, version: Any) -> str:
         """A local directory holding the version's bytes, pulled and verified as `modelreg pull` does."""
@@ -280,7 +297,7 @@ class ModelregRegistryStore(AbstractStore):
             checks.PULLED.append(directory)
             return str(reg.pull(mv, Path(directory) / "model"))
 
-        return self._call(pull)
+        return self._call(pull, about=checks.About(name, number))
 
     def search_model_versions(
         self,
@@ -302,6 +319,10 @@ class ModelregRegistryStore(AbstractStore):
                     view = reg.model(summary.name)
                     found += [(reg.reader.version(view, number), view) for number in view.state.versions]
             matched = mlflowsearch.matching(found, filter_, order, lambda pair: mlflowsearch.version_record(pair[0]))
+            if not order:  # MLflow's order: last updated first, then by name, then newest version first
+                versions = [entities.version(reg, mv, view) for mv, view in matched]
+                versions.sort(key=lambda v: (-(v.last_updated_timestamp or 0), v.name, -int(v.version)))
+                return mlflowsearch.page(versions, max_results, page_token, threshold)
             paged = mlflowsearch.page(matched, max_results, page_token, threshold)
             return PagedList([entities.version(reg, mv, view) for mv, view in paged], paged.token)
 
@@ -316,7 +337,7 @@ class ModelregRegistryStore(AbstractStore):
             if reg.resolve(ModelRef(name, version=number)).manifest.tags.get(key) != tag.value:
                 reg.update(name, number, tags=mlflowmap.tags({key: tag.value}))
 
-        self._write(set_tag)
+        self._write(set_tag, about=checks.About(name, number))
 
     def delete_model_version_tag(self, name: str, version: Any, key: str) -> None:
         """Deleting a tag the version does not have does nothing, as in MLflow's stores."""
@@ -328,7 +349,7 @@ class ModelregRegistryStore(AbstractStore):
             if safe in reg.resolve(ModelRef(name, version=number)).manifest.tags:
                 reg.update(name, number, remove_tags=(safe,))
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name, number))
 
     # --- aliases -----------------------------------------------------------------------------
 
@@ -340,7 +361,7 @@ class ModelregRegistryStore(AbstractStore):
             if reg.state(name).aliases.get(alias) != number:
                 reg.set_alias(name, alias, number)
 
-        self._write(set_alias)
+        self._write(set_alias, about=checks.About(name, number))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Deleting an alias the model does not have does nothing, as in MLflow's stores."""
@@ -350,8 +371,9 @@ class ModelregRegistryStore(AbstractStore):
             if alias in reg.state(name).aliases:
                 reg.remove_alias(name, alias)
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name, alias=alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
         checks.model_name(name)
-        return self._call(lambda reg: entities.version(reg, reg.resolve(ModelRef(name, alias=alias))))
+        about = checks.About(name, alias=alias)
+        return self._call(lambda reg: entities.version(reg, reg.resolve(ModelRef(name, alias=alias))), about)

@@ -22,7 +22,7 @@ from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
 from modelreg.publish.options import WriteOptions
-from modelreg.publish.publisher import Publisher
+from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
 from modelreg.results import InitResult
 from modelreg.store.gitstore import push_refs
@@ -91,6 +91,7 @@ def register(
         )
     target = publisher.target(WriteOptions(meta.get("push"), meta.get("remote")), meta.get("branch"), commits=True)
     who, epoch, _ = reader.git.identity()
+    millis = stamp_millis(epoch)  # MLflow's creation time in milliseconds, as the tag's payload records it
     if (meta.get("duration_s") or 0) < 0:
         raise InvalidInputError("--duration-s must not be negative")
     parent = meta.get("parent")
@@ -136,6 +137,7 @@ def register(
         tag = version_tag(name, version)
         after = _last_seq(reader, name)  # so history places the registration among the events it followed
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
+        payload["millis"] = millis
         if imported:
             payload["imported"] = dict(imported)
         suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""
