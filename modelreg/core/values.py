@@ -62,8 +62,8 @@ def check_scalars(values: Mapping[str, object], what: str) -> dict[str, Scalar]:
 
 
 def check_model_tags(values: Mapping[str, object]) -> dict[str, Scalar]:
-    """A model's own tags: single values under any printable key. They live in an event's JSON, not in a
-    manifest, so MLflow's keys such as `another key` are kept as they are."""
+    """Tags (a model's own, in an event's JSON, or a version's, in its manifest): single values under any
+    printable key, so MLflow's keys such as `another key` are kept as they are (YAML quotes what needs it)."""
     for key, value in values.items():
         if not isinstance(key, str) or not key.strip() or not key.isprintable() or len(key) > MAX_TAG_KEY:
             raise InvalidInputError(f"tags: invalid key {key!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.entities.model_registry import (
     ModelVersionTag,
@@ -55,7 +56,7 @@ def version(
         version=mv.version,  # type: ignore[arg-type]  # MLflow's local stores give an int
         creation_timestamp=created,
         last_updated_timestamp=updated,
-        description=manifest.description,
+        description=manifest.description or None,  # MLflow: None for a version never described
         user_id=manifest.created_by,
         current_stage=mlflowmap.to_mlflow_stage(mv.stage),
         source=str(origin.get("source") or f"models:/{mv.name}/{mv.version}"),
@@ -67,6 +68,11 @@ def version(
         ],
         aliases=list(mv.aliases),
         model_id=origin.get("model_id"),
+        # a logged model's version shows its run's metrics and params, as MLflow's stores show the logged model's
+        metrics=[Metric(k, v, created, 0) for k, v in manifest.metrics.items()] if origin.get("model_id") else None,
+        params={k: str(v) for k, v in manifest.params.items()}  # type: ignore[arg-type]  # a dict, as MLflow's stores
+        if origin.get("model_id")
+        else None,
     )
 
 

@@ -21,10 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlflow.entities.model_registry import RegisteredModel
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import (
-    RESOURCE_ALREADY_EXISTS,
-)
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry import (
     SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
@@ -34,7 +30,6 @@ from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from modelreg.api import Registry
 from modelreg.core import mlflowmap, names
-from modelreg.core.filtering import SearchRecord
 from modelreg.core.refs import ModelRef
 from modelreg.errors import (
     AlreadyExists,
@@ -42,6 +37,9 @@ from modelreg.errors import (
 )
 from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import search as mlflowsearch
+from modelreg.models import Scalar
+from modelreg.ops import assign
+from modelreg.publish.options import WriteOptions
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
@@ -92,9 +90,7 @@ class ModelregRegistryStore(AbstractStore):
             try:
                 reg.create(name, description=description or "", tags=model_tags, reason=checks.VIA_MLFLOW)
             except AlreadyExists:
-                raise MlflowException(
-                    f"Registered Model (name={name}) already exists.", error_code=RESOURCE_ALREADY_EXISTS
-                ) from None
+                raise checks.already_exists(name, reg.state(name).tags, model_tags) from None
             return entities.model(reg, name)
 
         return self._write(create)
@@ -173,8 +169,8 @@ class ModelregRegistryStore(AbstractStore):
             mlflowsearch.page_offset(page_token)
             filter_, _ = mlflowsearch.models(filter_string, None)
             keys = checks.model_order(order_by)
-            summaries = reg.models()
-            found = mlflowsearch.matching(summaries, filter_, None, lambda m: SearchRecord(name=m.name, tags=m.tags))
+            summaries = mlflowsearch.prompts_only_if_asked(reg.models(), filter_)
+            found = mlflowsearch.matching(summaries, filter_, None, mlflowsearch.model_record)
             models = [entities.model(reg, m.name) for m in found]
             for field, descending in reversed(keys):
                 models.sort(key=lambda m, f=field: getattr(m, f) or 0, reverse=descending)  # type: ignore[misc]
@@ -197,7 +193,7 @@ class ModelregRegistryStore(AbstractStore):
     ) -> MlflowModelVersion:
         """Fetch the source (`mlflow.sources`) and register it as any `modelreg register` does."""
         checks.model_name(name)
-        version_tags = mlflowmap.tags({checks.tag_key(t.key): t.value for t in tags or []})
+        version_tags: dict[str, Scalar] = {checks.tag_key(t.key, t.value): t.value for t in tags or []}
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
             with checks.mlflow_errors():
                 reg = Registry.open(self.path)
@@ -253,14 +249,15 @@ class ModelregRegistryStore(AbstractStore):
     ) -> MlflowModelVersion:
         """Staging/Production/Archived → a modelreg stage event; None → the version leaves its stage.
 
-        `archive_existing_versions=True` is modelreg's single-holder archiving (previous holders of a
-        `single_holder` stage are archived in the same event); False keeps them where they are.
+        `archive_existing_versions=True` archives the stage's other holders in the same event, as MLflow does
+        (only Staging and Production take it); False keeps them where they are.
         """
         checks.model_name(name)
         number = checks.version_number(version)
+        checks.archiving(stage, archive_existing_versions)
 
         def transition(reg: Registry) -> MlflowModelVersion:
-            target = mlflowmap.to_modelreg_stage(stage, reg.config.stages)
+            target = checks.stage(stage, reg.config.stages)
             view = reg.model(name)
             current = view.state.stages.get(number)
             reg.reader.select(view.state, ModelRef(name, version=number))
@@ -270,7 +267,10 @@ class ModelregRegistryStore(AbstractStore):
             if target is None:
                 event = reg.remove_stage(name, number, reason="MLflow: transition to stage None")
             else:
-                event = reg.promote(name, number, target, keep_existing=not archive_existing_versions)
+                keep = not archive_existing_versions
+                event = assign.promote(
+                    reg.reader, reg.publisher, name, number, target, keep, WriteOptions(), archive_all=True
+                )
             return entities.version(reg, before._replace(stage=target), view, touched=event)
 
         return self._write(transition, about=checks.About(name, number))
@@ -311,17 +311,21 @@ class ModelregRegistryStore(AbstractStore):
         def search(reg: Registry) -> PagedList[Any]:
             mlflowsearch.check_max_results(max_results, threshold)
             mlflowsearch.page_offset(page_token)
-            filter_, order = mlflowsearch.versions(filter_string, order_by)
+            keys = checks.version_order(order_by)
+            filter_, order = mlflowsearch.versions(filter_string, order_by if keys is None else None)
             wanted = mlflowsearch.names_wanted(filter_)
             found = []
             for summary in reg.models():
                 if wanted is None or summary.name in wanted:
                     view = reg.model(summary.name)
                     found += [(reg.reader.version(view, number), view) for number in view.state.versions]
+            if not mlflowsearch.asks_for_prompts(filter_):  # MLflow's stores leave prompts out unless asked
+                found = [(mv, view) for mv, view in found if not mlflowsearch.is_prompt(mv.manifest.tags)]
             matched = mlflowsearch.matching(found, filter_, order, lambda pair: mlflowsearch.version_record(pair[0]))
-            if not order:  # MLflow's order: last updated first, then by name, then newest version first
+            if keys is not None:  # MLflow's attributes, its times in milliseconds
                 versions = [entities.version(reg, mv, view) for mv, view in matched]
-                versions.sort(key=lambda v: (-(v.last_updated_timestamp or 0), v.name, -int(v.version)))
+                for attr, descending in reversed(keys):
+                    versions.sort(key=lambda v, a=attr: getattr(v, a) or 0, reverse=descending)  # type: ignore[misc]
                 return mlflowsearch.page(versions, max_results, page_token, threshold)
             paged = mlflowsearch.page(matched, max_results, page_token, threshold)
             return PagedList([entities.version(reg, mv, view) for mv, view in paged], paged.token)
@@ -331,11 +335,11 @@ class ModelregRegistryStore(AbstractStore):
     def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
         checks.model_name(name)
         number = checks.version_number(version)
-        key = checks.tag_key(tag.key)
+        key = checks.tag_key(tag.key, tag.value)
 
         def set_tag(reg: Registry) -> None:
             if reg.resolve(ModelRef(name, version=number)).manifest.tags.get(key) != tag.value:
-                reg.update(name, number, tags=mlflowmap.tags({key: tag.value}))
+                reg.update(name, number, tags={key: tag.value})
 
         self._write(set_tag, about=checks.About(name, number))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelreg.core.refs import NO_VERSION, ModelRef, check_name
-from modelreg.core.values import check_model_tags, check_scalars
+from modelreg.core.values import check_model_tags
 from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import Action, Event, Scalar
@@ -101,7 +101,7 @@ def update(reader: Reader, publisher: Publisher, name: str, version: int, args: 
     check_name(name)
     if description is None and not tags and not remove_tags:
         raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
-    extra_tags = check_scalars(tags or {}, "tags")
+    extra_tags = check_model_tags(tags or {})
     reader.git.identity()
 
     def attempt() -> UpdateResult:

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from modelreg.core.events import event_message
 from modelreg.core.refs import check_name, claim_prefixes, parse_tag_name, tag_patterns, version_claim_ref, version_tag
-from modelreg.core.values import check_metrics, check_scalars
+from modelreg.core.values import check_metrics, check_model_tags, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
@@ -73,7 +73,7 @@ def register(
     check_name(name)
     _refuse_retired(reader, name)
     checked = {
-        what: check_scalars(dict(values or {}), what)
+        what: check_model_tags(dict(values or {})) if what == "tags" else check_scalars(dict(values or {}), what)
         for what, values in (
             ("params", meta.get("params")),
             ("metrics", meta.get("metrics")),

@@ -208,9 +208,10 @@ class Publisher:
 
 def stamp_millis(epoch: int) -> int:
     """An event's time in milliseconds (a payload's `millis`; its tag's date has whole seconds, MLflow's times
-    are milliseconds): now, when now falls in the second git dates the tag with, else that second."""
+    are milliseconds): this clock's, when git dated the tag by it (within the second git took to answer),
+    else that date's second (a date given through GIT_COMMITTER_DATE)."""
     now = time.time_ns() // 1_000_000
-    return now if now // 1000 == epoch else epoch * 1000
+    return now if abs(now // 1000 - epoch) <= 1 else epoch * 1000
 
 
 def git_date(epoch: int, offset: str) -> str:

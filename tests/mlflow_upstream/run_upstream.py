@@ -40,8 +40,10 @@ from modelreg.mlflow.store import ModelregRegistryStore
 
 
 @pytest.fixture(autouse=True)
-def _identity(monkeypatch, tmp_path_factory):
+def _identity(monkeypatch, tmp_path_factory, tmp_path):
     home = tmp_path_factory.mktemp("home")
+    # the tracking store the test's own runs go to is the one the registry store is given
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for key, value in {
         "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "MLflow Tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
