@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from mlflow.exceptions import MlflowException
 
 from modelreg.core import mlflowmap
 from modelreg.core.events import replay
@@ -164,5 +165,5 @@ def test_search_pins_names_and_drops_mlflows_prompt_clause() -> None:
     assert matching([plain, prompt], filter_, None, model_record) == [plain]
     filter_, order = versions("run_id = 'r'", ["version_number DESC"])
     assert len(filter_.clauses) == 1 and order[0].descending
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(MlflowException, match="Invalid entity type 'params'"):  # refused in MLflow's own words
         models("params.C = '1'", None)
