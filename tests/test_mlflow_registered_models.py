@@ -90,6 +90,7 @@ def test_reference_only_sources_are_opt_in_and_never_serve_bytes(
     with pytest.raises(MlflowException) as caught:
         store.get_model_version_download_uri("churn", 1)
     assert "reference-only" in caught.value.message and "Traceback" not in caught.value.message
+    assert "Registered Model with name" not in caught.value.message  # the model is there; its bytes are not
 
     pulled = cli("pull", "churn@1", "--output", tmp_path / "out")
     assert pulled.code != 0 and "reference-only" in pulled.err and not (tmp_path / "out").exists()

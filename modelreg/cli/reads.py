@@ -72,7 +72,9 @@ def history(
     until: str | None = None,
 ) -> None:
     reg = open_reader(fetch, remote, repo, name)
-    view = reg.model(name)
+    view = reg.model(name, absent_ok=True)  # a deleted model's history is still there, its tombstone last
+    if not view.events:
+        view = reg.model(name)  # never registered: the error a missing model gets
     warn(view.rejected)
     events = view.history()
     if since is not None or until is not None:

@@ -91,9 +91,9 @@ def _missing(about: About, message: str) -> str:
         return f"Registered model alias {about.alias} not found. "
     if about.version is not None and " has no version " in message:
         return f"Model Version (name={about.name}, version={about.version}) not found: "
-    if " has no version " in message or "has no alias" in message:
-        return ""
-    return f"Registered Model with name={about.name} not found: "
+    if "no model named" in message or f"{about.name} was deleted (" in message or "takes effect" in message:
+        return f"Registered Model with name={about.name} not found: "
+    return ""  # something else is missing (a version's bytes, a stage's holder): modelreg's words say what
 
 
 def lost_race(exc: ModelregError) -> bool:

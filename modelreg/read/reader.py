@@ -155,8 +155,12 @@ class Reader:
         return summaries
 
     def history(self, name: str, since: When | None = None, until: When | None = None) -> list[Event]:
-        """Registrations and events in causal order; `since`/`until` keep those at or after / at or before."""
-        view = self.model(name)
+        """Registrations and events in causal order; `since`/`until` keep those at or after / at or before.
+
+        A deleted model's history is still there, its tombstone last; a model never registered is an error."""
+        view = self.model(name, absent_ok=True)
+        if not view.events:
+            view = self.model(name)  # raises, in the words a missing model gets
         if since is None and until is None:
             return view.history()
         first = self.moment(since, "--since") if since is not None else None
