@@ -170,6 +170,9 @@ class Registry:
         """Edit a version's `description` and `tags` (the only mutable keys), `remove_tags`: a commit and an event."""
         return lifecycle.update(self.reader, self.publisher, name, version, edit)
 
+    def create(self, name: str, **edit: Unpack[lifecycle.EditArgs]) -> Event:
+        return lifecycle.create(self.reader, self.publisher, name, edit)
+
     def describe(self, name: str, **edit: Unpack[lifecycle.EditArgs]) -> Event:
         """Set the model's own `description` and `tags` (`ModelSummary.description`, `.tags`), as an event."""
         return lifecycle.describe(self.reader, self.publisher, name, edit)

@@ -68,6 +68,10 @@ class MalformedEvent(IntegrityError):
     """A tag with a modelreg name whose message is not a valid modelreg payload."""
 
 
+class AlreadyExists(ConflictError):
+    """What is to be created exists already (a model created before its first version)."""
+
+
 class LostRace(ConflictError):
     """Another writer took the version, the seq or the branch first; the write is redone on top."""
 

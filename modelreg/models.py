@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
-Action = Literal["register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update", "delete"]
+Action = Literal[
+    "register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update", "delete", "create"
+]
 TargetKind = Literal["stage", "alias", "model", "version"]  # model, version: model-level events (refs.MODEL_TARGETS)
 Scalar = str | int | float | bool | None
 # The default of a mapping field: records are immutable, so an empty default must be too.
@@ -90,6 +92,7 @@ class Event(NamedTuple):
     description: str | None = None
     set_tags: tuple[tuple[str, Any], ...] = ()
     removed_tags: tuple[str, ...] = ()
+    millis: int | None = None  # the time in milliseconds, when the payload records it (a tag's date has seconds)
 
 
 class VersionInfo(NamedTuple):
@@ -111,6 +114,12 @@ class ModelState(NamedTuple):
     retired: str | None = None  # the tag of the event that retired the model, while it is retired
     description: str = ""  # the model's own description and tags (`modelreg describe`)
     tags: Mapping[str, Any] = NO_VALUES
+    created: str | None = None  # the tag of the `create` event that made the model before any version, while it stands
+
+    @property
+    def exists(self) -> bool:
+        """A model with a version, or one created (with its description and tags) before its first version."""
+        return bool(self.versions) or self.created is not None
 
     @property
     def latest(self) -> int | None:

@@ -40,6 +40,9 @@ def test_delete_a_version_then_the_model_from_the_cli(repo: Path, cli: Callable[
     assert json.loads(cli("list", "--json").out) == []
     gone = cli("show", "Fraud Model")
     assert gone.code != 0 and "Fraud Model was deleted (+fraud+032+model#_delete#4)" in gone.err
+    kept = json.loads(cli("history", "Fraud Model", "--json").out)  # a deleted model's history, tombstone last
+    assert [(e["action"], e["reason"]) for e in kept][-1] == ("delete", "replaced") and len(kept) == 7
+    assert cli("history", "No Such Model").code != 0
     assert cli("register", "Fraud Model", artifact(content=b"four")).code == 0
     assert Registry.open(repo).state("Fraud Model").versions == (4,)
     assert "+fraud+032+model@v2" in git(repo, "tag").split()

@@ -70,6 +70,7 @@ def test_promote_writes_an_event_tag_and_its_claim_ref(three_versions, cli):
         "archived": [],
         "reason": "first release",
         "request": None,
+        "millis": 1767323045000,  # the tag's time in milliseconds (the fixed GIT_COMMITTER_DATE: a whole second)
     }
     assert git(repo, "tag", "-l", "--format=%(taggername) %(taggeremail)", "fraud#production#1").strip() == (
         "Jane Doe <jane@example.com>"

@@ -77,6 +77,7 @@ def test_the_readme_mlflow_code_runs_unchanged_and_writes_the_registry(repo: Pat
     history = run_json(repo, "history", "iris-classifier")
     events = [(e["action"], e["version"], e.get("target")) for e in history]
     assert events == [
+        ("create", 0, "_create"),  # register_model creates the registered model first: it exists before v1
         ("register", 1, None),
         ("register", 2, None),
         ("assign", 1, "staging"),
@@ -90,11 +91,12 @@ def test_the_readme_mlflow_code_runs_unchanged_and_writes_the_registry(repo: Pat
         [
             "iris-classifier@v1",
             "iris-classifier@v2",
-            "iris-classifier#staging#1",
-            "iris-classifier#production#2",
-            "iris-classifier#_update#3",
+            "iris-classifier#_create#1",
+            "iris-classifier#staging#2",
+            "iris-classifier#production#3",
             "iris-classifier#_update#4",
-            "iris-classifier#champion#5",
+            "iris-classifier#_update#5",
+            "iris-classifier#champion#6",
         ]
     )
     assert run_json(repo, "verify")["ok"] is True
@@ -206,7 +208,6 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
         (lambda: plugin.get_registered_model("a/b"), "INVALID_PARAMETER_VALUE", "cannot contain '/'"),
         (lambda: plugin.rename_registered_model("churn", "Churn"), "INVALID_STATE", "signed manifest"),
         (lambda: plugin.transition_model_version_stage("churn", 1, "Shadow"), "INVALID_PARAMETER_VALUE", "Shadow"),
-        (lambda: store.create_registered_model("fresh", description="x"), "INVALID_STATE", "first version"),
         (lambda: plugin.set_registered_model_alias("churn", "v3", 1), "INVALID_PARAMETER_VALUE", "alias"),
         (lambda: store.create_registered_model("churn"), "RESOURCE_ALREADY_EXISTS", "already exists"),
     ]

@@ -109,7 +109,10 @@ def test_register_a_file(repo, cli, artifact):
     assert tagged == git(repo, "rev-parse", "HEAD").strip()
     assert git(repo, "show", f"{tagged}:.modelreg/models/fraud-detector/v1.yaml") == text
     body = git(repo, "tag", "-l", "--format=%(contents:body)", "fraud-detector@v1")
-    assert json.loads(body) == {"modelreg": 1, "action": "register", "version": 1, "digest": digest, "after": 0}
+    # millis: the tag's time in milliseconds (the fixed GIT_COMMITTER_DATE here, so a whole second)
+    expected = {"modelreg": 1, "action": "register", "version": 1, "digest": digest, "after": 0}
+    expected["millis"] = 1767323045000
+    assert json.loads(body) == expected
     assert git(repo, "status", "--porcelain") == ""
 
 

@@ -77,7 +77,7 @@ def history(
     until: str | None = None,
 ) -> None:
     reg = open_reader(fetch, remote, repo, name)
-    view = reg.model(name)
+    view = reg.history_view(name)  # a deleted model's history is still there, its tombstone last
     warn(view.rejected)
     events = reg.history_of(view, since, until)
     if json_:

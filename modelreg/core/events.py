@@ -10,13 +10,24 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypedDict, TypeGuard, cast
 
-from modelreg.core.refs import MODEL_TARGETS, TagName, parse_tag_name
+from modelreg.core.refs import MODEL_TARGETS, NO_VERSION, TagName, parse_tag_name
 from modelreg.errors import InvalidInputError, MalformedEvent, NotFoundError
 from modelreg.models import Action, Event, ModelState, TagRecord, TargetKind
 
 FORMAT_VERSION = 1
 ARCHIVED = "archived"
-_ACTIONS = ("register", "assign", "unassign", "rollback", "retire", "unretire", "describe", "update", "delete")
+_ACTIONS = (
+    "register",
+    "assign",
+    "unassign",
+    "rollback",
+    "retire",
+    "unretire",
+    "describe",
+    "update",
+    "delete",
+    "create",
+)
 MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
 MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
 # A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
@@ -44,6 +55,7 @@ class _Common(TypedDict):
     commit: str
     subject: str
     object: str
+    millis: int | None
 
 
 def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | None:
@@ -70,7 +82,11 @@ def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | 
     if action not in _ACTIONS:
         raise MalformedEvent(f"{tag}: unknown action {action!r} in the payload")
     if not _is_positive_int(version):
-        raise MalformedEvent(f"{tag}: bad 'version' in the payload")
+        # 0 only for a model-level event written while the model had no version (a `create`, and what follows it)
+        if type(version) is not int or version != NO_VERSION or parsed.target not in MODEL_TARGETS:
+            raise MalformedEvent(f"{tag}: bad 'version' in the payload")
+        if payload.get("kind") != "model":
+            raise MalformedEvent(f"{tag}: bad 'version' in the payload")
     common = _Common(
         name=parsed.name,
         version=version,
@@ -84,6 +100,7 @@ def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | 
         commit=record.commit,
         subject=_display(record.subject),
         object=record.object,
+        millis=millis if _is_positive_int(millis := payload.get("millis")) else None,
     )
     if parsed.seq is None:
         if action != "register" or version != parsed.version:
@@ -196,6 +213,8 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
     only a race that `verify` reports can produce, break on the tag name so every reader agrees).
     A `delete` event is a tombstone: the version (kind "version"), or every version up to it (kind
     "model"), leaves the state with its stages and aliases; its tags and events stay in history.
+    A `create` event makes the model exist before its first version (MLflow's registered model),
+    with its description and tags; a model deletion undoes it too.
     """
     versions: set[int] = set()
     changes: list[Event] = []
@@ -210,6 +229,7 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
     holders: dict[str, list[int]] = {}
     last_seq = 0
     retired: str | None = None
+    created: str | None = None
     description = ""
     tags: dict[str, Any] = {}
     for event in sorted(changes, key=lambda e: (e.seq or 0, e.tag)):
@@ -223,7 +243,11 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
                 stages = {v: s for v, s in stages.items() if v not in gone}
                 aliases = {a: v for a, v in aliases.items() if v not in gone}
                 if event.kind == "model":
-                    description, tags, retired = "", {}, None
+                    description, tags, retired, created = "", {}, None, None
+            elif event.action == "create":
+                created = event.tag
+                description = event.description or ""
+                tags = dict(event.set_tags)
             elif event.action == "retire":
                 retired = event.tag
             elif event.action == "unretire":
@@ -264,6 +288,7 @@ def replay(name: str, events: Iterable[Event]) -> ModelState:
         retired=retired,
         description=description,
         tags=tags,
+        created=created,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from modelreg.core.values import coerce
 from modelreg.errors import InvalidInputError
@@ -19,8 +19,24 @@ MLFLOW_STAGES = ("None", "Staging", "Production", "Archived")
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.\-/]")
 
 
+SOURCES_CHOICES = ("read", "reference")
+
+
+def registry_options(uri: str) -> dict[str, str]:
+    """The store URI's query options: `modelreg:///repo?sources=reference` (docs/mlflow.md)."""
+    options: dict[str, str] = {}
+    for key, values in parse_qs(urlparse(uri).query, keep_blank_values=True).items():
+        if key != "sources" or len(values) != 1 or values[0] not in SOURCES_CHOICES:
+            raise InvalidInputError(
+                f"{uri!r}: the only option of a modelreg registry URI is sources=read (the default) or "
+                "sources=reference (a source nobody can read is registered by reference, without bytes)"
+            )
+        options[key] = values[0]
+    return options
+
+
 def registry_path(uri: str) -> str:
-    """`modelreg:///abs/path/to/repo` → `/abs/path/to/repo`."""
+    """`modelreg:///abs/path/to/repo` → `/abs/path/to/repo` (its query holds options: registry_options)."""
     parsed = urlparse(uri)
     if parsed.scheme != SCHEME:
         raise InvalidInputError(f"{uri!r} is not a modelreg registry URI: write modelreg:///absolute/path/to/repo")

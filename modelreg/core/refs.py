@@ -200,7 +200,9 @@ MODEL_TARGETS = {
     "_describe": "describe",
     "_update": "update",
     "_delete": "delete",  # a version (kind "version") or every version up to it (kind "model"): a tombstone
+    "_create": "create",  # a model before its first version, with its description and tags (version 0)
 }
+NO_VERSION = 0  # the `version` of a model-level event written while the model has no version
 
 
 def is_event_target(target: str) -> bool:

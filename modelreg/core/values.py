@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from modelreg.errors import InvalidInputError
 from modelreg.models import Scalar
 
+MAX_TAG_KEY = 250  # MLflow's limit for a registry tag's key
 _KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
 _INT_RE = re.compile(r"[+-]?(0|[1-9][0-9]*)")  # `007` is an id, not 7
 _FLOAT_RE = re.compile(r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -57,6 +58,16 @@ def check_scalars(values: Mapping[str, object], what: str) -> dict[str, Scalar]:
             raise InvalidInputError(f"{what}: {key!r} must be a single value, not {type(value).__name__}")
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidInputError(f"{what}: {key!r} must be a finite number")
+    return dict(values)  # type: ignore[arg-type]
+
+
+def check_model_tags(values: Mapping[str, object]) -> dict[str, Scalar]:
+    """Tags (a model's own, in an event's JSON, or a version's, in its manifest): single values under any
+    printable key, so MLflow's keys such as `another key` are kept as they are (YAML quotes what needs it)."""
+    for key, value in values.items():
+        if not isinstance(key, str) or not key.strip() or not key.isprintable() or len(key) > MAX_TAG_KEY:
+            raise InvalidInputError(f"tags: invalid key {key!r}")
+        check_scalars({"key": value}, f"tags: {key!r}")
     return dict(values)  # type: ignore[arg-type]
 
 

@@ -91,6 +91,9 @@ def version_fields(mv: ModelVersion) -> list[tuple[str, str]]:
     ]
     if m.description:
         pairs.append(("description", m.description))
+    origin = m.extra.get("origin")
+    if isinstance(origin, dict) and isinstance(origin.get("missing"), str):
+        pairs.append(("bytes", f"none: {origin['missing']}"))  # reference-only, or imported without its bytes
     pairs += [
         ("artifact", m.artifact.digest),
         ("size", f"{size(m.artifact.size)} in {count} file{'s' if count != 1 else ''}"),
@@ -129,7 +132,7 @@ def models_table(
     rows = [
         [
             m.name,
-            f"v{m.latest}",
+            f"v{m.latest}" if m.latest is not None else "— (no version yet)",
             *(f"v{m.stages[s]}" if s in m.stages else "" for s in shown),
             ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())),
             *(["retired" if m.retired else ""] if any_retired else []),

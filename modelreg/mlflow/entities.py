@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.entities.model_registry import (
     ModelVersionTag,
@@ -18,36 +19,44 @@ from mlflow.entities.model_registry import (
 
 from modelreg.api import Registry
 from modelreg.core import mlflowmap
-from modelreg.core.refs import ModelRef
-from modelreg.models import ModelVersion
+from modelreg.core.events import event_from_tag
+from modelreg.core.refs import ModelRef, version_tag
+from modelreg.git.peeled import read_tags
+from modelreg.models import Event, ModelVersion
 from modelreg.read.reader import ModelView
 
 
 def version(
-    reg: Registry, mv: ModelVersion, view: ModelView | None = None, *, touched: str | None = None
+    reg: Registry, mv: ModelVersion, view: ModelView | None = None, *, touched: Event | None = None, fresh: bool = False
 ) -> MlflowModelVersion:
     """The MLflow ModelVersion of a modelreg version.
 
-    Its last update is that of the newest event about it, read from `view` (the model's events), or,
-    for a version a call has just written (`touched`: the new event's date, or "" for a registration),
-    known without reading the events again.
+    Created when its version tag's payload says (`millis`, else the manifest's `created_at`); last updated
+    by the newest event about it, read from `view` (the model's events). A version a call has just
+    written is known without reading the model's events again: `fresh` (just registered: only its
+    version tag is read) or `touched` (the event just written about it).
     """
     manifest = mv.manifest
     found = manifest.extra.get("origin")
     origin: dict[str, Any] = found if isinstance(found, dict) else {}
-    created = mlflowmap.millis(manifest.created_at)
-    if touched is not None:
-        dates = [touched]
+    if fresh:
+        registered, events = _registration(reg, mv), []
     else:
         view = view or reg.model(mv.name)
-        dates = [e.date for e in view.events if e.version == mv.version or mv.version in e.archived]
-    updated = max([created, *(mlflowmap.millis(d) for d in dates if d)])
+        registered = next((e for e in view.events if e.action == "register" and e.version == mv.version), None)
+        events = (
+            [touched]
+            if touched is not None
+            else [e for e in view.events if e.seq is not None and (e.version == mv.version or mv.version in e.archived)]
+        )
+    created = (registered.millis if registered else None) or mlflowmap.millis(manifest.created_at)
+    updated = max([created, *(e.millis or mlflowmap.millis(e.date) for e in events)])
     return MlflowModelVersion(
         name=mv.name,
         version=mv.version,  # type: ignore[arg-type]  # MLflow's local stores give an int
         creation_timestamp=created,
         last_updated_timestamp=updated,
-        description=manifest.description,
+        description=manifest.description or None,  # MLflow: None for a version never described
         user_id=manifest.created_by,
         current_stage=mlflowmap.to_mlflow_stage(mv.stage),
         source=str(origin.get("source") or f"models:/{mv.name}/{mv.version}"),
@@ -59,7 +68,18 @@ def version(
         ],
         aliases=list(mv.aliases),
         model_id=origin.get("model_id"),
+        # a logged model's version shows its run's metrics and params, as MLflow's stores show the logged model's
+        metrics=[Metric(k, v, created, 0) for k, v in manifest.metrics.items()] if origin.get("model_id") else None,
+        params={k: str(v) for k, v in manifest.params.items()}  # type: ignore[arg-type]  # a dict, as MLflow's stores
+        if origin.get("model_id")
+        else None,
     )
+
+
+def _registration(reg: Registry, mv: ModelVersion) -> Event | None:
+    """The registration a version's tag records (one tag read)."""
+    records = read_tags(reg.reader.git, [f"refs/tags/{version_tag(mv.name, mv.version)}"])
+    return event_from_tag(records[0]) if records else None
 
 
 def numbered(reg: Registry, name: str, number: int, view: ModelView | None = None) -> MlflowModelVersion:
@@ -74,12 +94,19 @@ def numbered(reg: Registry, name: str, number: int, view: ModelView | None = Non
 
 
 def model(reg: Registry, name: str) -> RegisteredModel:
-    """The MLflow RegisteredModel: its description, tags, aliases and latest version per stage."""
+    """The MLflow RegisteredModel: its description, tags, aliases and latest version per stage.
+
+    Created when its `create` event was written (MLflow's `create_registered_model`), else with its first
+    version; last updated by its newest event. A model and its events keep MLflow's milliseconds where
+    the event recorded them (`millis`), else the tag's date.
+    """
     view = reg.model(name)
     state = view.state
-    first = reg.reader.version(view, min(state.versions))
-    dates = [mlflowmap.millis(e.date) for e in view.events if e.date]
-    created = mlflowmap.millis(first.manifest.created_at)
+    dates = [e.millis or mlflowmap.millis(e.date) for e in view.events if e.date]
+    created = next((e.millis or mlflowmap.millis(e.date) for e in view.events if e.tag == state.created), None)
+    if created is None:
+        first = reg.reader.version(view, min(state.versions))
+        created = mlflowmap.millis(first.manifest.created_at)
     return RegisteredModel(
         name=name,
         creation_timestamp=created,

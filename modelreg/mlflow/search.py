@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
 from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by, search
 from modelreg.errors import InvalidInputError
-from modelreg.models import ModelVersion
+from modelreg.models import ModelSummary, ModelVersion
 
 if TYPE_CHECKING:
     from mlflow.store.entities.paged_list import PagedList  # mlflow is an extra, loaded by the plugin
@@ -35,12 +38,30 @@ def version_record(mv: ModelVersion) -> SearchRecord:
         aliases=mv.aliases,
         metrics=m.metrics,
         params=m.params,
-        tags=m.tags,
+        tags={PROMPT_TAG: "false", **m.tags},  # as MLflow's stores: what is no prompt has the prompt tag 'false'
         created=m.created_at,
         author=m.created_by,
         dataset=m.lineage.dataset,
         run_id=m.lineage.run_id,
     )
+
+
+def model_record(summary: ModelSummary) -> SearchRecord:
+    """What a registered-model filter sees: its name and tags (a model that is no prompt has the prompt tag 'false')."""
+    return SearchRecord(name=summary.name, tags={PROMPT_TAG: "false", **summary.tags})
+
+
+def prompts_only_if_asked(models: list[ModelSummary], filter_: Filter) -> list[ModelSummary]:
+    """As MLflow's stores: prompts (models tagged as one) are found only by a filter on the prompt tag."""
+    return models if asks_for_prompts(filter_) else [m for m in models if not is_prompt(m.tags)]
+
+
+def asks_for_prompts(filter_: Filter) -> bool:
+    return any(c.field == "tags" and c.key == PROMPT_TAG for c in filter_.clauses)
+
+
+def is_prompt(tags: Mapping[str, Any]) -> bool:
+    return str(tags.get(PROMPT_TAG, "false")).lower() == "true"
 
 
 def names_wanted(filter_: Filter) -> set[str] | None:
@@ -53,19 +74,29 @@ def names_wanted(filter_: Filter) -> set[str] | None:
     return wanted
 
 
-def _no_prompts(filter_: Filter) -> Filter:
-    """Drop the "not a prompt" clause: modelreg holds no prompts, and a model without the tag is none."""
-    kept = tuple(c for c in filter_.clauses if not (c.field == "tags" and c.key == PROMPT_TAG and c.op == "!="))
-    return filter_._replace(clauses=kept)
-
-
 def versions(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Filter, Any]:
-    return _no_prompts(parse_filter(filter_string)), parse_order_by(order_by)
+    with _in_mlflow_words(filter_string, SearchModelVersionUtils.parse_search_filter):
+        return parse_filter(filter_string), parse_order_by(order_by)
 
 
 def models(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Filter, Any]:
-    filter_ = _no_prompts(parse_filter(filter_string, fields=MODEL_FIELDS))
-    return filter_, parse_order_by(order_by, fields=MODEL_FIELDS)
+    with _in_mlflow_words(filter_string, SearchModelUtils.parse_search_filter):
+        filter_ = parse_filter(filter_string, fields=MODEL_FIELDS)
+        return filter_, parse_order_by(order_by, fields=MODEL_FIELDS)
+
+
+@contextmanager
+def _in_mlflow_words(filter_string: str | None, mlflow_parse: Callable[[Any], Any]) -> Iterator[None]:
+    """A filter modelreg refuses is refused in MLflow's words when MLflow's parser refuses it too.
+
+    modelreg's grammar is MLflow's plus its own fields (stage, alias, author, dataset), so only a
+    refusal asks MLflow's parser, never an accepted filter.
+    """
+    try:
+        yield
+    except InvalidInputError:
+        mlflow_parse(filter_string)  # raises MLflow's own MlflowException, with its words and code
+        raise
 
 
 def matching(items: Iterable[T], filter_: Filter, order: Any, view: Any) -> list[T]:

@@ -29,10 +29,37 @@ def logged_model_id(source: str) -> str | None:
     return rest if rest.startswith("m-") and "/" not in rest else None
 
 
-def unreadable(source: object, why: str) -> MlflowException:
-    return MlflowException(
-        f"modelreg: cannot read the model version's source {source!r}: {why}", error_code=INVALID_PARAMETER_VALUE
+class Unreadable(MlflowException):
+    """A source nobody can read: INVALID_PARAMETER_VALUE naming it (or, with `sources=reference`, a reference)."""
+
+    def __init__(self, source: object, why: str) -> None:
+        super().__init__(
+            f"modelreg: cannot read the model version's source {source!r}: {why}", error_code=INVALID_PARAMETER_VALUE
+        )
+        self.why = why
+
+
+def unreadable(source: object, why: str) -> Unreadable:
+    return Unreadable(source, why)
+
+
+def reference_origin(source: str, why: str) -> dict[str, str]:
+    """What a reference-only version's manifest records under `origin`: `pull` and serving refuse it (`missing`)."""
+    return {
+        "reference": source,
+        "missing": f"reference-only: its source {source!r} could not be read when it was registered ({why})",
+    }
+
+
+def reference_note(name: str, source: str, why: str, scratch: Path) -> Path:
+    """The one file a reference-only version holds: a note saying where its model was, never the model."""
+    path = scratch / "REFERENCE-ONLY.txt"
+    path.write_text(
+        f"{name}: a reference-only version, registered through MLflow without its bytes.\n"
+        f"Its source: {source}\nIt could not be read: {why}\n",
+        encoding="utf-8",
     )
+    return path
 
 
 def fetch(reg: Registry, source: str, scratch: Path, tracking_uri: str | None, local_path: str | None) -> Path:

@@ -21,10 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlflow.entities.model_registry import RegisteredModel
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import (
-    RESOURCE_ALREADY_EXISTS,
-)
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry import (
     SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
@@ -34,14 +30,16 @@ from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from modelreg.api import Registry
 from modelreg.core import mlflowmap, names
-from modelreg.core.filtering import SearchRecord
 from modelreg.core.refs import ModelRef
 from modelreg.errors import (
+    AlreadyExists,
     ModelregError,
-    NotFoundError,
 )
 from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import search as mlflowsearch
+from modelreg.models import Scalar
+from modelreg.ops import assign
+from modelreg.publish.options import WriteOptions
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
@@ -57,21 +55,24 @@ class ModelregRegistryStore(AbstractStore):
         super().__init__()  # type: ignore[no-untyped-call]
         with checks.mlflow_errors():
             self.path = mlflowmap.registry_path(store_uri or "")
+            self.by_reference = mlflowmap.registry_options(store_uri or "").get("sources") == "reference"
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
 
-    def _call(self, work: Callable[[Registry], T]) -> T:
-        with checks.mlflow_errors():
+    def _call(self, work: Callable[[Registry], T], about: checks.About | None = None) -> T:
+        with checks.mlflow_errors(about):
             return work(Registry.open(self.path))
 
-    def _write(self, work: Callable[[Registry], T], first: Registry | None = None) -> T:
+    def _write(
+        self, work: Callable[[Registry], T], first: Registry | None = None, about: checks.About | None = None
+    ) -> T:
         """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
         for number in range(WRITE_ATTEMPTS):
             try:
                 return work(first if first is not None and number == 0 else Registry.open(self.path))
             except ModelregError as exc:
                 if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
-                    with checks.mlflow_errors():
+                    with checks.mlflow_errors(about):
                         raise
             time.sleep(random.uniform(0, min(0.5, 0.01 * 2**number)))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
@@ -81,22 +82,18 @@ class ModelregRegistryStore(AbstractStore):
     def create_registered_model(
         self, name: str, tags: Any = None, description: Any = None, deployment_job_id: Any = None
     ) -> RegisteredModel:
-        """A modelreg model exists once it has a version: this checks the name and writes nothing."""
+        """A `NAME#_create#SEQ` event: the model exists, with its tags and description, before its first version."""
         checks.model_name(name)
-        if tags or description:
-            raise checks.unsupported(
-                "a description or tags before the model's first version",
-                "register a version first, then update_registered_model / set_registered_model_tag",
-            )
+        model_tags = checks.model_tags(tags)
 
         def create(reg: Registry) -> RegisteredModel:
             try:
-                reg.model(name)
-            except NotFoundError:
-                return RegisteredModel(name=name, tags=[], aliases=[], latest_versions=[])
-            raise MlflowException(f"Registered Model (name={name}) already exists.", error_code=RESOURCE_ALREADY_EXISTS)
+                reg.create(name, description=description or "", tags=model_tags, reason=checks.VIA_MLFLOW)
+            except AlreadyExists:
+                raise checks.already_exists(name, reg.state(name).tags, model_tags) from None
+            return entities.model(reg, name)
 
-        return self._call(create)
+        return self._write(create)
 
     def update_registered_model(self, name: str, description: str, deployment_job_id: Any = None) -> RegisteredModel:
         """The model's own description, as a `describe` event (`NAME#_describe#SEQ`)."""
@@ -107,9 +104,13 @@ class ModelregRegistryStore(AbstractStore):
                 reg.describe(name, description=description or "", reason=checks.VIA_MLFLOW)
             return entities.model(reg, name)
 
-        return self._write(update)
+        return self._write(update, about=checks.About(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Refused (docs/mlflow.md): a version's name is in its tag, claim ref and signed manifest."""
+        checks.model_name(name)
+        checks.model_name(new_name)
+        self._call(lambda reg: reg.model(name), checks.About(name))  # a missing model is RESOURCE_DOES_NOT_EXIST
         raise checks.unsupported(
             "renaming a model",
             "a version's name is in its git tag, claim ref and signed manifest, which never change; "
@@ -119,36 +120,40 @@ class ModelregRegistryStore(AbstractStore):
     def delete_registered_model(self, name: str) -> None:
         """A `NAME#_delete#SEQ` event (ops.deletion): no version resolves or lists; history keeps them."""
         checks.model_name(name)
-        self._write(lambda reg: reg.delete(name, reason=checks.DELETED))
+        self._write(lambda reg: reg.delete(name, reason=checks.DELETED), about=checks.About(name))
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         checks.model_name(name)
-        return self._call(lambda reg: entities.model(reg, name))
+        return self._call(lambda reg: entities.model(reg, name), checks.About(name))
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[MlflowModelVersion]:
         checks.model_name(name)
-        return self._call(lambda reg: entities.latest(reg, name, stages))
+        return self._call(lambda reg: entities.latest(reg, name, stages), checks.About(name))
 
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
         checks.model_name(name)
-        key = checks.tag_key(tag.key)
+        ((key, value),) = checks.model_tags([tag]).items()
 
         def set_tag(reg: Registry) -> None:
-            if reg.state(name).tags.get(key) != tag.value:
-                reg.describe(name, tags=mlflowmap.tags({key: tag.value}), reason=checks.VIA_MLFLOW)
+            if reg.state(name).tags.get(key) != value:
+                reg.describe(name, tags={key: value}, reason=checks.VIA_MLFLOW)
 
-        self._write(set_tag)
+        self._write(set_tag, about=checks.About(name))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Deleting a tag the model does not have does nothing, as in MLflow's stores."""
         checks.model_name(name)
-        safe = checks.tag_key(key)
+        checks.tag_name(key)
 
         def delete(reg: Registry) -> None:
-            if safe in reg.state(name).tags:
-                reg.describe(name, remove_tags=(safe,), reason=checks.VIA_MLFLOW)
+            if key in reg.state(name).tags:
+                reg.describe(name, remove_tags=(key,), reason=checks.VIA_MLFLOW)
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name))
+
+    def list_registered_models(self, max_results: int | None, page_token: Any) -> PagedList[Any]:
+        """MLflow's FileStore keeps this older name of an unfiltered search: registered models by name."""
+        return self.search_registered_models(max_results=max_results, page_token=page_token)
 
     def search_registered_models(
         self,
@@ -164,8 +169,9 @@ class ModelregRegistryStore(AbstractStore):
             mlflowsearch.page_offset(page_token)
             filter_, _ = mlflowsearch.models(filter_string, None)
             keys = checks.model_order(order_by)
-            found = mlflowsearch.matching([m.name for m in reg.models()], filter_, None, lambda n: SearchRecord(name=n))
-            models = [entities.model(reg, name) for name in found]
+            summaries = mlflowsearch.prompts_only_if_asked(reg.models(), filter_)
+            found = mlflowsearch.matching(summaries, filter_, None, mlflowsearch.model_record)
+            models = [entities.model(reg, m.name) for m in found]
             for field, descending in reversed(keys):
                 models.sort(key=lambda m, f=field: getattr(m, f) or 0, reverse=descending)  # type: ignore[misc]
             return mlflowsearch.page(models, max_results, page_token, threshold)
@@ -187,13 +193,19 @@ class ModelregRegistryStore(AbstractStore):
     ) -> MlflowModelVersion:
         """Fetch the source (`mlflow.sources`) and register it as any `modelreg register` does."""
         checks.model_name(name)
-        version_tags = mlflowmap.tags({checks.tag_key(t.key): t.value for t in tags or []})
+        version_tags: dict[str, Scalar] = {checks.tag_key(t.key, t.value): t.value for t in tags or []}
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
             with checks.mlflow_errors():
                 reg = Registry.open(self.path)
                 run_id = sources.run_of(run_id, model_id, source, self.tracking_uri)
                 facts = sources.facts(run_id, self.tracking_uri)
-            path = sources.fetch(reg, source, Path(scratch), self.tracking_uri, local_model_path)
+            try:
+                path = sources.fetch(reg, source, Path(scratch), self.tracking_uri, local_model_path)
+                unread = None
+            except sources.Unreadable as exc:
+                if not self.by_reference or not isinstance(source, str) or not source.strip():
+                    raise
+                path, unread = sources.reference_note(name, source, exc.why, Path(scratch)), exc.why
             origin = {
                 "from": "MLflow",
                 "source": source,
@@ -202,6 +214,7 @@ class ModelregRegistryStore(AbstractStore):
                 "experiment_id": facts.experiment_id,
                 "model_id": model_id,
                 "tracking_uri": self.tracking_uri,
+                **(sources.reference_origin(source, unread) if unread is not None else {}),
             }
 
             def register(reg: Registry) -> MlflowModelVersion:
@@ -216,7 +229,7 @@ class ModelregRegistryStore(AbstractStore):
                     code_commit=facts.git_commit,
                     origin={k: v for k, v in origin.items() if v is not None},
                 )
-                return entities.version(reg, mv, touched="")
+                return entities.version(reg, mv, fresh=True)
 
             return self._write(register, reg)
 
@@ -229,21 +242,22 @@ class ModelregRegistryStore(AbstractStore):
                 reg.update(name, number, description=description or "")
             return entities.numbered(reg, name, number)
 
-        return self._write(update)
+        return self._write(update, about=checks.About(name, number))
 
     def transition_model_version_stage(
         self, name: str, version: Any, stage: str, archive_existing_versions: bool
     ) -> MlflowModelVersion:
         """Staging/Production/Archived → a modelreg stage event; None → the version leaves its stage.
 
-        `archive_existing_versions=True` is modelreg's single-holder archiving (previous holders of a
-        `single_holder` stage are archived in the same event); False keeps them where they are.
+        `archive_existing_versions=True` archives the stage's other holders in the same event, as MLflow does
+        (only Staging and Production take it); False keeps them where they are.
         """
         checks.model_name(name)
         number = checks.version_number(version)
+        checks.archiving(stage, archive_existing_versions)
 
         def transition(reg: Registry) -> MlflowModelVersion:
-            target = mlflowmap.to_modelreg_stage(stage, reg.config.stages)
+            target = checks.stage(stage, reg.config.stages)
             view = reg.model(name)
             current = view.state.stages.get(number)
             reg.reader.select(view.state, ModelRef(name, version=number))
@@ -253,21 +267,24 @@ class ModelregRegistryStore(AbstractStore):
             if target is None:
                 event = reg.remove_stage(name, number, reason="MLflow: transition to stage None")
             else:
-                event = reg.promote(name, number, target, keep_existing=not archive_existing_versions)
-            return entities.version(reg, before._replace(stage=target), touched=event.date)
+                keep = not archive_existing_versions
+                event = assign.promote(
+                    reg.reader, reg.publisher, name, number, target, keep, WriteOptions(), archive_all=True
+                )
+            return entities.version(reg, before._replace(stage=target), view, touched=event)
 
-        return self._write(transition)
+        return self._write(transition, about=checks.About(name, number))
 
     def delete_model_version(self, name: str, version: Any) -> None:
         """A `NAME#_delete#SEQ` event for the version: it no longer resolves or lists; history keeps it."""
         checks.model_name(name)
         number = checks.version_number(version)
-        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED))
+        self._write(lambda reg: reg.delete(name, number, reason=checks.DELETED), about=checks.About(name, number))
 
     def get_model_version(self, name: str, version: Any) -> MlflowModelVersion:
         checks.model_name(name)
         number = checks.version_number(version)
-        return self._call(lambda reg: entities.numbered(reg, name, number))
+        return self._call(lambda reg: entities.numbered(reg, name, number), checks.About(name, number))
 
     def get_model_version_download_uri(self, name: str, version: Any) -> str:
         """A local directory holding the version's bytes, pulled and verified as `modelreg pull` does."""
@@ -280,7 +297,7 @@ class ModelregRegistryStore(AbstractStore):
             checks.PULLED.append(directory)
             return str(reg.pull(mv, Path(directory) / "model"))
 
-        return self._call(pull)
+        return self._call(pull, about=checks.About(name, number))
 
     def search_model_versions(
         self,
@@ -294,14 +311,22 @@ class ModelregRegistryStore(AbstractStore):
         def search(reg: Registry) -> PagedList[Any]:
             mlflowsearch.check_max_results(max_results, threshold)
             mlflowsearch.page_offset(page_token)
-            filter_, order = mlflowsearch.versions(filter_string, order_by)
+            keys = checks.version_order(order_by)
+            filter_, order = mlflowsearch.versions(filter_string, order_by if keys is None else None)
             wanted = mlflowsearch.names_wanted(filter_)
             found = []
             for summary in reg.models():
                 if wanted is None or summary.name in wanted:
                     view = reg.model(summary.name)
                     found += [(reg.reader.version(view, number), view) for number in view.state.versions]
+            if not mlflowsearch.asks_for_prompts(filter_):  # MLflow's stores leave prompts out unless asked
+                found = [(mv, view) for mv, view in found if not mlflowsearch.is_prompt(mv.manifest.tags)]
             matched = mlflowsearch.matching(found, filter_, order, lambda pair: mlflowsearch.version_record(pair[0]))
+            if keys is not None:  # MLflow's attributes, its times in milliseconds
+                versions = [entities.version(reg, mv, view) for mv, view in matched]
+                for attr, descending in reversed(keys):
+                    versions.sort(key=lambda v, a=attr: getattr(v, a) or 0, reverse=descending)  # type: ignore[misc]
+                return mlflowsearch.page(versions, max_results, page_token, threshold)
             paged = mlflowsearch.page(matched, max_results, page_token, threshold)
             return PagedList([entities.version(reg, mv, view) for mv, view in paged], paged.token)
 
@@ -310,13 +335,13 @@ class ModelregRegistryStore(AbstractStore):
     def set_model_version_tag(self, name: str, version: Any, tag: Any) -> None:
         checks.model_name(name)
         number = checks.version_number(version)
-        key = checks.tag_key(tag.key)
+        key = checks.tag_key(tag.key, tag.value)
 
         def set_tag(reg: Registry) -> None:
             if reg.resolve(ModelRef(name, version=number)).manifest.tags.get(key) != tag.value:
-                reg.update(name, number, tags=mlflowmap.tags({key: tag.value}))
+                reg.update(name, number, tags={key: tag.value})
 
-        self._write(set_tag)
+        self._write(set_tag, about=checks.About(name, number))
 
     def delete_model_version_tag(self, name: str, version: Any, key: str) -> None:
         """Deleting a tag the version does not have does nothing, as in MLflow's stores."""
@@ -328,7 +353,7 @@ class ModelregRegistryStore(AbstractStore):
             if safe in reg.resolve(ModelRef(name, version=number)).manifest.tags:
                 reg.update(name, number, remove_tags=(safe,))
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name, number))
 
     # --- aliases -----------------------------------------------------------------------------
 
@@ -340,7 +365,7 @@ class ModelregRegistryStore(AbstractStore):
             if reg.state(name).aliases.get(alias) != number:
                 reg.set_alias(name, alias, number)
 
-        self._write(set_alias)
+        self._write(set_alias, about=checks.About(name, number))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Deleting an alias the model does not have does nothing, as in MLflow's stores."""
@@ -350,8 +375,9 @@ class ModelregRegistryStore(AbstractStore):
             if alias in reg.state(name).aliases:
                 reg.remove_alias(name, alias)
 
-        self._write(delete)
+        self._write(delete, about=checks.About(name, alias=alias))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
         checks.model_name(name)
-        return self._call(lambda reg: entities.version(reg, reg.resolve(ModelRef(name, alias=alias))))
+        about = checks.About(name, alias=alias)
+        return self._call(lambda reg: entities.version(reg, reg.resolve(ModelRef(name, alias=alias))), about)

@@ -21,9 +21,20 @@ from modelreg.read.reader import ModelView, Reader
 
 
 def promote(
-    reader: Reader, publisher: Publisher, name: str, version: int, stage: str, keep_existing: bool, opts: WriteOptions
+    reader: Reader,
+    publisher: Publisher,
+    name: str,
+    version: int,
+    stage: str,
+    keep_existing: bool,
+    opts: WriteOptions,
+    *,
+    archive_all: bool = False,
 ) -> Event:
-    """Assign `stage` to a version; a single-holder stage archives its previous holder."""
+    """Assign `stage` to a version; a single-holder stage archives its previous holder.
+
+    With `archive_all` (MLflow's `archive_existing_versions=True`), every other holder of the stage is archived.
+    """
     stage = stage_name(stage)
     config = reader.config
 
@@ -40,7 +51,8 @@ def promote(
         reader.select(state, ModelRef(name, version=version))
         if state.stages.get(version) == stage:
             raise InvalidInputError(f"{name} v{version} is already in stage {stage!r}")
-        archived = () if keep_existing else to_archive(state, version, stage, stage in config.single_holder)
+        single = archive_all or stage in config.single_holder
+        archived = () if keep_existing else to_archive(state, version, stage, single)
         subject = f"{name} v{version} → {stage}" + (
             f" (archived {', '.join(f'v{v}' for v in archived)})" if archived else ""
         )

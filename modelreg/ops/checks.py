@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from modelreg.core import names
 from modelreg.core.progress import Progress
-from modelreg.core.refs import parse_tag_name, version_tag
+from modelreg.core.refs import NO_VERSION, parse_tag_name, version_tag
 from modelreg.errors import IntegrityError, InvalidInputError, ModelregError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import ArtifactFile, Event, Finding, Manifest, ModelState, RefCheck
@@ -86,7 +86,7 @@ def verify(
     events = sum(1 for model in snap.events.values() for e in model if e.seq is not None)
 
     return VerifyReport(
-        models=sum(1 for model in snap.events.values() if any(e.action == "register" for e in model)),
+        models=sum(1 for model in snap.events.values() if any(e.action in ("register", "create") for e in model)),
         versions=sum(1 for model in snap.events.values() for e in model if e.action == "register"),
         events=events,
         blobs=checked,
@@ -96,8 +96,16 @@ def verify(
             + (" (its blobs were checked there)" if blobs else "")
             for tag, m in sorted(manifests.items())
             if not reg.config.is_store_of_record(m.artifact.store)
-        ),
+        )
+        + tuple(f"{tag}: holds no model bytes, {why}" for tag, m in sorted(manifests.items()) if (why := _no_bytes(m))),
     )
+
+
+def _no_bytes(manifest: Manifest) -> str | None:
+    """Why a version holds no model bytes (reference-only, or imported without them); not a corruption."""
+    origin = manifest.extra.get("origin")
+    missing = origin.get("missing") if isinstance(origin, dict) else None
+    return missing if isinstance(missing, str) else None
 
 
 def audit_event(reg: Reader, event: Event, events: list[Event], claims: dict[str, str]) -> list[Finding]:
@@ -122,6 +130,8 @@ def _event_findings(name: str, events: list[Event], claims: dict[str, str]) -> l
         if event.seq is None:
             continue
         by_seq[event.seq].append(event)
+        if event.version == NO_VERSION and event.kind == "model":
+            continue  # written before the model's first version (a `create` and what followed it): no version tag
         for version in (event.version, *event.archived):
             if version not in commits:
                 findings.append(

@@ -10,7 +10,7 @@ used are collected by `gc` once the deletion is older than gc's grace period (`c
 
 from __future__ import annotations
 
-from modelreg.core.refs import ModelRef, check_name
+from modelreg.core.refs import NO_VERSION, ModelRef, check_name
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event
 from modelreg.ops.assign import write
@@ -28,9 +28,10 @@ def delete(reader: Reader, publisher: Publisher, name: str, version: int | None,
     def draft(view: ModelView) -> EventDraft:
         state = view.state
         if version is None:
-            assert state.latest is not None
-            subject = f"{name} deleted (v{', v'.join(map(str, state.versions))})"
-            return EventDraft("delete", "model", "_delete", state.latest, subject, opts.reason)
+            listed = f" (v{', v'.join(map(str, state.versions))})" if state.versions else ""
+            return EventDraft(
+                "delete", "model", "_delete", state.latest or NO_VERSION, f"{name} deleted{listed}", opts.reason
+            )
         reader.select(state, ModelRef(name, version=version))
         return EventDraft("delete", "version", "_delete", version, f"{name} v{version} deleted", opts.reason)
 

@@ -3,7 +3,9 @@
 Each is an event like a promotion (DESIGN §3): an annotated tag and its claim ref, signed when the
 registry requires it, written in one transaction or pushed atomically, redone on top when another
 writer took the seq. Their targets start with `_` (refs.MODEL_TARGETS), which no stage or alias
-name can: `fraud#_retire#9`, `fraud#_unretire#10`, `fraud#_describe#11`, `fraud#_update#12`.
+name can: `fraud#_retire#9`, `fraud#_unretire#10`, `fraud#_describe#11`, `fraud#_update#12`, and
+`fraud#_create#1`, which makes a model exist before its first version (with version 0, as a describe
+or delete of such a model: they concern no version and tag the commit of the policy of record).
 
 - A model-level event tags the commit of the model's latest version, and records that version.
 - `update` tags the edited version's commit; the new manifest is committed to the branch, and
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelreg.core.refs import ModelRef, check_name
-from modelreg.core.values import check_scalars
-from modelreg.errors import InvalidInputError, NotFoundError
+from modelreg.core.refs import NO_VERSION, ModelRef, check_name
+from modelreg.core.values import check_model_tags
+from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError
 from modelreg.formats import manifest as manifestmod
 from modelreg.models import Action, Event, Scalar
 from modelreg.ops.assign import write
@@ -58,7 +60,8 @@ def retire(reader: Reader, publisher: Publisher, name: str, opts: WriteOptions, 
             raise InvalidInputError(f"{name} is not retired")
         if not back and state.retired is not None:
             raise InvalidInputError(f"{name} is already retired ({state.retired})")
-        assert state.latest is not None
+        if state.latest is None:
+            raise InvalidInputError(f"{name} has no version to retire: delete it instead")
         action: Action = "unretire" if back else "retire"
         subject = f"{name} back in service" if back else f"{name} retired"
         return EventDraft(action, "model", f"_{action}", state.latest, subject, opts.reason)
@@ -72,7 +75,7 @@ def describe(reader: Reader, publisher: Publisher, name: str, args: EditArgs) ->
     check_name(name)
     if description is None and not tags and not remove_tags:
         raise InvalidInputError("nothing to describe: give a description, tags to set or tags to remove")
-    new_tags = check_scalars(tags or {}, "tags")
+    new_tags = check_model_tags(tags or {})
 
     def draft(view: ModelView) -> EventDraft:
         state = view.state
@@ -82,9 +85,10 @@ def describe(reader: Reader, publisher: Publisher, name: str, args: EditArgs) ->
         after = {k: v for k, v in state.tags.items() if k not in remove_tags} | new_tags
         if (description in (None, state.description)) and after == dict(state.tags):
             raise InvalidInputError(f"{name} already has that description and those tags")
-        assert state.latest is not None
         extra = _changes(description, new_tags, remove_tags)
-        return EventDraft("describe", "model", "_describe", state.latest, f"{name} described", opts.reason, extra=extra)
+        return EventDraft(
+            "describe", "model", "_describe", state.latest or NO_VERSION, f"{name} described", opts.reason, extra=extra
+        )
 
     made = write(reader, publisher, name, opts, draft)
     return _with_changes(made, description, new_tags, remove_tags)
@@ -97,7 +101,7 @@ def update(reader: Reader, publisher: Publisher, name: str, version: int, args: 
     check_name(name)
     if description is None and not tags and not remove_tags:
         raise InvalidInputError("nothing to update: give --description, --tag or --remove-tag")
-    extra_tags = check_scalars(tags or {}, "tags")
+    extra_tags = check_model_tags(tags or {})
     reader.git.identity()
 
     def attempt() -> UpdateResult:
@@ -138,3 +142,26 @@ def _with_changes(event: Event, description: str | None, tags: dict[str, Any], r
     return event._replace(
         description=description, set_tags=tuple(sorted(tags.items())), removed_tags=tuple(sorted(removed))
     )
+
+
+def create(reader: Reader, publisher: Publisher, name: str, args: EditArgs) -> Event:
+    """Make model `name` exist before its first version, with a description and tags (MLflow's registered model).
+
+    A `_create` event (`NAME#_create#SEQ`, version 0: it concerns no version); a model that exists is a conflict.
+    """
+    description, tags, _, opts = edit_options(args)
+    description = description or ""
+    check_name(name)
+    new_tags = check_model_tags(tags or {})
+
+    def attempt() -> Event:
+        view = reader.model(name, absent_ok=True)
+        if view.state.exists:
+            raise AlreadyExists(f"model {name!r} already exists")
+        extra = _changes(description, new_tags, ())
+        draft = EventDraft("create", "model", "_create", NO_VERSION, f"{name} created", opts.reason, extra=extra)
+        return publisher.write_event(target, view, draft)
+
+    target = publisher.target(opts)
+    made = publisher.retry(target, name, attempt)
+    return _with_changes(made, description, new_tags, ())

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from modelreg.core.events import event_message
 from modelreg.core.progress import Progress
 from modelreg.core.refs import TAGS_PREFIX, check_name, event_tag, version_claim_ref, version_tag
-from modelreg.core.values import check_metrics, check_scalars
+from modelreg.core.values import check_metrics, check_model_tags, check_scalars
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
@@ -24,7 +24,7 @@ from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, T
 from modelreg.ops.samebytes import same_bytes
 from modelreg.publish.numbering import highest_version, last_seq
 from modelreg.publish.options import WriteOptions
-from modelreg.publish.publisher import Publisher
+from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
 from modelreg.results import InitResult
 from modelreg.store.gitstore import push_refs
@@ -75,7 +75,7 @@ def register(
     check_name(name)
     _refuse_retired(reader, name)
     checked = {
-        what: check_scalars(dict(values or {}), what)
+        what: check_model_tags(dict(values or {})) if what == "tags" else check_scalars(dict(values or {}), what)
         for what, values in (
             ("params", meta.get("params")),
             ("metrics", meta.get("metrics")),
@@ -93,6 +93,7 @@ def register(
         )
     target = publisher.target(WriteOptions(meta.get("push"), meta.get("remote")), meta.get("branch"), commits=True)
     who, epoch, _ = reader.git.identity()
+    millis = stamp_millis(epoch)  # MLflow's creation time in milliseconds, as the tag's payload records it
     if (meta.get("duration_s") or 0) < 0:
         raise InvalidInputError("--duration-s must not be negative")
     parent = meta.get("parent")
@@ -138,6 +139,7 @@ def register(
         tag = version_tag(name, version)
         after = last_seq(reader.git, name)  # so history places the registration among the events it followed
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
+        payload["millis"] = millis
         if imported:
             payload["imported"] = dict(imported)
         suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""

@@ -8,12 +8,13 @@ when they win a race. Operations (modelreg/ops/) decide *what* to write; the pub
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, TypeVar
 
 from modelreg.core.events import event_message
-from modelreg.core.refs import claim_ref, event_tag
+from modelreg.core.refs import NO_VERSION, claim_ref, event_tag
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats.config import CONFIG_PATH
 from modelreg.git.remote import check_remote
@@ -135,7 +136,8 @@ class Publisher:
         who, epoch, offset = self.git.identity()
         state = view.state
         seq = max(state.last_seq, *view.snap.taken_seqs.get(state.name, {0})) + 1
-        commit = registration(view.events, draft.version).commit
+        versionless = draft.version == NO_VERSION
+        commit = self.versionless_commit() if versionless else registration(view.events, draft.version).commit
         tag = event_tag(state.name, draft.target, seq)
         payload = {
             "action": draft.action,
@@ -145,6 +147,7 @@ class Publisher:
             "archived": list(draft.archived),
             "reason": draft.reason,
             "request": draft.request,
+            "millis": stamp_millis(epoch),
             **(draft.extra or {}),
         }
         tag_object = self.tag_object(target, tag, commit, event_message(draft.subject, payload), draft.target)
@@ -166,8 +169,16 @@ class Publisher:
             commit=commit,
             subject=draft.subject,
             object=tag_object,
+            millis=payload["millis"],
         )
         return [(f"refs/tags/{tag}", tag_object), (claim_ref(state.name, seq), tag_object)], event
+
+    def versionless_commit(self) -> str:
+        """What an event written before the model's first version tags: the commit of the policy of record."""
+        commit = self.reader.context.policy_commit or self.git.resolve_commit("HEAD")
+        if commit is None:
+            raise InvalidInputError("the repository has no commit yet: commit the registry's config first")
+        return commit
 
     def tag_object(self, target: Target, tag: str, commit: str, message: str, event_target: str) -> str:
         """The tag object, signed as `target` asks; refused, before anything is published, when the registry
@@ -193,6 +204,14 @@ class Publisher:
                 "git config user.signingkey)"
             )
         return tag_object
+
+
+def stamp_millis(epoch: int) -> int:
+    """An event's time in milliseconds (a payload's `millis`; its tag's date has whole seconds, MLflow's times
+    are milliseconds): this clock's, when git dated the tag by it (within the second git took to answer),
+    else that date's second (a date given through GIT_COMMITTER_DATE)."""
+    now = time.time_ns() // 1_000_000
+    return now if abs(now // 1000 - epoch) <= 1 else epoch * 1000
 
 
 def git_date(epoch: int, offset: str) -> str:

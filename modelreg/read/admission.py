@@ -18,6 +18,7 @@ from modelreg.core.events import event_from_tag
 from modelreg.core.refs import (
     MAX_NUMBER,
     MODEL_TARGETS,
+    NO_VERSION,
     TAGS_PREFIX,
     claim_ref,
     is_event_target,
@@ -220,6 +221,8 @@ class Judge:
         event = self.event(entry)
         if event is None or event.tag in self.reasons:
             return False
+        if event.version == NO_VERSION and event.kind == "model":
+            return True  # written before the model's first version: no registration to check (policy.rejections)
         registered = {v: self.registration(v) for v in (event.version, *event.archived)}
         if any(r is None for r in registered.values()):
             self.reasons[event.tag] = (

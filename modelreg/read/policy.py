@@ -12,7 +12,7 @@ The expensive checks (signatures, review evidence) run only when the policy asks
 
 from __future__ import annotations
 
-from modelreg.core.refs import claim_ref, version_claim_ref
+from modelreg.core.refs import NO_VERSION, claim_ref, version_claim_ref
 from modelreg.models import Event
 from modelreg.read.context import Context
 from modelreg.read.evidence import review_findings
@@ -51,7 +51,7 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
                 reasons.setdefault(tag, finding.message)
     registered = {e.version: e.commit for e in events if e.action == "register" and e.tag not in reasons}
     for event in events:
-        if event.seq is None or event.tag in reasons:
+        if event.seq is None or event.tag in reasons or _versionless(event):
             continue
         if any(v not in registered for v in (event.version, *event.archived)):
             reasons[event.tag] = f"{event.tag} concerns a version whose version tag is missing or does not take effect"
@@ -62,6 +62,11 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
         for finding in review_findings(ctx, {name: pending}):
             reasons.setdefault(finding.subject, finding.message)
     return reasons
+
+
+def _versionless(event: Event) -> bool:
+    """A model-level event written while the model had no version: it concerns no version tag or commit."""
+    return event.version == NO_VERSION and event.kind == "model"
 
 
 def admit(ctx: Context, name: str, events: list[Event], claims: dict[str, str]) -> tuple[list[Event], tuple[str, ...]]:

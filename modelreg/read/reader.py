@@ -69,8 +69,11 @@ class Reader:
         """The point in the event log `when` names (see modelreg.read.when)."""
         return moment(self.git, when, option)
 
-    def model(self, name: str, at: When | None = None) -> ModelView:
-        """The model as the policy admits it; with `at`, as it was at that moment (see modelreg.core.asof)."""
+    def model(self, name: str, at: When | None = None, *, absent_ok: bool = False) -> ModelView:
+        """The model as the policy admits it; with `at`, as it was at that moment (see modelreg.core.asof).
+
+        With `absent_ok`, a model that does not exist (yet, or any more) is an empty view, not an error.
+        """
         check_name(name)
         snap = self.snapshot(name)
         events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
@@ -80,7 +83,7 @@ class Reader:
         if moment is not None:
             events = asof.until(events, moment)
         state = replay(name, events)
-        if not state.versions:
+        if not state.exists and not absent_ok:
             if moment is not None and registered:
                 raise self.not_found(f"{name} had no version yet at {moment}")
             if deleted := [e.tag for e in events if e.action == "delete" and e.kind == "model"]:
@@ -108,7 +111,8 @@ class Reader:
         return self.model(name).state
 
     def views(self, name: str | None = None, at: When | None = None) -> list[ModelView]:
-        """Model `name` (an error if it has no version), or every model that has a version, by name.
+        """Model `name` (an error if it does not exist), or every model that exists (has a version, or was
+        created before its first), by name.
 
         With `at`: as they were at that moment; a model with no version yet then is left out.
         """
@@ -123,7 +127,7 @@ class Reader:
             if moment is not None:
                 events = asof.until(events, moment)
             state = replay(model, events)
-            if state.versions:
+            if state.exists:
                 views.append(ModelView(state, events, snap, rejected))
         return views
 
@@ -153,10 +157,16 @@ class Reader:
 
     def history(self, name: str, since: When | None = None, until: When | None = None) -> list[Event]:
         """Registrations and events in causal order; `since`/`until` keep those at or after / at or before."""
-        return self.history_of(self.model(name), since, until)
+        return self.history_of(self.history_view(name), since, until)
+
+    def history_view(self, name: str) -> ModelView:
+        """The model read for its history: a deleted model's too (its tombstone last); one never registered is
+        an error, in the words a missing model gets."""
+        view = self.model(name, absent_ok=True)
+        return view if view.events else self.model(name)
 
     def history_of(self, view: ModelView, since: When | None = None, until: When | None = None) -> list[Event]:
-        """`history` of a model already read (`model`), whose warnings the caller shows."""
+        """`history` of a model already read (`history_view`), whose warnings the caller shows."""
         if since is None and until is None:
             return view.history()
         first = self.moment(since, "--since") if since is not None else None
@@ -201,7 +211,8 @@ class Reader:
             )
         if ref.version is not None:
             if ref.version not in state.versions:
-                raise self.not_found(f"{ref.name} has no version {ref.version} (latest is v{state.latest})")
+                latest = f"latest is v{state.latest}" if state.latest is not None else "it has no version yet"
+                raise self.not_found(f"{ref.name} has no version {ref.version} ({latest})")
             return ref.version
         if ref.alias is not None:
             if ref.alias in self.config.stages:
@@ -216,7 +227,8 @@ class Reader:
             if holder is None:
                 raise self.not_found(f"no version of {ref.name} is in stage {ref.stage!r}")
             return holder
-        assert state.latest is not None
+        if state.latest is None:
+            raise self.not_found(f"{ref.name} has no version yet (it was created without one: {state.created})")
         return state.latest
 
     def version(self, view: ModelView, version: int) -> ModelVersion:

@@ -34,15 +34,16 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from mlflow import MlflowClient
 
 from modelreg.api import Registry
 from modelreg.mlflow.store import ModelregRegistryStore
 
 
 @pytest.fixture(autouse=True)
-def _identity(monkeypatch, tmp_path_factory):
+def _identity(monkeypatch, tmp_path_factory, tmp_path):
     home = tmp_path_factory.mktemp("home")
+    # the tracking store the test's own runs go to is the one the registry store is given
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for key, value in {
         "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "MLflow Tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
@@ -51,8 +52,16 @@ def _identity(monkeypatch, tmp_path_factory):
         monkeypatch.setenv(key, value)
 
 
+@pytest.fixture
+def db_uri(tmp_path):
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
 def modelreg_repo(tmp_path: Path) -> Path:
+    # a fresh modelreg repository under tmp_path (the one already there when another fixture made it)
     repo = tmp_path / "modelreg-repo"
+    if repo.exists():
+        return repo
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "initial"], cwd=repo, check=True)
@@ -60,25 +69,57 @@ def modelreg_repo(tmp_path: Path) -> Path:
     return repo
 
 
+def registry_uri(tmp_path: Path) -> str:
+    # reference-only sources on: MLflow's tests register sources that point nowhere (docs/mlflow.md)
+    return f"modelreg://{modelreg_repo(tmp_path)}?sources=reference"
+
+
 def modelreg_store(tmp_path: Path) -> ModelregRegistryStore:
-    return ModelregRegistryStore(f"modelreg://{modelreg_repo(tmp_path)}", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return ModelregRegistryStore(registry_uri(tmp_path), f"sqlite:///{tmp_path / 'mlflow.db'}")
 
 
-def modelreg_client(tmp_path: Path) -> MlflowClient:
-    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    return MlflowClient(tracking_uri=tracking, registry_uri=f"modelreg://{modelreg_repo(tmp_path)}")
+def modelreg_rm_data(names, tmp_path: Path) -> dict:
+    # the registered models rm_data wrote as FileStore files, made through the store, described as it did
+    store = modelreg_store(tmp_path)
+    data = {}
+    for name in names:
+        rm = store.create_registered_model(name)
+        data[name] = {
+            "name": name,
+            "creation_timestamp": rm.creation_timestamp,
+            "last_updated_timestamp": rm.last_updated_timestamp,
+            "description": rm.description,
+            "latest_versions": [],
+            "tags": {},
+        }
+    return data
 """
 # fixture name → the adapted body (the decorator and signature are kept as MLflow wrote them)
 ADAPTED = {
-    "client": "    client = modelreg_client(tmp_path)\n    client._store_type = request.param\n    yield client\n",
+    "client": (  # MLflow's own body, with the registry store's URI given to the server it starts
+        '    if request.param == "file":\n'
+        '        pytest.skip("FileStore is no longer supported.")\n'
+        "    handlers._tracking_store = None\n"
+        "    handlers._model_registry_store = None\n"
+        "    initialize_backend_stores(\n"
+        "        db_uri,\n"
+        "        registry_store_uri=registry_uri(tmp_path),\n"
+        '        default_artifact_root=tmp_path.joinpath("artifacts").as_uri(),\n'
+        "    )\n"
+        "    with ServerThread(app, get_safe_port()) as url:\n"
+        "        yield MlflowClient(url)\n"
+    ),
     "store": "    return modelreg_store(tmp_path)\n",
-    "rm_data": "    return {}\n",
+    "rm_data": "    return modelreg_rm_data(registered_model_names, tmp_path)\n",
 }
+# MLflow skips its whole file-store test module (its FileStore is no longer supported): the store here is modelreg's
+MODULE_SKIP = re.compile(r"^pytestmark = pytest\.mark\.skip\(reason=\"FileStore is no longer supported\"\)\n", re.M)
 
 
 def adapt(text: str) -> str:
     """Replace the body of each store-building fixture; nothing else changes."""
-    helpers = "from conftest import modelreg_client, modelreg_store\n"
+    helpers = "from conftest import modelreg_rm_data, modelreg_store, registry_uri\n"
+    text = MODULE_SKIP.sub("", text)
     text = text.replace("\nimport pytest\n", "\nimport pytest\n" + helpers, 1)
     for name, body in ADAPTED.items():
         # the body runs to the two blank lines before the next top-level definition

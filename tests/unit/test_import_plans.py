@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from mlflow.exceptions import MlflowException
 
 from modelreg.core import mlflowmap
 from modelreg.core.events import replay
@@ -10,8 +11,8 @@ from modelreg.core.filtering import parse_filter
 from modelreg.errors import InvalidInputError
 from modelreg.importers import gto_plan, mlflow_plan
 from modelreg.importers.plan import EventStep, ModelStep, describe_needed, needed
-from modelreg.mlflow.search import models, names_wanted, versions
-from modelreg.models import Event, ModelState
+from modelreg.mlflow.search import PROMPT_TAG, matching, model_record, models, names_wanted, versions
+from modelreg.models import Event, ModelState, ModelSummary
 
 STAGES = ("staging", "production", "archived")
 
@@ -158,9 +159,11 @@ def test_search_pins_names_and_drops_mlflows_prompt_clause() -> None:
     assert names_wanted(parse_filter("name = 'a' AND version > 2")) == {"a"}
     assert names_wanted(parse_filter("name IN ('a', 'b') AND name = 'b'")) == {"b"}
     assert names_wanted(parse_filter("name LIKE 'a%'")) is None
+    # MLflow's client leaves prompts out with this clause: a model that is no prompt has the prompt tag 'false'
     filter_, _ = models("name = 'a' AND tags.`mlflow.prompt.is_prompt` != 'true'", None)
-    assert [c.field for c in filter_.clauses] == ["name"]
+    plain, prompt = ModelSummary("a", 1, 1, {}, {}), ModelSummary("a", 1, 1, {}, {}, tags={PROMPT_TAG: "true"})
+    assert matching([plain, prompt], filter_, None, model_record) == [plain]
     filter_, order = versions("run_id = 'r'", ["version_number DESC"])
     assert len(filter_.clauses) == 1 and order[0].descending
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(MlflowException, match="Invalid entity type 'params'"):  # refused in MLflow's own words
         models("params.C = '1'", None)
