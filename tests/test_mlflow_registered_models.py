@@ -118,3 +118,17 @@ def test_mlflow_times_are_milliseconds_and_versions_list_last_updated_first(
     assert stamps == sorted(stamps) and len(set(stamps)) == 3  # a tag's date alone has whole seconds
     found = store.search_model_versions()
     assert [(mv.name, mv.version) for mv in found] == [("b", 2), ("a", 1), ("b", 1)]
+
+
+def test_archive_existing_versions_archives_every_other_holder_of_the_stage(repo: Path, tmp_path: Path) -> None:
+    """MLflow's `archive_existing_versions=True`: the stage's other holders are archived, whatever the stage."""
+    model = tmp_path / "model.txt"
+    model.write_text("weights")
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    for _ in range(3):
+        store.create_model_version("model", str(model))
+    store.transition_model_version_stage("model", 1, "Staging", False)
+    store.transition_model_version_stage("model", 2, "Production", False)
+    store.transition_model_version_stage("model", 3, "Staging", True)
+    stages = [store.get_model_version("model", v).current_stage for v in (1, 2, 3)]
+    assert stages == ["Archived", "Production", "Staging"]

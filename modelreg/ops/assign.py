@@ -59,6 +59,8 @@ def promote(
         return EventDraft("assign", "stage", stage, version, subject, opts.reason, archived)
 
     def view() -> ModelView:
+        if archive_all:  # every holder of the stage: the promotion view knows a single holder at most
+            return reader.model(name)
         return promotion_view(reader, name, version, stage, stage in config.single_holder) or reader.model(name)
 
     return write(reader, publisher, name, opts, draft, view)
