@@ -17,7 +17,7 @@ from modelreg.display import resultviews
 from modelreg.results import ImportReport
 
 if TYPE_CHECKING:
-    from modelreg.display.render import CountProgress  # Rich: only on a terminal
+    from modelreg.display.render import CountProgress
 
 import_app = typer.Typer(
     help="Bring an existing registry over: MLflow's model registry, or a GTO repository.\n\n"
@@ -33,7 +33,7 @@ def per_model_bar() -> Iterator[CountProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from modelreg.display.render import CountProgress
+    from modelreg.display.render import CountProgress  # Rich: only on a terminal
 
     bar = CountProgress(console(stderr=True))
     try:

@@ -13,9 +13,9 @@ from modelreg.display.plain import Table
 from modelreg.models import Event
 
 if TYPE_CHECKING:
-    from rich.console import Console  # see above
+    from rich.console import Console
 
-    from modelreg.display.render import BarProgress  # Rich: only on a terminal
+    from modelreg.display.render import BarProgress
 
 
 def line(text: str) -> None:
@@ -77,7 +77,7 @@ def table(t: Table) -> None:
 # in CI steps and serving start-ups, and plain lines and JSON need none of it.
 @cache
 def console(stderr: bool = False) -> Console:
-    from rich.console import Console
+    from rich.console import Console  # see above
 
     return Console(stderr=stderr, soft_wrap=True)
 
@@ -88,7 +88,7 @@ def progress() -> Iterator[BarProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from modelreg.display.render import BarProgress
+    from modelreg.display.render import BarProgress  # Rich: only on a terminal
 
     bar = BarProgress(console(stderr=True))
     try:

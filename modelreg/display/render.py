@@ -135,7 +135,7 @@ class BarProgress:
     def start(self, label: str, total: int) -> None:
         if not self.console.is_terminal:
             return
-        from rich.progress import Progress
+        from rich.progress import Progress  # only a bar on a terminal pays for Rich's progress module
 
         if self._progress is None:
             self._progress = Progress(_ProgressLine(self.console), console=self.console, transient=True)
@@ -211,7 +211,7 @@ class CountProgress(BarProgress):
     def start(self, label: str, total: int) -> None:
         if not self.console.is_terminal:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress  # as above
 
         if self._progress is None:
             self._progress = Progress(

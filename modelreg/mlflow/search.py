@@ -21,7 +21,7 @@ from modelreg.errors import InvalidInputError
 from modelreg.models import ModelSummary, ModelVersion
 
 if TYPE_CHECKING:
-    from mlflow.store.entities.paged_list import PagedList  # mlflow is an extra, loaded by the plugin
+    from mlflow.store.entities.paged_list import PagedList
 
 
 T = TypeVar("T")
@@ -135,7 +135,7 @@ def page_offset(token: Any) -> int:
 
 def page(items: list[Any], max_results: Any, token: Any, threshold: int) -> PagedList[Any]:
     """MLflow's PagedList of one page and the token of the next."""
-    from mlflow.store.entities.paged_list import PagedList
+    from mlflow.store.entities.paged_list import PagedList  # mlflow is an extra, loaded by the plugin
 
     size = check_max_results(max_results, threshold) or threshold
     start = page_offset(token)
