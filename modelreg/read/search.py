@@ -61,12 +61,15 @@ def search(
         for alias, version in sorted(view.state.aliases.items()) if view.state.retired is None else ():
             held[version] = (*held.get(version, ()), alias)
 
+    def shown(view: ModelView, event: Event) -> tuple[str | None, tuple[str, ...]]:
+        """The version's stage and aliases (a retired model's stages no longer resolve)."""
+        stage = view.state.stages.get(event.version) if view.state.retired is None else None
+        return stage, aliases[event.name].get(event.version, ())
+
     def cheap(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
         """What the filter's order may need without the manifest."""
-        view, event = item
-        stage = view.state.stages.get(event.version) if view.state.retired is None else None
-        stages = (stage,) if stage is not None else ()
-        return filtering.SearchRecord(event.name, event.version, stages, aliases[event.name].get(event.version, ()))
+        stage, named = shown(*item)
+        return filtering.SearchRecord(item[1].name, item[1].version, (stage,) if stage else (), named)
 
     def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord | None:
         """The version as the filter sees it; None (and a warning) when its manifest cannot be read."""
@@ -79,8 +82,7 @@ def search(
         if event.digest is not None and event.digest != plain[4][1]:
             warnings.append(f"ignoring {event.tag}: it records {event.digest}, its manifest another digest")
             return None
-        stage = view.state.stages.get(event.version) if view.state.retired is None else None
-        return plain_record(plain, stage, aliases[event.name].get(event.version, ()))
+        return plain_record(plain, *shown(view, event))
 
     matched = filtering.search(candidates, parsed, order, limit, view=seen, cheap=cheap)
     batch.keep()
