@@ -27,12 +27,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple
 
 from modelreg.core.filterfields import (
     ALL_FIELDS,
     BUILTIN,
-    CHEAP_FIELDS,
     DEFAULT_ORDER,
     FAMILIES,
     Kind,
@@ -58,11 +57,9 @@ __all__ = [  # the fields, records and LIKE matching live in filterfields and li
     "like_pattern",
     "parse_filter",
     "parse_order_by",
-    "search",
     "sort_key",
 ]
 
-T = TypeVar("T")
 
 _FAMILY_SPELLINGS = {
     "metric": "metrics",
@@ -363,38 +360,3 @@ def parse_order_by(items: Iterable[str] | None, *, fields: Collection[str] = ALL
             raise parser.fail("expected ASC, DESC or the end", direction.column)
         keys.append(OrderKey(field, key, descending))
     return tuple(keys)
-
-
-def search(
-    items: Iterable[T],
-    filter_: Filter,
-    order: Sequence[OrderKey] = (),
-    limit: int | None = None,
-    *,
-    view: Callable[[T], SearchRecord | None],
-    cheap: Callable[[T], SearchRecord] | None = None,
-) -> list[T]:
-    """The items whose record (`view(item)`, None: none to match) the filter matches, in order, at most `limit`.
-
-    `cheap(item)`: what costs nothing to know (name, version, stages, aliases). When the order needs no more
-    and there is a limit, items are viewed in that order until `limit` match: the same answer, as the sort is
-    stable."""
-    if cheap is not None and limit is not None and all(k.field in CHEAP_FIELDS for k in order):
-        key = sort_key(order)
-        found: list[T] = []
-        for item in sorted(items, key=lambda i: key(cheap(i))):
-            record = view(item)
-            if record is not None and (not filter_.clauses or filter_.matches(record)):
-                found.append(item)
-                if len(found) == limit:
-                    break
-        return found
-    records = ((record, item) for item in items if (record := view(item)) is not None)
-    matched = [pair for pair in records if filter_.matches(pair[0])] if filter_.clauses else list(records)
-    if order:
-        key = sort_key(order)
-        matched.sort(key=lambda pair: key(pair[0]))
-    else:  # the default order alone: no need for the general key
-        matched.sort(key=lambda pair: (pair[0].name, -(pair[0].version or 0)))
-    found = [item for _record, item in matched]
-    return found if limit is None else found[:limit]

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
-from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by, search
+from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by
+from modelreg.core.selecting import select
 from modelreg.errors import InvalidInputError
 from modelreg.models import ModelSummary, ModelVersion
 
@@ -100,7 +101,7 @@ def _in_mlflow_words(filter_string: str | None, mlflow_parse: Callable[[Any], An
 
 
 def matching(items: Iterable[T], filter_: Filter, order: Any, view: Any) -> list[T]:
-    return search(items, filter_, order, view=view)
+    return select(items, filter_, order, view=view)
 
 
 def check_max_results(max_results: Any, threshold: int) -> int | None:

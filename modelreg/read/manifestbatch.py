@@ -11,6 +11,7 @@ afresh every time.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from modelreg import cachefile
@@ -26,9 +27,10 @@ Parsed = tuple[Any, ...] | str | None  # a manifest as plain data, why it does n
 class Batch:
     """The manifests of `registrations`, keyed by (name, version), as plain data (`manifest` makes one whole).
 
-    Their texts are read at once; each is parsed when first asked for (`plain`), so a search that
-    stops early parses only what it looked at. `problems` says why one could not be read; `keep`
-    stores the parses for the next search.
+    Nothing is read until asked: `prefetch(keys)` finds and reads the manifests of those versions in
+    two git calls (a version asked for without it is read alone); each is parsed when first asked for
+    (`plain`), so a search that stops early reads and parses only what it looked at. `problems` says
+    why one could not be read; `keep` stores the parses for the next search.
     """
 
     def __init__(
@@ -42,39 +44,54 @@ class Batch:
         self._path = os.path.join(cache_dir, "manifests", cachefile.file_name(str(git.root), scope))
         self._ident = (FORMAT, str(git.root))
         cached = cachefile.load(self._path)
-        blob_of: dict[str, str] = {}
+        self._blob_of: dict[str, str] = {}
         self._parsed: dict[str, Parsed] = {}
         if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == self._ident:
-            blob_of, self._parsed = cached[1], cached[2]
-        specs = [f"{e.commit}:{manifestmod.manifest_path(e.name, e.version)}" for e in registrations]
-        unknown = [spec for spec in specs if spec not in blob_of]
-        self._changed = bool(unknown)
-        for spec, oid in zip(unknown, git.object_ids(unknown), strict=True):
-            if oid is not None:
-                blob_of[spec] = oid
+            self._blob_of, self._parsed = cached[1], cached[2]
+        self._changed = False
+        self._events = {(e.name, e.version): e for e in registrations}
+        self._fetched: set[tuple[str, int]] = set()
+        self._texts: dict[str, str | None] = {}
+        self._keep: set[str | None] = set()
         # The current copies (their description and tags) of these manifests only: one model's, when one is searched.
         directory = manifestmod.model_dir(scope) if scope != "*" else manifestmod.MODELS_DIR
         self._current = git.file_ids(branch_rev, directory)
-        rels = [manifestmod.manifest_path(e.name, e.version) for e in registrations]
-        wanted = {blob_of[s] for s in specs if s in blob_of} | {oid for rel in rels if (oid := self._current.get(rel))}
-        missing = sorted(oid for oid in wanted if oid not in self._parsed)
-        self._texts = dict(zip(missing, git.read_blobs(missing), strict=True))
-        pairs = zip(registrations, specs, strict=True)
-        self._blobs = {(e.name, e.version): (e, blob_of.get(spec)) for e, spec in pairs}
-        tagged: set[str | None] = {blob_of.get(s) for s in specs}
-        self._keep = tagged | {self._current.get(rel) for rel in rels}
-        self._blob_of = blob_of
+
+    def prefetch(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Find and read the manifests of these versions (the tagged and the current copy of each) at once."""
+        keys = [key for key in keys if key not in self._fetched]
+        if not keys:
+            return
+        self._fetched.update(keys)
+        specs = [_spec(self._events[key]) for key in keys]
+        unknown = [spec for spec in specs if spec not in self._blob_of]
+        if unknown:
+            self._changed = True
+            for spec, oid in zip(unknown, self._git.object_ids(unknown), strict=True):
+                if oid is not None:
+                    self._blob_of[spec] = oid
+        tagged = {self._blob_of.get(spec) for spec in specs}
+        current = {self._current.get(manifestmod.manifest_path(*key)) for key in keys}
+        self._keep |= tagged | current
+        wanted = {oid for oid in tagged | current if oid is not None}
+        missing = sorted(oid for oid in wanted if oid not in self._parsed and oid not in self._texts)
+        self._texts.update(zip(missing, self._git.read_blobs(missing), strict=True))
 
     def plain(self, key: tuple[str, int]) -> tuple[Any, ...] | None:
         """The manifest of version `key` as plain data; None when it cannot be read (see `problems`)."""
         if key not in self._plain and key not in self.problems:
-            self._add(*self._blobs[key])
+            self.prefetch([key])
+            event = self._events[key]
+            self._add(event, self._blob_of.get(_spec(event)))
         return self._plain.get(key)
 
     def keep(self) -> None:
         """Store the parses (by blob id) for the next search, when any is new."""
         if self._changed:
-            parsed = {oid: p for oid, p in self._parsed.items() if oid in self._keep}
+            # what this search read, and what an earlier one parsed of these versions
+            keep = self._keep | {self._blob_of.get(_spec(e)) for e in self._events.values()}
+            keep |= {self._current.get(manifestmod.manifest_path(*key)) for key in self._events}
+            parsed = {oid: p for oid, p in self._parsed.items() if oid in keep}
             cachefile.dump(self._path, (self._ident, self._blob_of, parsed))
 
     def _parse(self, oid: str) -> Parsed:
@@ -112,6 +129,11 @@ class Batch:
         plain = self.plain(key)
         assert plain is not None
         return _manifest(plain)
+
+
+def _spec(event: Event) -> str:
+    """Where git finds the manifest `event` registered: its commit and path."""
+    return f"{event.commit}:{manifestmod.manifest_path(event.name, event.version)}"
 
 
 def _parse(text: str | None, source: str) -> Parsed | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from modelreg.core import filtering
+from modelreg.core import filtering, selecting
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event, ModelVersion, SearchResult
 from modelreg.paths import cache_dir
@@ -84,7 +84,10 @@ def search(
             return None
         return plain_record(plain, *shown(view, event))
 
-    matched = filtering.search(candidates, parsed, order, limit, view=seen, cheap=cheap)
+    def prefetch(items: Sequence[tuple[ModelView, Event]]) -> None:
+        batch.prefetch((event.name, event.version) for _view, event in items)
+
+    matched = selecting.select(candidates, parsed, order, limit, view=seen, cheap=cheap, prefetch=prefetch)
     batch.keep()
     store = reader.config.store
     versions = tuple(

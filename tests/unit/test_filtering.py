@@ -15,10 +15,10 @@ from modelreg.core.filtering import (
     like_pattern,
     parse_filter,
     parse_order_by,
-    search,
     sort_key,
 )
 from modelreg.core.instants import parse_instant, parse_span
+from modelreg.core.selecting import select
 from modelreg.errors import InvalidInputError
 
 
@@ -344,10 +344,10 @@ def test_sort_by_created_compares_instants_not_text() -> None:
 
 def test_search_filters_orders_and_limits_any_items() -> None:
     items = [("one", V1), ("two", V2), ("three", V3)]
-    found = search(items, parse_filter("name = 'fraud'"), parse_order_by(["metrics.auc DESC"]), view=lambda i: i[1])
+    found = select(items, parse_filter("name = 'fraud'"), parse_order_by(["metrics.auc DESC"]), view=lambda i: i[1])
     assert [label for label, _ in found] == ["two", "one"]
-    assert search(items, parse_filter(""), limit=2, view=lambda i: i[1]) == [("three", V3), ("two", V2)]
-    assert search(items, parse_filter("name = 'nothing'"), view=lambda i: i[1]) == []
+    assert select(items, parse_filter(""), limit=2, view=lambda i: i[1]) == [("three", V3), ("two", V2)]
+    assert select(items, parse_filter("name = 'nothing'"), view=lambda i: i[1]) == []
 
 
 # --- instants -------------------------------------------------------------------------------------
@@ -394,8 +394,8 @@ def _lazy_and_eager(filter_text: str, order_by: list[str], limit: int | None) ->
         return SearchRecord(r.name, r.version, r.stages, r.aliases)
 
     items, parsed, order = range(len(_RECORDS)), parse_filter(filter_text), parse_order_by(order_by)
-    lazy = search(items, parsed, order, limit, view=view, cheap=cheap)
-    eager = search(items, parsed, order, limit, view=lambda i: _RECORDS[i])
+    lazy = select(items, parsed, order, limit, view=view, cheap=cheap)
+    eager = select(items, parsed, order, limit, view=lambda i: _RECORDS[i])
     return lazy, eager, len(viewed)
 
 
@@ -435,4 +435,4 @@ def test_an_item_without_a_record_is_left_out_either_way() -> None:
     cheap = lambda i: _RECORDS[i]  # noqa: E731
     parsed, order = parse_filter("metrics.auc > 0.5"), parse_order_by([])
     items = range(len(_RECORDS))
-    assert search(items, parsed, order, 1, view=view, cheap=cheap) == search(items, parsed, order, 1, view=view) == [4]
+    assert select(items, parsed, order, 1, view=view, cheap=cheap) == select(items, parsed, order, 1, view=view) == [4]
