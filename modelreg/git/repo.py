@@ -150,8 +150,22 @@ class GitRepo:
         return proc.returncode == 1
 
     def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
-        """One `for-each-ref` call: the annotated tags matching `patterns`, and other refs → object id."""
-        return parse_records(self.git("for-each-ref", f"--format={RECORD_FORMAT}", *patterns))
+        """The tags matching the `patterns` under refs/tags/, with their messages (one `for-each-ref`), and the
+        refs matching the others → object id (one more, without messages).
+
+        A claim ref names a tag object too: listed with the tags, every message would be read and printed twice.
+        """
+        tag_patterns = [p for p in patterns if p.startswith("refs/tags/")]
+        other_patterns = [p for p in patterns if not p.startswith("refs/tags/")]
+        tags = (
+            parse_records(self.git("for-each-ref", f"--format={RECORD_FORMAT}", *tag_patterns))[0]
+            if tag_patterns
+            else []
+        )
+        others = (
+            dict(line.split(" ", 1) for line in self.ref_ids(other_patterns).splitlines()) if other_patterns else {}
+        )
+        return tags, others
 
     def ref_ids(self, patterns: list[str]) -> str:
         """`refname objectname` lines for `patterns`: cheap, no tag object is opened."""
