@@ -9,10 +9,13 @@ from urllib.parse import parse_qsl, urlsplit
 from modelreg.core.events import ARCHIVED
 from modelreg.core.refs import LATEST, check_name, is_event_target, looks_like_version
 from modelreg.errors import ConfigError, InvalidInputError
-from modelreg.formats import notifyconfig, yamlio
-from modelreg.formats.notifyconfig import NotifyTarget
+from modelreg.formats import yamlio
 from modelreg.formats.schema import Fields
 from modelreg.models import NO_VALUES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.formats.notifyconfig import NotifyTarget  # the module itself loads only for a notify: section
 
 CONFIG_PATH = ".modelreg/config.yaml"
 DEFAULT_STORE = ".modelreg/store"  # a registry whose config names no store (the default before `git:`)
@@ -142,6 +145,8 @@ def to_yaml(config: Config) -> str:
     if config.signers:
         data["signers"] = {target: list(principals) for target, principals in config.signers.items()}
     if config.notify:
+        from modelreg.formats import notifyconfig  # see _notify
+
         data["notify"] = notifyconfig.to_data(config.notify)
     return yamlio.dump(data)
 

@@ -30,9 +30,7 @@ from modelreg.errors import MalformedEvent
 from modelreg.git.peeled import peeled_ids, read_tags, ref_ids, resolve_refs
 from modelreg.models import Event
 from modelreg.read.context import Context
-from modelreg.read.evidence import review_findings
 from modelreg.read.policy import claim_problem, missing_claims
-from modelreg.read.sigverify import signature_findings
 
 
 class Entry(NamedTuple):
@@ -170,6 +168,8 @@ class Judge:
         ]
         self._signed.update(e.tag for e in todo)
         tags = {e.tag for e in todo}
+        from modelreg.read.sigverify import signature_findings  # ~1 ms of start-up a registry without signing skips
+
         for finding in signature_findings(self.ctx, {self.name: todo}) if todo else ():
             for tag in [finding.subject] if finding.subject in tags else sorted(tags):
                 self.reasons.setdefault(tag, finding.message)
@@ -258,6 +258,8 @@ class Judge:
             ]
             self.load(earlier)
             context += [p for e in earlier if (p := self.pending(e)) is not None]
+        from modelreg.read.evidence import review_findings  # ~0.5 ms of start-up a registry without review skips
+
         for finding in review_findings(self.ctx, {self.name: context}, only=event.tag):
             self.reasons.setdefault(finding.subject, finding.message)
         return event.tag not in self.reasons

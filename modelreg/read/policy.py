@@ -15,8 +15,6 @@ from __future__ import annotations
 from modelreg.core.refs import NO_VERSION, claim_ref, version_claim_ref
 from modelreg.models import Event
 from modelreg.read.context import Context
-from modelreg.read.evidence import review_findings
-from modelreg.read.sigverify import signature_findings
 
 
 def claim_problem(event: Event, claims: dict[str, str]) -> str | None:
@@ -45,6 +43,8 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
     if config.require_signed:
         unsigned = [e for e in events if e.tag not in reasons]
         tags = {e.tag for e in unsigned}
+        from modelreg.read.sigverify import signature_findings  # ~1 ms of start-up a registry without signing skips
+
         for finding in signature_findings(ctx, {name: unsigned}) if unsigned else ():
             # A finding about the allowed-signers file itself voids every signature.
             for tag in [finding.subject] if finding.subject in tags else sorted(tags):
@@ -59,6 +59,8 @@ def rejections(ctx: Context, name: str, events: list[Event], claims: dict[str, s
             reasons[event.tag] = f"{event.tag} points at another commit than its version's tag"
     pending = [e for e in events if e.seq is not None and e.tag not in reasons]
     if config.review_required and any(e.kind == "stage" and e.target in config.review_required for e in pending):
+        from modelreg.read.evidence import review_findings  # ~0.5 ms of start-up a registry without review skips
+
         for finding in review_findings(ctx, {name: pending}):
             reasons.setdefault(finding.subject, finding.message)
     return reasons
