@@ -269,9 +269,9 @@ def test_import_mlflow_brings_stages_aliases_and_bytes_and_is_idempotent(
 
     report = Registry.open(repo).import_mlflow(tracking_uri=tracking)
     assert [(r["name"], r["version"]) for r in report.registered] == [
-        ("churn-model", 1),
-        ("churn-model", 2),
-        ("churn-model", 3),
+        ("Churn Model", 1),  # MLflow's names, exactly
+        ("Churn Model", 2),
+        ("Churn Model", 3),
         ("fraud", 1),
         ("fraud", 2),
     ]
@@ -281,26 +281,30 @@ def test_import_mlflow_brings_stages_aliases_and_bytes_and_is_idempotent(
     assert dict(fraud.tags) == {"team": "payments"}
     described = [e for e in report.events if e["action"] == "describe"]
     assert [e["name"] for e in described] == ["fraud"] and described[0]["tag"].startswith("fraud#_describe#")
-    churn = reg.state("churn-model")
+    churn = reg.state("Churn Model")
     expected = {
         int(mv.version): mv.current_stage.lower()
         for mv in client.search_model_versions("name = 'Churn Model'")
         if mv.current_stage != "None"
     }
     assert churn.stages == expected == {1: "archived", 2: "production", 3: "staging"}
-    assert churn.aliases == {"champion": 2, "challenger": 3}
+    assert churn.aliases == {"champion": 2}  # `Challenger`: the plugin refuses it too (aliases are lowercase)
+    assert [line for line in report.skipped if "Challenger" in line] == [
+        "MLflow Churn Model@Challenger: invalid alias name 'Challenger': use lowercase letters and digits, "
+        "separated by single '.', '_' or '-'"
+    ]
     assert reg.state("fraud").stages == {2: "production"}
-    v3 = reg.resolve("churn-model@3").manifest
+    v3 = reg.resolve('"Churn Model"@3').manifest
     assert (v3.description, dict(v3.tags)) == ("smaller C", {"owner": "risk"})
     assert dict(v3.params) == {"C": 0.25} and v3.lineage.code_commit == "a" * 40
 
     # Every event says where it came from, with MLflow's user and time.
-    message = git(repo, "tag", "-l", "--format=%(contents)", "churn-model#production#*")
+    message = git(repo, "tag", "-l", "--format=%(contents)", "+churn+032+model#production#*")
     payload = json.loads(message.split("\n\n", 1)[1])
     assert payload["imported"]["from"] == "MLflow" and payload["imported"]["stage"] == "Production"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["imported"]["time"])
 
-    pulled = reg.pull("churn-model/production", tmp_path / "served")
+    pulled = reg.pull("models:/Churn Model/Production", tmp_path / "served")
     model = mlflow.sklearn.load_model(str(pulled))
     assert list(model.predict([[3.0]])) == [1]
     assert run_json(repo, "verify")["ok"] is True

@@ -111,6 +111,6 @@ def tags(values: Mapping[str, str]) -> dict[str, Scalar]:
 
 
 def model_name(name: str) -> str:
-    """A modelreg name for an MLflow model name, for imports: `Fraud Detector` → `fraud-detector`."""
+    """A slug for a name (`Fraud Detector` → `fraud-detector`): GTO artifacts, MLflow imports before names were kept."""
     lowered = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
     return lowered[:100].rstrip("-") or "model"

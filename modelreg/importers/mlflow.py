@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from modelreg.core import names
 from modelreg.core.progress import Progress
 from modelreg.errors import InvalidInputError, NotFoundError, StoreError
 from modelreg.importers import apply
-from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, plan
+from modelreg.importers.mlflow_plan import MlflowModel, MlflowVersion, RunFacts, earlier_name, key_name, plan
 from modelreg.importers.plan import VersionStep
 from modelreg.publish.publisher import Publisher
 from modelreg.read.reader import Reader
@@ -133,6 +134,21 @@ def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
     return models
 
 
+def imported_earlier(reader: Reader, models: list[MlflowModel]) -> dict[str, set[str]]:
+    """For each modelreg model `models` could go to (its exact name, its slug): the MLflow models whose
+    versions earlier imports wrote there, by their payload's `imported.key` (`MLflow:Churn Model:3`).
+
+    Imports kept only slugs (`Churn Model` → `churn-model`) before they kept names exactly.
+    """
+    found: dict[str, set[str]] = {}
+    for model in models:
+        for name in {earlier_name(model.name), model.name} - found.keys():
+            if names.model_name_problem(name) is None:
+                keys = apply.imported(reader, name).versions
+                found[name] = {theirs for key in keys if (theirs := key_name(key)) is not None}
+    return found
+
+
 class ImportArgs(TypedDict, total=False):
     """`Registry.import_mlflow`'s keywords."""
 
@@ -163,7 +179,7 @@ def import_registry(reader: Reader, publisher: Publisher, names: list[str], **ar
                     runs[mv.run_id] = run_facts(mv.run_id, tracking_uri)
                 except NotFoundError:
                     runs[mv.run_id] = RunFacts()
-    the_plan = plan(models, runs, reader.config.stages, tracking_uri)
+    the_plan = plan(models, runs, reader.config.stages, tracking_uri, imported_earlier(reader, models))
     resolved_registry = registry_uri or client._registry_uri
 
     def fetch(step: VersionStep, scratch: Path) -> Path:

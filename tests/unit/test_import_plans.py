@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow.exceptions import MlflowException
 
-from modelreg.core import mlflowmap
+from modelreg.core import mlflowmap, names
 from modelreg.core.events import replay
 from modelreg.core.filtering import parse_filter
 from modelreg.errors import InvalidInputError
@@ -51,33 +51,86 @@ def _mv(version: int, stage: str, updated: int, run: str | None = None) -> mlflo
     return mlflow_plan.MlflowVersion("Churn", version, 1000 * version, updated, "ann", stage, "", "src", run, {})
 
 
-def test_mlflow_plan_orders_stages_by_last_update_and_maps_aliases() -> None:
-    model = mlflow_plan.MlflowModel(
-        "Churn",
+def _churn(name: str = "Churn", aliases: dict[str, int] | None = None) -> mlflow_plan.MlflowModel:
+    versions = (_mv(1, "Archived", 5000, "r1"), _mv(2, "Production", 4000), _mv(3, "None", 3000))
+    return mlflow_plan.MlflowModel(
+        name,
         "about churn",
         {"team": "risk"},
-        {"Champion": 2, "v9": 1},
+        {"champion": 2, "v9": 1} if aliases is None else aliases,
         9000,
-        (_mv(1, "Archived", 5000, "r1"), _mv(2, "Production", 4000), _mv(3, "None", 3000)),
+        tuple(v._replace(name=name) for v in versions),
     )
+
+
+def test_mlflow_plan_orders_stages_by_last_update_and_maps_aliases() -> None:
     facts = {"r1": mlflow_plan.RunFacts({"C": "1.5"}, {"auc": 0.5}, "c" * 40, "7")}
-    plan = mlflow_plan.plan([model], facts, STAGES, "sqlite:///m.db")
+    plan = mlflow_plan.plan([_churn()], facts, STAGES, "sqlite:///m.db")
     assert [v.key for v in plan.versions] == ["MLflow:Churn:1", "MLflow:Churn:2", "MLflow:Churn:3"]
     first = plan.versions[0]
     assert (first.name, dict(first.params), first.code_commit, first.imported["experiment_id"]) == (
-        "churn",
+        "Churn",  # MLflow's name, exactly: the plugin finds it by that name
         {"C": 1.5},
         "c" * 40,
         "7",
     )
-    assert [(e.action, e.target, e.version_key) for e in plan.events] == [
-        ("unassign", "", "MLflow:Churn:3"),
-        ("assign", "production", "MLflow:Churn:2"),
-        ("assign", "archived", "MLflow:Churn:1"),
-        ("assign", "champion", "MLflow:Churn:2"),
+    assert [(e.name, e.action, e.target, e.version_key) for e in plan.events] == [
+        ("Churn", "unassign", "", "MLflow:Churn:3"),
+        ("Churn", "assign", "production", "MLflow:Churn:2"),
+        ("Churn", "assign", "archived", "MLflow:Churn:1"),
+        ("Churn", "assign", "champion", "MLflow:Churn:2"),
     ]
-    assert plan.models == (ModelStep("churn", "about churn", {"team": "risk"}),)  # the model's own: a describe
+    assert plan.models == (ModelStep("Churn", "about churn", {"team": "risk"}),)  # the model's own: a describe
     assert any("v9" in line for line in plan.skipped)  # an alias that looks like a version
+
+
+def test_mlflow_plan_keeps_names_and_aliases_exactly_and_skips_what_the_plugin_refuses() -> None:
+    models = [
+        _churn("Churn Model (EU)", {"Champion": 2, "champion": 1}),
+        _churn("churn-model-eu", {}),  # the slug of the first: a model of its own, never merged into it
+        _churn("x" * 40 + "É" * 20, {}),  # its key (each É escaped as +195+137) is too long for git refs
+    ]
+    plan = mlflow_plan.plan(models, {}, STAGES, None)
+    assert sorted({v.name for v in plan.versions}) == ["Churn Model (EU)", "churn-model-eu"]
+    aliases = [(e.name, e.target, e.version_key) for e in plan.events if e.kind == "alias"]
+    assert aliases == [("Churn Model (EU)", "champion", "MLflow:Churn Model (EU):1")]  # not `Champion`'s v2
+    assert plan.skipped == [
+        "MLflow Churn Model (EU)@Champion: invalid alias name 'Champion': use lowercase letters and digits, "
+        "separated by single '.', '_' or '-'",
+        f"MLflow model {models[2].name!r}: {names.model_name_problem(models[2].name)}",
+    ]
+    assert "too long for git refs" in plan.skipped[1]
+
+
+def test_mlflow_plan_keeps_a_model_imported_earlier_under_its_slug_there() -> None:
+    """Imports before names were kept exactly wrote `Churn Model` as `churn-model`, aliases lowercased."""
+    models = [
+        _churn("Churn Model", {"Champion": 2}),
+        _churn("churn-model", {}),  # the old import skipped it (its slug was taken): it still is
+        _churn("team/churn", {}),  # a name the rule refuses today, imported earlier under its slug: it stays
+        _churn("Fraud", {}),  # nothing imported earlier: its exact name
+    ]
+    earlier = {"churn-model": {"Churn Model"}, "team-churn": {"team/churn"}, "Churn Model": set()}
+    plan = mlflow_plan.plan(models, {}, STAGES, None, earlier)
+    assert [(v.name, v.key) for v in plan.versions if v.key.endswith(":1")] == [
+        ("churn-model", "MLflow:Churn Model:1"),
+        ("team-churn", "MLflow:team/churn:1"),
+        ("Fraud", "MLflow:Fraud:1"),
+    ]
+    assert {e.name for e in plan.events} == {"churn-model", "team-churn", "Fraud"}
+    assert [(e.name, e.target) for e in plan.events if e.kind == "alias"] == [("churn-model", "champion")]
+    assert plan.skipped == [
+        "MLflow model 'churn-model': its modelreg name 'churn-model' is taken by MLflow's 'Churn Model'"
+    ]
+    # Only the versions' keys say where a model went: a version key of another source is not MLflow's.
+    assert [mlflow_plan.key_name(k) for k in ("MLflow:Churn Model:3", "GTO:churn@v1", "MLflow:x")] == [
+        "Churn Model",
+        None,
+        None,
+    ]
+    # A model already imported under its exact name stays there, even if its slug holds it too.
+    both = {"Churn Model": {"Churn Model"}, "churn-model": {"Churn Model"}}
+    assert {v.name for v in mlflow_plan.plan(models[:1], {}, STAGES, None, both).versions} == {"Churn Model"}
 
 
 def _state(*events: Event) -> object:
