@@ -6,6 +6,7 @@ source and read the run that made it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -95,15 +96,10 @@ def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
         if names:
             found = [client.get_registered_model(name) for name in names]
         else:
-            found = list(client.search_registered_models(max_results=1000))
-            token = getattr(found, "token", None)
-            while token:
-                page = client.search_registered_models(max_results=1000, page_token=token)
-                found += list(page)
-                token = page.token
+            found = _all_pages(client.search_registered_models)
         models = []
         for rm in sorted(found, key=lambda m: m.name):
-            versions = client.search_model_versions(f"name = '{rm.name}'", max_results=10000)
+            versions = _all_pages(client.search_model_versions, _name_filter(rm.name))
             models.append(
                 MlflowModel(
                     name=rm.name,
@@ -132,6 +128,27 @@ def _read_models(client: Any, names: list[str]) -> list[MlflowModel]:
     except MlflowException as exc:
         raise NotFoundError(f"MLflow: {_mlflow_error(exc)}") from None
     return models
+
+
+PAGE = 1000  # results a search asks MLflow for at a time
+
+
+def _all_pages(search: Callable[..., Any], *args: Any) -> list[Any]:
+    """Every result of an MLflow search (`search(*args)`), page after page."""
+    page = search(*args, max_results=PAGE)
+    found = list(page)
+    while page.token:
+        page = search(*args, max_results=PAGE, page_token=page.token)
+        found += list(page)
+    return found
+
+
+def _name_filter(name: str) -> str:
+    """MLflow's filter for one model's versions: the name quoted with a quote it does not hold."""
+    quote = "'" if "'" not in name else '"'
+    if quote in name:
+        raise InvalidInputError(f"MLflow model {name!r}: MLflow's filter language cannot quote a name holding ' and \"")
+    return f"name = {quote}{name}{quote}"
 
 
 def imported_earlier(reader: Reader, models: list[MlflowModel]) -> dict[str, set[str]]:
