@@ -144,6 +144,27 @@ def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch, 
     assert "%(contents" in " ".join(calls[1])
 
 
+def test_a_first_read_lists_claim_refs_by_id_without_their_messages(repo, cli, artifact, monkeypatch, tmp_path):
+    """A claim ref names its tag object: a first read must not read (and parse) every message a second time."""
+    cli("register", "m", artifact())
+    cli("promote", "m", "1", "production")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(args, *a, **kw):
+        calls.append(list(args))
+        return real_run(args, *a, **kw)
+
+    monkeypatch.setattr(gitprocess.subprocess, "run", counting_run)
+    state = modelreg.Registry.open(repo).state("m")
+    assert state.stage_holder("production") == 1
+    with_messages = [c for c in calls if c[1] == "for-each-ref" and "%(contents" in " ".join(c)]
+    assert with_messages and all(arg.startswith("refs/tags/") for c in with_messages for arg in c[3:])
+    by_id = [c for c in calls if c[1] == "for-each-ref" and any(a.startswith("refs/modelreg/") for a in c[3:])]
+    assert by_id and all(c[2] == "--format=%(refname) %(objectname)" for c in by_id)
+
+
 def test_a_claimed_seq_is_never_reused(repo, cli, artifact):
     """A claim ref left by another writer (whose tag we do not have) pushes our seq past it."""
     cli("register", "m", artifact())

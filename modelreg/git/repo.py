@@ -150,21 +150,21 @@ class GitRepo:
         return proc.returncode == 1
 
     def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
-        """The tags matching the `patterns` under refs/tags/, with their messages (one `for-each-ref`), and the
-        refs matching the others → object id (one more, without messages).
+        """The annotated tags matching `patterns`, with their messages, and the other refs → object id.
 
-        A claim ref names a tag object too: listed with the tags, every message would be read and printed twice.
+        Refs under a prefix outside refs/tags/ (`refs/modelreg/events/m/`) are listed apart, by id: a claim ref
+        names a tag object too, and listed with the tags every message would be read and printed twice. Exactly
+        named refs (a few new ones) go in the same call as the tags.
         """
-        tag_patterns = [p for p in patterns if p.startswith("refs/tags/")]
-        other_patterns = [p for p in patterns if not p.startswith("refs/tags/")]
-        tags = (
-            parse_records(self.git("for-each-ref", f"--format={RECORD_FORMAT}", *tag_patterns))[0]
-            if tag_patterns
-            else []
+        apart = [p for p in patterns if p.endswith("/") and not p.startswith("refs/tags/")]
+        together = [p for p in patterns if p not in apart]
+        tags, others = (
+            parse_records(self.git("for-each-ref", f"--format={RECORD_FORMAT}", *together)) if together else ([], {})
         )
-        others = (
-            dict(line.split(" ", 1) for line in self.ref_ids(other_patterns).splitlines()) if other_patterns else {}
-        )
+        if apart:
+            for line in self.ref_ids(apart).splitlines():
+                ref, _, obj = line.partition(" ")
+                others[ref] = obj
         return tags, others
 
     def ref_ids(self, patterns: list[str]) -> str:
