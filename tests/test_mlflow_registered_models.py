@@ -132,3 +132,28 @@ def test_archive_existing_versions_archives_every_other_holder_of_the_stage(repo
     store.transition_model_version_stage("model", 3, "Staging", True)
     stages = [store.get_model_version("model", v).current_stage for v in (1, 2, 3)]
     assert stages == ["Archived", "Production", "Staging"]
+
+
+def test_search_model_versions_filters_on_source_path_as_mlflow_stores_do(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    model = tmp_path / "m.bin"
+    model.write_bytes(b"weights")
+    store = ModelregRegistryStore(f"modelreg://{repo}?sources=reference")
+    for source in ("A/B", "A/D", "A/D"):  # reference-only: MLflow's stores keep a source they never read
+        store.create_model_version("churn", source, "run-1")
+    store.create_model_version("churn", str(model))  # bytes read from a local path: that path is its source
+
+    def found(filter_string: str) -> set[int]:
+        return {int(mv.version) for mv in store.search_model_versions(filter_string)}
+
+    assert found("source_path = 'A/D'") == {2, 3}
+    assert found("source_path != 'A/D' AND run_id = 'run-1'") == {1}
+    assert found("source_path LIKE 'A/%'") == {1, 2, 3}
+    assert found(f"source_path = '{model}'") == {4}
+    assert found("source_path = 'A'") == found("source_path = 'A/'") == found("source_path = ''") == set()
+    with pytest.raises(MlflowException) as caught:  # MLflow orders by no source, and neither does the plugin
+        store.search_model_versions(order_by=["source_path"])
+    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    listed = cli("search", "source_path = 'A/D'")  # modelreg's own grammar has no such field
+    assert listed.code == 1 and "source_path" in listed.err

@@ -24,9 +24,11 @@ BUILTIN: Mapping[str, Kind] = {
     "author": "text",
     "dataset": "text",
     "run_id": "text",
+    "source_path": "text",  # MLflow's name for what it registered a version from; only its searches ask
 }
 FAMILIES: Mapping[str, Kind] = {"metrics": "number", "params": "text", "tags": "text"}
-ALL_FIELDS: frozenset[str] = frozenset(BUILTIN) | frozenset(FAMILIES)
+ALL_FIELDS: frozenset[str] = (frozenset(BUILTIN) - {"source_path"}) | frozenset(FAMILIES)
+MLFLOW_FIELDS: frozenset[str] = ALL_FIELDS | {"source_path"}  # what modelreg/mlflow/search.py's versions take
 
 
 class SearchRecord(NamedTuple):
@@ -43,6 +45,7 @@ class SearchRecord(NamedTuple):
     author: str | None = None
     dataset: str | None = None
     run_id: str | None = None
+    source: str | None = None
 
 
 class OrderKey(NamedTuple):
@@ -81,6 +84,7 @@ _GETTERS: Mapping[str, Callable[[SearchRecord, str | None], Any]] = {
     "author": lambda r, _k: r.author or None,
     "dataset": lambda r, _k: r.dataset or None,
     "run_id": lambda r, _k: r.run_id or None,
+    "source_path": lambda r, _k: r.source or None,
 }
 
 

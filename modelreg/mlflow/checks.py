@@ -16,6 +16,7 @@ from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,
     INVALID_STATE,
+    NOT_IMPLEMENTED,
     PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
@@ -102,7 +103,8 @@ def lost_race(exc: ModelregError) -> bool:
 
 
 def unsupported(what: str, instead: str) -> MlflowException:
-    return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=INVALID_STATE)
+    """NOT_IMPLEMENTED (HTTP 501 behind MLflow's server): an answer; INVALID_STATE's 500 is retried for minutes."""
+    return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=NOT_IMPLEMENTED)
 
 
 def model_name(name: Any) -> str:

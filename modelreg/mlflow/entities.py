@@ -22,6 +22,7 @@ from modelreg.core import mlflowmap
 from modelreg.core.events import event_from_tag
 from modelreg.core.refs import ModelRef, version_tag
 from modelreg.git.peeled import read_tags
+from modelreg.mlflow.search import source_of
 from modelreg.models import Event, ModelVersion
 from modelreg.read.reader import ModelView
 
@@ -59,7 +60,7 @@ def version(
         description=manifest.description or None,  # MLflow: None for a version never described
         user_id=manifest.created_by,
         current_stage=mlflowmap.to_mlflow_stage(mv.stage),
-        source=str(origin.get("source") or f"models:/{mv.name}/{mv.version}"),
+        source=source_of(mv),
         run_id=manifest.lineage.run_id,
         run_link=origin.get("run_link"),
         tags=[

@@ -2,7 +2,8 @@
 
 `search_model_versions` takes the fields of `filtering` (MLflow's `name`, `version_number`,
 `run_id`, `tags.KEY`, `params.KEY`, `metrics.KEY`, `creation_timestamp`, and modelreg's `stage`,
-`alias`, `author`, `dataset`); `search_registered_models` takes `name`.
+`alias`, `author`, `dataset`) and MLflow's `source_path` (a version's source, `source_of`);
+`search_registered_models` takes `name`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
+from modelreg.core.filterfields import MLFLOW_FIELDS
 from modelreg.core.filtering import Filter, SearchRecord, parse_filter, parse_order_by
 from modelreg.core.selecting import select
 from modelreg.errors import InvalidInputError
@@ -44,7 +46,15 @@ def version_record(mv: ModelVersion) -> SearchRecord:
         author=m.created_by,
         dataset=m.lineage.dataset,
         run_id=m.lineage.run_id,
+        source=source_of(mv),
     )
+
+
+def source_of(mv: ModelVersion) -> str:
+    """The source MLflow registered the version from (its `origin`); `models:/NAME/V` for one registered otherwise."""
+    found = mv.manifest.extra.get("origin")
+    source = found.get("source") if isinstance(found, dict) else None
+    return str(source or f"models:/{mv.name}/{mv.version}")
 
 
 def model_record(summary: ModelSummary) -> SearchRecord:
@@ -77,7 +87,7 @@ def names_wanted(filter_: Filter) -> set[str] | None:
 
 def versions(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Filter, Any]:
     with _in_mlflow_words(filter_string, SearchModelVersionUtils.parse_search_filter):
-        return parse_filter(filter_string), parse_order_by(order_by)
+        return parse_filter(filter_string, fields=MLFLOW_FIELDS), parse_order_by(order_by)
 
 
 def models(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Filter, Any]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from modelreg.core.filterfields import MLFLOW_FIELDS
 from modelreg.core.filtering import (
     OrderKey,
     SearchRecord,
@@ -170,6 +171,17 @@ def test_allowed_fields_narrow_the_grammar() -> None:
         parse_filter("metrics.auc > 1", fields={"name", "tags"})
     with pytest.raises(InvalidInputError, match=r"unknown field 'version' .* at column 16"):
         parse_filter("name = 'x' and version = 1", fields={"name"})
+
+
+def test_source_path_is_a_field_only_for_mlflow_searches() -> None:
+    with pytest.raises(InvalidInputError, match="unknown field 'source_path'"):
+        parse_filter("source_path = 'A/D'")  # modelreg's own searches have no version source
+    flt = parse_filter("source_path = 'A/D' AND name = 'fraud'", fields=MLFLOW_FIELDS)
+    assert flt.matches(record(source="A/D")) and not flt.matches(record(source="A/DD"))
+    assert not flt.matches(record())  # no source: matches nothing, as any field without a value
+    assert parse_filter("source_path LIKE 'A/%'", fields=MLFLOW_FIELDS).matches(record(source="A/B"))
+    with pytest.raises(InvalidInputError, match="unknown field"):
+        parse_order_by(["source_path"])  # MLflow orders by no source either
 
 
 def test_clauses_record_what_was_asked() -> None:
