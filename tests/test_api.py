@@ -103,13 +103,9 @@ exit 0
     assert git(remote, "log", "-1", "--format=%s", "main").strip() == "meanwhile"
 
 
-@pytest.mark.parametrize("versions", [2, 6])
-def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch, versions):
-    """Whatever the number of tags: one listing of ref ids; only new refs' messages are read."""
-    for n in range(versions):
-        cli("register", "m", artifact(content=str(n).encode()))
-        cli("promote", "m", str(n + 1), "production")
-        cli("alias", "set", "m", "champion", str(n + 1))
+@pytest.fixture
+def git_calls(monkeypatch):
+    """The argv of every git process modelreg runs (through git/process.py) from here on."""
     calls: list[list[str]] = []
     real_run = subprocess.run
 
@@ -118,6 +114,17 @@ def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch, 
         return real_run(args, *a, **kw)
 
     monkeypatch.setattr(gitprocess.subprocess, "run", counting_run)
+    return calls
+
+
+@pytest.mark.parametrize("versions", [2, 6])
+def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, git_calls, versions):
+    """Whatever the number of tags: one listing of ref ids; only new refs' messages are read."""
+    for n in range(versions):
+        cli("register", "m", artifact(content=str(n).encode()))
+        cli("promote", "m", str(n + 1), "production")
+        cli("alias", "set", "m", "champion", str(n + 1))
+    calls = git_calls
     reg = modelreg.Registry.open(repo)
     reg.state("m")
     reg.models()
@@ -137,26 +144,22 @@ def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, monkeypatch, 
     reg.state("m")  # only the new tag and its claim ref are read
     assert [c[1] for c in calls] == ["for-each-ref", "for-each-ref"]
     assert calls[1][-2:] == [f"refs/modelreg/events/m/{2 * versions + 1}", f"refs/tags/m#challenger#{2 * versions + 1}"]
-    real_run(["git", "tag", "-a", "-m", "by hand", "m#staging#77", "m@v1"], cwd=repo, check=True)
+    git(repo, "tag", "-a", "-m", "by hand", "m#staging#77", "m@v1")
     calls.clear()
     reg.state("m")  # a tag made behind modelreg's back: one more full read
     assert [c[1] for c in calls] == ["for-each-ref", "for-each-ref"]
     assert "%(contents" in " ".join(calls[1])
 
 
-def test_a_first_read_lists_claim_refs_by_id_without_their_messages(repo, cli, artifact, monkeypatch, tmp_path):
+def test_a_first_read_lists_claim_refs_by_id_without_their_messages(
+    repo, cli, artifact, monkeypatch, tmp_path, git_calls
+):
     """A claim ref names its tag object: a first read must not read (and parse) every message a second time."""
     cli("register", "m", artifact())
     cli("promote", "m", "1", "production")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    calls: list[list[str]] = []
-    real_run = subprocess.run
-
-    def counting_run(args, *a, **kw):
-        calls.append(list(args))
-        return real_run(args, *a, **kw)
-
-    monkeypatch.setattr(gitprocess.subprocess, "run", counting_run)
+    calls = git_calls
+    calls.clear()
     state = modelreg.Registry.open(repo).state("m")
     assert state.stage_holder("production") == 1
     with_messages = [c for c in calls if c[1] == "for-each-ref" and "%(contents" in " ".join(c)]

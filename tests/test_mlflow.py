@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +42,6 @@ def run_json(repo: Path, *args: str) -> Any:
         [sys.executable, "-m", "modelreg", *args, "--json"], cwd=repo, capture_output=True, text=True, check=True
     )
     return json.loads(proc.stdout)
-
-
-@pytest.fixture
-def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh sqlite tracking store (and MLflow's own registry in it) for this test."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    monkeypatch.chdir(tmp_path)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
 def test_the_readme_mlflow_code_runs_unchanged_and_writes_the_registry(repo: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,6 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*deprecated since 2.9.0:FutureWarning")]
 X, Y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
-
-
-@pytest.fixture
-def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh sqlite tracking store (and MLflow's own registry in it) for this test."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
 def _log(name: str, c: float) -> None:
