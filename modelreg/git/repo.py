@@ -318,14 +318,17 @@ class GitRepo:
             args += ["-p", parent]
         return self.git(*args).strip(), blobs
 
-    def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> str:
+    def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False, ident: str | None = None) -> str:
         """Create an annotated tag object (not yet a ref); the tagger is git's committer identity.
 
+        `ident`: that identity as `identity()` read it (`Name <email> epoch +hhmm`), when the caller has it:
+        the tag is then dated exactly as the caller recorded, and git is not asked again.
         With `sign`, git signs it with the user's own signing setup (SSH, GPG or X.509 key).
         """
         if sign:
             return signed_tag(self.root, self.acting_as, name, commit, message)
-        ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
+        if ident is None:
+            ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
         text = f"object {commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{message}"
         return self.git("mktag", stdin=text).strip()
 

@@ -22,7 +22,7 @@ from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Conf
 from modelreg.git import GitRepo, RefUpdate
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
-from modelreg.publish.numbering import highest_version, last_seq
+from modelreg.publish.numbering import highest_version, last_seq, taken_in
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
@@ -92,7 +92,7 @@ def register(
             f"{path}: cannot register a file named {unsafe!r}: rename it (no control characters or backslashes)"
         )
     target = publisher.target(WriteOptions(meta.get("push"), meta.get("remote")), meta.get("branch"), commits=True)
-    who, epoch, _ = reader.git.identity()
+    who, epoch, offset = reader.git.identity()
     millis = stamp_millis(epoch)  # MLflow's creation time in milliseconds, as the tag's payload records it
     if (meta.get("duration_s") or 0) < 0:
         raise InvalidInputError("--duration-s must not be negative")
@@ -118,7 +118,11 @@ def register(
 
     def attempt() -> ModelVersion:
         base, move_from = publisher.commit_base(target)
-        version = _next_version(reader, name, base)
+        # Bytes the store had already: an earlier version may have them (same_bytes), so the model's refs are
+        # read, and they number the version too. New bytes: numbers from a few lookups, however many refs it has.
+        snap = None if uploaded else reader.snapshot(name)
+        highest, after = taken_in(snap, name) if snap is not None else (highest_version(reader.git, name), None)
+        version = _next_version(reader, name, base, highest)
         manifest = Manifest(
             name=name,
             version=version,
@@ -137,14 +141,15 @@ def register(
         text = manifestmod.to_yaml(manifest)
         commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
         tag = version_tag(name, version)
-        after = last_seq(reader.git, name)  # so history places the registration among the events it followed
+        if after is None:  # so history places the registration among the events it followed
+            after = last_seq(reader.git, name)
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
         payload["millis"] = millis
         if imported:
             payload["imported"] = dict(imported)
         suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""
         message = event_message(f"{name} v{version}: registered{suffix}", payload)
-        tag_object = publisher.tag_object(target, tag, commit, message, "")
+        tag_object = publisher.tag_object(target, tag, commit, message, "", ident=f"{who} {epoch} {offset}")
         warnings = publisher.publish_commit(
             target,
             move_from,
@@ -157,8 +162,9 @@ def register(
             ],
             f"modelreg: register {name} v{version}",
         )
+        publisher.registered[tag] = millis
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
-            warnings += same_bytes(reader, name, digest, version)
+            warnings += same_bytes(reader, name, digest, version, snap)
         if artifact.store != reader.config.store:
             warnings += (
                 f"{tag}: its blobs went to {artifact.store!r}, not the store of record {reader.config.store!r}: "
@@ -215,13 +221,13 @@ def _parent_ref(reader: Reader, parent: str) -> str:
     return version_tag(resolved.name, resolved.version)
 
 
-def _next_version(reader: Reader, name: str, base: str | None) -> int:
-    """One past every version taken (version tag names, even malformed tags', and claim refs: publish.numbering),
-    and past any manifest already at that number at the base commit or in the work tree.
+def _next_version(reader: Reader, name: str, base: str | None, highest: int) -> int:
+    """One past `highest`, every version taken (version tag names, even malformed tags', and claim refs:
+    publish.numbering), and past any manifest already at that number at the base commit or in the work tree.
 
     Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
     """
-    version = highest_version(reader.git, name) + 1
+    version = highest + 1
     while True:
         window = [version + step for step in range(8)]
         paths = [manifestmod.manifest_path(name, number) for number in window]
