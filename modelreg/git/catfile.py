@@ -33,6 +33,22 @@ def read_files(
     return [known[rev, path] if rev is not None else _worktree_text(root, path) for rev, path in files]
 
 
+def keep_built(parent: str | None, commit: str, files: dict[str, str], unchanged: list[str]) -> None:
+    """What `read_files(keep=True)` would keep of `commit`, just built from `parent` + `files`: those files'
+    text as written, and each `unchanged` path (one the commit did not touch) as kept for `parent`, if it is."""
+    if not _FULL_ID.fullmatch(commit):
+        return
+    for path, text in files.items():
+        cachefile.dump(_object_file(commit, path), (commit, path, text))
+    for path in unchanged:
+        touched = any(f == path or f.startswith(f"{path}/") or path.startswith(f"{f}/") for f in files)
+        if parent is None or touched or not _FULL_ID.fullmatch(parent):
+            continue
+        cached = cachefile.load(_object_file(parent, path))
+        if isinstance(cached, tuple) and cached[:2] == (parent, path):
+            cachefile.dump(_object_file(commit, path), (commit, path, cached[2]))
+
+
 def _object_file(rev: str, path: str) -> str:
     return os.path.join(cache_dir(), "files", cachefile.file_name(rev, path))
 

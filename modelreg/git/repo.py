@@ -17,12 +17,12 @@ from typing import NamedTuple
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
-from modelreg.git.catfile import cat_blobs, read_files
+from modelreg.git.catfile import cat_blobs, keep_built, read_files
 from modelreg.git.discovery import work_tree_of
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
 from modelreg.git.signing import signed_tag
-from modelreg.git.trees import tree_with
+from modelreg.git.trees import Trees, tree_with, trees_along
 from modelreg.models import TagRecord
 
 _LOST_RACE = ("already exists", "cannot lock ref")
@@ -188,6 +188,12 @@ class GitRepo:
         """
         return read_files(self.root, files, keep, self.timeout)
 
+    def keep_built(self, parent: str | None, commit: str, files: dict[str, str], unchanged: list[str]) -> None:
+        """After `commit_files(parent, files)` built `commit`: its `files`, and the `unchanged` paths kept for
+        `parent`, are kept for `commit` as `read_files(keep=True)` keeps them (a commit's files never change),
+        so reading them back costs no git process."""
+        keep_built(parent, commit, files, unchanged)
+
     def export(self, commit: str, path: str, dest: Path) -> bool:
         """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).
 
@@ -303,16 +309,23 @@ class GitRepo:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def commit_files(self, parent: str | None, files: dict[str, str], message: str) -> tuple[str, dict[str, str]]:
+    def trees_along(self, commit: str, directory: str) -> Trees:
+        """The raw trees of `directory` and the directories above it at `commit` (one `cat-file`; a missing one
+        is empty): look in them (`git.trees.names_in`), then hand them to `commit_files`, which needs them."""
+        return trees_along(self.git_bytes, f"{commit}^{{tree}}", directory)
+
+    def commit_files(
+        self, parent: str | None, files: dict[str, str], message: str, trees: Trees | None = None
+    ) -> tuple[str, dict[str, str]]:
         """Build a commit = `parent` + `files`, without touching the user's index or work tree.
 
-        Only the trees on the files' paths are rebuilt (read in one `cat-file --batch`, written with
-        `hash-object` per level: git.trees), so the cost does not grow with the number of manifests
-        elsewhere in the repository.
+        Only the trees on the files' paths are rebuilt (read in one `cat-file --batch`, unless `trees` holds
+        them (`trees_along` of `parent`), and written by one `hash-object`: git.trees), so the cost does not
+        grow with the number of manifests elsewhere in the repository.
         Returns (commit id, path → blob id).
         """
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
-        tree = tree_with(self.git_bytes, f"{parent}^{{tree}}" if parent else None, blobs)
+        tree = tree_with(self.git_bytes, f"{parent}^{{tree}}" if parent else None, blobs, trees)
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]
@@ -343,11 +356,14 @@ class GitRepo:
         proc = run_git_raw(["config", "--get", key], self.root)
         return proc.stdout.decode(errors="surrogateescape").strip() if proc.returncode == 0 else None
 
-    def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
-        """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""
+    def update_refs(self, updates: list[RefUpdate], reason: str, verify: list[tuple[str, str]] | None = None) -> None:
+        """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict.
+
+        `verify`: (ref, object id) pairs that must still hold for the transaction to happen; they are not written.
+        """
         if not updates:
             return
-        lines = []
+        lines = [f"verify {ref} {oid}" for ref, oid in verify or ()]
         for u in updates:
             lines.append(f"create {u.ref} {u.new}" if u.old is None else f"update {u.ref} {u.new} {u.old}")
         try:

@@ -20,6 +20,7 @@ from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
 from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Config, check_store_url
 from modelreg.git import GitRepo, RefUpdate
+from modelreg.git.trees import names_in
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
 from modelreg.publish.numbering import highest_version, last_seq, taken_in
@@ -122,7 +123,9 @@ def register(
         # read, and they number the version too. New bytes: numbers from a few lookups, however many refs it has.
         snap = None if uploaded else reader.snapshot(name)
         highest, after = taken_in(snap, name) if snap is not None else (highest_version(reader.git, name), None)
-        version = _next_version(reader, name, base, highest)
+        trees = reader.git.trees_along(base, manifestmod.model_dir(name)) if base else {}
+        committed = names_in(trees.get(manifestmod.model_dir(name), b""), len(base or "") // 2)
+        version = _next_version(reader, name, committed, highest)
         manifest = Manifest(
             name=name,
             version=version,
@@ -139,7 +142,7 @@ def register(
         )
         rel = manifestmod.manifest_path(name, version)
         text = manifestmod.to_yaml(manifest)
-        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
+        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}", trees)
         tag = version_tag(name, version)
         if after is None:  # so history places the registration among the events it followed
             after = last_seq(reader.git, name)
@@ -163,6 +166,7 @@ def register(
             f"modelreg: register {name} v{version}",
         )
         publisher.registered[tag] = millis
+        reader.git.keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
             warnings += same_bytes(reader, name, digest, version, snap)
         if artifact.store != reader.config.store:
@@ -221,18 +225,20 @@ def _parent_ref(reader: Reader, parent: str) -> str:
     return version_tag(resolved.name, resolved.version)
 
 
-def _next_version(reader: Reader, name: str, base: str | None, highest: int) -> int:
+def _next_version(reader: Reader, name: str, committed: set[str], highest: int) -> int:
     """One past `highest`, every version taken (version tag names, even malformed tags', and claim refs:
-    publish.numbering), and past any manifest already at that number at the base commit or in the work tree.
-
-    Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
+    publish.numbering), and past any manifest already at that number at the base commit (`committed`: the
+    names in the model's directory there, read with the trees the commit is built from) or in the work tree.
     """
     version = highest + 1
     while True:
         window = [version + step for step in range(8)]
         paths = [manifestmod.manifest_path(name, number) for number in window]
-        committed = reader.git.existing_paths(base, paths) if base else set()
-        taken = [n for n, path in zip(window, paths, strict=True) if path in committed or (reader.root / path).exists()]
+        taken = [
+            n
+            for n, path in zip(window, paths, strict=True)
+            if path.rsplit("/", 1)[1] in committed or (reader.root / path).exists()
+        ]
         if not taken:
             return version
         version = max(taken) + 1

@@ -163,6 +163,7 @@ def ingest(
     try:
         keys = {src: stat_key(src) for src, _ in files}
         known = {src: d for src, _ in files if (d := cache.get(src, keys[src])) is not None}
+        store.prefetch(known.values())
 
         def one(item: tuple[Path, str]) -> tuple[ArtifactFile, bool]:
             src, rel = item
