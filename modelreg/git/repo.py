@@ -18,7 +18,7 @@ from typing import NamedTuple
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
 from modelreg.git.catfile import cat_blobs, keep_built, read_files
-from modelreg.git.discovery import work_tree_of
+from modelreg.git.discovery import checked_out_branch, work_tree_of
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
 from modelreg.git.signing import signed_tag
@@ -98,7 +98,13 @@ class GitRepo:
     # --- reading ---------------------------------------------------------------------------
 
     def branch(self) -> str | None:
-        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached."""
+        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached.
+
+        Read from the HEAD file where git keeps it plainly (git.discovery), else asked of git.
+        """
+        found = checked_out_branch(str(self.root))
+        if found != "?":
+            return found
         try:
             return self.git("symbolic-ref", "-q", "HEAD").strip() or None
         except GitError:

@@ -106,19 +106,30 @@ def register(
     hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
     digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
-    head = meta.get("code_commit") or reader.git.resolve_commit("HEAD")
-    lineage = Lineage(
-        code_commit=head,
-        code_dirty=reader.git.is_dirty(".modelreg/") if head and not meta.get("code_commit") else False,
-        dataset=meta.get("dataset"),
-        run_id=meta.get("run_id"),
-        parent=parent_ref,
-    )
+    code_commit, dirty = meta.get("code_commit"), list[bool]()
+
+    def lineage_at(base: str | None) -> Lineage:
+        """The code that trained it: the commit given, else HEAD's (the tip just read, when HEAD is on it)."""
+        if code_commit or target.remote is not None or base is None or reader.git.branch() != target.branch:
+            head = code_commit or reader.git.resolve_commit("HEAD")
+        else:
+            head = base
+        if head and not code_commit and not dirty:
+            dirty.append(reader.git.is_dirty(".modelreg/"))
+        return Lineage(
+            code_commit=head,
+            code_dirty=dirty[0] if head and not code_commit else False,
+            dataset=meta.get("dataset"),
+            run_id=meta.get("run_id"),
+            parent=parent_ref,
+        )
+
     artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
     imported, origin, duration_s = meta.get("imported"), meta.get("origin"), meta.get("duration_s")
 
     def attempt() -> ModelVersion:
         base, move_from = publisher.commit_base(target)
+        lineage = lineage_at(base)
         # Bytes the store had already: an earlier version may have them (same_bytes), so the model's refs are
         # read, and they number the version too. New bytes: numbers from a few lookups, however many refs it has.
         snap = None if uploaded else reader.snapshot(name)
