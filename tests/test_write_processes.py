@@ -183,3 +183,21 @@ def test_a_write_refuses_where_it_did_before(repo: Path, artifact: Callable[...,
     git(repo, "checkout", "-q", "--detach")
     with pytest.raises(InvalidInputError, match="HEAD is detached"):
         Registry.open(repo).register("m", artifact("a", b"a"))
+
+
+def test_a_config_added_again_after_registrations_is_found(repo: Path, artifact) -> None:
+    """The config's first commits are carried past this machine's own registrations, never past another commit."""
+    from modelreg.errors import ConfigError
+
+    reg = Registry.open(repo)
+    reg.register("m", artifact("a", b"a"))
+    Registry.open(repo)  # the first configs, found for the tips after the registration
+    reg.register("m", artifact("b", b"b"))
+    assert Registry.open(repo).config.main_branch == "main"  # carried over the registration's commit
+    git(repo, "rm", "-q", CONFIG_PATH)
+    git(repo, "commit", "-qm", "drop the config")
+    (repo / CONFIG_PATH).write_text(git(repo, "show", f"HEAD~1:{CONFIG_PATH}") + "main_branch: other\n")
+    git(repo, "add", CONFIG_PATH)
+    git(repo, "commit", "-qm", "add it again, naming another branch")
+    with pytest.raises(ConfigError, match="first committed on more than one branch"):
+        Registry.open(repo)

@@ -38,6 +38,8 @@ def keep_built(parent: str | None, commit: str, files: dict[str, str], unchanged
     text as written, and each `unchanged` path (one the commit did not touch) as kept for `parent`, if it is."""
     if not _FULL_ID.fullmatch(commit):
         return
+    if parent is not None and _FULL_ID.fullmatch(parent):
+        cachefile.dump(_built_file(commit), ("built", commit, parent, sorted(files)))
     for path, text in files.items():
         cachefile.dump(_object_file(commit, path), (commit, path, text))
     for path in unchanged:
@@ -47,6 +49,20 @@ def keep_built(parent: str | None, commit: str, files: dict[str, str], unchanged
         cached = cachefile.load(_object_file(parent, path))
         if isinstance(cached, tuple) and cached[:2] == (parent, path):
             cachefile.dump(_object_file(commit, path), (commit, path, cached[2]))
+
+
+def built_from(commit: str) -> tuple[str, list[str]] | None:
+    """(parent, the paths it changed) of a commit `keep_built` recorded as built here; None for any other."""
+    cached = cachefile.load(_built_file(commit)) if _FULL_ID.fullmatch(commit) else None
+    if isinstance(cached, tuple) and len(cached) == 4 and cached[:2] == ("built", commit):
+        parent, paths = cached[2], cached[3]
+        if isinstance(parent, str) and isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+            return parent, paths
+    return None
+
+
+def _built_file(commit: str) -> str:
+    return os.path.join(cache_dir(), "files", cachefile.file_name("built", commit))
 
 
 def _object_file(rev: str, path: str) -> str:

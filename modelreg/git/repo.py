@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
-from modelreg.git.catfile import cat_blobs, keep_built, read_files
+from modelreg.git.catfile import built_from, cat_blobs, keep_built, read_files
 from modelreg.git.discovery import checked_out_branch, work_tree_of
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
@@ -199,6 +199,10 @@ class GitRepo:
         `parent`, are kept for `commit` as `read_files(keep=True)` keeps them (a commit's files never change),
         so reading them back costs no git process."""
         keep_built(parent, commit, files, unchanged)
+
+    def built_from(self, commit: str) -> tuple[str, list[str]] | None:
+        """(parent, paths changed) of a commit `keep_built` recorded; None for any other (ask git's history)."""
+        return built_from(commit)
 
     def export(self, commit: str, path: str, dest: Path) -> bool:
         """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).

@@ -82,9 +82,37 @@ def _first_configs(git: GitRepo, listed: Branches) -> list[str]:
     cached = cachefile.load(path)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident and isinstance(cached[1], list):
         return [str(commit) for commit in cached[1]]
-    found = additions(git, CONFIG_PATH, detached)
+    last = os.path.join(cache_dir(), "record", cachefile.file_name("config-additions-last", str(git.root)))
+    found = _carried(git, cachefile.load(last), ident)
+    if found is None:
+        found = additions(git, CONFIG_PATH, detached)
     cachefile.dump(path, (ident, found))
+    cachefile.dump(last, (ident, found))
     return found
+
+
+def _carried(git: GitRepo, last: object, ident: tuple[object, ...]) -> list[str] | None:
+    """The additions last found, when the tips have moved since only onto commits this machine built without
+    touching the config (`GitRepo.built_from`: a registration's commit): their histories add no config."""
+    if not (isinstance(last, tuple) and len(last) == 2 and isinstance(last[0], tuple) and isinstance(last[1], list)):
+        return None
+    before, found = last
+    if len(before) != len(ident) or before[:4] != ident[:4] or before[5:] != ident[5:]:
+        return None
+    old, new = (dict(line.split(" ", 1) for line in key) for key in (before[4], ident[4]))  # type: ignore[union-attr]
+    if old.keys() != new.keys():
+        return None
+    for ref, tip in new.items():
+        for _ in range(64):  # a few registrations since: further back, git's history says
+            if tip == old[ref]:
+                break
+            built = git.built_from(tip)
+            if built is None or any(p == CONFIG_PATH or CONFIG_PATH.startswith(f"{p}/") for p in built[1]):
+                return None
+            tip = built[0]
+        else:
+            return None
+    return [str(commit) for commit in found]
 
 
 def _settled(git: GitRepo, listed: Branches, branch: str, config: Config, commit: str) -> tuple[Config, str]:
