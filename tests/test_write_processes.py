@@ -21,6 +21,7 @@ from modelreg.errors import ConflictError, InvalidInputError, ReviewRequired
 from modelreg.formats.config import CONFIG_PATH
 from modelreg.git import GitRepo
 from modelreg.git.blobrefs import blob_ref
+from modelreg.git.catfile import keep_built
 from modelreg.git.discovery import checked_out_branch
 from modelreg.models import ArtifactFile
 from modelreg.ops import assign
@@ -60,7 +61,7 @@ def test_what_a_commit_keeps_is_what_git_reads_from_it(tmp_path: Path) -> None:
     assert grepo.read_files([(parent, "a/keep.txt"), (parent, "a/edit.txt")], keep=True) == ["kept\n", "old\n"]
     files = {"a/edit.txt": "new\n", "b/c.txt": "c\n"}
     commit, _ = grepo.commit_files(parent, files, "change")
-    grepo.keep_built(parent, commit, files, ["a/keep.txt", "a/edit.txt", "a"])
+    keep_built(parent, commit, files, ["a/keep.txt", "a/edit.txt", "a"])
     paths = ["a/keep.txt", "a/edit.txt", "b/c.txt"]
     kept = grepo.read_files([(commit, path) for path in paths], keep=True)
     assert kept == [git(repo, "show", f"{commit}:{path}") for path in paths] == ["kept\n", "new\n", "c\n"]

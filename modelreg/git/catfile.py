@@ -34,8 +34,10 @@ def read_files(
 
 
 def keep_built(parent: str | None, commit: str, files: dict[str, str], unchanged: list[str]) -> None:
-    """What `read_files(keep=True)` would keep of `commit`, just built from `parent` + `files`: those files'
-    text as written, and each `unchanged` path (one the commit did not touch) as kept for `parent`, if it is."""
+    """After `GitRepo.commit_files(parent, files)` built `commit`: what `read_files(keep=True)` would keep of it
+    (a commit's files never change), so reading them back costs no git process: those files' text as
+    written, and each `unchanged` path (one the commit did not touch) as kept for `parent`, if it is.
+    The commit is recorded as built from `parent` (`built_from`)."""
     if not _FULL_ID.fullmatch(commit):
         return
     if parent is not None and _FULL_ID.fullmatch(parent):

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
-from modelreg.git.catfile import built_from, cat_blobs, keep_built, read_files
+from modelreg.git.catfile import cat_blobs, read_files
 from modelreg.git.discovery import checked_out_branch, work_tree_of
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
@@ -193,16 +193,6 @@ class GitRepo:
         private cache and read from there next time (for the few files every command reads).
         """
         return read_files(self.root, files, keep, self.timeout)
-
-    def keep_built(self, parent: str | None, commit: str, files: dict[str, str], unchanged: list[str]) -> None:
-        """After `commit_files(parent, files)` built `commit`: its `files`, and the `unchanged` paths kept for
-        `parent`, are kept for `commit` as `read_files(keep=True)` keeps them (a commit's files never change),
-        so reading them back costs no git process."""
-        keep_built(parent, commit, files, unchanged)
-
-    def built_from(self, commit: str) -> tuple[str, list[str]] | None:
-        """(parent, paths changed) of a commit `keep_built` recorded; None for any other (ask git's history)."""
-        return built_from(commit)
 
     def export(self, commit: str, path: str, dest: Path) -> bool:
         """Write the file or directory `path` as committed in `commit` under `dest` (same relative path).

@@ -20,6 +20,7 @@ from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
 from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Config, check_store_url
 from modelreg.git import GitRepo, RefUpdate
+from modelreg.git.catfile import keep_built
 from modelreg.git.trees import names_in
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
@@ -177,7 +178,7 @@ def register(
             f"modelreg: register {name} v{version}",
         )
         publisher.registered[tag] = millis
-        reader.git.keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
+        keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
             warnings += same_bytes(reader, name, digest, version, snap)
         if artifact.store != reader.config.store:

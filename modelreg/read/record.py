@@ -25,6 +25,7 @@ from modelreg import cachefile
 from modelreg.errors import ConfigError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, Config
+from modelreg.git.catfile import built_from
 from modelreg.git.history import Branches, additions, branches, tip_of
 from modelreg.git.repo import GitRepo
 from modelreg.paths import cache_dir
@@ -93,7 +94,7 @@ def _first_configs(git: GitRepo, listed: Branches) -> list[str]:
 
 def _carried(git: GitRepo, last: object, ident: tuple[object, ...]) -> list[str] | None:
     """The additions last found, when the tips have moved since only onto commits this machine built without
-    touching the config (`GitRepo.built_from`: a registration's commit): their histories add no config."""
+    touching the config (`git.catfile.built_from`: a registration's commit): their histories add no config."""
     if not (isinstance(last, tuple) and len(last) == 2 and isinstance(last[0], tuple) and isinstance(last[1], list)):
         return None
     before, found = last
@@ -106,7 +107,7 @@ def _carried(git: GitRepo, last: object, ident: tuple[object, ...]) -> list[str]
         for _ in range(64):  # a few registrations since: further back, git's history says
             if tip == old[ref]:
                 break
-            built = git.built_from(tip)
+            built = built_from(tip)
             if built is None or any(p == CONFIG_PATH or CONFIG_PATH.startswith(f"{p}/") for p in built[1]):
                 return None
             tip = built[0]
