@@ -14,15 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mlflow.exceptions import MlflowException
 
 from modelreg.api import Registry
 from modelreg.core.refs import claim_ref, version_claim_ref
-from modelreg.errors import ConflictError, InvalidInputError, ReviewRequired
+from modelreg.errors import ConfigError, ConflictError, InvalidInputError, ReviewRequired
 from modelreg.formats.config import CONFIG_PATH
 from modelreg.git import GitRepo
 from modelreg.git.blobrefs import blob_ref
 from modelreg.git.catfile import keep_built
 from modelreg.git.discovery import checked_out_branch
+from modelreg.mlflow.store import ModelregRegistryStore
 from modelreg.models import ArtifactFile
 from modelreg.ops import assign
 from modelreg.publish.options import WriteOptions
@@ -107,8 +109,6 @@ def test_a_transition_drafted_from_an_overtaken_view_is_refused_and_writes_nothi
 
 
 def test_the_plugin_reads_what_another_writer_did_between_its_calls(repo: Path, artifact, cli) -> None:
-    from modelreg.mlflow.store import ModelregRegistryStore
-
     source = artifact("model.pkl", b"weights")
     store = ModelregRegistryStore(f"modelreg://{repo}")
     store.create_registered_model("m")
@@ -134,8 +134,6 @@ def test_the_plugin_reads_what_another_writer_did_between_its_calls(repo: Path, 
         "m#production#5",
     ]
     _commit_config(repo, "review_required: []", "review_required: [staging]")
-    from mlflow.exceptions import MlflowException
-
     with pytest.raises(MlflowException, match="requires review"):
         store.transition_model_version_stage("m", 3, "Staging", False)
 
@@ -188,8 +186,6 @@ def test_a_write_refuses_where_it_did_before(repo: Path, artifact: Callable[...,
 
 def test_a_config_added_again_after_registrations_is_found(repo: Path, artifact) -> None:
     """The config's first commits are carried past this machine's own registrations, never past another commit."""
-    from modelreg.errors import ConfigError
-
     reg = Registry.open(repo)
     reg.register("m", artifact("a", b"a"))
     Registry.open(repo)  # the first configs, found for the tips after the registration
