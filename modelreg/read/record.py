@@ -100,7 +100,10 @@ def _carried(git: GitRepo, last: object, ident: tuple[object, ...]) -> list[str]
     before, found = last
     if len(before) != len(ident) or before[:4] != ident[:4] or before[5:] != ident[5:]:
         return None
-    old, new = (dict(line.split(" ", 1) for line in key) for key in (before[4], ident[4]))  # type: ignore[union-attr]
+    try:
+        old, new = (dict(line.split(" ", 1) for line in key) for key in (before[4], ident[4]))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):  # a damaged entry: read the history
+        return None
     if old.keys() != new.keys():
         return None
     for ref, tip in new.items():

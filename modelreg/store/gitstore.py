@@ -69,6 +69,7 @@ class GitStore(BlobStore):
         return True
 
     def _remove(self, key: str) -> None:
+        self._oids.pop(key, None)
         found = blobrefs.lookup(self.root, [key]).get(key)
         if found is None:
             raise FileNotFoundError(key)
