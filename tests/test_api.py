@@ -137,7 +137,8 @@ def test_reading_state_costs_one_for_each_ref(repo, cli, artifact, git_calls, ve
     reg.resolve("m/production")
     # Resolving reads no snapshot: names and ids, then only the tags that decide (read/lean), whatever the history.
     # A handful of calls, the same for 2 and 6 versions: one listing of names and ids, then exactly named refs.
-    assert len(calls) <= 9 and [c[1] for c in calls][:2] == ["for-each-ref", "cat-file"]
+    # The manifest may cost nothing: the registration that committed it kept it by its commit (GitRepo.keep_built).
+    assert len(calls) <= 9 and [c[1] for c in calls][:2] in (["for-each-ref", "cat-file"], ["for-each-ref"])
     assert all("*" not in arg for c in calls if "%(contents" in " ".join(c) for arg in c[3:])
     cli("alias", "set", "m", "challenger", "1")
     calls.clear()

@@ -33,6 +33,40 @@ def read_files(
     return [known[rev, path] if rev is not None else _worktree_text(root, path) for rev, path in files]
 
 
+def keep_built(parent: str | None, commit: str, files: dict[str, str], unchanged: list[str]) -> None:
+    """After `GitRepo.commit_files(parent, files)` built `commit`: what `read_files(keep=True)` would keep of it
+    (a commit's files never change), so reading them back costs no git process: those files' text as
+    written, and each `unchanged` path (one the commit did not touch) as kept for `parent`, if it is.
+    The commit is recorded as built from `parent` (`built_from`)."""
+    if not _FULL_ID.fullmatch(commit):
+        return
+    if parent is not None and _FULL_ID.fullmatch(parent):
+        cachefile.dump(_built_file(commit), ("built", commit, parent, sorted(files)))
+    for path, text in files.items():
+        cachefile.dump(_object_file(commit, path), (commit, path, text))
+    for path in unchanged:
+        touched = any(f == path or f.startswith(f"{path}/") or path.startswith(f"{f}/") for f in files)
+        if parent is None or touched or not _FULL_ID.fullmatch(parent):
+            continue
+        cached = cachefile.load(_object_file(parent, path))
+        if isinstance(cached, tuple) and cached[:2] == (parent, path):
+            cachefile.dump(_object_file(commit, path), (commit, path, cached[2]))
+
+
+def built_from(commit: str) -> tuple[str, list[str]] | None:
+    """(parent, the paths it changed) of a commit `keep_built` recorded as built here; None for any other."""
+    cached = cachefile.load(_built_file(commit)) if _FULL_ID.fullmatch(commit) else None
+    if isinstance(cached, tuple) and len(cached) == 4 and cached[:2] == ("built", commit):
+        parent, paths = cached[2], cached[3]
+        if isinstance(parent, str) and isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+            return parent, paths
+    return None
+
+
+def _built_file(commit: str) -> str:
+    return os.path.join(cache_dir(), "files", cachefile.file_name("built", commit))
+
+
 def _object_file(rev: str, path: str) -> str:
     return os.path.join(cache_dir(), "files", cachefile.file_name(rev, path))
 

@@ -1,4 +1,5 @@
-"""Finding the work tree that holds a directory, as git does, without a git process in the common case."""
+"""Finding the work tree that holds a directory, and the branch it has checked out, as git does, without a git
+process in the common case."""
 
 from __future__ import annotations
 
@@ -29,3 +30,39 @@ def work_tree_of(start: str) -> str | None:
         if parent == current:
             return None
         current = parent
+
+
+_UNKNOWN = "?"
+
+
+def checked_out_branch(work_tree: str) -> str | None:
+    """The branch (`refs/heads/...`) the HEAD of `work_tree` names, None when HEAD is detached, or "?" when
+    only git can say.
+
+    Read from the HEAD file, as git reads it with the files ref backend: `ref: refs/heads/<branch>` or a
+    commit id. A `.git` that is neither a directory nor a `gitdir:` file, a HEAD that is a link or
+    names anything else, and the reftable backend's placeholder HEAD are left to git.
+    """
+    dot_git = os.path.join(work_tree, ".git")
+    try:
+        if os.path.isdir(dot_git):
+            git_dir = dot_git
+        else:
+            with open(dot_git, "rb") as file:
+                line = file.read(4096).decode("utf-8", "surrogateescape").rstrip("\n")
+            if not line.startswith("gitdir: "):
+                return _UNKNOWN
+            git_dir = os.path.join(work_tree, line.removeprefix("gitdir: "))
+        head = os.path.join(git_dir, "HEAD")
+        if os.path.islink(head):
+            return _UNKNOWN
+        with open(head, "rb") as file:
+            text = file.read(4096).decode("utf-8", "surrogateescape")
+    except (OSError, ValueError):
+        return _UNKNOWN
+    if text.startswith("ref: refs/heads/") and text.endswith("\n") and text.count("\n") == 1:
+        ref = text[5:-1].strip()
+        return _UNKNOWN if ref == "refs/heads/.invalid" or not ref[len("refs/heads/") :] else ref
+    if len(text.strip()) in (40, 64) and all(c in "0123456789abcdef" for c in text.strip()):
+        return None
+    return _UNKNOWN

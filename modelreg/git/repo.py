@@ -18,11 +18,11 @@ from typing import NamedTuple
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
 from modelreg.git.catfile import cat_blobs, read_files
-from modelreg.git.discovery import work_tree_of
+from modelreg.git.discovery import checked_out_branch, work_tree_of
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
 from modelreg.git.signing import signed_tag
-from modelreg.git.trees import tree_with
+from modelreg.git.trees import Trees, tree_with, trees_along
 from modelreg.models import TagRecord
 
 _LOST_RACE = ("already exists", "cannot lock ref")
@@ -98,7 +98,13 @@ class GitRepo:
     # --- reading ---------------------------------------------------------------------------
 
     def branch(self) -> str | None:
-        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached."""
+        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached.
+
+        Read from the HEAD file where git keeps it plainly (git.discovery), else asked of git.
+        """
+        found = checked_out_branch(str(self.root))
+        if found != "?":
+            return found
         try:
             return self.git("symbolic-ref", "-q", "HEAD").strip() or None
         except GitError:
@@ -317,29 +323,39 @@ class GitRepo:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def commit_files(self, parent: str | None, files: dict[str, str], message: str) -> tuple[str, dict[str, str]]:
+    def trees_along(self, commit: str, directory: str) -> Trees:
+        """The raw trees of `directory` and the directories above it at `commit` (one `cat-file`; a missing one
+        is empty): look in them (`git.trees.names_in`), then hand them to `commit_files`, which needs them."""
+        return trees_along(self.git_bytes, f"{commit}^{{tree}}", directory)
+
+    def commit_files(
+        self, parent: str | None, files: dict[str, str], message: str, trees: Trees | None = None
+    ) -> tuple[str, dict[str, str]]:
         """Build a commit = `parent` + `files`, without touching the user's index or work tree.
 
-        Only the trees on the files' paths are rebuilt (read in one `cat-file --batch`, written with
-        `hash-object` per level: git.trees), so the cost does not grow with the number of manifests
-        elsewhere in the repository.
+        Only the trees on the files' paths are rebuilt (read in one `cat-file --batch`, unless `trees` holds
+        them (`trees_along` of `parent`), and written by one `hash-object`: git.trees), so the cost does not
+        grow with the number of manifests elsewhere in the repository.
         Returns (commit id, path → blob id).
         """
         blobs = {path: self.git("hash-object", "-w", "--stdin", stdin=text).strip() for path, text in files.items()}
-        tree = tree_with(self.git_bytes, f"{parent}^{{tree}}" if parent else None, blobs)
+        tree = tree_with(self.git_bytes, f"{parent}^{{tree}}" if parent else None, blobs, trees)
         args = ["commit-tree", tree, "-m", message]
         if parent:
             args += ["-p", parent]
         return self.git(*args).strip(), blobs
 
-    def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False) -> str:
+    def make_tag(self, name: str, commit: str, message: str, *, sign: bool = False, ident: str | None = None) -> str:
         """Create an annotated tag object (not yet a ref); the tagger is git's committer identity.
 
+        `ident`: that identity as `identity()` read it (`Name <email> epoch +hhmm`), when the caller has it:
+        the tag is then dated exactly as the caller recorded, and git is not asked again.
         With `sign`, git signs it with the user's own signing setup (SSH, GPG or X.509 key).
         """
         if sign:
             return signed_tag(self.root, self.acting_as, name, commit, message)
-        ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
+        if ident is None:
+            ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
         text = f"object {commit}\ntype commit\ntag {name}\ntagger {ident}\n\n{message}"
         return self.git("mktag", stdin=text).strip()
 
@@ -354,11 +370,14 @@ class GitRepo:
         proc = run_git_raw(["config", "--get", key], self.root)
         return proc.stdout.decode(errors="surrogateescape").strip() if proc.returncode == 0 else None
 
-    def update_refs(self, updates: list[RefUpdate], reason: str) -> None:
-        """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict."""
+    def update_refs(self, updates: list[RefUpdate], reason: str, verify: list[tuple[str, str]] | None = None) -> None:
+        """Move/create every ref in one atomic transaction; a ref that moved under us is a conflict.
+
+        `verify`: (ref, object id) pairs that must still hold for the transaction to happen; they are not written.
+        """
         if not updates:
             return
-        lines = []
+        lines = [f"verify {ref} {oid}" for ref, oid in verify or ()]
         for u in updates:
             lines.append(f"create {u.ref} {u.new}" if u.old is None else f"update {u.ref} {u.new} {u.old}")
         try:

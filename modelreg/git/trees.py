@@ -1,14 +1,19 @@
 """Trees built from a parent's trees along the changed paths: no index, no work tree.
 
 The trees on the changed paths are read raw in one `cat-file --batch`, edited as bytes (entries
-found by bisection, the rest copied) and written deepest first with `hash-object -t tree` (which
-checks a tree's format). `mktree` would build the same trees, but it looks every entry's object
-up to check its type: for a directory of 50,000 manifests that is 0.1 to 0.7 s per write, where
-editing the bytes takes milliseconds.
+found by bisection, the rest copied), named here deepest first (a tree's id is the hash of its
+bytes, and its parent holds that id), and written together by one `hash-object -t tree
+--stdin-paths` (which checks each tree's format, and whose ids must be the ones named here).
+`mktree` would build the same trees, but it looks every entry's object up to check its type: for
+a directory of 50,000 manifests that is 0.1 to 0.7 s per write, where editing the bytes takes
+milliseconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from bisect import bisect_left
 from collections.abc import Callable
 
@@ -19,16 +24,45 @@ Raw = Callable[[list[str], bytes | None], bytes]
 _TREE_MODE = b"40000"
 
 
-def tree_with(run: Raw, base: str | None, blobs: dict[str, str]) -> str:
-    """The tree `base` (None: empty) with each path in `blobs` set to that blob (a regular file)."""
+Trees = dict[str, bytes]  # directory ("" the root) → its raw tree object, as read from a base tree
+
+
+def trees_along(run: Raw, base: str, directory: str) -> Trees:
+    """The raw trees of `directory` and of every directory above it in the tree `base` (one `cat-file`); one
+    that is missing (or not a tree) is empty. What `tree_with` reads, for a caller that looks in them first."""
+    parts = directory.split("/") if directory else []
+    directories = ["/".join(parts[:depth]) for depth in range(len(parts) + 1)]
+    found = _read_trees(run, base, directories)
+    return {d: found.get(d, b"") for d in directories}
+
+
+def names_in(raw: bytes, width: int) -> set[str]:
+    """The entry names of a raw tree (ids `width` bytes long), files and directories alike."""
+    found, pos, size = set(), 0, len(raw)
+    while pos < size:
+        nul = raw.index(b"\0", pos)
+        found.add(raw[raw.index(b" ", pos) + 1 : nul].decode(errors="surrogateescape"))
+        pos = nul + 1 + width
+    return found
+
+
+def tree_with(run: Raw, base: str | None, blobs: dict[str, str], read: Trees | None = None) -> str:
+    """The tree `base` (None: empty) with each path in `blobs` set to that blob (a regular file).
+
+    `read`: trees of `base` the caller read already (`trees_along`); the others on the paths are read here.
+    """
     directories = {""}
     for path in blobs:
         parts = path.split("/")[:-1]
         directories.update("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))
     ordered = sorted(directories, key=lambda d: (-d.count("/") - bool(d), d))  # deepest first, the root last
-    current = _read_trees(run, base, ordered[::-1]) if base is not None else {}
+    current = dict(read or {})
+    unread = [d for d in ordered[::-1] if read is None or d not in read]
+    if base is not None and unread:
+        current.update(_read_trees(run, base, unread))
     width = len(next(iter(blobs.values()), "0" * 40)) // 2  # bytes per object id: a sha1 or a sha256 repository
     written: dict[str, bytes] = {}  # directory → its new tree id (raw)
+    bodies: list[bytes] = []
     for directory in ordered:
         changes: dict[bytes, tuple[bytes, bytes]] = {}
         prefix = f"{directory}/" if directory else ""
@@ -40,11 +74,33 @@ def tree_with(run: Raw, base: str | None, blobs: dict[str, str]) -> str:
             if parent == directory:
                 changes[name.encode()] = (_TREE_MODE, tree)
         body = _edited(current.get(directory, b""), width, changes)
-        tree_id = run(["hash-object", "-t", "tree", "-w", "--stdin"], body).decode().strip()
-        if not tree_id:
-            raise GitError("git hash-object wrote no tree")
-        written[directory] = bytes.fromhex(tree_id)
+        bodies.append(body)
+        written[directory] = _object_id(b"tree", body, width)
+    if _write_trees(run, bodies) != [written[d].hex() for d in ordered]:
+        raise GitError("git hash-object wrote other trees than the ones built")
     return written[""].hex()
+
+
+def _object_id(kind: bytes, body: bytes, width: int) -> bytes:
+    """git's id of an object: the hash (sha1, or sha256 in a sha256 repository) of its header and bytes."""
+    algorithm = hashlib.sha1 if width == 20 else hashlib.sha256
+    return algorithm(kind + b" %d\0" % len(body) + body, usedforsecurity=False).digest()
+
+
+def _write_trees(run: Raw, bodies: list[bytes]) -> list[str]:
+    """Write raw trees (one `hash-object` for all, each checked as git checks a tree); their ids, in order."""
+    with tempfile.TemporaryDirectory(prefix="modelreg-trees-") as scratch:
+        paths = []
+        for number, body in enumerate(bodies):
+            path = os.path.join(scratch, str(number))
+            with open(path, "wb") as file:
+                file.write(body)
+            paths.append(path)
+        out = run(
+            ["hash-object", "-t", "tree", "-w", "--no-filters", "--stdin-paths"],
+            "".join(f"{p}\n" for p in paths).encode(),
+        )
+    return out.decode().split()
 
 
 def _read_trees(run: Raw, base: str, directories: list[str]) -> dict[str, bytes]:

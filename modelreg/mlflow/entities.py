@@ -44,13 +44,14 @@ def version(
         registered, events = _registration(reg, mv), []
     else:
         view = view or reg.model(mv.name)
-        registered = next((e for e in view.events if e.action == "register" and e.version == mv.version), None)
+        event = next((e for e in view.events if e.action == "register" and e.version == mv.version), None)
+        registered = event.millis if event else None
         events = (
             [touched]
             if touched is not None
             else [e for e in view.events if e.seq is not None and (e.version == mv.version or mv.version in e.archived)]
         )
-    created = (registered.millis if registered else None) or mlflowmap.millis(manifest.created_at)
+    created = registered or mlflowmap.millis(manifest.created_at)
     updated = max([created, *(e.millis or mlflowmap.millis(e.date) for e in events)])
     return MlflowModelVersion(
         name=mv.name,
@@ -77,10 +78,14 @@ def version(
     )
 
 
-def _registration(reg: Registry, mv: ModelVersion) -> Event | None:
-    """The registration a version's tag records (one tag read)."""
-    records = read_tags(reg.reader.git, [f"refs/tags/{version_tag(mv.name, mv.version)}"])
-    return event_from_tag(records[0]) if records else None
+def _registration(reg: Registry, mv: ModelVersion) -> int | None:
+    """The time (ms) a version's tag records: known when `reg` registered it, else one tag read."""
+    tag = version_tag(mv.name, mv.version)
+    if tag in reg.publisher.registered:
+        return reg.publisher.registered[tag]
+    records = read_tags(reg.reader.git, [f"refs/tags/{tag}"])
+    event = event_from_tag(records[0]) if records else None
+    return event.millis if event else None
 
 
 def numbered(reg: Registry, name: str, number: int, view: ModelView | None = None) -> MlflowModelVersion:

@@ -269,7 +269,7 @@ class ModelregRegistryStore(AbstractStore):
             else:
                 keep = not archive_existing_versions
                 event = assign.promote(
-                    reg.reader, reg.publisher, name, number, target, keep, WriteOptions(), archive_all=True
+                    reg.reader, reg.publisher, name, number, target, keep, WriteOptions(), archive_all=True, view=view
                 )
             return entities.version(reg, before._replace(stage=target), view, touched=event)
 

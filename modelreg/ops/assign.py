@@ -30,10 +30,13 @@ def promote(
     opts: WriteOptions,
     *,
     archive_all: bool = False,
+    view: ModelView | None = None,
 ) -> Event:
     """Assign `stage` to a version; a single-holder stage archives its previous holder.
 
     With `archive_all` (MLflow's `archive_existing_versions=True`), every other holder of the stage is archived.
+    `view`: the model's full view, when the caller has just read it: the first attempt drafts from it (a view
+    another writer has overtaken loses the claim ref's compare-and-swap, and the write is redone on a fresh one).
     """
     stage = stage_name(stage)
     config = reader.config
@@ -58,12 +61,16 @@ def promote(
         )
         return EventDraft("assign", "stage", stage, version, subject, opts.reason, archived)
 
-    def view() -> ModelView:
+    given = [view] if view is not None else []
+
+    def view_of() -> ModelView:
+        if given:
+            return given.pop()
         if archive_all:  # every holder of the stage: the promotion view knows a single holder at most
             return reader.model(name)
         return promotion_view(reader, name, version, stage, stage in config.single_holder) or reader.model(name)
 
-    return write(reader, publisher, name, opts, draft, view)
+    return write(reader, publisher, name, opts, draft, view_of)
 
 
 def remove_stage(reader: Reader, publisher: Publisher, name: str, version: int, opts: WriteOptions) -> Event:

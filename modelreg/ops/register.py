@@ -20,9 +20,11 @@ from modelreg.formats import config as configmod
 from modelreg.formats import manifest as manifestmod
 from modelreg.formats.config import CONFIG_PATH, DEFAULT_STORE, INIT_STORE, Config, check_store_url
 from modelreg.git import GitRepo, RefUpdate
+from modelreg.git.catfile import keep_built
+from modelreg.git.trees import names_in
 from modelreg.models import Artifact, Lineage, Manifest, ModelVersion, Scalar, Training
 from modelreg.ops.samebytes import same_bytes
-from modelreg.publish.numbering import highest_version, last_seq
+from modelreg.publish.numbering import highest_version, last_seq, taken_in
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
@@ -92,7 +94,7 @@ def register(
             f"{path}: cannot register a file named {unsafe!r}: rename it (no control characters or backslashes)"
         )
     target = publisher.target(WriteOptions(meta.get("push"), meta.get("remote")), meta.get("branch"), commits=True)
-    who, epoch, _ = reader.git.identity()
+    who, epoch, offset = reader.git.identity()
     millis = stamp_millis(epoch)  # MLflow's creation time in milliseconds, as the tag's payload records it
     if (meta.get("duration_s") or 0) < 0:
         raise InvalidInputError("--duration-s must not be negative")
@@ -105,20 +107,37 @@ def register(
     hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
     digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
 
-    head = meta.get("code_commit") or reader.git.resolve_commit("HEAD")
-    lineage = Lineage(
-        code_commit=head,
-        code_dirty=reader.git.is_dirty(".modelreg/") if head and not meta.get("code_commit") else False,
-        dataset=meta.get("dataset"),
-        run_id=meta.get("run_id"),
-        parent=parent_ref,
-    )
+    code_commit, dirty = meta.get("code_commit"), list[bool]()
+
+    def lineage_at(base: str | None) -> Lineage:
+        """The code that trained it: the commit given, else HEAD's (the tip just read, when HEAD is on it)."""
+        if code_commit or target.remote is not None or base is None or reader.git.branch() != target.branch:
+            head = code_commit or reader.git.resolve_commit("HEAD")
+        else:
+            head = base
+        if head and not code_commit and not dirty:
+            dirty.append(reader.git.is_dirty(".modelreg/"))
+        return Lineage(
+            code_commit=head,
+            code_dirty=dirty[0] if head and not code_commit else False,
+            dataset=meta.get("dataset"),
+            run_id=meta.get("run_id"),
+            parent=parent_ref,
+        )
+
     artifact = Artifact(store_url, digest, sum(f.size for f in hashed), tuple(hashed))
     imported, origin, duration_s = meta.get("imported"), meta.get("origin"), meta.get("duration_s")
 
     def attempt() -> ModelVersion:
         base, move_from = publisher.commit_base(target)
-        version = _next_version(reader, name, base)
+        lineage = lineage_at(base)
+        # Bytes the store had already: an earlier version may have them (same_bytes), so the model's refs are
+        # read, and they number the version too. New bytes: numbers from a few lookups, however many refs it has.
+        snap = None if uploaded else reader.snapshot(name)
+        highest, after = taken_in(snap, name) if snap is not None else (highest_version(reader.git, name), None)
+        trees = reader.git.trees_along(base, manifestmod.model_dir(name)) if base else {}
+        committed = names_in(trees.get(manifestmod.model_dir(name), b""), len(base or "") // 2)
+        version = _next_version(reader, name, committed, highest)
         manifest = Manifest(
             name=name,
             version=version,
@@ -135,16 +154,17 @@ def register(
         )
         rel = manifestmod.manifest_path(name, version)
         text = manifestmod.to_yaml(manifest)
-        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}")
+        commit, blobs = reader.git.commit_files(base, {rel: text}, f"modelreg: register {name} v{version}", trees)
         tag = version_tag(name, version)
-        after = last_seq(reader.git, name)  # so history places the registration among the events it followed
+        if after is None:  # so history places the registration among the events it followed
+            after = last_seq(reader.git, name)
         payload: dict[str, Any] = {"action": "register", "version": version, "digest": digest, "after": after}
         payload["millis"] = millis
         if imported:
             payload["imported"] = dict(imported)
         suffix = f" (imported from {imported['from']})" if imported and "from" in imported else ""
         message = event_message(f"{name} v{version}: registered{suffix}", payload)
-        tag_object = publisher.tag_object(target, tag, commit, message, "")
+        tag_object = publisher.tag_object(target, tag, commit, message, "", ident=f"{who} {epoch} {offset}")
         warnings = publisher.publish_commit(
             target,
             move_from,
@@ -157,8 +177,10 @@ def register(
             ],
             f"modelreg: register {name} v{version}",
         )
+        publisher.registered[tag] = millis
+        keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
-            warnings += same_bytes(reader, name, digest, version)
+            warnings += same_bytes(reader, name, digest, version, snap)
         if artifact.store != reader.config.store:
             warnings += (
                 f"{tag}: its blobs went to {artifact.store!r}, not the store of record {reader.config.store!r}: "
@@ -215,18 +237,20 @@ def _parent_ref(reader: Reader, parent: str) -> str:
     return version_tag(resolved.name, resolved.version)
 
 
-def _next_version(reader: Reader, name: str, base: str | None) -> int:
-    """One past every version taken (version tag names, even malformed tags', and claim refs: publish.numbering),
-    and past any manifest already at that number at the base commit or in the work tree.
-
-    Manifests are looked up by path, a few numbers at a time, never by listing the model's directory.
+def _next_version(reader: Reader, name: str, committed: set[str], highest: int) -> int:
+    """One past `highest`, every version taken (version tag names, even malformed tags', and claim refs:
+    publish.numbering), and past any manifest already at that number at the base commit (`committed`: the
+    names in the model's directory there, read with the trees the commit is built from) or in the work tree.
     """
-    version = highest_version(reader.git, name) + 1
+    version = highest + 1
     while True:
         window = [version + step for step in range(8)]
         paths = [manifestmod.manifest_path(name, number) for number in window]
-        committed = reader.git.existing_paths(base, paths) if base else set()
-        taken = [n for n, path in zip(window, paths, strict=True) if path in committed or (reader.root / path).exists()]
+        taken = [
+            n
+            for n, path in zip(window, paths, strict=True)
+            if path.rsplit("/", 1)[1] in committed or (reader.root / path).exists()
+        ]
         if not taken:
             return version
         version = max(taken) + 1

@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from modelreg.core.refs import MAX_NUMBER, TAGS_PREFIX, claim_ref, version_claim_ref, version_tag
+from modelreg.core import names
+from modelreg.core.refs import MAX_NUMBER, TAGS_PREFIX, claim_prefixes, claim_ref, version_claim_ref, version_tag
 from modelreg.git import GitRepo
 from modelreg.git.peeled import resolve_refs
+from modelreg.read.snapshot import Snapshot
 
 _PROBE = 8  # numbers looked up past the highest one known, per call
 _POINTS = 64  # numbers looked up per round of the search between a present and an absent one
@@ -51,6 +53,17 @@ def last_seq(git: GitRepo, name: str, listing: str | None = None, known: int = 0
         return taken_above(git, max(known, highest(git, refs)), refs)
     seqs = (int(seq) for seq in re.findall(above(known), listing, re.MULTILINE))
     return taken_above(git, max((seq for seq in seqs if seq <= MAX_NUMBER), default=known), refs)
+
+
+def taken_in(snap: Snapshot, name: str) -> tuple[int, int]:
+    """(`highest_version`, `last_seq` without a listing) of `name`, from a snapshot of its refs, for a write
+    that reads one anyway: every version tag and version claim ref, and every claim ref, is in its listing."""
+    keys = {name, names.encode(name)}  # tags are filed under the name, claim refs under its key
+    versions = [v for key in keys for v in snap.taken_versions.get(key, ()) if 0 < v <= MAX_NUMBER]
+    prefix = claim_prefixes(name)[0]
+    tails = (ref[len(prefix) :] for ref in snap.claims if ref.startswith(prefix))
+    seqs = [seq for tail in tails if tail.isdigit() and 0 < (seq := int(tail)) <= MAX_NUMBER]
+    return max(versions, default=0), max(seqs, default=0)
 
 
 def highest(git: GitRepo, refs: Refs) -> int:

@@ -49,6 +49,9 @@ class Publisher:
         self.reader = reader
         self.git = reader.git
         self.config = reader.config
+        # Version tags this publisher has published → the `millis` their payload records: what a caller that
+        # describes the version it just registered would otherwise read back from the tag.
+        self.registered: dict[str, int] = {}
 
     def target(self, options: WriteOptions, branch: str | None = None, commits: bool = False) -> Target:
         """Where a write goes; for writes that commit, the branch (the checked-out one by default).
@@ -150,7 +153,8 @@ class Publisher:
             "millis": stamp_millis(epoch),
             **(draft.extra or {}),
         }
-        tag_object = self.tag_object(target, tag, commit, event_message(draft.subject, payload), draft.target)
+        message = event_message(draft.subject, payload)
+        tag_object = self.tag_object(target, tag, commit, message, draft.target, ident=f"{who} {epoch} {offset}")
         event = Event(
             name=state.name,
             action=draft.action,
@@ -180,15 +184,18 @@ class Publisher:
             raise InvalidInputError("the repository has no commit yet: commit the registry's config first")
         return commit
 
-    def tag_object(self, target: Target, tag: str, commit: str, message: str, event_target: str) -> str:
+    def tag_object(
+        self, target: Target, tag: str, commit: str, message: str, event_target: str, *, ident: str | None = None
+    ) -> str:
         """The tag object, signed as `target` asks; refused, before anything is published, when the registry
-        requires signatures and `verify` would not accept this one. `event_target` is "" for a version tag."""
+        requires signatures and `verify` would not accept this one. `event_target` is "" for a version tag;
+        `ident` the tagger and date the write recorded (`GitRepo.identity`), when it read them already."""
         if self.config.require_signed and not target.sign:
             raise InvalidInputError(
                 f"this registry requires signed events (require_signed in {CONFIG_PATH}): "
                 "drop --no-sign, and set up a signing key (git config user.signingkey)"
             )
-        tag_object = self.git.make_tag(tag, commit, message, sign=target.sign)
+        tag_object = self.git.make_tag(tag, commit, message, sign=target.sign, ident=ident)
         if not self.config.require_signed:
             return tag_object
         seq = 1 if event_target else None

@@ -59,7 +59,8 @@ def publish(
     new_refs = [RefUpdate(ref, obj) for ref, obj in refs if not is_blob_ref(ref)]  # the store made those
     if target.remote is None:
         moves = [RefUpdate(branch.ref, branch.new, branch.old)] if branch else []
-        git.update_refs(moves + new_refs, reason)
+        stored = [(ref, obj) for ref, obj in refs if is_blob_ref(ref)]  # still there, or nothing is published
+        git.update_refs(moves + new_refs, reason, verify=stored)
         return True
     specs = ([f"{branch.new}:{branch.ref}"] if branch else []) + [f"{obj}:{ref}" for ref, obj in refs]
     try:

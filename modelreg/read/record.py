@@ -25,6 +25,7 @@ from modelreg import cachefile
 from modelreg.errors import ConfigError, NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, Config
+from modelreg.git.catfile import built_from
 from modelreg.git.history import Branches, additions, branches, tip_of
 from modelreg.git.repo import GitRepo
 from modelreg.paths import cache_dir
@@ -82,9 +83,40 @@ def _first_configs(git: GitRepo, listed: Branches) -> list[str]:
     cached = cachefile.load(path)
     if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == ident and isinstance(cached[1], list):
         return [str(commit) for commit in cached[1]]
-    found = additions(git, CONFIG_PATH, detached)
+    last = os.path.join(cache_dir(), "record", cachefile.file_name("config-additions-last", str(git.root)))
+    found = _carried(git, cachefile.load(last), ident)
+    if found is None:
+        found = additions(git, CONFIG_PATH, detached)
     cachefile.dump(path, (ident, found))
+    cachefile.dump(last, (ident, found))
     return found
+
+
+def _carried(git: GitRepo, last: object, ident: tuple[object, ...]) -> list[str] | None:
+    """The additions last found, when the tips have moved since only onto commits this machine built without
+    touching the config (`git.catfile.built_from`: a registration's commit): their histories add no config."""
+    if not (isinstance(last, tuple) and len(last) == 2 and isinstance(last[0], tuple) and isinstance(last[1], list)):
+        return None
+    before, found = last
+    if len(before) != len(ident) or before[:4] != ident[:4] or before[5:] != ident[5:]:
+        return None
+    try:
+        old, new = (dict(line.split(" ", 1) for line in key) for key in (before[4], ident[4]))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):  # a damaged entry: read the history
+        return None
+    if old.keys() != new.keys():
+        return None
+    for ref, tip in new.items():
+        for _ in range(64):  # a few registrations since: further back, git's history says
+            if tip == old[ref]:
+                break
+            built = built_from(tip)
+            if built is None or any(p == CONFIG_PATH or CONFIG_PATH.startswith(f"{p}/") for p in built[1]):
+                return None
+            tip = built[0]
+        else:
+            return None
+    return [str(commit) for commit in found]
 
 
 def _settled(git: GitRepo, listed: Branches, branch: str, config: Config, commit: str) -> tuple[Config, str]:

@@ -65,6 +65,9 @@ class BlobStore:
         raise NotImplementedError
 
     # what the registry uses
+    def prefetch(self, digests: Iterable[str]) -> None:
+        """Look these blobs up together where the store can (each answers the next `has` of it); a hint only."""
+
     def size_of(self, digest: str) -> int | None:
         """The stored blob's size, or None when it is not there."""
         try:

@@ -9,7 +9,7 @@ it is `modelreg store migrate s3://…` (see docs/storage.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,12 +34,22 @@ class GitStore(BlobStore):
         self.base = "refs/modelreg"
         self.root = root
         self.remote = remote
+        self._looked_up: dict[str, blobrefs.BlobRef | None] = {}  # prefetched: each answers one `_size`
+        self._oids: dict[str, str] = {}  # blob ref → the blob it named when this store looked or wrote
 
     def key(self, digest: str) -> str:
         return blobrefs.blob_ref(digest)
 
+    def prefetch(self, digests: Iterable[str]) -> None:
+        keys = [self.key(digest) for digest in dict.fromkeys(digests)]
+        found = blobrefs.lookup(self.root, keys)
+        self._looked_up.update({key: found.get(key) for key in keys})
+        self._oids.update({key: ref.oid for key, ref in found.items()})
+
     def _size(self, key: str) -> int | None:
-        found = blobrefs.lookup(self.root, [key]).get(key)
+        found = self._looked_up.pop(key) if key in self._looked_up else blobrefs.lookup(self.root, [key]).get(key)
+        if found is not None:
+            self._oids[key] = found.oid
         return found.size if found else None
 
     def _open(self, key: str) -> BinaryIO:
@@ -55,10 +65,11 @@ class GitStore(BlobStore):
         return blobrefs.open_blob(self.root, found.oid)
 
     def _put(self, source: Path, blob: ArtifactFile, create_only: bool) -> bool:
-        blobrefs.write(self.root, source, self.key(blob.digest))
+        self._oids[self.key(blob.digest)] = blobrefs.write(self.root, source, self.key(blob.digest))
         return True
 
     def _remove(self, key: str) -> None:
+        self._oids.pop(key, None)
         found = blobrefs.lookup(self.root, [key]).get(key)
         if found is None:
             raise FileNotFoundError(key)
@@ -77,13 +88,19 @@ class GitStore(BlobStore):
         return iter(())
 
     def refs_for(self, files: Sequence[ArtifactFile]) -> list[tuple[str, str]]:
-        """(ref, blob id) of these files' blobs, as stored here: what a registration's push carries."""
+        """(ref, blob id) of these files' blobs, as stored here: what a registration's push carries.
+
+        Those this store looked up or wrote are taken as it found them: the local transaction that publishes
+        them verifies each ref still names its blob (and a push needs the blob itself); the others are looked up.
+        """
         refs = list(dict.fromkeys(self.key(f.digest) for f in files))
-        found = blobrefs.lookup(self.root, refs)
-        missing = [ref for ref in refs if ref not in found]
+        unknown = [ref for ref in refs if ref not in self._oids]
+        found = {ref: b.oid for ref, b in blobrefs.lookup(self.root, unknown).items()}
+        self._oids.update(found)
+        missing = [ref for ref in refs if ref not in self._oids]
         if missing:
             raise StoreError(f"{missing[0]} is not in this repository: the blob was removed while registering")
-        return [(ref, found[ref].oid) for ref in refs]
+        return [(ref, self._oids[ref]) for ref in refs]
 
 
 def push_refs(store: BlobStore, files: Sequence[ArtifactFile]) -> list[tuple[str, str]]:

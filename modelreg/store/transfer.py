@@ -163,6 +163,7 @@ def ingest(
     try:
         keys = {src: stat_key(src) for src, _ in files}
         known = {src: d for src, _ in files if (d := cache.get(src, keys[src])) is not None}
+        store.prefetch(known.values())
 
         def one(item: tuple[Path, str]) -> tuple[ArtifactFile, bool]:
             src, rel = item
@@ -191,7 +192,9 @@ def ingest(
                 if new and src in changed and not local:
                     store.remove(blob.digest)
             _refuse_changed(changed[0], None)
-        cache.put([(src, keys[src], blob.digest) for (src, _), (blob, _) in zip(files, results, strict=True)])
+        # Only what was hashed: an entry `get` answered is left as it is (a put would be a transaction, an fsync).
+        pairs = zip(files, results, strict=True)
+        cache.put([(src, keys[src], blob.digest) for (src, _), (blob, _) in pairs if known.get(src) != blob.digest])
     finally:
         cache.close()
     return [blob for blob, _ in results], sum(new for _, new in results)
