@@ -98,10 +98,8 @@ class GitRepo:
     # --- reading ---------------------------------------------------------------------------
 
     def branch(self) -> str | None:
-        """The full ref of the checked-out branch (`refs/heads/main`), or None when detached.
-
-        Read from the HEAD file where git keeps it plainly (git.discovery), else asked of git.
-        """
+        """The checked-out branch's full ref (`refs/heads/main`), None when detached: from the HEAD file where git
+        keeps it plainly (git.discovery), else asked of git."""
         found = checked_out_branch(str(self.root))
         if found != "?":
             return found
@@ -158,10 +156,8 @@ class GitRepo:
     def read_refs(self, patterns: list[str]) -> tuple[list[TagRecord], dict[str, str]]:
         """The annotated tags matching `patterns`, with their messages, and the other refs → object id.
 
-        Refs under a prefix outside refs/tags/ (`refs/modelreg/events/m/`) are listed apart, by id: a claim ref
-        names a tag object too, and listed with the tags every message would be read and printed twice. Exactly
-        named refs (a few new ones) go in the same call as the tags.
-        """
+        Refs under a prefix outside refs/tags/ (claim refs: they name tag objects too) are listed apart, by id,
+        or each message would be read twice; exactly named refs go in the tags' call."""
         apart = [p for p in patterns if p.endswith("/") and not p.startswith("refs/tags/")]
         together = [p for p in patterns if p not in apart]
         tags, others = (
@@ -187,17 +183,8 @@ class GitRepo:
         return found
 
     def blob_ids(self, files: list[tuple[str, str]]) -> list[str | None]:
-        """The blob id of each (revision, path), None where there is no such blob: one `cat-file --batch-check`."""
-        if not files:
-            return []
-        out = self.git(
-            "cat-file", "--batch-check=%(objecttype) %(objectname)", stdin="".join(f"{r}:{p}\n" for r, p in files)
-        )
-        ids: list[str | None] = []
-        for line in out.splitlines():
-            kind, _, oid = line.partition(" ")
-            ids.append(oid if kind == "blob" else None)
-        return ids
+        """The blob id of each (revision, path), None where there is no such blob (see object_ids)."""
+        return self.object_ids([f"{rev}:{path}" for rev, path in files])
 
     def read_files(self, files: list[tuple[str | None, str]], *, keep: bool = False) -> list[str | None]:
         """The text of each (revision, path); revision None is the work tree's copy. None where missing.
