@@ -14,6 +14,8 @@ import typer
 from modelreg.cli import lean, main
 from modelreg.cli.commands import app
 from modelreg.errors import ExitCode
+from modelreg.git import GitRepo
+from modelreg.git.history import branches
 from tests.conftest import git, run_modelreg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,13 +190,26 @@ def _git_commands(repo: Path, trace: Path, *args: str) -> list[str]:
     ]
 
 
-def test_a_warm_read_of_a_small_model_runs_two_git_commands(registry: Path, tmp_path: Path) -> None:
-    """The policy from one branch listing, the model from its kept snapshot after one listing."""
+def test_a_warm_read_of_a_small_model_runs_one_git_command(registry: Path, tmp_path: Path) -> None:
+    """The branches (the policy) and the model's refs (its kept snapshot) in one listing."""
     repo, trace = registry, tmp_path / "trace"
     first = _git_commands(repo, trace, "resolve", "m/production")
     warm = _git_commands(repo, trace, "resolve", "m/production")
-    assert warm == ["for-each-ref", "for-each-ref"], warm
+    assert warm == ["for-each-ref"], warm
     assert len(first) > len(warm)  # cold: the config's first commit walked, the tags read, the manifest
+    run_modelreg(repo, "promote", "m", "2", "production")  # refs the kept snapshot does not have
+    out = run_modelreg(repo, "resolve", "m/production", env={"XDG_CACHE_HOME": str(tmp_path / "trace-cache")})
+    assert out.stdout.startswith("m@v2 ")
+
+
+def test_a_listing_taken_with_the_branches_serves_the_next_read_alone(registry: Path) -> None:
+    """Any other git command drops it: a read later in the same process lists afresh."""
+    repo = GitRepo(registry)
+    patterns = ["refs/tags/m@v*"]
+    branches(repo, patterns)
+    assert "refs/tags/m@v1 " in repo.listed_ids[tuple(patterns)]
+    repo.git("rev-parse", "HEAD")
+    assert repo.listed_ids == {}
 
 
 def test_a_detached_head_walks_the_history_for_the_policy_once(registry: Path, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def open_reader(
 
     if repo is not None:
         return Reader(*opening.open_url(repo, name))
-    reader = Reader(*opening.open_path(Path.cwd()))
+    reader = Reader(*opening.open_path(Path.cwd(), None if fetch else name))  # a fetch moves the refs it would list
     if fetch:
         from modelreg.publish import fetching  # each command below loads only what it needs (start-up: see lean)
 

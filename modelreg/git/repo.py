@@ -45,6 +45,9 @@ class GitRepo:
         # A bound (seconds) on every git command here: set on a partial mirror, whose reads may fetch
         # missing objects from its remote (see git.process.network_timeout). None: unbounded.
         self.timeout: float | None = None
+        # `refname objectname` listings taken in another command's call (history.branches), by their patterns:
+        # each is good for the next read alone, so any other git command here drops them.
+        self.listed_ids: dict[tuple[str, ...], str] = {}
 
     @classmethod
     def discover(cls, path: str | os.PathLike[str] = ".") -> GitRepo:
@@ -65,12 +68,14 @@ class GitRepo:
         return cls(Path(top))
 
     def git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        self.listed_ids.clear()
         if self.acting_as:
             env = {**self.acting_as, **(env or {})}
         return run_git(list(args), cwd=self.root, stdin=stdin, env=env, timeout=self.timeout)
 
     def git_bytes(self, args: list[str], stdin: bytes | None = None) -> bytes:
         """Run git here on bytes: its stdout; GitError with git's own reason when it fails."""
+        self.listed_ids.clear()
         proc = run_git_raw(args, self.root, stdin, {**self.acting_as} or None, self.timeout)
         if proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {failure_reason(proc.stderr, proc.returncode)}")
@@ -78,10 +83,8 @@ class GitRepo:
 
     @contextmanager
     def as_author(self, who: str | None, date: str | None) -> Iterator[None]:
-        """Commits and tags made inside record `who` ("Name <email>") and `date` (git's date formats).
-
-        Either may be None to keep git's own. For imports that keep the original authors and times.
-        """
+        """Commits and tags made inside record `who` ("Name <email>") and `date` (git's date formats), either
+        None for git's own: imports keep the original authors and times."""
         env: dict[str, str] = {}
         if who is not None:
             name, _, email = who.partition("<")
@@ -242,11 +245,7 @@ class GitRepo:
         if not specs:
             return []
         out = self.git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{s}\n" for s in specs))
-        ids: list[str | None] = []
-        for line in out.splitlines():
-            oid, _, kind = line.partition(" ")
-            ids.append(oid if kind == "blob" else None)
-        return ids
+        return [oid if kind == "blob" else None for oid, _, kind in (line.partition(" ") for line in out.splitlines())]
 
     def file_ids(self, rev: str | None, directory: str) -> dict[str, str | None]:
         """path → blob id of each file under `directory` at `rev`, or in the work tree when `rev` is None.

@@ -9,14 +9,15 @@ from modelreg.errors import NotFoundError
 from modelreg.formats import config as configmod
 from modelreg.formats.config import CONFIG_PATH, Config
 from modelreg.git import GitRepo
-from modelreg.paths import cache_home
+from modelreg.paths import cache_dir, cache_home
+from modelreg.read import snapshot
 from modelreg.read.record import policy_of_record
 
 # What a Registry is made of: (repository, policy of record, URL when read by URL, the policy's commit).
 Opened = tuple[GitRepo, Config, str | None, str | None]
 
 
-def open_path(path: str | os.PathLike[str] = ".") -> Opened:
+def open_path(path: str | os.PathLike[str] = ".", name: str | None = None) -> Opened:
     """The repository holding `path`, under its policy of record.
 
     The policy of record is `.modelreg/config.yaml` as committed on the main branch (its
@@ -25,7 +26,9 @@ def open_path(path: str | os.PathLike[str] = ".") -> Opened:
     judges it by today's policy. The checkout never names that branch either: see read/record.py.
     """
     git = GitRepo.discover(path)
-    config, commit = policy_of_record(git)
+    # A read of model `name` kept small lists its refs first thing: that listing rides on the branches' one.
+    small = name is not None and snapshot.kept_small(git, name, cache_dir())
+    config, commit = policy_of_record(git, snapshot.patterns_for(name) if small else None)
     return git, config, None, commit
 
 

@@ -34,15 +34,16 @@ _ORIGIN = "origin"
 _HINT = "fetch it, or name the remote's default branch with `git remote set-head origin --auto`"
 
 
-def policy_of_record(git: GitRepo) -> tuple[Config, str | None]:
+def policy_of_record(git: GitRepo, also: list[str] | None = None) -> tuple[Config, str | None]:
     """The policy config and the commit it was read from (None only for a never-committed registry).
+    `also`: ref patterns the next read will list (see history.branches).
 
     The work tree's config is still parsed, so a broken edit is reported where it is, but it
     decides nothing unless no config was ever committed.
     """
     (text,) = git.read_files([(None, CONFIG_PATH)])
     local = configmod.from_yaml(text, CONFIG_PATH) if text is not None else None
-    listed = branches(git)
+    listed = branches(git, also or ())
     named = listed.remote_head(_ORIGIN)
     if named is not None:
         found = _committed(git, listed, named, _ORIGIN)

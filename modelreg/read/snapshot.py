@@ -81,7 +81,8 @@ def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     ident = (FORMAT, Event._fields, str(git.root), patterns)
     cached = cachefile.load(path)
     if isinstance(cached, tuple) and len(cached) == 3 and cached[0] == ident:  # else one read, no listing first
-        listing = git.ref_ids(patterns)
+        listing = git.listed_ids.pop(tuple(patterns), None)  # listed with the branches: see open_path
+        listing = git.ref_ids(patterns) if listing is None else listing
         try:
             if cached[1] == listing:
                 return _snapshot_of(cached[2])
