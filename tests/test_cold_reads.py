@@ -30,7 +30,7 @@ from modelreg.read import admission, lean, refcheck, snapshot
 from modelreg.read.reader import ModelView, Reader
 from modelreg.read.sshsig import good_report, parse_signers
 from modelreg.serving import plan
-from tests.conftest import Result, git
+from tests.conftest import Result, git, run_modelreg
 from tests.historygen import ALIASES, STAGES, build
 from tests.test_signing import make_key, signed_by_hand
 
@@ -295,6 +295,12 @@ def test_signed_reads_ask_ssh_keygen_only_about_what_the_in_process_check_refuse
     shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
     assert cli("verify").code != 0  # mallory's event
     assert 0 < len(verifications()) <= 2  # find-principals for mallory's tag only
+    # What git said is written once, when the process ends: the next process asks it nothing.
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]), ignore_errors=True)
+    run_modelreg(repo, "list")
+    assert verifications()
+    assert "fraud#production#3" in run_modelreg(repo, "list").stderr
+    assert verifications() == []
 
 
 _UNCLAIMED = re.compile(r"^ignoring (\d+ tags of \S+ \(.*\): this clone has no claim refs|\S+: has no claim ref )")
