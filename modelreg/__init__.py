@@ -12,8 +12,6 @@ Names are imported on first use, so `import modelreg` (and the CLI's start-up) s
 
 from __future__ import annotations
 
-import importlib
-
 from modelreg.version import __version__
 
 # Not `from typing import TYPE_CHECKING`: `import modelreg` stays free of typing's import.
@@ -160,7 +158,7 @@ def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'modelreg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(__import__(module, fromlist=[name]), name)  # the builtin: importlib costs start-up
     globals()[name] = value
     return value
 

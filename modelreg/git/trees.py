@@ -11,9 +11,7 @@ milliseconds.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from bisect import bisect_left
 from collections.abc import Callable
 
@@ -83,12 +81,16 @@ def tree_with(run: Raw, base: str | None, blobs: dict[str, str], read: Trees | N
 
 def _object_id(kind: bytes, body: bytes, width: int) -> bytes:
     """git's id of an object: the hash (sha1, or sha256 in a sha256 repository) of its header and bytes."""
+    import hashlib  # writes alone: hashlib and tempfile cost every read ~5 ms of start-up (measured)
+
     algorithm = hashlib.sha1 if width == 20 else hashlib.sha256
     return algorithm(kind + b" %d\0" % len(body) + body, usedforsecurity=False).digest()
 
 
 def _write_trees(run: Raw, bodies: list[bytes]) -> list[str]:
     """Write raw trees (one `hash-object` for all, each checked as git checks a tree); their ids, in order."""
+    import tempfile  # see _object_id
+
     with tempfile.TemporaryDirectory(prefix="modelreg-trees-") as scratch:
         paths = []
         for number, body in enumerate(bodies):
