@@ -27,6 +27,7 @@ no object differs between a fresh clone and this one).
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ from typing import NamedTuple
 import bench_writes
 from benchenv import ALL_REFS, BENCH_REFS, CONTENTS, IDENTITY, MODELREG, PYTHON, installed_env, median_time, progress
 from make_registry import build, layout
+from peak_rss import git_shim, peaks
 
 POLICY = " (policy on)"  # the suffix of every row measured in the policy-on registry
 PASS = "python -c pass"
@@ -47,6 +49,7 @@ MODELREG_FETCH = "modelreg fetch, fresh clone"
 FIRST = "first call, fresh clone, empty cache"
 RSS_OWN = "peak RSS of the modelreg process (MiB)"
 RSS_GIT = "peak RSS of its largest git process (MiB)"
+GITS = "git processes (the peak RSS run)"
 CALLS: dict[str, list[str]] = {
     "resolve bench/production": ["resolve", "bench/production"],
     "check-ref bench#production#N": ["check-ref", "bench#production#{N}"],
@@ -127,16 +130,20 @@ def _modelreg(args: list[str]) -> Callable[[Clone], list[str]]:
     return lambda _: [MODELREG, *args]
 
 
-def _peak_rss(clone: Clone, args: list[str]) -> tuple[float, float]:
-    """(modelreg's own, its largest git child's) peak RSS in MiB, in one more run with an empty cache."""
+def _peak_rss(clone: Clone, args: list[str]) -> tuple[float, float, int]:
+    """(modelreg's own peak RSS, its largest git process's, in MiB; how many git processes it ran), in one more
+    run with an empty cache (see peak_rss.py)."""
     clone.empty_cache()
     out = clone.cache.with_name(clone.cache.name + "-rss")
-    proc = subprocess.run([PYTHON, PEAK_RSS, str(out), *args], cwd=clone.path, env=clone.env, capture_output=True)
+    out.unlink(missing_ok=True)
+    shim = git_shim(clone.cache.with_name(clone.cache.name + "-shim"), out)
+    env = {**clone.env, "PATH": f"{shim}{os.pathsep}{clone.env.get('PATH', '')}"}
+    proc = subprocess.run([PYTHON, PEAK_RSS, str(out), *args], cwd=clone.path, env=env, capture_output=True)
     if proc.returncode != 0:
         raise SystemExit(f"`modelreg {' '.join(args)}` failed: {proc.stderr.decode(errors='replace').strip()}")
-    own, child = (int(kib) / 1024 for kib in out.read_text().split())
+    found = peaks(out)
     out.unlink()
-    return own, child
+    return found
 
 
 def measure_cold(size: int, work: Path, runs: int, single: bool = False, policy: bool = True) -> dict[str, float]:
@@ -204,11 +211,19 @@ def measure_cold(size: int, work: Path, runs: int, single: bool = False, policy:
     _alternating(clones, rows, runs, r)
     progress(f"[{size:,} events, CI-cold] peak memory of the first calls")
     for name, argv in calls.items():
-        WHAT.setdefault(f"{name}: {RSS_OWN}", f"one more first call through `benchmarks/peak_rss.py`: {RSS_OWN}")
-        WHAT.setdefault(f"{name}: {RSS_GIT}", f"the same run: {RSS_GIT} (the largest one, not their sum)")
+        WHAT.setdefault(
+            f"{name}: {RSS_OWN}",
+            f"one more first call, empty cache, through `benchmarks/peak_rss.py`: {RSS_OWN} (VmHWM at exit)",
+        )
+        WHAT.setdefault(
+            f"{name}: {RSS_GIT}",
+            f"the same run: {RSS_GIT} (`/usr/bin/time -f %M` around each git; the largest one, not their sum)",
+        )
+        WHAT.setdefault(f"{name}: {GITS}", "the same run: how many git processes it started")
         for clone in clones:
-            own, child = _peak_rss(clone, argv)
+            own, child, count = _peak_rss(clone, argv)
             r[f"{name}: {RSS_OWN}{clone.suffix}"], r[f"{name}: {RSS_GIT}{clone.suffix}"] = own, child
+            r[f"{name}: {GITS}{clone.suffix}"] = count
 
     progress(f"[{size:,} events, CI-cold] writes (unsigned registry)")
     WHAT.update((label, what) for label, what in bench_writes.WHAT.items() if label not in WHAT)
@@ -293,7 +308,7 @@ def ratios() -> list[Ratio]:
 
 
 def _cell(name: str, value: float) -> str:
-    if name.endswith(bench_writes.GIT_COUNT):
+    if bench_writes.GIT_COUNT in name or GITS in name:
         return f"{value:.0f}"
     return f"{value:.1f}" if "(MiB)" in name else f"{value:.3f}"
 
