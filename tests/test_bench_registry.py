@@ -5,6 +5,7 @@ without a valid signature, is refused."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -175,3 +176,31 @@ def test_the_built_request_and_event_are_what_promote_request_merge_and_apply_wr
     for where, commit in ((repo, real_merge), (synthetic, merge)):
         assert len(git(where, "rev-parse", f"{commit}^@").split()) == 2  # a merge commit, on the main line
         assert git(where, "merge-base", "--is-ancestor", commit, "main") == ""
+
+
+def test_peak_rss_gives_the_process_own_peak_and_each_git_process(built: Path, tmp_path: Path) -> None:
+    """Started by a process that holds 300 MiB, the modelreg process still reports its own peak, not its
+    parent's (getrusage's ru_maxrss would carry the parent's over fork and exec), and every git it ran is counted."""
+    from peak_rss import git_shim, peaks
+
+    ballast = b"x" * (300 << 20)  # written, so resident: the parent's high-water mark
+    out = tmp_path / "rss"
+    shim = git_shim(tmp_path / "shim", out)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    script = ROOT / "benchmarks" / "peak_rss.py"
+    proc = subprocess.run([sys.executable, script, out, "list", "--json"], cwd=built, env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    own, git_peak, count = peaks(out)
+    assert len(ballast) and 5 < own < 200  # MiB: python with modelreg imported, far below the parent's 300
+    assert count >= 1 and 0 < git_peak < 200
+    traced = subprocess.run(
+        [sys.executable, "-m", "modelreg", "list", "--json"],
+        cwd=built,
+        env={**env, "PATH": os.environ["PATH"], "GIT_TRACE": str(tmp_path / "trace"), "XDG_CACHE_HOME": str(tmp_path)},
+        capture_output=True,
+        check=True,
+    )
+    assert traced.stdout == proc.stdout
+    started = [line for line in (tmp_path / "trace").read_text().splitlines() if "trace: built-in: git " in line]
+    assert count == len(started)  # the same first call (each with an empty cache) started as many
