@@ -119,6 +119,7 @@ def build(
     """
     if policy and fmt != "modelreg":
         raise ValueError("--policy builds modelreg registries only")
+    dest = dest.resolve()  # git runs in it, and is given paths inside it
     started = time.perf_counter()
     signer = (key or Ed25519PrivateKey.generate()) if policy else None
 
