@@ -16,8 +16,10 @@ each size gets its own empty XDG_CACHE_HOME. Prints a table and writes --output.
         [--output benchmarks/results.md]
 
 Building the 100,000-event registry takes a few minutes; progress goes to stderr. The CI-cold section
-(bench_cold: a fresh clone, an empty cache, the first call, `modelreg fetch` beside a glob `git fetch`)
-runs at --cold-sizes; `--sections cold` runs only it (results.md keeps the other section as it was).
+(bench_cold: a fresh clone, an empty cache, the first call, `modelreg fetch` beside a glob `git fetch`,
+each in the unsigned registry and, unless --no-cold-policy, in the same registry with the policy on:
+reviewed and signed) runs at --cold-sizes; `--sections cold` runs only it (results.md keeps the other
+section as it was).
 """
 
 from __future__ import annotations
@@ -292,6 +294,10 @@ def header(runs: int, single: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000,50000", help="comma-separated event counts (≤ 100000)")
@@ -304,6 +310,9 @@ def main() -> None:
     parser.add_argument("--cold-sizes", default="10000,100000", help="comma-separated event counts for CI-cold")
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--cold-runs-large", type=int, default=1, help="runs per CI-cold row from 50,000 events")
+    parser.add_argument(
+        "--no-cold-policy", action="store_true", help="CI-cold: the unsigned registry only, not the policy-on one too"
+    )
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
@@ -322,11 +331,14 @@ def main() -> None:
         if "cold" in sections:
             cold_sizes = [int(s.replace("_", "")) for s in args.cold_sizes.split(",")]
             cold: dict[int, dict[str, float]] = {}
+            load_before = _load()
+            progress(f"CI-cold: load average {load_before}")
             for size in cold_sizes:
                 runs = args.cold_runs if size < 50_000 else args.cold_runs_large
-                cold[size] = bench_cold.measure_cold(size, Path(tmp), runs, args.single)
-                progress(f"measured {size:,} events, CI-cold")
-            cold_text = bench_cold.section(cold_sizes, cold, args.cold_runs, args.cold_runs_large, args.single)
+                cold[size] = bench_cold.measure_cold(size, Path(tmp), runs, args.single, not args.no_cold_policy)
+                progress(f"measured {size:,} events, CI-cold; load average {_load()}")
+            load = (load_before, _load())
+            cold_text = bench_cold.section(cold_sizes, cold, args.cold_runs, args.cold_runs_large, args.single, load)
             print(cold_text)
     existing = args.output.read_text() if args.output.exists() else ""
     args.output.write_text(bench_cold.merged(existing, cold_text, main_text))
