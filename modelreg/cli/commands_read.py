@@ -4,7 +4,8 @@
 holds its table of options to the ones declared here.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads every command's annotations to build `--help`, and
+# string annotations cost an eval each (8 ms of every `--help`, measured).
 
 from pathlib import Path
 from typing import Annotated

@@ -1,6 +1,7 @@
 """The Typer app and the argument and option types its commands share."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads every command's annotations to build `--help`, and
+# string annotations cost an eval each (8 ms of every `--help`, measured).
 
 from typing import Annotated
 
