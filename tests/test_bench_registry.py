@@ -204,3 +204,67 @@ def test_peak_rss_gives_the_process_own_peak_and_each_git_process(built: Path, t
     assert traced.stdout == proc.stdout
     started = [line for line in (tmp_path / "trace").read_text().splitlines() if "trace: built-in: git " in line]
     assert count == len(started)  # the same first call (each with an empty cache) started as many
+
+
+def test_one_events_review_read_at_its_merge_answers_as_the_main_line_walk(
+    built: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lean read checks one production event's review at its own merge commit (`evidence._named_merges`), not by
+    walking the main line: the verdict and its words are the walk's, for a good event and for hostile ones."""
+    from modelreg.api import Registry
+    from modelreg.read import evidence
+
+    real = next(e for e in Registry.open(built).reader.snapshot("bench").events["bench"] if e.target == "production")
+    facts = {"action": "assign", "kind": "stage", "target": "production", "version": BENCH - 1}
+    facts |= {"archived": [BENCH], "reason": None, "requested_by": "Bench <bench@example.com>"}
+    # a request merged into a side branch, which main then merged: its merge is no main-line commit
+    request = policy_registry.request("bench", BENCH - 1)
+    git(built, "checkout", "-q", "-b", "side")
+    git(built, "checkout", "-q", "-b", "modelreg/request/" + request.id)
+    (built / request.path).write_text(requestfile.to_yaml(request))
+    git(built, "add", request.path)
+    git(built, "commit", "-q", "-m", requestfile.pr_title(request))
+    git(built, "checkout", "-q", "side")
+    git(built, "merge", "-q", "--no-ff", "-m", "merge on the side", "modelreg/request/" + request.id)
+    side_merge = git(built, "rev-parse", "HEAD").strip()
+    git(built, "checkout", "-q", "main")
+    git(built, "merge", "-q", "--no-ff", "-m", "main merges the side", "side")
+    seq = BENCH + 1
+    hostile = {
+        f"bench#production#{seq}": {
+            **facts,
+            "request": request.id,
+            "approved_by": "Bench <bench@example.com>",
+            "merge_commit": side_merge,
+        },
+        f"bench#production#{seq + 1}": {
+            **facts,
+            "version": real.version,
+            "archived": [],
+            "request": real.request,
+            "approved_by": "Mallory <m@example.com>",
+            "merge_commit": real.merge_commit,
+        },
+    }
+    for tag, payload_ in hostile.items():
+        signed_event(built, key, tag, payload_["version"], payload_)
+    reader = Registry.open(built).reader
+    events = reader.snapshot("bench").events["bench"]
+    named: list[bool] = []
+    targeted = evidence._named_merges
+
+    def spy(*args: object) -> object:
+        found = targeted(*args)  # type: ignore[arg-type]
+        named.append(found is not None)
+        return found
+
+    for tag in [real.tag, *hostile]:
+        monkeypatch.setattr(evidence, "_named_merges", spy)
+        at_merge = evidence.review_findings(reader.context, {"bench": events}, only=tag)
+        monkeypatch.setattr(evidence, "_named_merges", lambda *args: None)
+        walked = evidence.review_findings(reader.context, {"bench": events}, only=tag)
+        assert at_merge == walked, tag
+    assert named == [True, False, True]  # the side merge is left to the walk; the rest read at their merges
+    verdicts = {tag: evidence.review_findings(reader.context, {"bench": events}, only=tag) for tag in hostile}
+    assert "not the commit that merged it" in verdicts[f"bench#production#{seq}"][0].message
+    assert "as approver" in verdicts[f"bench#production#{seq + 1}"][0].message

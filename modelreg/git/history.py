@@ -21,6 +21,9 @@ class Addition(NamedTuple):
     paths: tuple[str, ...]
 
 
+_ADDITIONS_FORMAT = "--format=%x1e%H%x00%P%x00%an <%ae>%x00%aI"
+
+
 def first_parent_additions(repo: GitRepo, rev: str, directory: str) -> list[Addition]:
     """Commits on `rev`'s first-parent line (the main line) that added files under `directory`.
 
@@ -28,16 +31,39 @@ def first_parent_additions(repo: GitRepo, rev: str, directory: str) -> list[Addi
     branch; a commit made on the main line itself with the files it added.
     """
     out = repo.git(
+        "log", "--first-parent", "--diff-filter=A", "--name-only", "-z", _ADDITIONS_FORMAT, rev, "--", f"{directory}/"
+    )
+    return _additions(out)
+
+
+def additions_at(repo: GitRepo, commits: Sequence[str], directory: str) -> list[Addition]:
+    """What each of `commits` added under `directory`, as `first_parent_additions` sees a commit of the main line
+    (against its first parent); a commit that added nothing there is left out. One `git log --no-walk`."""
+    out = repo.git(
         "log",
+        "--no-walk=unsorted",
         "--first-parent",
         "--diff-filter=A",
         "--name-only",
         "-z",
-        "--format=%x1e%H%x00%P%x00%an <%ae>%x00%aI",
-        rev,
+        _ADDITIONS_FORMAT,
+        *commits,
         "--",
         f"{directory}/",
     )
+    return [a for a in _additions(out) if a.paths]
+
+
+def on_first_parent_line(repo: GitRepo, tip: str, commit: str) -> bool:
+    """Whether `commit` is `tip` or on its first-parent line: the walk from `tip` down to it, no further (one
+    `rev-list`, as long as the commits made on the line since `commit`)."""
+    if tip == commit:
+        return True
+    out = repo.git("rev-list", "--first-parent", "--parents", tip, "--not", commit).splitlines()
+    return bool(out) and out[-1].split()[1:2] == [commit]
+
+
+def _additions(out: str) -> list[Addition]:
     additions = []
     for record in out.split("\x1e"):
         if not record.strip("\x00\n"):

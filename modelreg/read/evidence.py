@@ -17,7 +17,7 @@ from modelreg import cachefile
 from modelreg.core.events import held_before
 from modelreg.errors import GitError, ModelregError
 from modelreg.formats import requestfile
-from modelreg.git.history import Addition, first_parent_additions, parents_of
+from modelreg.git.history import Addition, additions_at, first_parent_additions, on_first_parent_line, parents_of
 from modelreg.models import REQUESTS_DIR, Event, Finding, Merge
 from modelreg.paths import cache_dir
 from modelreg.read.context import Context
@@ -130,6 +130,39 @@ def _additions(ctx: Context, rev: str, shallow: frozenset[str]) -> list[Addition
     return additions
 
 
+def _named_merges(ctx: Context, main: str, wanted: list[tuple[str, str | None]]) -> dict[str, list[Merge]] | None:
+    """The merges `wanted` names, each read at its own commit, when every one is what `mainline_merges` would find
+    there: a commit on the main line (first parents from `main`) that added that request, which parses as it.
+    None when one is not (or the clone is shallow): then the whole main line is read, for the same verdict and
+    its words. A commit fixes its history, so this answers as the walk would, in a few git calls however long
+    the main line is."""
+    if not wanted or ctx.git.shallow_commits or any(commit is None for _, commit in wanted):
+        return None
+    commits = sorted({commit for _, commit in wanted if commit is not None})
+    if not all(on_first_parent_line(ctx.git, main, commit) for commit in commits):
+        return None
+    added = {a.commit: a for a in additions_at(ctx.git, commits, REQUESTS_DIR)}
+    found = []
+    for rid, commit in wanted:
+        addition, path = added.get(commit or ""), requestfile.request_path(rid)
+        if addition is None or path not in addition.paths:
+            return None
+        found.append((rid, addition, path))
+    merges: dict[str, list[Merge]] = {}
+    texts = ctx.git.read_files([(addition.commit, path) for _, addition, path in found])
+    for (rid, addition, path), text in zip(found, texts, strict=True):
+        try:
+            request = requestfile.from_yaml(text or "", f"{path} at {addition.commit[:12]}")
+        except ModelregError:
+            return None
+        if text is None or request.id != rid:
+            return None
+        merges.setdefault(rid, []).append(
+            Merge(request, addition.commit, addition.author, addition.date, len(addition.parents) > 1)
+        )
+    return merges
+
+
 def _read_merges(ctx: Context, rev: str, shallow: frozenset[str]) -> tuple[dict[str, list[Merge]], list[str]]:
     additions = _additions(ctx, rev, shallow)
     found = [
@@ -219,7 +252,11 @@ def review_findings(ctx: Context, events: dict[str, list[Event]], only: str | No
         return []
     main = main_line(ctx)
     wanted = [(e.request, e.merge_commit) for e, _ in relevant if e.request is not None]
-    merges = mainline_merges(ctx, main, wanted)[0] if main else {}
+    merges = None
+    if main and only is not None:  # one event (a lean read): its own merge, not the whole main line
+        merges = _named_merges(ctx, main, wanted)
+    if merges is None:
+        merges = mainline_merges(ctx, main, wanted)[0] if main else {}
     findings = []
     for event, model_events in relevant:
         problem = (
