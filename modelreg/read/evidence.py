@@ -138,6 +138,18 @@ def _named_merges(ctx: Context, main: str, wanted: list[tuple[str, str | None]])
     the main line is."""
     if not wanted or ctx.git.shallow_commits or any(commit is None for _, commit in wanted):
         return None
+    key = (str(ctx.root), main, tuple(wanted))  # commit ids all: the answer never changes
+    if key not in _NAMED:
+        if len(_NAMED) >= 64:
+            _NAMED.clear()
+        _NAMED[key] = _read_named_merges(ctx, main, wanted)
+    return _NAMED[key]
+
+
+_NAMED: dict[tuple[str, str, tuple[tuple[str, str | None], ...]], dict[str, list[Merge]] | None] = {}
+
+
+def _read_named_merges(ctx: Context, main: str, wanted: list[tuple[str, str | None]]) -> dict[str, list[Merge]] | None:
     commits = sorted({commit for _, commit in wanted if commit is not None})
     if not all(on_first_parent_line(ctx.git, main, commit) for commit in commits):
         return None
