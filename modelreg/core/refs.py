@@ -251,26 +251,32 @@ class TagName(NamedTuple):
     seq: int | None = None
 
 
-_VERSION_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)@v(?P<version>[1-9][0-9]{0,18})$")
-_EVENT_TAG_RE = re.compile(r"^(?P<name>[^@#/]+)#(?P<target>[^@#/]+)#(?P<seq>[1-9][0-9]{0,18})$")
-
-
 def parse_tag_name(text: str) -> TagName | None:
     """`fraud@v7` or `fraud#production#12` (optionally under refs/tags/); None if not ours.
 
     The name part is a model's key (`core.names`): the TagName holds the model's name it decodes to.
     """
     tag = text.removeprefix(TAGS_PREFIX)
-    if match := _VERSION_TAG_RE.fullmatch(tag):
-        name = names.decode(match["name"])
-        if name is not None and int(match["version"]) <= MAX_NUMBER:
-            return TagName(name, version=int(match["version"]))
+    if "@" in tag:  # NAME@vN: a name without @ # /, N of 1 to 19 digits, no leading 0
+        key, _, version = tag.partition("@")
+        number = _number(version[1:]) if version.startswith("v") and _plain(key) else None
+        name = names.decode(key) if number is not None else None
+        return TagName(name, version=number) if name is not None else None
+    parts = tag.split("#")  # NAME#TARGET#SEQ
+    if len(parts) != 3 or not _plain(parts[0]) or not _plain(parts[1]) or (seq := _number(parts[2])) is None:
         return None
-    if (
-        (match := _EVENT_TAG_RE.fullmatch(tag))
-        and (name := names.decode(match["name"])) is not None
-        and is_event_target(match["target"])
-        and int(match["seq"]) <= MAX_NUMBER
-    ):
-        return TagName(name, target=match["target"], seq=int(match["seq"]))
-    return None
+    name = names.decode(parts[0])
+    return TagName(name, target=parts[1], seq=seq) if name is not None and is_event_target(parts[1]) else None
+
+
+def _plain(part: str) -> bool:
+    """A part of a tag name: not empty, without @, # or /."""
+    return bool(part) and "@" not in part and "#" not in part and "/" not in part
+
+
+def _number(text: str) -> int | None:
+    """A version or seq as tag names write it (1 to 19 ASCII digits, no leading 0), if at most MAX_NUMBER."""
+    if not 0 < len(text) <= 19 or not text.isascii() or not text.isdigit() or text[0] == "0":
+        return None
+    number = int(text)
+    return number if number <= MAX_NUMBER else None
