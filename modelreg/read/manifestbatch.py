@@ -52,7 +52,6 @@ class Batch:
         self._events = {(e.name, e.version): e for e in registrations}
         self._fetched: set[tuple[str, int]] = set()
         self._texts: dict[str, str | None] = {}
-        self._keep: set[str | None] = set()
         # The current copies (their description and tags) of these manifests only: one model's, when one is searched.
         directory = manifestmod.model_dir(scope) if scope != "*" else manifestmod.MODELS_DIR
         self._current = git.file_ids(branch_rev, directory)
@@ -72,7 +71,6 @@ class Batch:
                     self._blob_of[spec] = oid
         tagged = {self._blob_of.get(spec) for spec in specs}
         current = {self._current.get(manifestmod.manifest_path(*key)) for key in keys}
-        self._keep |= tagged | current
         wanted = {oid for oid in tagged | current if oid is not None}
         missing = sorted(oid for oid in wanted if oid not in self._parsed and oid not in self._texts)
         self._texts.update(zip(missing, self._git.read_blobs(missing), strict=True))
@@ -88,8 +86,8 @@ class Batch:
     def keep(self) -> None:
         """Store the parses (by blob id) for the next search, when any is new."""
         if self._changed:
-            # what this search read, and what an earlier one parsed of these versions
-            keep = self._keep | {self._blob_of.get(_spec(e)) for e in self._events.values()}
+            # these versions' tagged and current copies: what this search read, and what an earlier one parsed
+            keep = {self._blob_of.get(_spec(e)) for e in self._events.values()}
             keep |= {self._current.get(manifestmod.manifest_path(*key)) for key in self._events}
             parsed = {oid: p for oid, p in self._parsed.items() if oid in keep}
             cachefile.dump(self._path, (self._ident, self._blob_of, parsed))
