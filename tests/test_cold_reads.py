@@ -26,7 +26,7 @@ from modelreg.errors import ModelregError
 from modelreg.git import GitRepo
 from modelreg.git.peeled import raw_objects
 from modelreg.ops import checks
-from modelreg.read import admission, lean, refcheck, snapshot
+from modelreg.read import admission, lean, listing, refcheck, snapshot
 from modelreg.read.reader import ModelView, Reader
 from modelreg.read.sshsig import good_report, parse_signers
 from modelreg.serving import plan
@@ -109,6 +109,25 @@ def test_lean_check_ref_answers_as_the_full_read(tmp_path: Path, seed: int, monk
     for tag in tags:
         assert lean_answers[tag] == check(tag), (seed, tag)
     assert decided > 0 or _moved_version_tags(tmp_path / "repo")
+
+
+def test_list_rows_checked_at_their_deciding_events_are_the_full_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`list` under a policy checks only what decides each row (read.listing): the rows are the full replay's."""
+    decided = []
+    row = listing._row
+    monkeypatch.setattr(listing, "worth_it", lambda ctx: True)
+    monkeypatch.setattr(listing, "_row", lambda *args: (answer := row(*args), decided.append(answer))[0])
+    for seed in range(40):
+        build(tmp_path / str(seed), seed)
+        reg = Registry.open(tmp_path / str(seed)).reader
+        full = [listing.row(view.state, view.rejected, reg.config.stages) for view in reg.views()]
+        rows = reg.models()
+        assert [r._replace(warnings=()) for r in rows] == [f._replace(warnings=()) for f in full], seed
+        for got, want in zip(rows, full, strict=True):
+            assert _covered(got.warnings, want.warnings), seed
+    assert sum(answer is not None for answer in decided) >= 20  # most rows were decided lean, not by the fallback
 
 
 def test_the_generated_histories_hold_what_they_should(tmp_path: Path) -> None:

@@ -54,13 +54,16 @@ def additions_at(repo: GitRepo, commits: Sequence[str], directory: str) -> list[
     return [a for a in _additions(out) if a.paths]
 
 
-def on_first_parent_line(repo: GitRepo, tip: str, commit: str) -> bool:
-    """Whether `commit` is `tip` or on its first-parent line: the walk from `tip` down to it, no further (one
-    `rev-list`, as long as the commits made on the line since `commit`)."""
-    if tip == commit:
-        return True
-    out = repo.git("rev-list", "--first-parent", "--parents", tip, "--not", commit).splitlines()
-    return bool(out) and out[-1].split()[1:2] == [commit]
+def on_first_parent_line(repo: GitRepo, tip: str, commits: Sequence[str]) -> bool:
+    """Whether every one of `commits` is `tip` or on its first-parent line. One `rev-list`: for one commit, the
+    walk from `tip` down to it, no further; for more, the whole line."""
+    wanted = set(commits) - {tip}
+    if len(wanted) > 1:
+        return wanted <= set(repo.git("rev-list", "--first-parent", tip).split())
+    for commit in wanted:
+        out = repo.git("rev-list", "--first-parent", "--parents", tip, "--not", commit).splitlines()
+        return bool(out) and out[-1].split()[1:2] == [commit]
+    return True
 
 
 def _additions(out: str) -> list[Addition]:

@@ -87,13 +87,53 @@ class MovedTag(Exception):
     """A version tag that is not the tag object its claim names: left to the full read, where the claim wins."""
 
 
+class Known(NamedTuple):
+    """A model's tags as a snapshot already parsed them: a Judge given these reads nothing from git."""
+
+    events: dict[str, Event]  # tag → its event (well-formed tags only: the others are the snapshot's problems)
+    claims: dict[str, str]  # every claim ref → the tag object it names
+
+
+class Deferred:
+    """The expensive checks (signature, review evidence) a Judge was asked for and took as passed, for the caller
+    to make for many models at once (read.listing): where one fails, the model is judged again in earnest."""
+
+    def __init__(self) -> None:
+        self.signed: list[Event] = []
+        self.reviewed: list[tuple[Event, list[Event]]] = []  # (the event, what `review_findings` reads it with)
+
+
+def listing_of(events: Iterable[Event]) -> Listing:
+    """The listing `list_refs` gives, from events a snapshot parsed."""
+    versions: dict[int, Entry] = {}
+    targets: dict[str, list[Entry]] = {}
+    for event in events:
+        if event.seq is None:
+            versions[event.version] = Entry(0, event.tag, event.object)
+        else:
+            targets.setdefault(event.target or "", []).append(Entry(event.seq, event.tag, event.object))
+    for entries in targets.values():
+        entries.sort(reverse=True)
+    changes = sorted((e for t, es in targets.items() if t not in MODEL_TARGETS for e in es), reverse=True)
+    return Listing(versions, targets, changes)
+
+
 class Judge:
     """Reads and judges tags of one model on demand, each once; remembers why any was left out."""
 
-    def __init__(self, ctx: Context, name: str, listing: Listing) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        name: str,
+        listing: Listing,
+        known: Known | None = None,
+        deferred: Deferred | None = None,
+    ) -> None:
         self.ctx = ctx
         self.name = name
         self.listing = listing
+        self.known = known
+        self.deferred = deferred
         self.events: dict[str, Event | None] = {}  # tag → its event (None: not a well-formed event)
         self.reasons: dict[str, str] = {}  # tag → why it does not take effect
         self.malformed: dict[str, str] = {}  # tag → why it is no event
@@ -103,11 +143,16 @@ class Judge:
         self._signed: set[str] = set()
         self._pre: dict[str, bool] = {}
         self._admitted: dict[str, bool] = {}
+        if known is not None:
+            self.claims = known.claims
 
     # --- reading ------------------------------------------------------------------------------
 
     def commit_of(self, entry: Entry) -> str:
         """The commit a tag points at (its peeled id): every tag of the model peeled in one call, when first asked."""
+        if self.known is not None:
+            event = self.known.events.get(entry.tag)
+            return event.commit if event is not None else ""
         if self._commits is None:
             self._commits = {}
             for line in peeled_ids(self.ctx.git, tag_patterns(self.name)).splitlines():
@@ -117,6 +162,8 @@ class Judge:
 
     def look_up_claims(self, entries: Iterable[Entry]) -> None:
         """The claim refs of `entries`, each looked up by name (one call for all not looked up yet)."""
+        if self.known is not None:
+            return
         refs = [ref for e in entries if (ref := self._claim_ref(e)) not in self._looked_up]
         if refs:
             self._looked_up.update(refs)
@@ -131,6 +178,10 @@ class Judge:
         """Read and parse the tags not read yet (one batched `for-each-ref`), and check their signatures."""
         wanted = [e for e in entries if e.tag not in self.events]
         if not wanted:
+            return
+        if self.known is not None:  # parsed already: nothing to batch but the signatures
+            self.events.update((e.tag, self.known.events.get(e.tag)) for e in wanted)
+            self._check_signatures(wanted)
             return
         self.look_up_claims(wanted)
         names = {e.tag for e in wanted}
@@ -158,7 +209,7 @@ class Judge:
 
     def _check_signatures(self, entries: list[Entry]) -> None:
         """Signatures of the tags whose claim holds: the only ones `rejections` checks."""
-        if not self.ctx.config.require_signed:
+        if not self.ctx.config.require_signed or self.deferred is not None:
             return
         todo = [
             event
@@ -174,6 +225,14 @@ class Judge:
             for tag in [finding.subject] if finding.subject in tags else sorted(tags):
                 self.reasons.setdefault(tag, finding.message)
 
+    def _unsigned(self, event: Event) -> bool:
+        """Whether the signature of a claimed tag is refused (checked when it was read). A deferring judge checks
+        none: it notes the tag, whose verdict it takes as good, for its caller to check."""
+        if self.deferred is not None and self.ctx.config.require_signed and event.tag not in self._signed:
+            self._signed.add(event.tag)
+            self.deferred.signed.append(event)
+        return event.tag in self.reasons
+
     def event(self, entry: Entry) -> Event | None:
         self.load([entry])
         return self.events[entry.tag]
@@ -186,9 +245,13 @@ class Judge:
         if entry is None or not self._claimed(entry):
             return None
         event = self.event(entry)
-        if event is None or event.action != "register" or event.tag in self.reasons:
+        if event is None or event.action != "register" or self._unsigned(event):
             return None
         return event
+
+    def claimed_versions(self) -> int:
+        """How many version tags their claim refs vouch for (checked from names and ids alone)."""
+        return sum(self._claimed(entry) for entry in self.listing.versions.values())
 
     def _claimed(self, entry: Entry) -> bool:
         """The claim check from names and ids alone (the first check `rejections` makes)."""
@@ -219,7 +282,7 @@ class Judge:
         if not self._claimed(entry):
             return False
         event = self.event(entry)
-        if event is None or event.tag in self.reasons:
+        if event is None or self._unsigned(event):
             return False
         if event.version == NO_VERSION and event.kind == "model":
             return True  # written before the model's first version: no registration to check (policy.rejections)
@@ -258,6 +321,9 @@ class Judge:
             ]
             self.load(earlier)
             context += [p for e in earlier if (p := self.pending(e)) is not None]
+        if self.deferred is not None:
+            self.deferred.reviewed.append((event, context))
+            return True
         from modelreg.read.evidence import review_findings  # ~0.5 ms of start-up a registry without review skips
 
         for finding in review_findings(self.ctx, {self.name: context}, only=event.tag):

@@ -151,7 +151,7 @@ _NAMED: dict[tuple[str, str, tuple[tuple[str, str | None], ...]], dict[str, list
 
 def _read_named_merges(ctx: Context, main: str, wanted: list[tuple[str, str | None]]) -> dict[str, list[Merge]] | None:
     commits = sorted({commit for _, commit in wanted if commit is not None})
-    if not all(on_first_parent_line(ctx.git, main, commit) for commit in commits):
+    if not on_first_parent_line(ctx.git, main, commits):
         return None
     added = {a.commit: a for a in additions_at(ctx.git, commits, REQUESTS_DIR)}
     found = []
@@ -252,8 +252,13 @@ def review_problem(event: Event, merges: dict[str, list[Merge]], events: list[Ev
     return None
 
 
-def review_findings(ctx: Context, events: dict[str, list[Event]], only: str | None = None) -> list[Finding]:
-    """A finding for every event on a review-required stage that no merged request backs."""
+def review_findings(
+    ctx: Context, events: dict[str, list[Event]], only: str | None = None, *, named: bool = False
+) -> list[Finding]:
+    """A finding for every event on a review-required stage that no merged request backs.
+
+    With `only` or `named` (a lean read's deciding events), each event's own merge is read where
+    that settles it, not the whole main line."""
     relevant = [
         (e, model_events)
         for model_events in events.values()
@@ -265,7 +270,7 @@ def review_findings(ctx: Context, events: dict[str, list[Event]], only: str | No
     main = main_line(ctx)
     wanted = [(e.request, e.merge_commit) for e, _ in relevant if e.request is not None]
     merges = None
-    if main and only is not None:  # one event (a lean read): its own merge, not the whole main line
+    if main and (only is not None or named):
         merges = _named_merges(ctx, main, wanted)
     if merges is None:
         merges = mainline_merges(ctx, main, wanted)[0] if main else {}

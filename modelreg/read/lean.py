@@ -190,6 +190,35 @@ class Query:
                 return event.version
         return None
 
+    def archived_holder(self) -> int | None:
+        """`stage_holder("archived")`: any stage event may archive versions, so the newest event that archived one
+        that nothing after it moved decides; events that archive nothing are not judged at all."""
+        self.judge.load(self.listing.changes)
+        for entry in self.listing.changes:
+            event = self.judge.event(entry)
+            if event is None or not _archives(event) or self.judge.admitted(entry) is None:
+                continue
+            later = self.after(entry)
+            staying = [v for v in _archives(event) if self.stays(v, ARCHIVED, later)]
+            if len(staying) > 1:
+                raise Undecided  # archived at the same seq: the full replay's order of versions decides
+            if staying:
+                return staying[0]
+        return None
+
+    def described(self) -> tuple[str, dict[str, object]]:
+        """`replay`'s description and tags: model-level create and describe events, oldest first, folded."""
+        targets = self.listing.targets
+        entries = sorted([*targets.get("_create", []), *targets.get("_describe", [])])
+        description, tags = "", {}
+        for event in reversed(list(self._admitted(entries[::-1]))):
+            if event.action == "create":
+                description, tags = event.description or "", dict(event.set_tags)
+            else:
+                description = description if event.description is None else event.description
+                tags = {k: v for k, v in tags.items() if k not in event.removed_tags} | dict(event.set_tags)
+        return description, tags
+
     def _stage_assignments(self, entries: list[Entry]) -> Iterator[tuple[Entry, Event]]:
         by_tag = {e.tag: e for e in entries}
         for event in self._admitted(entries):
@@ -246,6 +275,13 @@ class Query:
         return tuple(
             sorted(target for target, entries in aliases.items() if self.alias_value(target, entries) == version)
         )
+
+
+def _archives(event: Event) -> tuple[int, ...]:
+    """The versions a stage event puts in the `archived` stage."""
+    if event.kind != "stage" or event.action == "unassign":
+        return ()
+    return (event.version, *event.archived) if event.target == ARCHIVED else event.archived
 
 
 def _version(entry: Entry) -> int:

@@ -20,10 +20,11 @@ from modelreg.formats.config import Config
 from modelreg.git import GitRepo
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, ValueChange, VersionDiff
 from modelreg.paths import cache_dir
-from modelreg.read import lean, snapshot
+from modelreg.read import lean, listing, snapshot
 from modelreg.read.admission import list_refs
 from modelreg.read.context import Context
 from modelreg.read.policy import admit
+from modelreg.read.snapshot import Snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -121,41 +122,32 @@ class Reader:
         moment = self.moment(at) if at is not None else None
         if name is not None:
             return [self.model(name, moment)]
-        views = []
         snap = self.snapshot(None)
-        for model, all_events in sorted(snap.events.items()):
-            events, rejected = admit(self.context, model, all_events, snap.claims)
-            rejected += _malformed(snap.problems, model)
-            if moment is not None:
-                events = _until(events, moment)
-            state = replay(model, events)
-            if state.exists:
-                views.append(ModelView(state, events, snap, rejected))
-        return views
+        views = [self._view(snap, model, moment) for model in sorted(snap.events)]
+        return [view for view in views if view.state.exists]
+
+    def _view(self, snap: Snapshot, model: str, moment: Moment | None = None) -> ModelView:
+        """Model `model` of a snapshot of every model, as the policy admits it (and as it was at `moment`)."""
+        events, rejected = admit(self.context, model, snap.events[model], snap.claims)
+        rejected += _malformed(snap.problems, model)
+        if moment is not None:
+            events = _until(events, moment)
+        return ModelView(replay(model, events), events, snap, rejected)
 
     def models(self, at: When | None = None) -> list[ModelSummary]:
-        summaries = []
-        for view in self.views(at=at):
-            state = view.state
-            # A retired model's stages and aliases no longer resolve: it is listed with none, and its retirement.
-            holders = {s: h for s in self.config.stages if (h := state.stage_holder(s)) is not None}
-            aliases = dict(state.aliases)
-            if state.retired is not None:
-                holders, aliases = {}, {}
-            summaries.append(
-                ModelSummary(
-                    state.name,
-                    state.latest,
-                    len(state.versions),
-                    holders,
-                    aliases,
-                    view.rejected,
-                    state.retired,
-                    state.description,
-                    state.tags,
-                )
+        """A row for every model that exists; under a policy with signatures or review, each row checks only the
+        events that decide it (read.listing)."""
+        if at is None and listing.worth_it(self.context):
+            snap = self.snapshot(None)
+            return listing.summaries(
+                self.context, snap, lambda model: _malformed(snap.problems, model), lambda model: self._row(snap, model)
             )
-        return summaries
+        return [listing.row(view.state, view.rejected, self.config.stages) for view in self.views(at=at)]
+
+    def _row(self, snap: Snapshot, model: str) -> ModelSummary | None:
+        """The row of `list` for `model` from the full replay (None: the model does not exist)."""
+        view = self._view(snap, model)
+        return listing.row(view.state, view.rejected, self.config.stages) if view.state.exists else None
 
     def history(self, name: str, since: When | None = None, until: When | None = None) -> list[Event]:
         """Registrations and events in causal order; `since`/`until` keep those at or after / at or before."""
