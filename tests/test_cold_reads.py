@@ -25,8 +25,9 @@ from modelreg.core.signatures import signer_ids
 from modelreg.errors import ModelregError
 from modelreg.git import GitRepo
 from modelreg.git.peeled import raw_objects
+from modelreg.models import ModelVersion
 from modelreg.ops import checks
-from modelreg.read import admission, lean, listing, refcheck, snapshot
+from modelreg.read import admission, lean, listing, refcheck, search, searchlean, snapshot
 from modelreg.read.reader import ModelView, Reader
 from modelreg.read.sshsig import good_report, parse_signers
 from modelreg.serving import plan
@@ -128,6 +129,40 @@ def test_list_rows_checked_at_their_deciding_events_are_the_full_replays(
         for got, want in zip(rows, full, strict=True):
             assert _covered(got.warnings, want.warnings), seed
     assert sum(answer is not None for answer in decided) >= 20  # most rows were decided lean, not by the fallback
+
+
+SEARCHES = [
+    (None, (), None),
+    (None, (), 2),
+    ("version >= 3", (), 1),
+    ("version <= 4", ("version ASC",), 3),
+    ("name = 'fraud'", ("version DESC",), None),
+    ("stage = 'production'", (), None),  # reads stages: always the full replay
+]
+
+
+def test_searches_checked_at_what_they_show_are_the_full_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`search` under a policy checks only the versions it shows (read.searchlean): it answers as the full replay."""
+    lean_runs = []
+    candidates = searchlean.candidates
+    monkeypatch.setattr(searchlean, "candidates", lambda *a: (found := candidates(*a), lean_runs.append(found))[0])
+    for seed in range(40):
+        build(tmp_path / str(seed), seed)
+        reg = Registry.open(tmp_path / str(seed)).reader
+        for text, order, limit in SEARCHES:
+            monkeypatch.setattr(listing, "worth_it", lambda ctx: False)
+            full = search.search(reg, text, order_by=order, limit=limit)
+            monkeypatch.setattr(listing, "worth_it", lambda ctx: True)
+            lean_answer = search.search(reg, text, order_by=order, limit=limit)
+            assert [_shown(v) for v in lean_answer.versions] == [_shown(v) for v in full.versions], (seed, text)
+            assert _covered(lean_answer.warnings, full.warnings), (seed, text)
+    assert sum(found is not None for found in lean_runs) >= 100  # most searches ran lean, not by the fallback
+
+
+def _shown(mv: ModelVersion) -> tuple[Any, ...]:
+    return (mv.name, mv.version, mv.stage, mv.aliases, mv.digest, mv.commit)
 
 
 def test_the_generated_histories_hold_what_they_should(tmp_path: Path) -> None:
@@ -351,3 +386,53 @@ def _moved_version_tags(repo: Path) -> list[str]:
         if tag in tags and tags[tag] != obj:
             moved.append(tag)
     return moved
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_signed_list_and_search_check_what_they_show_and_fall_back_past_refused_tags(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    """Under `require_signed`, `list` and `search` check the tags that decide what they show, in one batch; a
+    version and an event signed by a key the allowed-signers file does not hold are left out, as the full read
+    leaves them out, and said."""
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    jane, public = make_key(keys_dir, "jane@example.com")
+    mallory, mallorys = make_key(keys_dir, "mallory@example.com")
+    signers = repo / ".modelreg" / "allowed_signers"
+    signers.write_text(f'jane@example.com namespaces="git" {public}\nmallory@example.com namespaces="git" {mallorys}\n')
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "user.signingkey", str(mallory))
+    assert cli("register", "fraud", artifact("m0", b"w0")).code == 0  # fraud@v1, signed by mallory
+    git(repo, "config", "user.signingkey", str(jane))
+    for version in (2, 3, 4):
+        assert cli("register", "fraud", artifact(f"m{version}", f"w{version}".encode())).code == 0
+        assert cli("register", "churn", artifact(f"c{version}", f"c{version}".encode())).code == 0
+    assert cli("promote", "fraud", "2", "production").code == 0
+    assert cli("alias", "set", "fraud", "champion", "3").code == 0
+    git(repo, "config", "user.signingkey", str(mallory))
+    assert cli("register", "fraud", artifact("m5", b"w5")).code == 0  # fraud@v5, signed by mallory
+    assert cli("register", "churn", artifact("c5", b"c5")).code == 0  # churn@v4, signed by mallory
+    assert cli("promote", "fraud", "3", "production").code == 0  # fraud#production#3, signed by mallory
+    signers.write_text(f'jane@example.com namespaces="git" {public}\n')  # mallory's key is withdrawn
+    git(repo, "commit", "-q", "-am", "modelreg: mallory no longer signs")
+    reg = Registry.open(repo).reader
+    full = [listing.row(view.state, view.rejected, reg.config.stages) for view in reg.views()]
+    rows = reg.models()
+    assert [r._replace(warnings=(), versions=0) for r in rows] == [f._replace(warnings=(), versions=0) for f in full]
+    fraud = {r.name: r for r in rows}["fraud"]
+    assert (fraud.latest, fraud.stages, fraud.aliases) == (4, {"production": 2}, {"champion": 3})
+    assert fraud.versions == 4  # the claimed versions, less v5 whose signature decided `latest`; v1's is not read
+    assert any("fraud#production#3" in w for w in fraud.warnings) and any("fraud@v5" in w for w in fraud.warnings)
+    found = search.search(reg, None, model="fraud")
+    shown = [(v.version, v.stage, v.aliases) for v in found.versions]
+    assert shown == [(4, None, ()), (3, None, ("champion",)), (2, "production", ())]  # the full read's answer
+    assert any("fraud@v5" in w for w in found.warnings)
+    newest = search.search(reg, "version <= 3", limit=1, model="fraud").versions
+    assert [(v.version, v.stage, v.aliases) for v in newest] == [(3, None, ("champion",))]  # checked, and shown
+    assert [v.version for v in search.search(reg, None, model="churn").versions] == [3, 2, 1]
+    assert {r.name: r for r in rows}["churn"].latest == 3

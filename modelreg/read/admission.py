@@ -242,7 +242,7 @@ class Judge:
     def registration(self, version: int) -> Event | None:
         """The registration of `version` when it takes effect: its claim holds and it is signed if need be."""
         entry = self.listing.versions.get(version)
-        if entry is None or not self._claimed(entry):
+        if entry is None or not self.claimed(entry):
             return None
         event = self.event(entry)
         if event is None or event.action != "register" or self._unsigned(event):
@@ -250,10 +250,11 @@ class Judge:
         return event
 
     def claimed_versions(self) -> int:
-        """How many version tags their claim refs vouch for (checked from names and ids alone)."""
-        return sum(self._claimed(entry) for entry in self.listing.versions.values())
+        """How many version tags their claim refs vouch for (checked from names and ids alone), less those whose
+        signature was checked and refused."""
+        return sum(self.claimed(e) and e.tag not in self.reasons for e in self.listing.versions.values())
 
-    def _claimed(self, entry: Entry) -> bool:
+    def claimed(self, entry: Entry) -> bool:
         """The claim check from names and ids alone (the first check `rejections` makes)."""
         if entry.tag in self.reasons:
             return False
@@ -279,7 +280,7 @@ class Judge:
         return self.events[entry.tag] if self._pre[entry.tag] else None
 
     def _judge_pending(self, entry: Entry) -> bool:
-        if not self._claimed(entry):
+        if not self.claimed(entry):
             return False
         event = self.event(entry)
         if event is None or self._unsigned(event):

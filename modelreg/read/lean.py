@@ -250,6 +250,9 @@ class Query:
                 later = self.after(entry)
                 break
         if later is None:  # no assignment of its own: only another event's `archived` can give it a stage
+            self.judge.load(self.listing.changes)  # read, not judged: an event that archives it is judged below
+            if not any((e := self.judge.events[entry.tag]) and version in e.archived for entry in self.listing.changes):
+                return None
             later = list(reversed(list(self._admitted(self.listing.changes))))
         for event in later:
             if event.kind != "stage":

@@ -41,10 +41,10 @@ def summaries(
     for name, events in sorted(snap.events.items()):
         deferred = Deferred()
         drafts[name] = (_row(ctx, name, events, snap.claims, deferred), deferred)
-    refused = _refused(ctx, {name: deferred for name, (row, deferred) in drafts.items() if row is not None})
+    failed = refused(ctx, {name: deferred for name, (row, deferred) in drafts.items() if row is not None})
     rows = []
     for name, (row, _) in drafts.items():
-        if row is not None and name in refused:  # a check the walk leaned on failed: walk again, checking as it goes
+        if row is not None and name in failed:  # a check the walk leaned on failed: walk again, checking as it goes
             row = _row(ctx, name, snap.events[name], snap.claims, None)
         if row is None:
             row = full(name)
@@ -121,7 +121,7 @@ def _summarise(query: Query) -> ModelSummary:
     )
 
 
-def _refused(ctx: Context, deferred: dict[str, Deferred]) -> set[str]:
+def refused(ctx: Context, deferred: dict[str, Deferred]) -> set[str]:
     """The models where a check a walk took as passed fails: every signature in one batch, every review at once."""
     refused: set[str] = set()
     signed = {name: d.signed for name, d in deferred.items() if d.signed}

@@ -80,7 +80,7 @@ class Reader:
         check_name(name)
         snap = self.snapshot(name)
         events, rejected = admit(self.context, name, snap.events.get(name, []), snap.claims)
-        rejected += _malformed(snap.problems, name)
+        rejected += malformed(snap.problems, name)
         moment = self.moment(at) if at is not None else None
         registered = any(e.action == "register" for e in events)
         if moment is not None:
@@ -129,7 +129,7 @@ class Reader:
     def _view(self, snap: Snapshot, model: str, moment: Moment | None = None) -> ModelView:
         """Model `model` of a snapshot of every model, as the policy admits it (and as it was at `moment`)."""
         events, rejected = admit(self.context, model, snap.events[model], snap.claims)
-        rejected += _malformed(snap.problems, model)
+        rejected += malformed(snap.problems, model)
         if moment is not None:
             events = _until(events, moment)
         return ModelView(replay(model, events), events, snap, rejected)
@@ -140,7 +140,7 @@ class Reader:
         if at is None and listing.worth_it(self.context):
             snap = self.snapshot(None)
             return listing.summaries(
-                self.context, snap, lambda model: _malformed(snap.problems, model), lambda model: self._row(snap, model)
+                self.context, snap, lambda model: malformed(snap.problems, model), lambda model: self._row(snap, model)
             )
         return [listing.row(view.state, view.rejected, self.config.stages) for view in self.views(at=at)]
 
@@ -365,7 +365,7 @@ def _telling(warnings: tuple[str, ...]) -> Iterator[None]:
         raise
 
 
-def _malformed(problems: tuple[str, ...], name: str) -> tuple[str, ...]:
+def malformed(problems: tuple[str, ...], name: str) -> tuple[str, ...]:
     """One warning per tag of model `name` that has a modelreg name but is no well-formed event."""
     split = (problem.partition(": ") for problem in problems)
     ours = [(tag, why) for tag, _, why in split if (parsed := parse_tag_name(tag)) and parsed.name == name]

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from modelreg.core import filtering, selecting
+from modelreg.core.filterfields import OrderKey
 from modelreg.errors import InvalidInputError
 from modelreg.models import Event, ModelVersion, SearchResult
 from modelreg.paths import cache_dir
+from modelreg.read import listing, searchlean
 from modelreg.read.manifestbatch import Batch
-from modelreg.read.reader import ModelView, Reader
+from modelreg.read.reader import Reader
 from modelreg.read.when import When
 
 
@@ -44,36 +46,67 @@ def search(
     order = filtering.parse_order_by(order_by)
     if limit is not None and limit < 1:
         raise InvalidInputError(f"the limit must be at least 1, not {limit}")
+    if at is None and listing.worth_it(reader.context) and not _needs_state(parsed, order):
+        found = searchlean.candidates(reader, model)
+        if found is not None and (result := _search(reader, model, found, parsed, order, limit)) is not None:
+            return result
     views = reader.views(model, at)
-    registrations = []
-    for view in views:
-        admitted = set(view.state.versions)
-        registrations += [e for e in view.events if e.action == "register" and e.version in admitted]
-    branch_rev = "refs/remotes/origin/HEAD" if reader.source else None
-    batch = Batch(reader.git, registrations, branch_rev, cache_dir(), scope=model or "*")
-    warnings = [w for v in views for w in v.rejected]
-    by_name = {view.state.name: view for view in views}
-    candidates = [(by_name[event.name], event) for event in registrations]
-
     aliases: dict[str, dict[int, tuple[str, ...]]] = {}
     for view in views:
         held = aliases.setdefault(view.state.name, {})
         for alias, version in sorted(view.state.aliases.items()) if view.state.retired is None else ():
             held[version] = (*held.get(version, ()), alias)
+    by_name = {view.state.name: view for view in views}
 
-    def shown(view: ModelView, event: Event) -> tuple[str | None, tuple[str, ...]]:
+    def shown(event: Event) -> tuple[str | None, tuple[str, ...]]:
         """The version's stage and aliases (a retired model's stages no longer resolve)."""
-        stage = view.state.stages.get(event.version) if view.state.retired is None else None
+        state = by_name[event.name].state
+        stage = state.stages.get(event.version) if state.retired is None else None
         return stage, aliases[event.name].get(event.version, ())
 
-    def cheap(item: tuple[ModelView, Event]) -> filtering.SearchRecord:
-        """What the filter's order may need without the manifest."""
-        stage, named = shown(*item)
-        return filtering.SearchRecord(item[1].name, item[1].version, (stage,) if stage else (), named)
+    registrations = []
+    for view in views:
+        admitted = set(view.state.versions)
+        registrations += [e for e in view.events if e.action == "register" and e.version in admitted]
+    found = searchlean.Found(
+        registrations,
+        shown,
+        shown,
+        lambda: [w for view in views for w in view.rejected],
+        lambda name: by_name[name].rejected,
+        lambda: False,
+    )
+    result = _search(reader, model, found, parsed, order, limit)
+    assert result is not None  # the full replay refuses nothing after the fact
+    return result
 
-    def seen(item: tuple[ModelView, Event]) -> filtering.SearchRecord | None:
+
+def _needs_state(parsed: filtering.Filter, order: Sequence[OrderKey]) -> bool:
+    """Whether the filter or the order reads a version's stage or aliases (the replay of every admitted event)."""
+    fields = {c.field for c in parsed.clauses} | {k.field for k in order}
+    return bool(fields & {"stage", "alias"})
+
+
+def _search(
+    reader: Reader,
+    model: str | None,
+    found: searchlean.Found,
+    parsed: filtering.Filter,
+    order: Sequence[OrderKey],
+    limit: int | None,
+) -> SearchResult | None:
+    """The search over `found`; None when a check its results leaned on failed (see searchlean)."""
+    branch_rev = "refs/remotes/origin/HEAD" if reader.source else None
+    batch = Batch(reader.git, found.registrations, branch_rev, cache_dir(), scope=model or "*")
+    warnings: list[str] = []
+
+    def cheap(event: Event) -> filtering.SearchRecord:
+        """What the filter's order may need without the manifest."""
+        stage, named = found.matched_on(event)
+        return filtering.SearchRecord(event.name, event.version, (stage,) if stage else (), named)
+
+    def seen(event: Event) -> filtering.SearchRecord | None:
         """The version as the filter sees it; None (and a warning) when its manifest cannot be read."""
-        view, event = item
         plain = batch.plain((event.name, event.version))
         if plain is None:
             why = batch.problems.get((event.name, event.version), "its manifest cannot be read")
@@ -82,26 +115,22 @@ def search(
         if event.digest is not None and event.digest != plain[4][1]:
             warnings.append(f"ignoring {event.tag}: it records {event.digest}, its manifest another digest")
             return None
-        return plain_record(plain, *shown(view, event))
+        return plain_record(plain, *found.matched_on(event))
 
-    def prefetch(items: Sequence[tuple[ModelView, Event]]) -> None:
-        batch.prefetch((event.name, event.version) for _view, event in items)
+    def prefetch(items: Sequence[Event]) -> None:
+        batch.prefetch((event.name, event.version) for event in items)
 
-    matched = selecting.select(candidates, parsed, order, limit, view=seen, cheap=cheap, prefetch=prefetch)
+    matched = selecting.select(found.registrations, parsed, order, limit, view=seen, cheap=cheap, prefetch=prefetch)
     batch.keep()
+    shown = [found.shown(event) for event in matched]  # a lean read checks what it shows here (searchlean)
+    if found.refused():
+        return None
     store = reader.config.store
     versions = tuple(
-        ModelVersion(
-            batch.manifest((event.name, event.version)),
-            view.state.stages.get(event.version) if view.state.retired is None else None,
-            view.state.aliases_of(event.version) if view.state.retired is None else (),
-            event.commit,
-            view.rejected,
-            store,
-        )
-        for view, event in matched
+        ModelVersion(batch.manifest((e.name, e.version)), stage, aliases, e.commit, found.rejected(e.name), store)
+        for e, (stage, aliases) in zip(matched, shown, strict=True)
     )
-    return SearchResult(versions, tuple(dict.fromkeys(warnings)))
+    return SearchResult(versions, tuple(dict.fromkeys(found.warnings() + warnings)))
 
 
 def plain_record(plain: tuple[Any, ...], stage: str | None, aliases: tuple[str, ...]) -> filtering.SearchRecord:
