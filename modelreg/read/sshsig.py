@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import functools
 import hashlib
 import re
 import time
@@ -177,11 +178,9 @@ def _check(blob: bytes, payload: bytes, signers: Signers) -> str | None:
         return None
     digest = hashlib.new(hash_name.decode(), payload).digest()
     signed = b"SSHSIG" + b"".join(_string(x) for x in (namespace, reserved, hash_name, digest))
-    key_type = _Reader(public).string().decode()
     if not _verify(public, signature, signed):
         return None
-    fingerprint = base64.b64encode(hashlib.sha256(public).digest()).decode().rstrip("=")
-    return f'Good "git" signature for {signer.principal} with {_KEY_NAMES[key_type]} key SHA256:{fingerprint}'
+    return f'Good "git" signature for {signer.principal} with {_key_label(public)}'
 
 
 def _allows(signer: Signer, when: float) -> bool:
@@ -200,7 +199,7 @@ def _verify(public: bytes, signature: bytes, signed: bytes) -> bool:
     raw = sig.string()
     try:
         if key_type == "ssh-ed25519" and sig_type == key_type:
-            ed25519.Ed25519PublicKey.from_public_bytes(key.string()).verify(raw, signed)
+            _ed25519_key(key.string()).verify(raw, signed)
         elif key_type == "ssh-rsa" and sig_type in ("rsa-sha2-256", "rsa-sha2-512"):
             exponent, modulus = key.mpint(), key.mpint()
             chosen: hashes.HashAlgorithm = hashes.SHA256() if sig_type == "rsa-sha2-256" else hashes.SHA512()
@@ -218,6 +217,20 @@ def _verify(public: bytes, signature: bytes, signed: bytes) -> bool:
     except (InvalidSignature, ValueError, KeyError, IndexError):
         return False
     return sig.done()
+
+
+@functools.lru_cache(maxsize=64)
+def _ed25519_key(data: bytes) -> ed25519.Ed25519PublicKey:
+    """The key object, made once per key: a registry's signatures come from a handful of keys."""
+    return ed25519.Ed25519PublicKey.from_public_bytes(data)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_label(public: bytes) -> str:
+    """`ED25519 key SHA256:…`, as ssh-keygen names a key."""
+    key_type = _Reader(public).string().decode()
+    fingerprint = base64.b64encode(hashlib.sha256(public).digest()).decode().rstrip("=")
+    return f"{_KEY_NAMES[key_type]} key SHA256:{fingerprint}"
 
 
 def _string(data: bytes) -> bytes:
