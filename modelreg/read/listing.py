@@ -59,7 +59,7 @@ def row(state: ModelState, warnings: tuple[str, ...], stages: tuple[str, ...]) -
     """The row of `list` for a model's full replay."""
     # A retired model's stages and aliases no longer resolve: it is listed with none, and its retirement.
     holders = {s: h for s in stages if (h := state.stage_holder(s)) is not None}
-    aliases = dict(state.aliases)
+    aliases = dict(sorted(state.aliases.items()))
     if state.retired is not None:
         holders, aliases = {}, {}
     return ModelSummary(
@@ -94,20 +94,20 @@ def _summarise(query: Query) -> ModelSummary:
         raise Undecided  # every version is left out: the full replay words it
     retired = query.retired()
     stages = query.config.stages
-    holders = {
-        stage: holder
-        for stage in stages
-        if (holder := query.archived_holder() if stage == ARCHIVED else query.holder(stage)) is not None
-    }
-    aliases = {
-        target: version
-        for target, entries in listing.targets.items()
-        if not target.startswith("_") and target not in stages
-        if (version := query.alias_value(target, entries)) is not None
-    }
+    holders, aliases = {}, {}
+    if retired is None:  # a retired model's stages and aliases no longer resolve: not shown, not checked
+        holders = {
+            stage: holder
+            for stage in stages
+            if (holder := query.archived_holder() if stage == ARCHIVED else query.holder(stage)) is not None
+        }
+        aliases = {
+            target: version
+            for target, entries in listing.targets.items()
+            if not target.startswith("_") and target not in stages
+            if (version := query.alias_value(target, entries)) is not None
+        }
     description, tags = query.described()
-    if retired is not None:
-        holders, aliases = {}, {}
     return ModelSummary(
         judge.name,
         latest,
