@@ -23,6 +23,15 @@ class UpdateResult(NamedTuple):
     event: Event | None = None  # the `_update` event that records who changed what, and why
 
 
+class RenameResult(NamedTuple):
+    """A rename (ops.rename): the new name's `_create` event and the old name's `_delete`, written together."""
+
+    old: str
+    new: str
+    created: Event
+    deleted: Event
+
+
 class FetchReport(NamedTuple):
     """What `fetch` found: refs that changed on the remote are never taken silently."""
 

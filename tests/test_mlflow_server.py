@@ -72,3 +72,11 @@ def test_versions_and_refusals_over_mlflow_rest_api(repo: Path, server: str) -> 
         client.rename_registered_model("churn", "attrition")
     assert caught.value.error_code == "NOT_IMPLEMENTED" and "renaming a model is not supported" in caught.value.message
     assert client.get_registered_model("churn").name == "churn"
+    # a model with no version yet is renamed (events), over REST as in-process
+    created = client.create_registered_model("empty", description="not yet trained")
+    client.rename_registered_model("empty", "still empty")
+    renamed = client.get_registered_model("still empty")
+    assert (renamed.description, renamed.creation_timestamp) == ("not yet trained", created.creation_timestamp)
+    with pytest.raises(MlflowException) as caught:
+        client.get_registered_model("empty")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"

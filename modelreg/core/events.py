@@ -28,6 +28,7 @@ _ACTIONS = (
     "delete",
     "create",
 )
+_RENAMED = {"create": "renamed_from", "delete": "renamed_to"}  # a rename's payload keys (ops.rename)
 MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
 MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
 # A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
@@ -143,12 +144,18 @@ def _model_event(tag: str, payload: dict[str, Any], base: Event) -> Event:
         raise MalformedEvent(f"{tag}: 'tags' must map keys to single values")
     if not isinstance(removed, list) or not all(isinstance(k, str) for k in removed):
         raise MalformedEvent(f"{tag}: 'removed_tags' must be a list of keys")
+    renamed_key = _RENAMED.get(action, "")  # a rename (ops.rename): the other name
+    if not isinstance(payload.get(renamed_key) or "", str):
+        raise MalformedEvent(f"{tag}: {renamed_key!r} must be a name")
+    created = payload.get("created_millis") if action == "create" else None
     return base._replace(
         action=action,
         kind=kind,
         description=_text(tag, payload, "description"),
         set_tags=tuple(sorted((_text(tag, {"k": k}, "k") or "", v) for k, v in set_tags.items())),
         removed_tags=tuple(sorted(removed)),
+        renamed=_text(tag, payload, renamed_key) if renamed_key else None,
+        created_millis=created if _is_positive_int(created) else None,
     )
 
 

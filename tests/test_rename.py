@@ -1,0 +1,142 @@
+"""`modelreg rename` / `Registry.rename`: a model with no version yet renamed as two events written together."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelreg.api import Registry
+from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError, NotSupported
+from tests.conftest import Result, git, install_hook, repo_state
+
+
+def _tags(repo: Path) -> list[str]:
+    return git(repo, "tag").split("\n")[:-1]
+
+
+def test_a_model_without_versions_is_renamed_by_a_create_and_a_delete_event(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    reg = Registry.open(repo)
+    made = reg.create("Churn Model", description="churn scoring", tags={"team": "growth"})
+    reg.describe("Churn Model", description="churn scoring v2")
+    renamed = Registry.open(repo).rename("Churn Model", "attrition", reason="team rename")
+
+    assert (renamed.old, renamed.new) == ("Churn Model", "attrition")
+    assert (renamed.created.tag, renamed.deleted.tag) == ("attrition#_create#1", "+churn+032+model#_delete#3")
+    assert renamed.created.created_millis == made.millis and renamed.created.renamed == "Churn Model"
+    assert renamed.deleted.renamed == "attrition"
+    assert "attrition#_create#1" in _tags(repo) and "+churn+032+model#_delete#3" in _tags(repo)
+
+    reg = Registry.open(repo)
+    state = reg.state("attrition")
+    assert (state.description, state.tags, state.versions) == ("churn scoring v2", {"team": "growth"}, ())
+    assert [m.name for m in reg.models()] == ["attrition"]
+    with pytest.raises(NotFoundError, match="was deleted"):
+        reg.model("Churn Model")
+    # what the events record, read back from the tags
+    (create,) = reg.history("attrition")
+    assert (create.action, create.renamed, create.created_millis) == ("create", "Churn Model", made.millis)
+    assert create.reason == "renamed from Churn Model (team rename)"
+    gone = reg.history("Churn Model")[-1]
+    assert (gone.action, gone.kind, gone.renamed, gone.reason) == (
+        "delete",
+        "model",
+        "attrition",
+        "renamed to attrition (team rename)",
+    )
+
+    # history of both names shows its side, plain and JSON; the old name no longer resolves
+    old_history = cli("history", "Churn Model")
+    assert old_history.code == 0, old_history.err
+    assert "deleted (renamed to attrition)" in old_history.out
+    assert "renamed to attrition (team rename)" in old_history.out
+    new_history = cli("history", "attrition", "--json")
+    assert new_history.code == 0, new_history.err
+    assert [(e["action"], e.get("renamed_from"), e["description"]) for e in json.loads(new_history.out)] == [
+        ("create", "Churn Model", "churn scoring v2")
+    ]
+    assert "created (renamed from Churn Model, team=growth, description)" in cli("history", "attrition").out
+    resolved = cli("resolve", "Churn Model")
+    assert resolved.code != 0 and "was deleted" in resolved.err
+    verified = cli("verify", "--json")
+    assert verified.code == 0, verified.out + verified.err
+    assert json.loads(verified.out)["ok"] is True
+
+    # renamed again: the first creation time goes along; the old name may be taken again
+    again = Registry.open(repo).rename("attrition", "retention")
+    assert again.created.created_millis == made.millis and again.created.reason == "renamed from attrition"
+    assert Registry.open(repo).create("Churn Model").tag == "+churn+032+model#_create#4"
+    assert cli("verify").code == 0
+
+
+def test_rename_refusals_write_nothing(repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path]) -> None:
+    reg = Registry.open(repo)
+    reg.create("churn")
+    reg.create("fraud")
+    reg.register("scored", artifact())
+    reg.create("gone")
+    reg.delete("gone", reason="obsolete")
+    before = repo_state(repo)
+
+    cases: list[tuple[str, str, type[Exception], str]] = [
+        ("churn", "fraud", AlreadyExists, "model 'fraud' already exists"),
+        ("nothere", "x", NotFoundError, "no model named 'nothere'"),
+        ("gone", "x", NotFoundError, "gone was deleted"),
+        ("scored", "x", NotSupported, "renaming a model is not supported once it has versions (scored has v1)"),
+        ("churn", "churn", InvalidInputError, "already called that"),
+    ]
+    for old, new, error, words in cases:
+        with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+            Registry.open(repo).rename(old, new)
+    assert cli("rename", "churn", "fraud").code == 3  # a conflict, as creating a model that exists
+    refused = cli("rename", "scored", "x")
+    assert refused.code == 1 and "copy_model_version" in refused.err and "Traceback" not in refused.err
+    assert repo_state(repo) == before
+
+
+def test_both_events_land_in_one_ref_transaction_or_neither(repo: Path, cli: Callable[..., Result]) -> None:
+    Registry.open(repo).create("churn")
+    # git's reference-transaction hook refuses any transaction that would delete-tag `churn`
+    install_hook(
+        repo,
+        "reference-transaction",
+        'test "$1" = prepared || exit 0\ngrep -q "_delete" && { echo refused >&2; exit 1; }\nexit 0\n',
+    )
+    before = repo_state(repo)
+    failed = cli("rename", "churn", "attrition")
+    assert failed.code != 0
+    assert repo_state(repo) == before  # not even the new name's `_create` was written
+    assert not any(t.startswith("attrition") for t in _tags(repo))
+    (repo / ".git" / "hooks" / "reference-transaction").unlink()
+    assert cli("rename", "churn", "attrition").code == 0
+    assert [m.name for m in Registry.open(repo).models()] == ["attrition"]
+
+
+def test_rename_through_a_remote_pushes_both_events_atomically(clone: Callable[..., Path]) -> None:
+    first, second = clone("first"), clone("second")
+    Registry.open(first).create("churn", description="scoring", push=True)
+    done = Registry.open(second).rename("churn", "attrition", push=True)  # second fetches churn's events first
+    assert done.created.created_millis is not None
+    remote_tags = git(first, "ls-remote", "--tags", "origin").split()
+    assert "refs/tags/attrition#_create#1" in remote_tags and "refs/tags/churn#_delete#2" in remote_tags
+    Registry.open(first).fetch()
+    reg = Registry.open(first)
+    assert [m.name for m in reg.models()] == ["attrition"] and reg.state("attrition").description == "scoring"
+
+
+def test_plain_history_shows_creations_and_deletions(
+    repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    """`history` (plain) of a model with `create` and `delete` events: it used to stop on an unknown action."""
+    reg = Registry.open(repo)
+    reg.create("fraud", tags={"team": "risk"})
+    reg.register("fraud", artifact())
+    reg.register("fraud", artifact(content=b"weights v2"))
+    reg.delete("fraud", 1, reason="leaked labels")
+    shown = cli("history", "fraud")
+    assert shown.code == 0, shown.err
+    assert "created (team=risk)" in shown.out and "deleted" in shown.out and "leaked labels" in shown.out
