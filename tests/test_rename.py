@@ -11,6 +11,7 @@ import pytest
 from modelreg.api import Registry
 from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError, NotSupported
 from tests.conftest import Result, git, install_hook, repo_state
+from tests.test_signing import make_key
 
 
 def _tags(repo: Path) -> list[str]:
@@ -140,3 +141,30 @@ def test_plain_history_shows_creations_and_deletions(
     shown = cli("history", "fraud")
     assert shown.code == 0, shown.err
     assert "created (team=risk)" in shown.out and "deleted" in shown.out and "leaked labels" in shown.out
+
+
+def test_a_registry_that_requires_signatures_gets_both_events_signed_or_neither(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    key, public = make_key(tmp_path, "jane@example.com")
+    (repo / ".modelreg" / "allowed_signers").write_text(f'jane@example.com namespaces="git" {public}\n')
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "user.signingkey", str(key))
+    Registry.open(repo).create("churn")
+
+    git(repo, "config", "--unset", "user.signingkey")  # no key: refused before anything is published
+    before = repo_state(repo)
+    refused = cli("rename", "churn", "attrition")
+    assert refused.code == 1 and "could not sign the tag attrition#_create#1" in refused.err
+    assert repo_state(repo) == before
+
+    git(repo, "config", "user.signingkey", str(key))
+    assert cli("rename", "churn", "attrition").code == 0
+    for tag in ("attrition#_create#1", "churn#_delete#2"):
+        assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", tag)
+    verified = cli("verify")
+    assert verified.code == 0, verified.out + verified.err
