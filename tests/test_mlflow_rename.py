@@ -6,6 +6,9 @@ Real git repositories; the store class MLflow builds for `modelreg://`, no track
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +18,7 @@ from mlflow.entities.model_registry import RegisteredModelTag
 from mlflow.exceptions import MlflowException
 
 from modelreg.mlflow.store import ModelregRegistryStore
-from tests.conftest import Result, git, repo_state
+from tests.conftest import ROOT, Result, git, repo_state
 
 pytestmark = pytest.mark.slow
 
@@ -99,3 +102,40 @@ def test_rename_refusals_in_mlflow_words(repo: Path, tmp_path: Path) -> None:
     assert "renaming a model is not supported once it has versions (scored has v1)" in versions.message
     assert repo_state(repo) == before
     assert "x#_create#1" not in git(repo, "tag").split()
+
+
+RENAME = """
+import sys
+from mlflow.exceptions import MlflowException
+from modelreg.mlflow.store import ModelregRegistryStore
+store = ModelregRegistryStore(sys.argv[1])
+try:
+    store.rename_registered_model(sys.argv[2], sys.argv[3])
+    print("renamed")
+except MlflowException as exc:
+    print(exc.error_code)
+"""
+
+
+def test_two_processes_renaming_one_model_at_once_leave_one_rename(repo: Path, cli: Callable[..., Result]) -> None:
+    """Whichever wins, the other is told the model is gone (after redoing a lost race on a fresh read)."""
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("churn", description="scoring")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RENAME, f"modelreg://{repo}", "churn", new],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for new in ("attrition", "retention")
+    ]
+    outcomes = [proc.communicate()[0].strip() for proc in procs]
+    assert sorted(outcomes) == ["RESOURCE_DOES_NOT_EXIST", "renamed"], outcomes
+    winner = ("attrition", "retention")[outcomes.index("renamed")]
+    assert [m.name for m in store.search_registered_models()] == [winner]
+    assert store.get_registered_model(winner).description == "scoring"
+    assert [t for t in git(repo, "tag").split() if t.startswith("churn#")] == ["churn#_create#1", "churn#_delete#2"]
+    assert cli("verify").code == 0
