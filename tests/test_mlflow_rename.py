@@ -80,6 +80,7 @@ def test_rename_refusals_in_mlflow_words(repo: Path, tmp_path: Path) -> None:
     store = ModelregRegistryStore(f"modelreg://{repo}")
     store.create_registered_model("churn")
     store.create_registered_model("fraud")
+    store.create_registered_model("prompt", [RegisteredModelTag("mlflow.prompt.is_prompt", "true")])
     store.create_registered_model("gone")
     store.delete_registered_model("gone")
     source = tmp_path / "model"
@@ -91,6 +92,8 @@ def test_rename_refusals_in_mlflow_words(repo: Path, tmp_path: Path) -> None:
     taken = _refused(lambda: store.rename_registered_model("churn", "fraud"))
     assert taken.error_code == "RESOURCE_ALREADY_EXISTS"
     assert taken.message == "Registered Model (name=fraud) already exists."
+    prompt = _refused(lambda: store.rename_registered_model("churn", "prompt"))
+    assert (prompt.error_code, prompt.message) == ("RESOURCE_ALREADY_EXISTS", "Prompt (name=prompt) already exists.")
     for old in ("nothere", "gone"):
         missing = _refused(lambda o=old: store.rename_registered_model(o, "x"))
         assert missing.error_code == "RESOURCE_DOES_NOT_EXIST"

@@ -116,7 +116,8 @@ class ModelregRegistryStore(AbstractStore):
             try:
                 reg.rename(name, new_name, reason=checks.RENAMED)
             except AlreadyExists:
-                raise checks.already_exists(new_name, reg.state(new_name).tags, {}) from None
+                taken = reg.state(new_name).tags  # MLflow's words for the model (or prompt) holding the name
+                raise checks.already_exists(new_name, taken, taken) from None
             return entities.model(reg, new_name)
 
         return self._write(rename, about=checks.About(name))
