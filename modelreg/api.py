@@ -168,7 +168,7 @@ class Registry:
         return deletion.delete(self.reader, self.publisher, name, version, WriteOptions(**write))
 
     def rename(self, old: str, new: str, **write: Unpack[WriteArgs]) -> results.RenameResult:
-        """Rename a model that has no version yet: `new`'s `_create` and `old`'s `_delete` events, written together."""
+        """Rename a model: its versions registered again under `new`, its events given back, `old` deleted."""
         return renaming.rename(self.reader, self.publisher, old, new, WriteOptions(**write))
 
     def update(self, name: str, version: int, **edit: Unpack[lifecycle.EditArgs]) -> results.UpdateResult:

@@ -34,7 +34,7 @@ class ReviewRequired(InvalidInputError):
 
 
 class NotSupported(InvalidInputError):
-    """Something modelreg refuses by design (e.g. renaming a model that has versions): the message says what to do."""
+    """Something modelreg refuses by design (e.g. renaming a model with deleted versions): the message says why."""
 
 
 class NotFoundError(ModelregError):

@@ -24,12 +24,15 @@ class UpdateResult(NamedTuple):
 
 
 class RenameResult(NamedTuple):
-    """A rename (ops.rename): the new name's `_create` event and the old name's `_delete`, written together."""
+    """A rename (ops.rename), written all together: the old name's `_delete` event, and the new name's `_create`
+    (a model without versions) or the versions registered again under it (ops.renameversions)."""
 
     old: str
     new: str
-    created: Event
     deleted: Event
+    created: Event | None = None
+    versions: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class FetchReport(NamedTuple):

@@ -87,6 +87,8 @@ def test_rename_refusals_in_mlflow_words(repo: Path, tmp_path: Path) -> None:
     source.mkdir()
     (source / "MLmodel").write_text("flavors: {}\n")
     store.create_model_version("scored", str(source))
+    store.create_model_version("scored", str(source))
+    store.delete_model_version("scored", 1)
     before = repo_state(repo)
 
     taken = _refused(lambda: store.rename_registered_model("churn", "fraud"))
@@ -102,9 +104,41 @@ def test_rename_refusals_in_mlflow_words(repo: Path, tmp_path: Path) -> None:
     assert unnamed.message == "Missing value for required parameter 'name'."
     versions = _refused(lambda: store.rename_registered_model("scored", "x"))
     assert versions.error_code == "NOT_IMPLEMENTED"
-    assert "renaming a model is not supported once it has versions (scored has v1)" in versions.message
+    assert "renaming scored to x is not supported: scored has deleted versions (v1)" in versions.message
     assert repo_state(repo) == before
     assert "x#_create#1" not in git(repo, "tag").split()
+
+
+def test_a_model_with_versions_keeps_them_and_their_stages_aliases_and_times(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    made = store.create_registered_model("Churn", [RegisteredModelTag("team", "growth")], "churn scoring")
+    versions = []
+    for number in (1, 2):
+        source = tmp_path / f"model{number}"
+        source.mkdir()
+        (source / "MLmodel").write_text(f"flavors: {{}}\nrun: {number}\n")
+        versions.append(store.create_model_version("Churn", str(source), description=f"v{number}"))
+    store.transition_model_version_stage("Churn", 2, "Production", archive_existing_versions=False)
+    store.set_registered_model_alias("Churn", "champion", 1)
+
+    renamed = store.rename_registered_model("Churn", "Attrition")
+    assert (renamed.name, renamed.description, renamed.tags) == ("Attrition", "churn scoring", {"team": "growth"})
+    assert renamed.creation_timestamp == made.creation_timestamp
+    assert renamed.aliases == {"champion": "1"}
+    assert [(mv.version, mv.current_stage) for mv in renamed.latest_versions] == [(1, "None"), (2, "Production")]
+    for was in versions:
+        now = store.get_model_version("Attrition", was.version)
+        assert (now.name, now.description, now.source) == ("Attrition", was.description, was.source)
+        assert now.creation_timestamp == was.creation_timestamp
+    assert store.get_model_version_by_alias("Attrition", "champion").version == 1
+    assert (Path(store.get_model_version_download_uri("Attrition", 2)) / "MLmodel").read_text().endswith("run: 2\n")
+    assert [mv.version for mv in store.search_model_versions("name = 'Attrition'")] == [2, 1]
+    assert store.search_model_versions("name = 'Churn'") == []
+    assert _refused(lambda: store.get_model_version("Churn", 1)).error_code == "RESOURCE_DOES_NOT_EXIST"
+    verified = cli("verify", "--blobs", "--json")
+    assert verified.code == 0 and json.loads(verified.out)["ok"] is True, verified.out + verified.err
 
 
 RENAME = """

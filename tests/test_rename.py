@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from modelreg.api import Registry
 from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError, NotSupported
 from tests.conftest import Result, git, install_hook, repo_state
+from tests.test_review import BOB, git_as, require_review
 from tests.test_signing import make_key
 
 
@@ -78,24 +80,36 @@ def test_rename_refusals_write_nothing(repo: Path, cli: Callable[..., Result], a
     reg = Registry.open(repo)
     reg.create("churn")
     reg.create("fraud")
-    reg.register("scored", artifact())
     reg.create("gone")
     reg.delete("gone", reason="obsolete")
+    for name in ("holed", "retired", "old", "clean"):
+        reg.register(name, artifact(content=name.encode()))
+        reg.register(name, artifact(content=name.encode() + b"2"))
+    reg.delete("holed", 1, reason="leaked labels")
+    reg.retire("retired", reason="replaced")
+    reg.delete("old", reason="replaced")  # its version numbers stay taken
+    reg.create("old")
     before = repo_state(repo)
 
     cases: list[tuple[str, str, type[Exception], str]] = [
         ("churn", "fraud", AlreadyExists, "model 'fraud' already exists"),
         ("nothere", "x", NotFoundError, "no model named 'nothere'"),
         ("gone", "x", NotFoundError, "gone was deleted"),
-        ("scored", "x", NotSupported, "renaming a model is not supported once it has versions (scored has v1)"),
         ("churn", "churn", InvalidInputError, "already called that"),
+        ("holed", "x", NotSupported, "holed has deleted versions (v1): its numbers would not run 1..2"),
+        ("retired", "x", NotSupported, "retired is retired"),
+        ("holed", "old", AlreadyExists, "model 'old' already exists"),
     ]
     for old, new, error, words in cases:
-        with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(error, match=re.escape(words)):
             Registry.open(repo).rename(old, new)
+    Registry.open(repo).delete("old", reason="again")
+    with pytest.raises(NotSupported, match=re.escape("old's version numbers were taken by a model deleted")):
+        Registry.open(repo).rename("clean", "old")
+    before = repo_state(repo)
     assert cli("rename", "churn", "fraud").code == 3  # a conflict, as creating a model that exists
-    refused = cli("rename", "scored", "x")
-    assert refused.code == 1 and "copy_model_version" in refused.err and "Traceback" not in refused.err
+    refused = cli("rename", "holed", "x")
+    assert refused.code == 1 and "is not supported" in refused.err and "Traceback" not in refused.err
     assert repo_state(repo) == before
 
 
@@ -117,16 +131,30 @@ def test_both_events_land_in_one_ref_transaction_or_neither(repo: Path, cli: Cal
     assert [m.name for m in Registry.open(repo).models()] == ["attrition"]
 
 
-def test_rename_through_a_remote_pushes_both_events_atomically(clone: Callable[..., Path]) -> None:
+def test_rename_through_a_remote_pushes_everything_atomically(
+    clone: Callable[..., Path], artifact: Callable[..., Path]
+) -> None:
     first, second = clone("first"), clone("second")
     Registry.open(first).create("churn", description="scoring", push=True)
-    done = Registry.open(second).rename("churn", "attrition", push=True)  # second fetches churn's events first
-    assert done.created.created_millis is not None
-    remote_tags = git(first, "ls-remote", "--tags", "origin").split()
-    assert "refs/tags/attrition#_create#1" in remote_tags and "refs/tags/churn#_delete#2" in remote_tags
-    Registry.open(first).fetch()
     reg = Registry.open(first)
-    assert [m.name for m in reg.models()] == ["attrition"] and reg.state("attrition").description == "scoring"
+    reg.register("fraud", artifact(), push=True)
+    reg.register("fraud", artifact(content=b"weights v2"), push=True)
+    reg.promote("fraud", 2, "staging", push=True)
+    done = Registry.open(second).rename("churn", "attrition", push=True)  # second fetches churn's events first
+    assert done.created is not None and done.created.created_millis is not None
+    moved = Registry.open(second).rename("fraud", "scoring", push=True)  # fetched: fraud's tags and main
+    assert moved.versions == (1, 2)
+    remote_tags = git(first, "ls-remote", "--tags", "origin").split()
+    for tag in ("attrition#_create#1", "churn#_delete#2", "scoring@v1", "scoring@v2", "scoring#staging#1"):
+        assert f"refs/tags/{tag}" in remote_tags
+    Registry.open(first).fetch()
+    git(first, "pull", "-q", "--ff-only")
+    reg = Registry.open(first)
+    assert [m.name for m in reg.models()] == ["attrition", "scoring"] and reg.state(
+        "attrition"
+    ).description == "scoring"
+    assert reg.state("scoring").stages == {2: "staging"}
+    assert reg.pull("scoring/staging", first.parent / "pulled").read_bytes() == b"weights v2"
 
 
 def test_plain_history_shows_creations_and_deletions(
@@ -143,8 +171,8 @@ def test_plain_history_shows_creations_and_deletions(
     assert "created (team=risk)" in shown.out and "deleted" in shown.out and "leaked labels" in shown.out
 
 
-def test_a_registry_that_requires_signatures_gets_both_events_signed_or_neither(
-    repo: Path, tmp_path: Path, cli: Callable[..., Result]
+def test_a_registry_that_requires_signatures_gets_every_tag_of_a_rename_signed_or_none(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
 ) -> None:
     key, public = make_key(tmp_path, "jane@example.com")
     (repo / ".modelreg" / "allowed_signers").write_text(f'jane@example.com namespaces="git" {public}\n')
@@ -166,5 +194,89 @@ def test_a_registry_that_requires_signatures_gets_both_events_signed_or_neither(
     assert cli("rename", "churn", "attrition").code == 0
     for tag in ("attrition#_create#1", "churn#_delete#2"):
         assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", tag)
+    assert cli("register", "fraud", artifact()).code == 0
+    assert cli("promote", "fraud@1", "staging").code == 0
+    assert cli("rename", "fraud", "scoring").code == 0
+    for tag in ("scoring@v1", "scoring#staging#1", "fraud#_delete#2"):
+        assert "-----BEGIN SSH SIGNATURE-----" in git(repo, "cat-file", "tag", tag)
     verified = cli("verify")
     assert verified.code == 0, verified.out + verified.err
+
+
+def test_a_model_with_versions_is_registered_again_under_the_new_name_and_the_old_one_deleted(
+    repo: Path, tmp_path: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    reg = Registry.open(repo)
+    for version in (1, 2, 3):
+        path = artifact(f"m{version}.pkl", f"weights {version}".encode())
+        reg.register("Fraud", path, description=f"v{version}", tags={"n": version}, run_id=f"run-{version}")
+    reg.describe("Fraud", description="card fraud", tags={"team": "risk"})
+    reg.promote("Fraud", 1, "staging")
+    reg.promote("Fraud", 2, "production")
+    reg.promote("Fraud", 3, "production")  # v2 archived
+    reg.set_alias("Fraud", "champion", 3)
+    reg.update("Fraud", 1, description="edited after registration")
+    old_tags = git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/+fraud*")
+    before = {v: Registry.open(repo).resolve(f"Fraud@{v}").manifest for v in (1, 2, 3)}
+
+    renamed = cli("rename", "Fraud", "scoring", "-r", "team rename", "--json")
+    assert renamed.code == 0, renamed.err
+    out = json.loads(renamed.out)
+    assert (out["versions"], [e["tag"] for e in out["events"]]) == ([1, 2, 3], ["+fraud#_delete#7"])
+
+    reg = Registry.open(repo)
+    (summary,) = reg.models()
+    assert (summary.name, summary.description, dict(summary.tags)) == ("scoring", "card fraud", {"team": "risk"})
+    state = reg.state("scoring")
+    assert (state.stages, state.aliases) == ({1: "staging", 2: "archived", 3: "production"}, {"champion": 3})
+    for version in (1, 2, 3):
+        copy = reg.resolve(f"scoring@{version}").manifest
+        was = before[version]
+        assert (copy.name, copy.version, copy.artifact, copy.description, copy.tags, copy.lineage) == (
+            "scoring",
+            version,
+            was.artifact,
+            was.description,
+            was.tags,
+            was.lineage,
+        )
+        assert copy.extra["origin"] == {"renamed_from": f"Fraud@v{version}"}
+    assert reg.resolve("scoring/production").version == 3 and reg.resolve("scoring@champion").version == 3
+    pulled = reg.pull("scoring/production", tmp_path / "pulled")
+    assert pulled.read_bytes() == b"weights 3"
+
+    # nothing of the old name was rewritten; it no longer resolves; each name's history shows the rename
+    assert (
+        git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags/+fraud@*")
+        == "\n".join(line for line in old_tags.splitlines() if "@v" in line) + "\n"
+    )
+    assert cli("resolve", "Fraud@1").code != 0
+    old_history = cli("history", "Fraud")
+    assert "deleted (renamed to scoring)" in old_history.out and "renamed to scoring (team rename)" in old_history.out
+    new_history = cli("history", "scoring")
+    assert new_history.out.count("registered (renamed from Fraud@v") == 3
+    assert "renamed from Fraud (team rename)" in new_history.out
+    verified = cli("verify", "--blobs", "--json")
+    assert verified.code == 0 and json.loads(verified.out)["ok"] is True, verified.out + verified.err
+    assert cli("lint").code == 0
+
+    # and on: registering, promoting and renaming again work under the new name
+    assert reg.register("scoring", artifact("m4.pkl", b"weights 4")).version == 4
+    again = Registry.open(repo).rename("scoring", "fraud-v2")
+    assert again.versions == (1, 2, 3, 4) and cli("verify").code == 0
+
+
+def test_a_review_required_stage_is_not_carried_by_a_rename(
+    repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path]
+) -> None:
+    require_review(repo, "production")
+    assert cli("register", "fraud", artifact()).code == 0
+    created = cli("promote", "fraud", "1", "production", "--request", "--json")
+    assert created.code == 0, created.err
+    git_as(repo, BOB, "merge", "-q", "--no-ff", json.loads(created.out)["branch"], "-m", "Merge request")
+    assert cli("apply").code == 0
+    assert Registry.open(repo).state("fraud").stages == {1: "production"}
+    before = repo_state(repo)
+    with pytest.raises(NotSupported, match="fraud v1 holds stage 'production', which requires review"):
+        Registry.open(repo).rename("fraud", "scoring")
+    assert repo_state(repo) == before

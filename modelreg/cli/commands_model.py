@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, ReasonOpt, RemoteOpt, SignOpt, app, write_args
-from modelreg.cli.output import event_out, json_out
+from modelreg.cli.output import event_out, json_out, line, warn
 from modelreg.cli.registry import open_registry
 from modelreg.core.names import reference_text
 from modelreg.core.refs import parse_ref
@@ -108,7 +108,7 @@ def delete(
 
 @app.command()
 def rename(
-    old: Annotated[str, typer.Argument(help="The model's name now (a model with no version yet).", show_default=False)],
+    old: Annotated[str, typer.Argument(help="The model's name now.", show_default=False)],
     new: Annotated[str, typer.Argument(help="Its new name: no model may hold it.", show_default=False)],
     reason: ReasonOpt = None,
     push: PushOpt = None,
@@ -116,15 +116,21 @@ def rename(
     sign: SignOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Rename a model that has no version yet (MLflow's rename_registered_model), as two events written together.
+    """Rename a model (MLflow's rename_registered_model): nothing is rewritten, everything is written together.
 
-    NEW#_create#SEQ carries OLD's description, tags and creation time; OLD#_delete#SEQ says it was renamed to NEW.
-    OLD then no longer resolves or lists; `history` of either name shows the rename. A model with versions is
-    refused: register them under the new name and delete the old model. Example: `modelreg rename churn attrition`
+    Its versions are registered again as NEW@vN (same numbers and bytes, manifests naming NEW), its stages, aliases,
+    description and tags given back as NEW's events (NEW#_create#SEQ, with OLD's creation time, for a model with no
+    version yet), and OLD#_delete#SEQ says it was renamed to NEW: OLD no longer resolves or lists, `history` of
+    either name shows the rename. Refused for a retired model, one with deleted versions, or one holding a
+    review-required stage. Example: `modelreg rename churn attrition`
     """
     result = open_registry().rename(old, new, **write_args(reason, push, remote, sign))
     if json_:
         json_out(rename_json(result))
         return
-    event_out(result.created, False)
+    if result.created is not None:
+        event_out(result.created, False)
+    if result.versions:
+        line(f"{result.new}: v{', v'.join(map(str, result.versions))} registered again (renamed from {result.old})")
     event_out(result.deleted, False)
+    warn(result.warnings)

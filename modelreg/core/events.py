@@ -109,7 +109,11 @@ def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | 
         digest = _text(tag, payload, "digest") if isinstance(payload.get("digest"), str) else None
         after = payload.get("after")
         seen = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_NUMBER else None
-        return Event(action="register", digest=digest, after=seen, **common)
+        # a version registered again under a new name (ops.renameversions): where from, and its first creation time
+        created = payload.get("created_millis")
+        renamed = _text(tag, payload, "renamed_from") if isinstance(payload.get("renamed_from"), str) else None
+        first = created if _is_positive_int(created) else None
+        return Event(action="register", digest=digest, after=seen, renamed=renamed, created_millis=first, **common)
     kind = payload.get("kind")
     archived = payload.get("archived", [])
     if parsed.target in MODEL_TARGETS:

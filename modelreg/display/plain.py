@@ -34,7 +34,7 @@ _DONE = {
 def describe_event(e: Event) -> str:
     """A short label: `registered`, `→ production`, `→ @champion`, `✕ @champion`, `↩ production`."""
     if e.action == "register":
-        return "registered"
+        return f"registered (renamed from {e.renamed})" if e.renamed else "registered"
     if e.kind in ("model", "version"):
         word = _DONE[e.action]
         changed = [f"renamed {'from' if e.action == 'create' else 'to'} {e.renamed}"] if e.renamed else []

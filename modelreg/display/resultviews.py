@@ -184,5 +184,6 @@ def requests_table(found: list[RequestStatus]) -> Table:
 
 
 def rename_json(r: RenameResult) -> dict[str, Any]:
-    """`rename --json`: both names and the two events, the new name's `create` first."""
-    return {"old": r.old, "new": r.new, "events": [event_json(r.created), event_json(r.deleted)]}
+    """`rename --json`: both names, the versions registered under the new one, the `create` (if any) and `delete`."""
+    events = [event_json(r.created)] if r.created is not None else []
+    return {"old": r.old, "new": r.new, "versions": list(r.versions), "events": [*events, event_json(r.deleted)]}

@@ -46,7 +46,7 @@ def version(
     else:
         view = view or reg.model(mv.name)
         event = next((e for e in view.events if e.action == "register" and e.version == mv.version), None)
-        registered = event.millis if event else None
+        registered = (event.created_millis or event.millis) if event else None  # a renamed version's first time
         events = (
             [touched]
             if touched is not None

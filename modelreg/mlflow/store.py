@@ -107,8 +107,8 @@ class ModelregRegistryStore(AbstractStore):
         return self._write(update, about=checks.About(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """A model with no version yet: `NEW#_create#SEQ` (OLD's creation time, description, tags) and `OLD#_delete#SEQ`
-        in one transaction (ops.rename). A model with versions is refused (NOT_IMPLEMENTED, docs/mlflow.md)."""
+        """`Registry.rename` (ops.rename): the versions registered again under the new name, the model's events
+        given back, `OLD#_delete#SEQ`, in one transaction. What it refuses is NOT_IMPLEMENTED (docs/mlflow.md)."""
         checks.model_name(name)
         checks.model_name(new_name)
 
