@@ -11,7 +11,7 @@ import pytest
 
 from modelreg.api import Registry
 from modelreg.errors import AlreadyExists, InvalidInputError, NotFoundError, NotSupported
-from tests.conftest import Result, git, install_hook, repo_state
+from tests.conftest import Result, git, install_hook, make_repo, repo_state
 from tests.test_review import BOB, git_as, require_review
 from tests.test_signing import make_key
 
@@ -280,3 +280,20 @@ def test_a_review_required_stage_is_not_carried_by_a_rename(
     with pytest.raises(NotSupported, match="fraud v1 holds stage 'production', which requires review"):
         Registry.open(repo).rename("fraud", "scoring")
     assert repo_state(repo) == before
+
+
+def test_a_git_store_registry_renames_a_model_with_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifact: Callable[..., Path], cli: Callable[..., Result]
+) -> None:
+    path = make_repo(tmp_path / "gitstore")
+    Registry.init(path)  # the git store: blobs are objects of this repository, under refs/modelreg/blobs/
+    monkeypatch.chdir(path)
+    reg = Registry.open(path)
+    reg.register("fraud", artifact())
+    reg.promote("fraud", 1, "staging")
+    blob_refs = git(path, "for-each-ref", "refs/modelreg/blobs/")
+    assert blob_refs and Registry.open(path).rename("fraud", "scoring").versions == (1,)
+    assert git(path, "for-each-ref", "refs/modelreg/blobs/") == blob_refs
+    assert Registry.open(path).pull("scoring/staging", tmp_path / "pulled").read_bytes() == b"weights v1"
+    verified = cli("verify", "--blobs")
+    assert verified.code == 0, verified.out + verified.err

@@ -25,7 +25,6 @@ from modelreg.publish.numbering import highest_version
 from modelreg.publish.publisher import EventDraft, Publisher, stamp_millis
 from modelreg.publish.push import Target
 from modelreg.read.reader import ModelView, Reader
-from modelreg.store.gitstore import push_refs
 
 
 def refusal(reader: Reader, view: ModelView, new: str) -> str | None:
@@ -89,9 +88,8 @@ def copy_refs(
         }
         message = event_message(f"{new} v{version}: registered (renamed from {old})", payload)
         tag_object = publisher.tag_object(target, tag, commit, message, "", ident=ident)
-        store = reader.store(manifest.artifact.store)
+        # no blob refs: a git store's are keyed by digest, and the old registration published these already
         refs += [(f"refs/tags/{tag}", tag_object), (version_claim_ref(new, version), tag_object)]
-        refs += push_refs(store, manifest.artifact.files)
     for seq, draft in enumerate(drafts, start=1):
         tagged = publisher.versionless_commit() if draft.version == NO_VERSION else commit
         refs += _event_refs(publisher, target, new, seq, draft, tagged, ident, millis)
