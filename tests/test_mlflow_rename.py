@@ -120,14 +120,17 @@ def test_a_model_with_versions_keeps_them_and_their_stages_aliases_and_times(
         source.mkdir()
         (source / "MLmodel").write_text(f"flavors: {{}}\nrun: {number}\n")
         versions.append(store.create_model_version("Churn", str(source), description=f"v{number}"))
-    store.transition_model_version_stage("Churn", 2, "Production", archive_existing_versions=False)
+    store.transition_model_version_stage("Churn", 1, "Production", archive_existing_versions=False)
+    store.transition_model_version_stage("Churn", 2, "Production", archive_existing_versions=False)  # both hold it
     store.set_registered_model_alias("Churn", "champion", 1)
 
     renamed = store.rename_registered_model("Churn", "Attrition")
     assert (renamed.name, renamed.description, renamed.tags) == ("Attrition", "churn scoring", {"team": "growth"})
     assert renamed.creation_timestamp == made.creation_timestamp
     assert renamed.aliases == {"champion": "1"}
-    assert [(mv.version, mv.current_stage) for mv in renamed.latest_versions] == [(1, "None"), (2, "Production")]
+    assert [(mv.version, mv.current_stage) for mv in renamed.latest_versions] == [(2, "Production")]
+    assert [mv.version for mv in store.get_latest_versions("Attrition", ["Production"])] == [2]
+    assert store.get_model_version("Attrition", 1).current_stage == "Production"
     for was in versions:
         now = store.get_model_version("Attrition", was.version)
         assert (now.name, now.description, now.source) == ("Attrition", was.description, was.source)
