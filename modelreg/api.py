@@ -21,6 +21,7 @@ from modelreg.importers import gto, mlflow
 from modelreg.models import Event, Manifest, ModelState, ModelSummary, ModelVersion, RefCheck, SearchResult, VersionDiff
 from modelreg.ops import assign, checks, deletion, lifecycle, lint, reviews, upgrade
 from modelreg.ops import notify as notifying
+from modelreg.ops import rename as renaming
 from modelreg.ops.migrate import MigrateResult, migrate_store
 from modelreg.ops.register import RegisterArgs, init_registry, register
 from modelreg.publish import fetching
@@ -165,6 +166,10 @@ class Registry:
     def delete(self, name: str, version: int | None = None, **write: Unpack[WriteArgs]) -> Event:
         """Delete a version (or, with no version, the model) as a tombstone event; a reason is required."""
         return deletion.delete(self.reader, self.publisher, name, version, WriteOptions(**write))
+
+    def rename(self, old: str, new: str, **write: Unpack[WriteArgs]) -> results.RenameResult:
+        """Rename a model: its versions registered again under `new`, its events given back, `old` deleted."""
+        return renaming.rename(self.reader, self.publisher, old, new, WriteOptions(**write))
 
     def update(self, name: str, version: int, **edit: Unpack[lifecycle.EditArgs]) -> results.UpdateResult:
         """Edit a version's `description` and `tags` (the only mutable keys), `remove_tags`: a commit and an event."""

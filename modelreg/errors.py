@@ -33,6 +33,10 @@ class ReviewRequired(InvalidInputError):
     """A change to a `review_required` stage was asked for directly: it must come through a request."""
 
 
+class NotSupported(InvalidInputError):
+    """Something modelreg refuses by design (e.g. renaming a model with deleted versions): the message says why."""
+
+
 class NotFoundError(ModelregError):
     """A model, version, stage holder, alias or file that does not exist.
 

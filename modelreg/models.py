@@ -93,6 +93,10 @@ class Event(NamedTuple):
     set_tags: tuple[tuple[str, Any], ...] = ()
     removed_tags: tuple[str, ...] = ()
     millis: int | None = None  # the time in milliseconds, when the payload records it (a tag's date has seconds)
+    # a rename (ops.rename): the other name (a `create`: renamed from; a model's `delete`: renamed to), and the
+    # `create`'s carried creation time in milliseconds (the renamed model's own, not this event's)
+    renamed: str | None = None
+    created_millis: int | None = None
 
 
 class VersionInfo(NamedTuple):

@@ -23,6 +23,18 @@ class UpdateResult(NamedTuple):
     event: Event | None = None  # the `_update` event that records who changed what, and why
 
 
+class RenameResult(NamedTuple):
+    """A rename (ops.rename), written all together: the old name's `_delete` event, and the new name's `_create`
+    (a model without versions) or the versions registered again under it (ops.renameversions)."""
+
+    old: str
+    new: str
+    deleted: Event
+    created: Event | None = None
+    versions: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
 class FetchReport(NamedTuple):
     """What `fetch` found: refs that changed on the remote are never taken silently."""
 

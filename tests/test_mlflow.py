@@ -191,7 +191,7 @@ def test_plugin_refusals_are_mlflow_exceptions(repo: Path, plugin: MlflowClient)
         (lambda: plugin.get_model_version("churn", 9), "RESOURCE_DOES_NOT_EXIST", "has no version 9"),
         (lambda: plugin.get_registered_model("Churn Model"), "RESOURCE_DOES_NOT_EXIST", "'Churn Model'"),
         (lambda: plugin.get_registered_model("a/b"), "INVALID_PARAMETER_VALUE", "cannot contain '/'"),
-        (lambda: plugin.rename_registered_model("churn", "Churn"), "NOT_IMPLEMENTED", "signed manifest"),
+        (lambda: plugin.rename_registered_model("Churn Model", "x"), "RESOURCE_DOES_NOT_EXIST", "'Churn Model'"),
         (lambda: plugin.transition_model_version_stage("churn", 1, "Shadow"), "INVALID_PARAMETER_VALUE", "Shadow"),
         (lambda: plugin.set_registered_model_alias("churn", "v3", 1), "INVALID_PARAMETER_VALUE", "alias"),
         (lambda: store.create_registered_model("churn"), "RESOURCE_ALREADY_EXISTS", "already exists"),

@@ -68,7 +68,23 @@ def test_versions_and_refusals_over_mlflow_rest_api(repo: Path, server: str) -> 
     made = client.create_model_version("churn", "runs:/run-1/model", "run-1")
     assert (made.version, made.source, made.run_id) == ("1", "runs:/run-1/model", "run-1")  # REST's string
     assert [mv.version for mv in client.search_model_versions("source_path = 'runs:/run-1/model'")] == ["1"]
+    client.delete_model_version("churn", "1")
+    client.create_model_version("churn", "runs:/run-2/model", "run-2")
     with pytest.raises(MlflowException) as caught:  # refused with an answer, not a 500 the client retries
         client.rename_registered_model("churn", "attrition")
-    assert caught.value.error_code == "NOT_IMPLEMENTED" and "renaming a model is not supported" in caught.value.message
+    assert caught.value.error_code == "NOT_IMPLEMENTED" and "churn has deleted versions (v1)" in caught.value.message
     assert client.get_registered_model("churn").name == "churn"
+    client.create_registered_model("scored")
+    client.create_model_version("scored", "runs:/run-3/model", "run-3")
+    client.rename_registered_model("scored", "rated")  # its version registered again under the new name
+    assert [(mv.version, mv.source) for mv in client.search_model_versions("name = 'rated'")] == [
+        ("1", "runs:/run-3/model")
+    ]
+    # a model with no version yet is renamed (events), over REST as in-process
+    created = client.create_registered_model("empty", description="not yet trained")
+    client.rename_registered_model("empty", "still empty")
+    renamed = client.get_registered_model("still empty")
+    assert (renamed.description, renamed.creation_timestamp) == ("not yet trained", created.creation_timestamp)
+    with pytest.raises(MlflowException) as caught:
+        client.get_registered_model("empty")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"

@@ -200,4 +200,4 @@ def test_deleting_is_a_tombstone_event_that_history_keeps(
     assert [mv.version for mv in store.search_model_versions("name = 'Doomed'")] == [4]
     assert cli("verify").code == 0
     code, message = _code(lambda: store.rename_registered_model("Doomed", "Saved"))
-    assert code == "NOT_IMPLEMENTED" and "renaming a model is not supported" in message
+    assert code == "NOT_IMPLEMENTED" and "Doomed has deleted versions (v1, v2, v3)" in message

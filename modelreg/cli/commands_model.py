@@ -1,4 +1,4 @@
-"""Commands about a whole model: retire, unretire, describe, delete. Each writes an event (see modelreg.ops)."""
+"""Commands about a whole model: retire, unretire, describe, delete, rename. Each writes events (see modelreg.ops)."""
 
 # No `from __future__ import annotations` here: Typer reads every command's annotations to build `--help`, and
 # string annotations cost an eval each (8 ms of every `--help`, measured).
@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, RemoteOpt, SignOpt, app, write_args
-from modelreg.cli.output import event_out
+from modelreg.cli.options import JsonOpt, NameArg, PairsOpt, PushOpt, ReasonOpt, RemoteOpt, SignOpt, app, write_args
+from modelreg.cli.output import event_out, json_out, line, warn
 from modelreg.cli.registry import open_registry
 from modelreg.core.names import reference_text
 from modelreg.core.refs import parse_ref
 from modelreg.core.values import parse_pairs
+from modelreg.display.resultviews import rename_json
 from modelreg.errors import InvalidInputError
 
 RequiredReason = Annotated[
@@ -103,3 +104,33 @@ def delete(
         raise InvalidInputError(f"delete takes NAME@N (one version) or NAME (the whole model), not {target!r}")
     event = open_registry().delete(ref.name, ref.version, **write_args(reason, push, remote, sign))
     event_out(event, json_)
+
+
+@app.command()
+def rename(
+    old: Annotated[str, typer.Argument(help="The model's name now.", show_default=False)],
+    new: Annotated[str, typer.Argument(help="Its new name: no model may hold it.", show_default=False)],
+    reason: ReasonOpt = None,
+    push: PushOpt = None,
+    remote: RemoteOpt = None,
+    sign: SignOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Rename a model (MLflow's rename_registered_model): nothing is rewritten, everything is written together.
+
+    Its versions are registered again as NEW@vN (same numbers and bytes, manifests naming NEW), its stages, aliases,
+    description and tags given back as NEW's events (NEW#_create#SEQ, with OLD's creation time, for a model with no
+    version yet), and OLD#_delete#SEQ says it was renamed to NEW: OLD no longer resolves or lists, `history` of
+    either name shows the rename. Refused for a retired model, one with deleted versions, or one holding a
+    review-required stage. Example: `modelreg rename churn attrition`
+    """
+    result = open_registry().rename(old, new, **write_args(reason, push, remote, sign))
+    if json_:
+        json_out(rename_json(result))
+        return
+    if result.created is not None:
+        event_out(result.created, False)
+    if result.versions:
+        line(f"{result.new}: v{', v'.join(map(str, result.versions))} registered again (renamed from {result.old})")
+    event_out(result.deleted, False)
+    warn(result.warnings)

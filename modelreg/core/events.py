@@ -28,6 +28,7 @@ _ACTIONS = (
     "delete",
     "create",
 )
+_RENAMED = {"create": "renamed_from", "delete": "renamed_to"}  # a rename's payload keys (ops.rename)
 MAX_NESTING = 64  # a payload is one flat object; json.loads recurses once per level
 MAX_NUMBER = 2**63 - 1  # a version fits a signed 64-bit integer, as in manifests
 # A JSON string (an unterminated one runs to the end: one pass, never a rescan) or a bracket.
@@ -108,7 +109,11 @@ def event_from_tag(record: TagRecord, parsed: TagName | None = None) -> Event | 
         digest = _text(tag, payload, "digest") if isinstance(payload.get("digest"), str) else None
         after = payload.get("after")
         seen = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= MAX_NUMBER else None
-        return Event(action="register", digest=digest, after=seen, **common)
+        # a version registered again under a new name (ops.renameversions): where from, and its first creation time
+        created = payload.get("created_millis")
+        renamed = _text(tag, payload, "renamed_from") if isinstance(payload.get("renamed_from"), str) else None
+        first = created if _is_positive_int(created) else None
+        return Event(action="register", digest=digest, after=seen, renamed=renamed, created_millis=first, **common)
     kind = payload.get("kind")
     archived = payload.get("archived", [])
     if parsed.target in MODEL_TARGETS:
@@ -143,12 +148,18 @@ def _model_event(tag: str, payload: dict[str, Any], base: Event) -> Event:
         raise MalformedEvent(f"{tag}: 'tags' must map keys to single values")
     if not isinstance(removed, list) or not all(isinstance(k, str) for k in removed):
         raise MalformedEvent(f"{tag}: 'removed_tags' must be a list of keys")
+    renamed_key = _RENAMED.get(action, "")  # a rename (ops.rename): the other name
+    if not isinstance(payload.get(renamed_key) or "", str):
+        raise MalformedEvent(f"{tag}: {renamed_key!r} must be a name")
+    created = payload.get("created_millis") if action == "create" else None
     return base._replace(
         action=action,
         kind=kind,
         description=_text(tag, payload, "description"),
         set_tags=tuple(sorted((_text(tag, {"k": k}, "k") or "", v) for k, v in set_tags.items())),
         removed_tags=tuple(sorted(removed)),
+        renamed=_text(tag, payload, renamed_key) if renamed_key else None,
+        created_millis=created if _is_positive_int(created) else None,
     )
 
 

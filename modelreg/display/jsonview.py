@@ -67,9 +67,11 @@ def event_json(e: Event) -> dict[str, Any]:
         # describe and update: what changed (other events have no such keys)
         **(
             {"description": e.description, "tags": dict(e.set_tags), "removed_tags": list(e.removed_tags)}
-            if e.action in ("describe", "update")
+            if e.action in ("describe", "update", "create")
             else {}
         ),
+        # a rename (ops.rename): the new name's `create` names the old one, the old name's `delete` the new one
+        **({"renamed_from" if e.action == "create" else "renamed_to": e.renamed} if e.renamed else {}),
     }
 
 

@@ -21,14 +21,25 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+_DONE = {
+    "retire": "retired",
+    "unretire": "unretired",
+    "describe": "described",
+    "update": "updated",
+    "create": "created",
+    "delete": "deleted",
+}
+
+
 def describe_event(e: Event) -> str:
     """A short label: `registered`, `→ production`, `→ @champion`, `✕ @champion`, `↩ production`."""
     if e.action == "register":
-        return "registered"
+        return f"registered (renamed from {e.renamed})" if e.renamed else "registered"
     if e.kind in ("model", "version"):
-        word = {"retire": "retired", "unretire": "unretired", "describe": "described", "update": "updated"}[e.action]
-        changed = [f"{k}={fmt(v)}" for k, v in e.set_tags] + [f"-{k}" for k in e.removed_tags]
-        changed += ["description"] if e.description is not None else []
+        word = _DONE[e.action]
+        changed = [f"renamed {'from' if e.action == 'create' else 'to'} {e.renamed}"] if e.renamed else []
+        changed += [f"{k}={fmt(v)}" for k, v in e.set_tags] + [f"-{k}" for k in e.removed_tags]
+        changed += ["description"] if e.description or (e.description == "" and e.action != "create") else []
         return word + (f" ({', '.join(changed)})" if changed else "")
     target = f"@{e.target}" if e.kind == "alias" else str(e.target)
     mark = {"assign": "→", "unassign": "✕", "rollback": "↩"}[e.action]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: the results module costs `--help` and eve
         InitResult,
         LintReport,
         Record,
+        RenameResult,
         ReportResult,
         RequestStatus,
         UpgradeResult,
@@ -180,3 +181,9 @@ def requests_table(found: list[RequestStatus]) -> Table:
     ]
     empty = "No promotion requests. Propose one with `modelreg promote NAME@VERSION STAGE --request`."
     return Table("promotion requests", columns, rows, empty)
+
+
+def rename_json(r: RenameResult) -> dict[str, Any]:
+    """`rename --json`: both names, the versions registered under the new one, the `create` (if any) and `delete`."""
+    events = [event_json(r.created)] if r.created is not None else []
+    return {"old": r.old, "new": r.new, "versions": list(r.versions), "events": [*events, event_json(r.deleted)]}

@@ -33,12 +33,14 @@ from modelreg.errors import (
     LostRace,
     ModelregError,
     NotFoundError,
+    NotSupported,
     ReviewRequired,
 )
 from modelreg.models import Scalar
 
 _CODES: tuple[tuple[type[ModelregError], int], ...] = (
     (ReviewRequired, PERMISSION_DENIED),
+    (NotSupported, NOT_IMPLEMENTED),  # HTTP 501 behind MLflow's server: an answer, where a 500 is retried
     (NotFoundError, RESOURCE_DOES_NOT_EXIST),
     (ConflictError, ABORTED),
     (IntegrityError, DATA_LOSS),
@@ -50,6 +52,7 @@ PULLED: list[str] = []  # directories handed to MLflow as download URIs: removed
 LOCAL_RACE = "another writer changed the repository at the same time"
 VIA_MLFLOW = "set through MLflow's registry API"
 DELETED = "deleted through MLflow's registry API"
+RENAMED = "through MLflow's registry API"  # ops.rename: "renamed to NEW (through MLflow's registry API)"
 MODEL_ORDER = {
     "name": "name",
     "timestamp": "last_updated_timestamp",
@@ -100,11 +103,6 @@ def _missing(about: About, message: str) -> str:
 def lost_race(exc: ModelregError) -> bool:
     """A write git refused because another writer moved a ref first: nothing of it was written."""
     return isinstance(exc, LostRace) or (isinstance(exc, ConflictError) and LOCAL_RACE in str(exc))
-
-
-def unsupported(what: str, instead: str) -> MlflowException:
-    """NOT_IMPLEMENTED (HTTP 501 behind MLflow's server): an answer; INVALID_STATE's 500 is retried for minutes."""
-    return MlflowException(f"modelreg: {what} is not supported: {instead}", error_code=NOT_IMPLEMENTED)
 
 
 def model_name(name: Any) -> str:

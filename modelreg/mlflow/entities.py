@@ -24,6 +24,7 @@ from modelreg.core.refs import ModelRef, version_tag
 from modelreg.git.peeled import read_tags
 from modelreg.mlflow.search import source_of
 from modelreg.models import Event, ModelVersion
+from modelreg.ops.rename import created_millis
 from modelreg.read.reader import ModelView
 
 
@@ -45,7 +46,7 @@ def version(
     else:
         view = view or reg.model(mv.name)
         event = next((e for e in view.events if e.action == "register" and e.version == mv.version), None)
-        registered = event.millis if event else None
+        registered = (event.created_millis or event.millis) if event else None  # a renamed version's first time
         events = (
             [touched]
             if touched is not None
@@ -102,14 +103,14 @@ def numbered(reg: Registry, name: str, number: int, view: ModelView | None = Non
 def model(reg: Registry, name: str) -> RegisteredModel:
     """The MLflow RegisteredModel: its description, tags, aliases and latest version per stage.
 
-    Created when its `create` event was written (MLflow's `create_registered_model`), else with its first
-    version; last updated by its newest event. A model and its events keep MLflow's milliseconds where
-    the event recorded them (`millis`), else the tag's date.
+    Created when its `create` event was written (MLflow's `create_registered_model`; a renamed model's `create`
+    carries the first creation time), else with its first version; last updated by its newest event. A model and
+    its events keep MLflow's milliseconds where the event recorded them (`millis`), else the tag's date.
     """
     view = reg.model(name)
     state = view.state
     dates = [e.millis or mlflowmap.millis(e.date) for e in view.events if e.date]
-    created = next((e.millis or mlflowmap.millis(e.date) for e in view.events if e.tag == state.created), None)
+    created = next((created_millis(e) for e in view.events if e.tag == state.created), None)
     if created is None:
         first = reg.reader.version(view, min(state.versions))
         created = mlflowmap.millis(first.manifest.created_at)

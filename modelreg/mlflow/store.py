@@ -107,15 +107,20 @@ class ModelregRegistryStore(AbstractStore):
         return self._write(update, about=checks.About(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """Refused (docs/mlflow.md): a version's name is in its tag, claim ref and signed manifest."""
+        """`Registry.rename` (ops.rename): the versions registered again under the new name, the model's events
+        given back, `OLD#_delete#SEQ`, in one transaction. What it refuses is NOT_IMPLEMENTED (docs/mlflow.md)."""
         checks.model_name(name)
         checks.model_name(new_name)
-        self._call(lambda reg: reg.model(name), checks.About(name))  # a missing model is RESOURCE_DOES_NOT_EXIST
-        raise checks.unsupported(
-            "renaming a model",
-            "a version's name is in its git tag, claim ref and signed manifest, which never change; "
-            "register its versions under the new name (copy_model_version)",
-        )
+
+        def rename(reg: Registry) -> RegisteredModel:
+            try:
+                reg.rename(name, new_name, reason=checks.RENAMED)
+            except AlreadyExists:
+                taken = reg.state(new_name).tags  # MLflow's words for the model (or prompt) holding the name
+                raise checks.already_exists(new_name, taken, taken) from None
+            return entities.model(reg, new_name)
+
+        return self._write(rename, about=checks.About(name))
 
     def delete_registered_model(self, name: str) -> None:
         """A `NAME#_delete#SEQ` event (ops.deletion): no version resolves or lists; history keeps them."""
