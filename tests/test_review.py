@@ -513,3 +513,33 @@ def test_apply_in_a_shallow_clone_fetches_the_merge_it_applies(
     assert result.code == 0, result.err
     assert [(r["outcome"], r["request"]) for r in json.loads(result.out)] == [("applied", created["request"]["id"])]
     assert payload(pushed_reviews, "fraud#production#3")["approved_by"] == "Bob Reviewer <bob@example.com>"
+
+
+def test_fetch_indexes_the_main_lines_history_for_the_review_walk(
+    pushed_reviews: Path, clone: Callable[..., Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone has no commit-graph; `modelreg fetch` writes one for the main branch when review is required,
+    so a deploy job's review check walks the main line without reading commit objects. It changes no answer."""
+    deploy = clone("deploy", url=f"file://{pushed_reviews}")
+    monkeypatch.chdir(deploy)
+    graph = deploy / ".git" / "objects" / "info" / "commit-graph"
+    assert not graph.exists()
+    assert cli("fetch").code == 0
+    assert graph.exists()
+    git(deploy, "commit-graph", "verify")
+    main = git(deploy, "rev-parse", "refs/remotes/origin/main").strip()
+    indexed = git(deploy, "-c", "core.commitGraph=true", "rev-list", "--first-parent", main).split()
+    assert git(deploy, "-c", "core.commitGraph=false", "rev-list", "--first-parent", main).split() == indexed
+    tags = [t for t in git(deploy, "tag", "-l", "fraud#production#*").split()]
+    for tag in tags:
+        checked = cli("check-ref", tag, "--json")
+        assert checked.code == 0 and json.loads(checked.out)["approved_by"] == "Bob Reviewer <bob@example.com>"
+
+
+def test_fetch_writes_no_commit_graph_where_no_review_reads_history(
+    remote: Path, clone: Callable[..., Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy = clone("plain")
+    monkeypatch.chdir(deploy)
+    assert cli("fetch").code == 0
+    assert not (deploy / ".git" / "objects" / "info" / "commit-graph").exists()

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from modelreg.core.refs import claim_prefixes, claim_ref, is_claim_ref, parse_tag_name, version_claim_ref
 from modelreg.errors import IntegrityError, InvalidInputError
+from modelreg.git import history
 from modelreg.git import remote as gitremote
 from modelreg.publish.push import Target
 from modelreg.read.reader import Reader
@@ -45,6 +46,12 @@ def fetch(reader: Reader, remote: str | None = None, *, strict: bool = False) ->
     gitremote.check_remote(reader.git, name)
     branches = {reader.git.branch(), f"refs/heads/{reader.config.main_branch}"} - {None}
     found = compare_and_fetch(reader, name, None, sorted(b for b in branches if b))
+    if reader.config.review_required:
+        # Review evidence walks the main line from its tip (read.evidence). A fresh clone has no commit-graph, so
+        # the walk reads every commit object on the way; with one it reads none (0.2 s -> 25 ms at 50,000 commits).
+        tip = reader.git.resolve_commit(f"refs/remotes/{name}/{reader.config.main_branch}")
+        if tip is not None:
+            history.index_commits(reader.git, tip)
     if strict and found.problems:
         raise IntegrityError(f"{found.problems[0]} (run `modelreg fetch` for the full list)")
     return FetchReport(name, True, tuple(found.problems), tuple(found.moved_tags))
