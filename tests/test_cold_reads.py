@@ -310,15 +310,7 @@ def test_signed_reads_ask_ssh_keygen_only_about_what_the_in_process_check_refuse
 ) -> None:
     """ssh-keygen (git's program for SSH signatures, wrapped to count its runs) is asked only about the
     tag an unlisted key signed; the read falls back past it to the holder before."""
-    keys_dir = tmp_path / "keys"
-    keys_dir.mkdir()
-    jane, public = make_key(keys_dir, "jane@example.com")
-    mallory, _ = make_key(keys_dir, "mallory@example.com")
-    (repo / ".modelreg" / "allowed_signers").write_text(f'jane@example.com namespaces="git" {public}\n')
-    config = repo / ".modelreg" / "config.yaml"
-    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
-    git(repo, "add", ".modelreg")
-    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    (jane, mallory), _ = _require_signatures(repo, tmp_path, allowed=("jane",))
     log = tmp_path / "ssh-keygen.log"
     wrapper = tmp_path / "ssh-keygen-counted"
     wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("ssh-keygen")} "$@"\n')
@@ -360,6 +352,21 @@ def test_signed_reads_ask_ssh_keygen_only_about_what_the_in_process_check_refuse
 _UNCLAIMED = re.compile(r"^ignoring (\d+ tags of \S+ \(.*\): this clone has no claim refs|\S+: has no claim ref )")
 
 
+def _require_signatures(repo: Path, tmp_path: Path, allowed: tuple[str, ...]) -> tuple[tuple[Path, Path], list[str]]:
+    """Keys for jane and mallory; the registry requires signatures by those `allowed` (committed). Returns
+    (their private keys, the allowed-signers lines)."""
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    keys = {who: make_key(keys_dir, f"{who}@example.com") for who in ("jane", "mallory")}
+    lines = [f'{who}@example.com namespaces="git" {keys[who][1]}\n' for who in allowed]
+    (repo / ".modelreg" / "allowed_signers").write_text("".join(lines))
+    config = repo / ".modelreg" / "config.yaml"
+    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
+    git(repo, "add", ".modelreg")
+    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
+    return (keys["jane"][0], keys["mallory"][0]), lines
+
+
 def _covered(lean_warnings: tuple[str, ...], full_warnings: tuple[str, ...]) -> bool:
     """What the lean read warns about, the full read warns about too; both word a clone's missing claim
     refs as one line, each over the tags it read, so those lines need only both be there."""
@@ -395,16 +402,8 @@ def test_signed_list_and_search_check_what_they_show_and_fall_back_past_refused_
     """Under `require_signed`, `list` and `search` check the tags that decide what they show, in one batch; a
     version and an event signed by a key the allowed-signers file does not hold are left out, as the full read
     leaves them out, and said."""
-    keys_dir = tmp_path / "keys"
-    keys_dir.mkdir()
-    jane, public = make_key(keys_dir, "jane@example.com")
-    mallory, mallorys = make_key(keys_dir, "mallory@example.com")
+    (jane, mallory), lines = _require_signatures(repo, tmp_path, allowed=("jane", "mallory"))
     signers = repo / ".modelreg" / "allowed_signers"
-    signers.write_text(f'jane@example.com namespaces="git" {public}\nmallory@example.com namespaces="git" {mallorys}\n')
-    config = repo / ".modelreg" / "config.yaml"
-    config.write_text(config.read_text() + "require_signed: true\nallowed_signers: .modelreg/allowed_signers\n")
-    git(repo, "add", ".modelreg")
-    git(repo, "commit", "-q", "-m", "modelreg: require signed events")
     git(repo, "config", "gpg.format", "ssh")
     git(repo, "config", "user.signingkey", str(mallory))
     assert cli("register", "fraud", artifact("m0", b"w0")).code == 0  # fraud@v1, signed by mallory
@@ -418,7 +417,7 @@ def test_signed_list_and_search_check_what_they_show_and_fall_back_past_refused_
     assert cli("register", "fraud", artifact("m5", b"w5")).code == 0  # fraud@v5, signed by mallory
     assert cli("register", "churn", artifact("c5", b"c5")).code == 0  # churn@v4, signed by mallory
     assert cli("promote", "fraud", "3", "production").code == 0  # fraud#production#3, signed by mallory
-    signers.write_text(f'jane@example.com namespaces="git" {public}\n')  # mallory's key is withdrawn
+    signers.write_text(lines[0])  # mallory's key is withdrawn
     git(repo, "commit", "-q", "-am", "modelreg: mallory no longer signs")
     reg = Registry.open(repo).reader
     full = [listing.row(view.state, view.rejected, reg.config.stages) for view in reg.views()]
