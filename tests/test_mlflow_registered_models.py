@@ -157,3 +157,39 @@ def test_search_model_versions_filters_on_source_path_as_mlflow_stores_do(
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     listed = cli("search", "source_path = 'A/D'")  # modelreg's own grammar has no such field
     assert listed.code == 1 and "source_path" in listed.err
+
+
+def test_loading_a_stage_of_a_large_model_reads_it_as_resolve_does(
+    repo: Path, cli: Callable[..., Result], artifact: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`models:/NAME/Production` asks `get_latest_versions(NAME, ["Production"])`: for a model past the lean read's
+    size, the holder is read as `resolve` reads it and dated by its own events; the answer is the full read's."""
+    from modelreg.mlflow import entities
+    from modelreg.read import lean, snapshot
+
+    for when, args in (
+        ("2026-03-01T10:00Z", ("register", "fraud", artifact("m1", b"w1"))),
+        ("2026-03-02T10:00Z", ("register", "fraud", artifact("m2", b"w2"))),
+        ("2026-03-03T10:00Z", ("promote", "fraud", "1", "production")),
+        ("2026-03-04T10:00Z", ("alias", "set", "fraud", "champion", "1")),
+        ("2026-03-05T10:00Z", ("promote", "fraud", "2", "staging")),
+        ("2026-03-06T10:00Z", ("update", "fraud", "2", "--description", "second")),
+    ):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", when)
+        assert cli(*args).code == 0
+    monkeypatch.setattr(lean, "FULL_READ_BELOW", 0)
+    monkeypatch.setattr(snapshot, "kept_small", lambda git, name, cache_dir: False)
+    asked: list[int] = []
+    touching = entities.touching
+    monkeypatch.setattr(entities, "touching", lambda ctx, name, v: (asked.append(v), touching(ctx, name, v))[1])
+    reg = Registry.open(repo)
+
+    def shown(found: list) -> list[tuple]:
+        return [(v.version, v.current_stage, v.creation_timestamp, v.last_updated_timestamp, v.aliases) for v in found]
+
+    stages = ["Production", "Staging"]
+    lean_answer = shown(entities.latest(reg, "fraud", stages))
+    assert asked == [1, 2]  # read lean
+    assert lean_answer == shown(entities.latest(reg, "fraud", stages, view=reg.model("fraud")))
+    (v1, v2) = lean_answer
+    assert v1[3] > v1[2] and v2[3] > v2[2]  # the alias set on v1 and the edit of v2 came after they were made

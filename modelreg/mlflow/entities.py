@@ -19,29 +19,38 @@ from mlflow.entities.model_registry import (
 
 from modelreg.api import Registry
 from modelreg.core import mlflowmap
-from modelreg.core.events import event_from_tag
+from modelreg.core.events import ARCHIVED, event_from_tag
 from modelreg.core.refs import ModelRef, version_tag
 from modelreg.git.peeled import read_tags
 from modelreg.mlflow.search import source_of
 from modelreg.models import Event, ModelVersion
 from modelreg.ops.rename import created_millis
-from modelreg.read.reader import ModelView
+from modelreg.read.lean import touching
+from modelreg.read.reader import ModelView, registration
 
 
 def version(
-    reg: Registry, mv: ModelVersion, view: ModelView | None = None, *, touched: Event | None = None, fresh: bool = False
+    reg: Registry,
+    mv: ModelVersion,
+    view: ModelView | None = None,
+    *,
+    touched: Event | None = None,
+    fresh: bool = False,
+    known: tuple[int | None, list[Event]] | None = None,
 ) -> MlflowModelVersion:
     """The MLflow ModelVersion of a modelreg version.
 
     Created when its version tag's payload says (`millis`, else the manifest's `created_at`); last updated
     by the newest event about it, read from `view` (the model's events). A version a call has just
     written is known without reading the model's events again: `fresh` (just registered: only its
-    version tag is read) or `touched` (the event just written about it).
+    version tag is read), `touched` (the event just written about it) or `known` (read lean: see `_held`).
     """
     manifest = mv.manifest
     found = manifest.extra.get("origin")
     origin: dict[str, Any] = found if isinstance(found, dict) else {}
-    if fresh:
+    if known is not None:  # read lean: (its creation time, the events about it)
+        registered, events = known
+    elif fresh:
         registered, events = _registration(reg, mv), []
     else:
         view = view or reg.model(mv.name)
@@ -138,6 +147,8 @@ def latest(
 
     With no stages, MLflow's meaning: per stage ("None" included), the highest version in it.
     """
+    if view is None and stages and (holders := _held(reg, name, stages)) is not None:
+        return holders
     view = view or reg.model(name)
     state = view.state
     found: list[int] = []
@@ -157,3 +168,30 @@ def latest(
             newest[held] = max(number, newest.get(held, 0))
         found = sorted(newest.values())
     return [version(reg, reg.reader.version(view, number), view) for number in found]
+
+
+def _held(reg: Registry, name: str, stages: list[str]) -> list[MlflowModelVersion] | None:
+    """`latest` for stages of modelreg's own, read as `resolve NAME/STAGE` reads (read.lean for a large model),
+    so that loading `models:/NAME/Production` does not grow with the model's past. None: the full read.
+
+    A holder's last update is its newest event at its commit (read.lean.touching): an event that archived it
+    came before the assignment it holds the stage by (or it would not hold it)."""
+    ours = [mlflowmap.to_modelreg_stage(stage, reg.config.stages) for stage in stages]
+    if any(stage is None or stage == ARCHIVED for stage in ours):
+        return None
+    found: dict[int, MlflowModelVersion] = {}
+    for stage in dict.fromkeys(s for s in ours if s is not None):
+        view = reg.reader.deciding(ModelRef(name, stage=stage))
+        holder = view.state.stage_holder(stage)
+        if holder is None or holder in found:
+            continue
+        mv = reg.reader.version(view, holder)
+        if view.snap.events:  # read in full (a small model): as the full read words it
+            found[holder] = version(reg, mv, view)
+            continue
+        events = touching(reg.reader.context, name, holder)
+        if events is None:
+            return None
+        registered = registration(view.events, holder)
+        found[holder] = version(reg, mv, known=(registered.created_millis or registered.millis, events))
+    return list(found.values())

@@ -73,6 +73,23 @@ def decide(ctx: Context, ref: ModelRef, full: bool, listing: Listing | None = No
         return None
 
 
+def touching(ctx: Context, name: str, version: int) -> list[Event] | None:
+    """The events at `version`'s commit that take effect (its stage, alias, edit and model-level events): what
+    MLflow's `last_updated_timestamp` of a version reads, from the model's refs by id and those tags alone.
+    None: the full read (a version tag moved after its claim)."""
+    judge = Judge(ctx, check_name(name), list_refs(ctx, name))
+    entry = judge.listing.versions.get(version)
+    if entry is None:
+        return []
+    try:
+        commit = judge.commit_of(entry)
+        own = [e for entries in judge.listing.targets.values() for e in entries if judge.commit_of(e) == commit]
+        judge.load(own)
+        return [event for e in sorted(own) if (event := judge.admitted(e)) is not None]
+    except MovedTag:
+        return None
+
+
 class Query:
     def __init__(self, judge: Judge) -> None:
         self.judge = judge
