@@ -40,6 +40,7 @@ from modelreg.mlflow import search as mlflowsearch
 from modelreg.models import Scalar
 from modelreg.ops import assign
 from modelreg.publish.options import WriteOptions
+from modelreg.read import opening
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
@@ -59,9 +60,14 @@ class ModelregRegistryStore(AbstractStore):
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
 
+    def _open(self, name: str | None = None) -> Registry:
+        """The registry as it is now; `name`: the model the call reads first, whose refs are then listed in the
+        same git process as the branches (read.opening)."""
+        return Registry(*opening.open_path(self.path, name))
+
     def _call(self, work: Callable[[Registry], T], about: checks.About | None = None) -> T:
         with checks.mlflow_errors(about):
-            return work(Registry.open(self.path))
+            return work(self._open(about.name if about is not None else None))
 
     def _write(
         self, work: Callable[[Registry], T], first: Registry | None = None, about: checks.About | None = None
@@ -69,7 +75,8 @@ class ModelregRegistryStore(AbstractStore):
         """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
         for number in range(WRITE_ATTEMPTS):
             try:
-                return work(first if first is not None and number == 0 else Registry.open(self.path))
+                reg = first if first is not None and number == 0 else self._open(about.name if about else None)
+                return work(reg)
             except ModelregError as exc:
                 if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
                     with checks.mlflow_errors(about):
@@ -196,7 +203,7 @@ class ModelregRegistryStore(AbstractStore):
         version_tags: dict[str, Scalar] = {checks.tag_key(t.key, t.value): t.value for t in tags or []}
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
             with checks.mlflow_errors():
-                reg = Registry.open(self.path)
+                reg = self._open(name)
                 run_id = sources.run_of(run_id, model_id, source, self.tracking_uri)
                 facts = sources.facts(run_id, self.tracking_uri)
             try:

@@ -28,6 +28,7 @@ from modelreg.publish.numbering import highest_version, last_seq, taken_in
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
+from modelreg.read.snapshot import patterns_for
 from modelreg.results import InitResult
 from modelreg.store.gitstore import push_refs
 from modelreg.store.hashing import scan, tree_digest
@@ -218,9 +219,14 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
 def _refuse_retired(reader: Reader, name: str) -> None:
     """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`.
 
-    Only a model with a retire tag can be retired: the model's state is replayed only then.
+    Only a model with a retire tag can be retired: the model's state is replayed only then. When the model's refs
+    were listed with the branches (read.opening), its snapshot says whether it has one, with no listing of its own.
     """
-    if not reader.git.ref_ids([TAGS_PREFIX + event_tag(name, "_retire", 1)[:-1] + "*"]):
+    prefix = event_tag(name, "_retire", 1)[:-1]
+    if tuple(patterns_for(name)) in reader.git.listed_ids:
+        if not any(e.tag.startswith(prefix) for e in reader.snapshot(name).events.get(name, ())):
+            return
+    elif not reader.git.ref_ids([TAGS_PREFIX + prefix + "*"]):
         return
     try:
         retired = reader.state(name).retired

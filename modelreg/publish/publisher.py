@@ -17,6 +17,7 @@ from modelreg.core.events import event_message
 from modelreg.core.refs import NO_VERSION, claim_ref, event_tag
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats.config import CONFIG_PATH
+from modelreg.git.reffiles import branch_tip
 from modelreg.git.remote import check_remote
 from modelreg.models import Action, Event, TargetKind
 from modelreg.publish.fetching import fetch_for_write
@@ -84,7 +85,7 @@ class Publisher:
     def commit_base(self, target: Target) -> tuple[str | None, str | None]:
         """(parent of the new commit, the remote branch tip it must move from when pushing)."""
         assert target.branch is not None
-        local = self.git.resolve_commit(target.branch)
+        local = branch_tip(self.git.root, target.branch, self.git.resolve_commit)  # read as git reads it, no process
         if target.remote is None:
             if local is None and target.branch != self.git.branch():
                 raise NotFoundError(f"there is no branch {target.branch.removeprefix('refs/heads/')!r} here")

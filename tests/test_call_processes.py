@@ -1,0 +1,183 @@
+"""The MLflow plugin's calls ask git less (issue 24's per-call cost) and still never act on a stale answer.
+
+What a call now knows without a git process of its own: the model's refs (listed in the branch listing that
+opens the registry, and a registration's retire check reads them there), the branch's tip (read from git's
+ref files), the committer identity (kept while nothing git makes it of changes). Each test has another
+writer, or the user, change things between two calls, and the next call sees it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.exceptions import MlflowException
+
+from modelreg.api import Registry
+from modelreg.git import GitRepo
+from modelreg.git.ident import committer
+from modelreg.git.reffiles import read_tip
+from modelreg.mlflow.store import ModelregRegistryStore
+from modelreg.read.snapshot import patterns_for
+from tests.conftest import git, make_repo
+
+
+def _rev_parse(where: Path, ref: str) -> str | None:
+    said = subprocess.run(["git", "rev-parse", "-q", "--verify", ref], cwd=where, capture_output=True, text=True)
+    return said.stdout.strip() or None
+
+
+@pytest.mark.parametrize("how", ["loose", "packed", "packed-then-moved", "missing", "worktree"])
+def test_a_branch_tip_read_from_the_ref_files_is_the_one_git_names(tmp_path: Path, how: str) -> None:
+    repo = make_repo(tmp_path / "r")
+    where, ref = repo, "refs/heads/main"
+    if how in ("packed", "packed-then-moved"):
+        git(repo, "pack-refs", "--all")
+        assert not (repo / ".git" / "refs" / "heads" / "main").exists()
+    if how == "packed-then-moved":  # a loose ref newer than the packed one: the loose one is the tip
+        git(repo, "commit", "-q", "--allow-empty", "-m", "later")
+    if how == "missing":
+        ref = "refs/heads/nothing"
+    if how == "worktree":  # a linked worktree's refs are in the repository it shares
+        where = tmp_path / "wt"
+        git(repo, "worktree", "add", "-q", str(where), "-b", "other")
+        git(where, "commit", "-q", "--allow-empty", "-m", "on other")
+        ref = "refs/heads/other"
+    assert read_tip(str(where), ref) == _rev_parse(where, ref)
+    assert (read_tip(str(where), ref) is None) == (how == "missing")
+
+
+def test_a_ref_only_git_can_read_is_left_to_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path / "r")
+    git(repo, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    assert read_tip(str(repo), "refs/heads/alias") == "?"
+    assert read_tip(str(tmp_path / "nowhere"), "refs/heads/main") == "?"
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert read_tip(str(repo), "refs/heads/main") == "?"
+
+
+def test_a_registration_builds_on_the_tip_another_writer_moved(repo: Path, artifact) -> None:
+    """The tip is read when the registration builds its commit: a commit made since (then packed, then another
+    loose one on top) is its parent, not lost."""
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    store.create_model_version("m", str(artifact("a", b"a")))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "someone else")
+    git(repo, "pack-refs", "--all")
+    store.create_model_version("m", str(artifact("b", b"b")))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "someone else again")
+    theirs = _rev_parse(repo, "HEAD")
+    store.create_model_version("m", str(artifact("c", b"c")))
+    assert _rev_parse(repo, "HEAD~1") == theirs
+    log = git(repo, "log", "--format=%s", "main").splitlines()
+    assert log[:5] == [
+        "modelreg: register m v3",
+        "someone else again",
+        "modelreg: register m v2",
+        "someone else",
+        "modelreg: register m v1",
+    ]
+
+
+def test_a_model_retired_between_two_calls_takes_no_version(repo: Path, artifact, cli) -> None:
+    """The plugin's registration finds the retire tag in the refs listed with the branches."""
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    source = str(artifact("a", b"a"))
+    store.create_model_version("m", source)
+    assert cli("retire", "m", "--reason", "replaced").code == 0  # another writer
+    with pytest.raises(MlflowException, match="is retired"):
+        store.create_model_version("m", source)
+    assert cli("unretire", "m", "--reason", "back").code == 0
+    assert store.create_model_version("m", source).version == 2
+
+
+def _own_identity(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
+    """git's identity from the config, dated by the clock (the fixtures give it through the environment)."""
+    for var in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        monkeypatch.delenv(var, raising=False)
+    git(repo, "config", "user.name", "First Person")
+    git(repo, "config", "user.email", "first@example.com")
+
+
+def _tagger(repo: Path, tag: str) -> str:
+    return git(repo, "tag", "--list", "--format=%(taggername) %(taggeremail)", tag).strip()
+
+
+def test_the_identity_kept_between_calls_follows_the_config(
+    repo: Path, artifact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user changes user.name, in the repository's config and then in the global one, between two
+    transitions: each next tag names who git would name now."""
+    _own_identity(monkeypatch, repo)
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    store.create_model_version("m", str(artifact("a", b"a")))
+    store.transition_model_version_stage("m", 1, "Staging", False)
+    store.transition_model_version_stage("m", 1, "Production", False)
+    assert _tagger(repo, "m#production#3") == "First Person <first@example.com>"
+    git(repo, "config", "user.name", "Second Person")
+    store.transition_model_version_stage("m", 1, "Staging", False)
+    assert _tagger(repo, "m#staging#4") == "Second Person <first@example.com>"
+    git(repo, "config", "--unset", "user.name")
+    git(repo, "config", "--global", "user.name", "Global Person")
+    store.transition_model_version_stage("m", 1, "Production", False)
+    assert _tagger(repo, "m#production#5") == "Global Person <first@example.com>"
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "From The Environment")
+    store.transition_model_version_stage("m", 1, "Staging", False)
+    assert _tagger(repo, "m#staging#6") == "From The Environment <first@example.com>"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
+def test_a_kept_identity_is_what_git_var_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    repo = make_repo(tmp_path / "r")
+    _own_identity(monkeypatch, repo)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        grepo = GitRepo(repo)
+        first = committer(str(repo), grepo.git)
+        kept = committer(str(repo), lambda *args: pytest.fail("git asked again"))  # type: ignore[arg-type]
+        said = git(repo, "var", "GIT_COMMITTER_IDENT").strip().rsplit(" ", 2)
+        assert kept[0] == first[0] == said[0] == "First Person <first@example.com>"
+        assert kept[2] == first[2] == said[2]
+        assert abs(kept[1] - int(said[1])) <= 2
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_an_identity_git_reads_through_an_include_or_a_given_date_is_asked_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "r")
+    _own_identity(monkeypatch, repo)
+    included = tmp_path / "who.inc"
+    included.write_text("[user]\n\tname = Included Person\n")
+    git(repo, "config", "include.path", str(included))
+    asked: list[tuple[str, ...]] = []
+
+    def ask(*args: str) -> str:
+        asked.append(args)
+        return GitRepo(repo).git(*args)
+
+    assert committer(str(repo), ask)[0] == "Included Person <first@example.com>"
+    included.write_text("[user]\n\tname = Changed Person\n")  # the key holds no included file
+    assert committer(str(repo), ask)[0] == "Changed Person <first@example.com>"
+    git(repo, "config", "--unset", "include.path")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-02T03:04:05+00:00")
+    assert committer(str(repo), ask)[1:] == (1767323045, "+0000")
+    assert committer(str(repo), ask)[1:] == (1767323045, "+0000")
+    assert len(asked) == 4
+
+
+def test_the_plugin_opens_with_the_model_refs_in_the_branch_listing(repo: Path, artifact) -> None:
+    """The refs listed with the branches are the model's, and the view read from them is a fresh read's."""
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    store.create_model_version("m", str(artifact("a", b"a")))
+    reg = store._open("m")
+    assert tuple(patterns_for("m")) in reg.git.listed_ids
+    assert reg.model("m").state == Registry.open(repo).model("m").state
