@@ -8,6 +8,8 @@ writer, or the user, change things between two calls, and the next call sees it.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,8 +22,19 @@ from modelreg.git import GitRepo
 from modelreg.git.ident import committer
 from modelreg.git.reffiles import read_tip
 from modelreg.mlflow.store import ModelregRegistryStore
-from modelreg.read.snapshot import patterns_for
+from modelreg.paths import cache_dir
+from modelreg.publish import publisher
+from modelreg.read import seeded, snapshot
+from modelreg.read.snapshot import Snapshot, patterns_for
 from tests.conftest import git, make_repo
+
+
+@pytest.fixture(autouse=True)
+def _untrusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: no tag made here yet compared with git's record of it."""
+    monkeypatch.setattr(seeded, "_PENDING", {})
+    monkeypatch.setattr(seeded, "_MATCHED", set())
+    monkeypatch.setattr(seeded, "_DIFFERED", [])
 
 
 def _rev_parse(where: Path, ref: str) -> str | None:
@@ -181,3 +194,74 @@ def test_the_plugin_opens_with_the_model_refs_in_the_branch_listing(repo: Path, 
     reg = store._open("m")
     assert tuple(patterns_for("m")) in reg.git.listed_ids
     assert reg.model("m").state == Registry.open(repo).model("m").state
+
+
+def _fresh_read(repo: Path, name: str) -> Snapshot:
+    """The model's refs parsed from git alone: no kept parse."""
+    shutil.rmtree(Path(os.environ["XDG_CACHE_HOME"]) / "modelreg" / "state", ignore_errors=True)
+    return snapshot.take(GitRepo(repo), name, cache_dir())
+
+
+def _plugin_pairs(store: ModelregRegistryStore, source: str, count: int) -> None:
+    for number in range(count):
+        version = store.create_model_version("m", source).version
+        store.transition_model_version_stage("m", version, "Staging" if number % 2 else "Production", True)
+        store.get_registered_model("m")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_tags_a_write_made_read_back_as_git_describes_them(
+    repo: Path, artifact, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """What the plugin's writes put in the kept parse of the model's refs is what a read from git alone gives."""
+    _own_identity(monkeypatch, repo)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        store = ModelregRegistryStore(f"modelreg://{repo}")
+        store.create_registered_model("m")
+        _plugin_pairs(store, str(artifact("a", b"a")), 3)
+        store.transition_model_version_stage("m", 3, "Archived", False)
+        with monkeypatch.context() as asked:  # the last event was kept: reading it asks git for its ids alone
+            asked.setattr(GitRepo, "read_refs", lambda *args: pytest.fail("read from git"))
+            seeded_take = snapshot.take(GitRepo(repo), "m", cache_dir())
+        assert seeded_take == _fresh_read(repo, "m")
+        assert "m#archived#5" in [event.tag for event in seeded_take.events["m"]]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_record_git_describes_otherwise_is_never_kept(repo: Path, artifact, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newer git writes a UTC date as `Z`: a writer that formats it otherwise sees git differ and keeps
+    nothing it made, so every read parses what git says."""
+    _own_identity(monkeypatch, repo)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr(publisher, "git_date", lambda epoch, offset: f"{epoch} {offset}")
+    try:
+        store = ModelregRegistryStore(f"modelreg://{repo}")
+        store.create_registered_model("m")
+        _plugin_pairs(store, str(artifact("a", b"a")), 3)
+        assert snapshot.take(GitRepo(repo), "m", cache_dir()) == _fresh_read(repo, "m")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_refs_another_writer_changed_after_a_kept_write_are_read(
+    repo: Path, artifact, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the plugin's writes were kept: another writer's new event, then a tag moved and one deleted."""
+    _own_identity(monkeypatch, repo)
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    _plugin_pairs(store, str(artifact("a", b"a")), 3)
+    assert cli("alias", "set", "m@1", "champion").code == 0
+    assert store.get_model_version_by_alias("m", "champion").version == 1
+    git(repo, "tag", "-f", "-a", "-m", "moved", "m#staging#3", "m@v1")
+    assert snapshot.take(GitRepo(repo), "m", cache_dir()) == _fresh_read(repo, "m")
+    git(repo, "tag", "-d", "m#production#4")
+    kept = snapshot.take(GitRepo(repo), "m", cache_dir())
+    assert kept == _fresh_read(repo, "m")
+    assert "m#production#4" not in [event.tag for event in kept.events["m"]]

@@ -179,6 +179,7 @@ def register(
             f"modelreg: register {name} v{version}",
         )
         publisher.registered[tag] = millis
+        publisher.seed(name, [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)])
         keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
             warnings += same_bytes(reader, name, digest, version, snap)
