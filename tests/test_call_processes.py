@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow.exceptions import MlflowException
 
 from modelreg.api import Registry
-from modelreg.git import GitRepo
+from modelreg.git import GitRepo, batch
 from modelreg.git.ident import committer
 from modelreg.git.reffiles import read_tip
 from modelreg.mlflow.store import ModelregRegistryStore
@@ -265,3 +267,99 @@ def test_refs_another_writer_changed_after_a_kept_write_are_read(
     kept = snapshot.take(GitRepo(repo), "m", cache_dir())
     assert kept == _fresh_read(repo, "m")
     assert "m#production#4" not in [event.tag for event in kept.events["m"]]
+
+
+@pytest.fixture
+def kept_cat_file(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Lookups through a `cat-file` kept running, as the plugin has them; stopped after the test."""
+    monkeypatch.setattr(batch, "_ON", [True])
+    monkeypatch.setattr(batch, "_KEPT", {})
+    yield
+    batch._close_all()
+
+
+def _one_shot(repo: Path, specs: list[str], option: str) -> bytes:
+    stdin = "".join(f"{spec}\n" for spec in specs).encode()
+    return subprocess.run(["git", "cat-file", option], cwd=repo, input=stdin, capture_output=True, check=True).stdout
+
+
+def test_a_kept_cat_file_answers_as_a_fresh_one(tmp_path: Path, kept_cat_file: None) -> None:
+    repo = make_repo(tmp_path / "r")
+    (repo / "a dir").mkdir()
+    (repo / "a dir" / "f.txt").write_text("text\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "more")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    specs = [f"{head}^{{tree}}", f"{head}:a dir", f"{head}:a dir/f.txt", f"{head}:nothing", "refs/heads/main", "0" * 40]
+    assert batch.answers(repo, specs, contents=True) == _one_shot(repo, specs, "--batch")
+    assert batch.answers(repo, specs, contents=False) == _one_shot(repo, specs, "--batch-check")
+    assert batch.answers(repo, ["bad\nname"], contents=False) is None  # not a line: the caller asks git itself
+    assert len(batch._KEPT) == 1
+
+
+def test_a_kept_cat_file_reads_what_another_writer_changed(tmp_path: Path, kept_cat_file: None) -> None:
+    """Refs created, moved, deleted and packed, objects written and repacked after it started: answered as now."""
+    repo = make_repo(tmp_path / "r")
+    ref = "refs/modelreg/blobs/sha256/" + "ab" * 32
+    first = _blob(repo, b"first")
+    assert batch.answers(repo, [ref], contents=False) == _one_shot(repo, [ref], "--batch-check")  # missing
+    git(repo, "update-ref", ref, first)
+    assert batch.answers(repo, [ref], contents=False) == f"{first} blob 5\n".encode()
+    second = _blob(repo, b"second!")  # a loose object written after the process started
+    git(repo, "update-ref", ref, second)
+    assert batch.answers(repo, [ref], contents=True) == f"{second} blob 7\nsecond!\n".encode()
+    git(repo, "pack-refs", "--all")
+    git(repo, "gc", "-q", "--prune=now")  # loose objects into a new pack, loose ones gone
+    assert batch.answers(repo, [ref], contents=True) == f"{second} blob 7\nsecond!\n".encode()
+    git(repo, "update-ref", "-d", ref)
+    assert batch.answers(repo, [ref], contents=False) == f"{ref} missing\n".encode()
+    assert len(batch._KEPT) == 1
+
+
+def _blob(repo: Path, data: bytes) -> str:
+    done = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=repo, input=data, capture_output=True, check=True
+    )
+    return done.stdout.decode().strip()
+
+
+def test_a_kept_cat_file_asked_from_two_threads_answers_each(tmp_path: Path, kept_cat_file: None) -> None:
+    """One thread at a time uses the pipe; the other asks a cat-file of its own."""
+    repo = make_repo(tmp_path / "r")
+    blobs = {_blob(repo, f"blob {n}".encode()): f"blob {n}" for n in range(20)}
+    wrong: list[str] = []
+
+    def ask() -> None:
+        for _ in range(10):
+            for oid, text in blobs.items():
+                if batch.answers(repo, [oid], contents=True) not in (
+                    None,
+                    f"{oid} blob {len(text)}\n{text}\n".encode(),
+                ):
+                    wrong.append(oid)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_the_plugin_stores_bytes_again_after_another_writer_removed_them(
+    tmp_path: Path, artifact, kept_cat_file: None
+) -> None:
+    """The blob refs are looked up in the kept `cat-file` at each registration: removed ones are stored again."""
+    repo = make_repo(tmp_path / "r")
+    Registry.init(repo)  # the git store: blobs under refs/modelreg/blobs/
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    source = str(artifact("a", b"weights"))
+    store.create_model_version("m", source)
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/modelreg/blobs/").split()
+    assert refs and batch._KEPT
+    for ref in refs:
+        git(repo, "update-ref", "-d", ref)
+    assert store.create_model_version("m", source).version == 2
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/modelreg/blobs/").split() == refs
+    assert Path(store.get_model_version_download_uri("m", 2)).read_bytes() == b"weights"

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
+from modelreg.git.batch import via_kept
 from modelreg.git.catfile import cat_blobs, read_files
 from modelreg.git.discovery import checked_out_branch, work_tree_of
 from modelreg.git.ident import committer
@@ -306,7 +307,8 @@ class GitRepo:
     def trees_along(self, commit: str, directory: str) -> Trees:
         """The raw trees of `directory` and the directories above it at `commit` (one `cat-file`; a missing one
         is empty): look in them (`git.trees.names_in`), then hand them to `commit_files`, which needs them."""
-        return trees_along(self.git_bytes, f"{commit}^{{tree}}", directory)
+        self.listed_ids.clear()
+        return trees_along(via_kept(self.root, self.git_bytes), f"{commit}^{{tree}}", directory)
 
     def commit_files(
         self, parent: str | None, files: dict[str, str], message: str, trees: Trees | None = None

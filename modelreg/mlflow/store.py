@@ -35,6 +35,7 @@ from modelreg.errors import (
     AlreadyExists,
     ModelregError,
 )
+from modelreg.git import batch
 from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import search as mlflowsearch
 from modelreg.models import Scalar
@@ -54,6 +55,7 @@ class ModelregRegistryStore(AbstractStore):
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        batch.keep_running()  # MLflow keeps this store for the process's life: its lookups share one `cat-file`
         with checks.mlflow_errors():
             self.path = mlflowmap.registry_path(store_uri or "")
             self.by_reference = mlflowmap.registry_options(store_uri or "").get("sources") == "reference"
