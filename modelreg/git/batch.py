@@ -1,11 +1,11 @@
 """One `git cat-file --batch-command` kept running per repository, for a long-lived caller (the MLflow plugin):
 its object and ref lookups then cost no git process each.
 
-Off unless `keep_running()` was called. The answers are what a `git cat-file --batch` (or `--batch-check`)
-started for the same question gives, byte for byte: each name is looked up when it is asked (refs are read
-again; an object written since is found, git re-reads its packs on a miss). Anything unusual (a name git's
-line protocol cannot carry, another thread using it, a forked child, the process gone or answering oddly)
-goes to a fresh one-shot `cat-file`, as before.
+Off unless `keep_running(root)` was called for the repository. The answers are what a `git cat-file --batch`
+(or `--batch-check`) started for the same question gives, byte for byte: each name is looked up when it is
+asked (refs are read again; an object written since is found, git re-reads its packs on a miss). Anything
+unusual (a name git's line protocol cannot carry, another thread using it, a forked child, the process gone
+or answering oddly) goes to a fresh one-shot `cat-file`, as before.
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ from pathlib import Path
 
 from modelreg.git.process import git_env
 
-_ON: list[bool] = []
+_ON: set[str] = set()  # the repositories (work tree roots) whose lookups go through a kept process
 _KEPT: dict[tuple[str, tuple[tuple[str, str], ...]], _Batch] = {}
 _KEPT_MAX = 4
 
 
-def keep_running() -> None:
-    """From now on in this process, lookups go through a `cat-file` kept running per repository."""
-    _ON.append(True)
+def keep_running(root: Path) -> None:
+    """From now on in this process, lookups in the repository `root` go through a `cat-file` kept running."""
+    _ON.add(str(root))
 
 
 def answers(root: Path, specs: list[str], contents: bool) -> bytes | None:
     """What `git cat-file --batch` (`contents`) or `--batch-check` would print for `specs` (default format),
     from the kept process; None when the caller should run its own."""
-    if not _ON or any(not spec or spec != spec.strip() or "\n" in spec or "\r" in spec for spec in specs):
+    if str(root) not in _ON or any(not spec or spec != spec.strip() or "\n" in spec or "\r" in spec for spec in specs):
         return None
     env = git_env()
     key = (str(root), tuple(sorted(env.items())))

@@ -55,7 +55,6 @@ class ModelregRegistryStore(AbstractStore):
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        batch.keep_running()  # MLflow keeps this store for the process's life: its lookups share one `cat-file`
         with checks.mlflow_errors():
             self.path = mlflowmap.registry_path(store_uri or "")
             self.by_reference = mlflowmap.registry_options(store_uri or "").get("sources") == "reference"
@@ -65,7 +64,9 @@ class ModelregRegistryStore(AbstractStore):
     def _open(self, name: str | None = None) -> Registry:
         """The registry as it is now; `name`: the model the call reads first, whose refs are then listed in the
         same git process as the branches (read.opening)."""
-        return Registry(*opening.open_path(self.path, name))
+        reg = Registry(*opening.open_path(self.path, name))
+        batch.keep_running(reg.git.root)  # MLflow keeps this store for the process's life: one `cat-file` for it
+        return reg
 
     def _call(self, work: Callable[[Registry], T], about: checks.About | None = None) -> T:
         with checks.mlflow_errors(about):
