@@ -368,3 +368,20 @@ def test_the_plugin_stores_bytes_again_after_another_writer_removed_them(
     assert store.create_model_version("m", source).version == 2
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/modelreg/blobs/").split() == refs
     assert Path(store.get_model_version_download_uri("m", 2)).read_bytes() == b"weights"
+
+
+def test_the_dirty_flag_asked_beside_the_hashing_is_each_registration_own(repo: Path, artifact) -> None:
+    """The work tree is edited, then committed, between the plugin's registrations: each lineage says so."""
+    store = ModelregRegistryStore(f"modelreg://{repo}")
+    store.create_registered_model("m")
+    source = str(artifact("a", b"a"))
+
+    def dirty(version: int) -> bool:
+        return Registry.open(repo).resolve(f"m@v{version}").manifest.lineage.code_dirty
+
+    store.create_model_version("m", source)
+    (repo / "train.py").write_text("print('changed')\n")
+    store.create_model_version("m", source)
+    git(repo, "commit", "-qam", "the change")
+    store.create_model_version("m", source)
+    assert [dirty(1), dirty(2), dirty(3)] == [False, True, False]

@@ -6,6 +6,7 @@ Also `init`, which writes the registry's config: the first commit a registry has
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,12 +104,24 @@ def register(
     parent_ref = _parent_ref(reader, parent) if parent else None
     blob_store = reader.store(store_url)
 
+    code_commit, dirty = meta.get("code_commit"), list[bool]()
+    # The work tree's dirty flag (`git diff`) is asked while the bytes are hashed and stored: a process that runs
+    # beside this one's work, not after it. Its answer is taken only where it is needed; a failure is asked again.
+    early: list[bool | Exception] = []
+    asking = threading.Thread(target=_ask_dirty, args=(reader.git, early)) if not code_commit else None
+    if asking is not None:
+        asking.start()
+
     if progress is not None:
         progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
-    hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
+    try:
+        hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
+    finally:
+        if asking is not None:
+            asking.join()
     digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
-
-    code_commit, dirty = meta.get("code_commit"), list[bool]()
+    if early and isinstance(early[0], bool):
+        dirty.append(early[0])
 
     def lineage_at(base: str | None) -> Lineage:
         """The code that trained it: the commit given, else HEAD's (the tip just read, when HEAD is on it)."""
@@ -237,6 +250,13 @@ def _refuse_retired(reader: Reader, name: str) -> None:
         raise InvalidInputError(
             f"{name} is retired ({retired}): bring it back with `modelreg unretire {name}` before registering"
         )
+
+
+def _ask_dirty(git: GitRepo, into: list[bool | Exception]) -> None:
+    try:
+        into.append(git.is_dirty(".modelreg/"))
+    except Exception as exc:  # the registration asks again where it needs the answer
+        into.append(exc)
 
 
 def _parent_ref(reader: Reader, parent: str) -> str:
