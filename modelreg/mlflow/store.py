@@ -3,7 +3,9 @@
 MLflow finds this class through the `mlflow.model_registry_store` entry point for the scheme
 `modelreg`. Each call opens the registry afresh (MLflow keeps one store object per URI for the
 life of the process, and other writers may have changed the repository since), runs the same
-typed API the CLI runs, and turns every modelreg error into an `MlflowException` with MLflow's code.
+typed API the CLI runs, and turns every modelreg error into an `MlflowException` with MLflow's code. What a
+call can learn without starting a git process it does (docs/mlflow.md, "Per-call cost"): the model's refs are
+listed with the branches, object lookups go through one `cat-file` kept running (git.batch).
 A write that loses a race to another writer (git's ref transaction refused) is tried again from a
 fresh read, as the CLI's writes are: the transaction is atomic, so a lost attempt wrote nothing.
 
