@@ -22,6 +22,7 @@ from modelreg.git.process import git_env
 _ON: set[str] = set()  # the repositories (work tree roots) whose lookups go through a kept process
 _KEPT: dict[tuple[str, tuple[tuple[str, str], ...]], _Batch] = {}
 _KEPT_MAX = 4
+_STARTING = threading.Lock()
 
 
 def keep_running(root: Path) -> None:
@@ -36,15 +37,16 @@ def answers(root: Path, specs: list[str], contents: bool) -> bytes | None:
         return None
     env = git_env()
     key = (str(root), tuple(sorted(env.items())))
-    batch = _KEPT.get(key)
-    if batch is None or batch.pid != os.getpid():
-        if len(_KEPT) >= _KEPT_MAX:
-            for old in list(_KEPT):
-                _KEPT.pop(old).close()
-        try:
-            batch = _KEPT[key] = _Batch(root, env)
-        except OSError:
-            return None
+    with _STARTING:  # one process per key, however many threads ask first
+        batch = _KEPT.get(key)
+        if batch is None or batch.pid != os.getpid():
+            if len(_KEPT) >= _KEPT_MAX:
+                for old in list(_KEPT):
+                    _KEPT.pop(old).close()
+            try:
+                batch = _KEPT[key] = _Batch(root, env)
+            except OSError:
+                return None
     if not batch.lock.acquire(blocking=False):  # another thread is asking: it keeps the pipe
         return None
     try:
