@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, cast
 
 from modelreg.errors import GitError
+from modelreg.git import batch
 from modelreg.git.process import git_env, run_git, run_git_raw
 
 BLOB_REFS = "refs/modelreg/blobs/"
@@ -41,15 +42,18 @@ def lookup(root: Path, refs: list[str]) -> dict[str, BlobRef]:
     """The refs among `refs` that exist here and name a blob object, with its id and size (one git call)."""
     if not refs:
         return {}
-    proc = run_git_raw(
-        ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
-        root,
-        "".join(f"{ref}\n" for ref in refs).encode(),
-    )
-    if proc.returncode != 0:
-        raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+    out = batch.answers(root, refs, contents=False)  # a long-lived caller's kept `cat-file`, else one of its own
+    if out is None:
+        proc = run_git_raw(
+            ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+            root,
+            "".join(f"{ref}\n" for ref in refs).encode(),
+        )
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+        out = proc.stdout
     found = {}
-    for ref, line in zip(refs, proc.stdout.decode().splitlines(), strict=True):
+    for ref, line in zip(refs, out.decode().splitlines(), strict=True):
         oid, kind, size = [*line.split(" "), "", ""][:3]
         if kind == "blob":
             found[ref] = BlobRef(ref, oid, int(size))

@@ -17,8 +17,10 @@ from typing import NamedTuple
 
 from modelreg.errors import ConflictError, GitError, InvalidInputError
 from modelreg.git.archive import export_tree
+from modelreg.git.batch import via_kept
 from modelreg.git.catfile import cat_blobs, read_files
 from modelreg.git.discovery import checked_out_branch, work_tree_of
+from modelreg.git.ident import committer
 from modelreg.git.process import failure_reason, run_git, run_git_raw
 from modelreg.git.records import RECORD_FORMAT, parse_records
 from modelreg.git.signing import signed_tag
@@ -135,16 +137,9 @@ class GitRepo:
         return self.git("show", "-s", "--format=%cI", commit, "--").strip()
 
     def identity(self) -> tuple[str, int, str]:
-        """(`Name <email>`, unix time, `+hhmm` offset) of the committer git would use; an error if none."""
-        try:
-            ident = self.git("var", "GIT_COMMITTER_IDENT").strip()
-        except GitError:
-            raise InvalidInputError(
-                "git has no identity to record: set it with "
-                "`git config user.name 'Your Name'` and `git config user.email you@example.com`"
-            ) from None
-        who, epoch, offset = ident.rsplit(" ", 2)
-        return who, int(epoch), offset
+        """(`Name <email>`, unix time, `+hhmm` offset) of the committer git would use; an error if none. Kept in
+        this process while nothing git makes it of changes (git.ident)."""
+        return committer(str(self.root), self.git, keep=not self.acting_as)
 
     def is_dirty(self, ignore_prefix: str) -> bool:
         """True when a tracked file outside `ignore_prefix` differs from HEAD (staged or not).
@@ -312,7 +307,8 @@ class GitRepo:
     def trees_along(self, commit: str, directory: str) -> Trees:
         """The raw trees of `directory` and the directories above it at `commit` (one `cat-file`; a missing one
         is empty): look in them (`git.trees.names_in`), then hand them to `commit_files`, which needs them."""
-        return trees_along(self.git_bytes, f"{commit}^{{tree}}", directory)
+        self.listed_ids.clear()
+        return trees_along(via_kept(self.root, self.git_bytes), f"{commit}^{{tree}}", directory)
 
     def commit_files(
         self, parent: str | None, files: dict[str, str], message: str, trees: Trees | None = None

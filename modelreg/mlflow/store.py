@@ -3,7 +3,9 @@
 MLflow finds this class through the `mlflow.model_registry_store` entry point for the scheme
 `modelreg`. Each call opens the registry afresh (MLflow keeps one store object per URI for the
 life of the process, and other writers may have changed the repository since), runs the same
-typed API the CLI runs, and turns every modelreg error into an `MlflowException` with MLflow's code.
+typed API the CLI runs, and turns every modelreg error into an `MlflowException` with MLflow's code. What a
+call can learn without starting a git process it does (docs/mlflow.md, "Per-call cost"): the model's refs are
+listed with the branches, object lookups go through one `cat-file` kept running (git.batch).
 A write that loses a race to another writer (git's ref transaction refused) is tried again from a
 fresh read, as the CLI's writes are: the transaction is atomic, so a lost attempt wrote nothing.
 
@@ -35,11 +37,13 @@ from modelreg.errors import (
     AlreadyExists,
     ModelregError,
 )
+from modelreg.git import batch
 from modelreg.mlflow import checks, entities, sources
 from modelreg.mlflow import search as mlflowsearch
 from modelreg.models import Scalar
 from modelreg.ops import assign
 from modelreg.publish.options import WriteOptions
+from modelreg.read import opening
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
@@ -59,9 +63,16 @@ class ModelregRegistryStore(AbstractStore):
         self.store_uri = store_uri
         self.tracking_uri = tracking_uri
 
+    def _open(self, name: str | None = None) -> Registry:
+        """The registry as it is now; `name`: the model the call reads first, whose refs are then listed in the
+        same git process as the branches (read.opening)."""
+        reg = Registry(*opening.open_path(self.path, name))
+        batch.keep_running(reg.git.root)  # MLflow keeps this store for the process's life: one `cat-file` for it
+        return reg
+
     def _call(self, work: Callable[[Registry], T], about: checks.About | None = None) -> T:
         with checks.mlflow_errors(about):
-            return work(Registry.open(self.path))
+            return work(self._open(about.name if about is not None else None))
 
     def _write(
         self, work: Callable[[Registry], T], first: Registry | None = None, about: checks.About | None = None
@@ -69,7 +80,8 @@ class ModelregRegistryStore(AbstractStore):
         """`work` on a fresh read, again (bounded, with jitter) while it loses a race to another writer."""
         for number in range(WRITE_ATTEMPTS):
             try:
-                return work(first if first is not None and number == 0 else Registry.open(self.path))
+                reg = first if first is not None and number == 0 else self._open(about.name if about else None)
+                return work(reg)
             except ModelregError as exc:
                 if not checks.lost_race(exc) or number == WRITE_ATTEMPTS - 1:
                     with checks.mlflow_errors(about):
@@ -201,7 +213,7 @@ class ModelregRegistryStore(AbstractStore):
         version_tags: dict[str, Scalar] = {checks.tag_key(t.key, t.value): t.value for t in tags or []}
         with tempfile.TemporaryDirectory(prefix="modelreg-mlflow-") as scratch:
             with checks.mlflow_errors():
-                reg = Registry.open(self.path)
+                reg = self._open(name)
                 run_id = sources.run_of(run_id, model_id, source, self.tracking_uri)
                 facts = sources.facts(run_id, self.tracking_uri)
             try:

@@ -6,6 +6,7 @@ Also `init`, which writes the registry's config: the first commit a registry has
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from modelreg.publish.numbering import highest_version, last_seq, taken_in
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.publisher import Publisher, stamp_millis
 from modelreg.read.reader import Reader
+from modelreg.read.snapshot import patterns_for
 from modelreg.results import InitResult
 from modelreg.store.gitstore import push_refs
 from modelreg.store.hashing import scan, tree_digest
@@ -102,12 +104,24 @@ def register(
     parent_ref = _parent_ref(reader, parent) if parent else None
     blob_store = reader.store(store_url)
 
+    code_commit, dirty = meta.get("code_commit"), list[bool]()
+    # The work tree's dirty flag (`git diff`) is asked while the bytes are hashed and stored: a process that runs
+    # beside this one's work, not after it. Its answer is taken only where it is needed; a failure is asked again.
+    early: list[bool | Exception] = []
+    asking = threading.Thread(target=_ask_dirty, args=(reader.git, early)) if not code_commit else None
+    if asking is not None:
+        asking.start()
+
     if progress is not None:
         progress.start(f"hashing {name}", sum(src.stat().st_size for src, _ in files))
-    hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
+    try:
+        hashed, uploaded = ingest(blob_store, files, progress.advance if progress else None)
+    finally:
+        if asking is not None:
+            asking.join()
     digest = hashed[0].digest if Path(path).is_file() else tree_digest(hashed)
-
-    code_commit, dirty = meta.get("code_commit"), list[bool]()
+    if early and isinstance(early[0], bool):
+        dirty.append(early[0])
 
     def lineage_at(base: str | None) -> Lineage:
         """The code that trained it: the commit given, else HEAD's (the tip just read, when HEAD is on it)."""
@@ -178,6 +192,7 @@ def register(
             f"modelreg: register {name} v{version}",
         )
         publisher.registered[tag] = millis
+        publisher.seed(name, [(f"refs/tags/{tag}", tag_object), (version_claim_ref(name, version), tag_object)])
         keep_built(base, commit, {rel: text}, [CONFIG_PATH])  # what the next reads of it ask first
         if not uploaded:  # new bytes in the store: no earlier version that stored its blobs there has them
             warnings += same_bytes(reader, name, digest, version, snap)
@@ -218,9 +233,14 @@ def init_registry(path: str | os.PathLike[str] = ".", store: str | None = None) 
 def _refuse_retired(reader: Reader, name: str) -> None:
     """A retired model takes no new version until `unretire`: nothing of it would resolve but `NAME@N`.
 
-    Only a model with a retire tag can be retired: the model's state is replayed only then.
+    Only a model with a retire tag can be retired: the model's state is replayed only then. When the model's refs
+    were listed with the branches (read.opening), its snapshot says whether it has one, with no listing of its own.
     """
-    if not reader.git.ref_ids([TAGS_PREFIX + event_tag(name, "_retire", 1)[:-1] + "*"]):
+    prefix = event_tag(name, "_retire", 1)[:-1]
+    if tuple(patterns_for(name)) in reader.git.listed_ids:
+        if not any(e.tag.startswith(prefix) for e in reader.snapshot(name).events.get(name, ())):
+            return
+    elif not reader.git.ref_ids([TAGS_PREFIX + prefix + "*"]):
         return
     try:
         retired = reader.state(name).retired
@@ -230,6 +250,13 @@ def _refuse_retired(reader: Reader, name: str) -> None:
         raise InvalidInputError(
             f"{name} is retired ({retired}): bring it back with `modelreg unretire {name}` before registering"
         )
+
+
+def _ask_dirty(git: GitRepo, into: list[bool | Exception]) -> None:
+    try:
+        into.append(git.is_dirty(".modelreg/"))
+    except Exception as exc:  # the registration asks again where it needs the answer
+        into.append(exc)
 
 
 def _parent_ref(reader: Reader, parent: str) -> str:

@@ -14,14 +14,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple, TypeVar
 
 from modelreg.core.events import event_message
-from modelreg.core.refs import NO_VERSION, claim_ref, event_tag
+from modelreg.core.refs import NO_VERSION, claim_ref, event_tag, is_claim_ref
 from modelreg.errors import InvalidInputError, NotFoundError
 from modelreg.formats.config import CONFIG_PATH
+from modelreg.git.reffiles import branch_tip
 from modelreg.git.remote import check_remote
-from modelreg.models import Action, Event, TargetKind
+from modelreg.models import Action, Event, TagRecord, TargetKind
+from modelreg.paths import cache_dir
 from modelreg.publish.fetching import fetch_for_write
 from modelreg.publish.options import WriteOptions
 from modelreg.publish.push import BranchMove, Target, publish, with_retries
+from modelreg.read import seeded, snapshot
 from modelreg.read.reader import ModelView, Reader, registration
 from modelreg.read.sigverify import signature_findings
 
@@ -52,6 +55,7 @@ class Publisher:
         # Version tags this publisher has published → the `millis` their payload records: what a caller that
         # describes the version it just registered would otherwise read back from the tag.
         self.registered: dict[str, int] = {}
+        self.made: dict[str, TagRecord] = {}  # tag object → its record (read.seeded), until published (`seed`)
 
     def target(self, options: WriteOptions, branch: str | None = None, commits: bool = False) -> Target:
         """Where a write goes; for writes that commit, the branch (the checked-out one by default).
@@ -84,7 +88,7 @@ class Publisher:
     def commit_base(self, target: Target) -> tuple[str | None, str | None]:
         """(parent of the new commit, the remote branch tip it must move from when pushing)."""
         assert target.branch is not None
-        local = self.git.resolve_commit(target.branch)
+        local = branch_tip(self.git.root, target.branch, self.git.resolve_commit)  # read as git reads it, no process
         if target.remote is None:
             if local is None and target.branch != self.git.branch():
                 raise NotFoundError(f"there is no branch {target.branch.removeprefix('refs/heads/')!r} here")
@@ -132,7 +136,17 @@ class Publisher:
         """Tag the version's commit with the event and claim its seq: both refs land together or neither."""
         refs, event = self.make_event(target, view, draft)
         publish(self.git, target, refs, f"modelreg: {event.tag}")
+        self.seed(view.state.name, refs)
         return event
+
+    def seed(self, name: str, refs: list[tuple[str, str]]) -> None:
+        """After `refs` of model `name` were published: their tags, as made here, go into the kept parse of the
+        model's refs (read.snapshot.seed), when every tag among them has a record git has been seen to agree
+        with (read.seeded); else the next read asks git for them."""
+        tags = [self.made.pop(obj, None) for ref, obj in refs if ref.startswith("refs/tags/")]
+        if tags and None not in tags:
+            claims = {ref: obj for ref, obj in refs if is_claim_ref(ref)}
+            snapshot.seed(self.git, name, [tag for tag in tags if tag is not None], claims, cache_dir())
 
     def make_event(self, target: Target, view: ModelView, draft: EventDraft) -> tuple[list[tuple[str, str]], Event]:
         """The event's tag object (signed as `target` asks) and the refs that publish it: its tag and claim ref."""
@@ -196,6 +210,11 @@ class Publisher:
                 "drop --no-sign, and set up a signing key (git config user.signingkey)"
             )
         tag_object = self.git.make_tag(tag, commit, message, sign=target.sign, ident=ident)
+        if not target.sign and ident is not None:  # as the next read of the refs will describe it (`seed`)
+            who, epoch, offset = ident.rsplit(" ", 2)
+            made = seeded.record_of(tag, tag_object, commit, who, git_date(int(epoch), offset), offset, message)
+            if made is not None:
+                self.made[tag_object] = made
         if not self.config.require_signed:
             return tag_object
         seq = 1 if event_target else None

@@ -34,7 +34,8 @@ from modelreg.core.refs import (
 )
 from modelreg.errors import MalformedEvent
 from modelreg.git import GitRepo
-from modelreg.models import Event
+from modelreg.models import Event, TagRecord
+from modelreg.read import seeded
 from modelreg.read.claimwins import Moved, extension_safe, prefer_claims
 
 FORMAT = 10  # 10: a tag moved after its claim is read through the claim (claimwins)
@@ -98,6 +99,29 @@ def take(git: GitRepo, name: str | None, cache_dir: str) -> Snapshot:
     return _snapshot_of(parse)
 
 
+def seed(git: GitRepo, name: str, tags: list[TagRecord], claims: dict[str, str], cache_dir: str) -> None:
+    """Add refs this process has just created, `tags` (as `for-each-ref` would describe them: read.seeded) and
+    `claims` (claim ref → tag object), to the kept parse of model `name`, so its next read parses them without
+    asking git. The kept parse stays the parse of exactly the refs it lists: whatever else changed since is
+    found by the next read as before (new refs read, a moved or vanished one a whole read)."""
+    patterns = patterns_for(name)
+    path = _kept_at(git, patterns, cache_dir)
+    cached = cachefile.load(path)
+    if not (
+        isinstance(cached, tuple) and len(cached) == 3 and cached[0] == (FORMAT, Event._fields, str(git.root), patterns)
+    ):
+        return
+    try:
+        seen, parse = cached[1], cached[2]
+        refs = {TAGS_PREFIX + record.tag for record in tags} | claims.keys()
+        if any(line.split(" ", 1)[0] in refs for line in seen.splitlines()):
+            return
+        added = _add(parse, _rows(git, tags, claims, parse[4]))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):  # a damaged cache: the next read redoes it
+        return
+    cachefile.dump(path, (cached[0], "".join(sorted([*seen.splitlines(True), *added.splitlines(True)])), parse))
+
+
 def _extend(git: GitRepo, seen: str, listing: str, parse: Parse) -> tuple[str, Parse] | None:
     """`parse` plus the refs `listing` has beyond `seen`; None when a ref moved or vanished."""
     before = set(seen.splitlines())
@@ -123,6 +147,13 @@ def _read(
     `known`: the claim refs read before (a tag moved after its claim is read through it, claimwins).
     """
     tags, others = git.read_refs(patterns)
+    seeded.observe(tags)
+    return _rows(git, tags, others, known)
+
+
+def _rows(
+    git: GitRepo, tags: list[TagRecord], others: dict[str, str], known: dict[str, str] | None
+) -> list[tuple[str, str, str | None, int | None, int | None, object]]:
     found: list[tuple[str, str, str | None, int | None, int | None, object]] = []
     for record in tags:
         parsed = parse_tag_name(record.tag)
