@@ -413,10 +413,12 @@ def test_signed_list_and_search_check_what_they_show_and_fall_back_past_refused_
         assert cli("register", "churn", artifact(f"c{version}", f"c{version}".encode())).code == 0
     assert cli("promote", "fraud", "2", "production").code == 0
     assert cli("alias", "set", "fraud", "champion", "3").code == 0
+    assert cli("describe", "fraud", "-d", "Card fraud", "-t", "team=risk", "-r", "handover").code == 0
+    assert cli("describe", "fraud", "-t", "tier=1", "-r", "tiering").code == 0
     git(repo, "config", "user.signingkey", str(mallory))
     assert cli("register", "fraud", artifact("m5", b"w5")).code == 0  # fraud@v5, signed by mallory
     assert cli("register", "churn", artifact("c5", b"c5")).code == 0  # churn@v4, signed by mallory
-    assert cli("promote", "fraud", "3", "production").code == 0  # fraud#production#3, signed by mallory
+    mallorys_event = json.loads(cli("promote", "fraud", "3", "production", "--json").out)["tag"]  # signed by mallory
     signers.write_text(lines[0])  # mallory's key is withdrawn
     git(repo, "commit", "-q", "-am", "modelreg: mallory no longer signs")
     reg = Registry.open(repo).reader
@@ -425,8 +427,9 @@ def test_signed_list_and_search_check_what_they_show_and_fall_back_past_refused_
     assert [r._replace(warnings=(), versions=0) for r in rows] == [f._replace(warnings=(), versions=0) for f in full]
     fraud = {r.name: r for r in rows}["fraud"]
     assert (fraud.latest, fraud.stages, fraud.aliases) == (4, {"production": 2}, {"champion": 3})
+    assert (fraud.description, dict(fraud.tags)) == ("Card fraud", {"team": "risk", "tier": 1})
     assert fraud.versions == 4  # the claimed versions, less v5 whose signature decided `latest`; v1's is not read
-    assert any("fraud#production#3" in w for w in fraud.warnings) and any("fraud@v5" in w for w in fraud.warnings)
+    assert any(mallorys_event in w for w in fraud.warnings) and any("fraud@v5" in w for w in fraud.warnings)
     found = search.search(reg, None, model="fraud")
     shown = [(v.version, v.stage, v.aliases) for v in found.versions]
     assert shown == [(4, None, ()), (3, None, ("champion",)), (2, "production", ())]  # the full read's answer
