@@ -12,8 +12,6 @@ the local zone, as git's own is; the zone is computed here only where it matched
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import time
 from collections.abc import Callable
 
@@ -62,6 +60,10 @@ def _key(root: str) -> tuple[object, ...] | None:
     """What the identity is made of, or None when it cannot be kept."""
     if "GIT_COMMITTER_DATE" in os.environ:
         return None
+    # Deferred: shutil and socket (about 12 ms measured) are for writes; every read imports this module (git.repo).
+    import shutil
+    import socket
+
     dirs = git_dirs(root)
     if dirs is None or any(var in os.environ for var in ("GIT_DIR", "GIT_COMMON_DIR")):
         return None

@@ -98,15 +98,13 @@ def _save() -> None:
 def _judge(ctx: Context, objects: list[str], allowed: Path) -> list[tuple[bool, str]]:
     """(accepted, report) of each tag: checked in process where that is certain (see sshsig), else by git."""
     # Deferred: sshsig imports `cryptography` (25-75 ms measured), paid only where a signature is checked.
-    from modelreg.read.sshsig import good_report
+    from modelreg.read.sigbatch import good_reports
 
     signers = _signers(ctx, allowed)
     good: dict[str, str] = {}
     if signers is not None:
-        raws = raw_objects(ctx.git, objects)
-        good = {
-            obj: report for obj, raw in zip(objects, raws, strict=True) if raw and (report := good_report(raw, signers))
-        }
+        reports = good_reports(raw_objects(ctx.git, objects), signers)
+        good = {obj: report for obj, report in zip(objects, reports, strict=True) if report}
     rest = [obj for obj in objects if obj not in good]
     asked = dict(zip(rest, _ask_git(ctx, rest, allowed), strict=True)) if rest else {}
     return [(True, good[obj]) if obj in good else asked[obj] for obj in objects]

@@ -100,3 +100,33 @@ def test_anything_uncertain_is_left_to_git(jane: Ed25519PrivateKey) -> None:
     assert revoked is not None and good_report(tag, revoked) is None
     assert parse_signers(f"jane@example.com {line}\n", revoked="SSHKRL binary") is None
     assert parse_signers("jane@example.com ssh-ed25519 not-base64!\n") is None
+
+
+def test_many_signatures_are_checked_side_by_side_with_the_same_verdicts(
+    jane: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `PARALLEL_FROM` tags, forked processes check shares of them: the verdicts are the one process's."""
+    import os
+    import threading
+
+    from modelreg.read import sigbatch
+
+    mallory = Ed25519PrivateKey.generate()
+    signers = parse_signers(f"jane@example.com {_line(jane)}\n", None)
+    good, other = _tag(jane), _tag(mallory)
+    tampered = good.replace(b"production", b"productiom")
+    objects: list[bytes | None] = [good, other, tampered, None] * 10
+    alone = [good_report(o, signers) if o else None for o in objects]
+    assert alone.count(None) == 30 and len({r for r in alone if r}) == 1
+
+    monkeypatch.setattr(sigbatch, "PARALLEL_FROM", 8)
+    monkeypatch.setattr(sigbatch, "_SHARE", 4)
+    monkeypatch.setattr(sigbatch, "_cores", lambda: 4)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # xdist's worker runs a thread of its own
+    assert sigbatch.good_reports(objects, signers) == alone
+    check = sigbatch._check
+    monkeypatch.setattr(sigbatch, "_check", lambda objs, s: [f"{os.getpid()} {r}" for r in check(objs, s)])
+    pids = {report.split(" ", 1)[0] for report in sigbatch.good_reports(objects, signers) if report}
+    assert len(pids) == 4 and str(os.getpid()) not in pids  # four processes, none of them this one
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert {r.split(" ", 1)[0] for r in sigbatch.good_reports(objects, signers) if r} == {str(os.getpid())}
