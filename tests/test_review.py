@@ -522,11 +522,14 @@ def test_fetch_indexes_the_main_lines_history_for_the_review_walk(
     so a deploy job's review check walks the main line without reading commit objects. It changes no answer."""
     deploy = clone("deploy", url=f"file://{pushed_reviews}")
     monkeypatch.chdir(deploy)
-    graph = deploy / ".git" / "objects" / "info" / "commit-graph"
+    graph = deploy / ".git" / "objects" / "info" / "commit-graphs" / "commit-graph-chain"
     assert not graph.exists()
     assert cli("fetch").code == 0
     assert graph.exists()
     git(deploy, "commit-graph", "verify")
+    layers = graph.read_text()
+    assert cli("fetch").code == 0
+    assert graph.read_text() == layers  # nothing new: nothing written
     main = git(deploy, "rev-parse", "refs/remotes/origin/main").strip()
     indexed = git(deploy, "-c", "core.commitGraph=true", "rev-list", "--first-parent", main).split()
     assert git(deploy, "-c", "core.commitGraph=false", "rev-list", "--first-parent", main).split() == indexed
@@ -542,4 +545,4 @@ def test_fetch_writes_no_commit_graph_where_no_review_reads_history(
     deploy = clone("plain")
     monkeypatch.chdir(deploy)
     assert cli("fetch").code == 0
-    assert not (deploy / ".git" / "objects" / "info" / "commit-graph").exists()
+    assert not (deploy / ".git" / "objects" / "info" / "commit-graphs").exists()
