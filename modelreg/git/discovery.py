@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from modelreg.git.reffiles import git_dirs
+
 
 def work_tree_of(start: str) -> str | None:
     """The work tree holding `start`, found as git finds it, in the common case only (else None).
@@ -43,17 +45,11 @@ def checked_out_branch(work_tree: str) -> str | None:
     commit id. A `.git` that is neither a directory nor a `gitdir:` file, a HEAD that is a link or
     names anything else, and the reftable backend's placeholder HEAD are left to git.
     """
-    dot_git = os.path.join(work_tree, ".git")
+    dirs = git_dirs(work_tree)
+    if dirs is None:
+        return _UNKNOWN
     try:
-        if os.path.isdir(dot_git):
-            git_dir = dot_git
-        else:
-            with open(dot_git, "rb") as file:
-                line = file.read(4096).decode("utf-8", "surrogateescape").rstrip("\n")
-            if not line.startswith("gitdir: "):
-                return _UNKNOWN
-            git_dir = os.path.join(work_tree, line.removeprefix("gitdir: "))
-        head = os.path.join(git_dir, "HEAD")
+        head = os.path.join(dirs[0], "HEAD")
         if os.path.islink(head):
             return _UNKNOWN
         with open(head, "rb") as file:
