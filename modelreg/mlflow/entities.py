@@ -182,13 +182,12 @@ def _held(reg: Registry, name: str, stages: list[str]) -> list[MlflowModelVersio
     found: dict[int, MlflowModelVersion] = {}
     for stage in dict.fromkeys(s for s in ours if s is not None):
         view = reg.reader.deciding(ModelRef(name, stage=stage))
+        if view.snap.events:  # read in full (a small model): every stage from that one read
+            return latest(reg, name, stages, view)
         holder = view.state.stage_holder(stage)
         if holder is None or holder in found:
             continue
         mv = reg.reader.version(view, holder)
-        if view.snap.events:  # read in full (a small model): as the full read words it
-            found[holder] = version(reg, mv, view)
-            continue
         events = touching(reg.reader.context, name, holder)
         if events is None:
             return None
